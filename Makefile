@@ -1,0 +1,109 @@
+# tlbench — build, test, sanitizer, cross and benchmark targets.
+#
+#   make                 build build/tlbench
+#   make deps            install the Debian packages the project uses (root or sudo)
+#   make test            build and run every test; ends with "N passed, N failed, N skipped"
+#   make sanitize        the same tests built with AddressSanitizer + UBSan (build-san/)
+#   make CROSS=aarch64-linux-gnu-   cross build for Arm boards (build-aarch64/)
+#
+# Sources are found by wildcard: adding a kernel, a subcommand or a test only adds a file.
+# ISA-specific kernel files get their own flags (see "per-file ISA flags"); everything else
+# builds for the baseline ISA so one binary runs on any CPU of its architecture.
+
+CROSS   ?=
+CC      := $(CROSS)gcc
+MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+ARCH    := $(if $(findstring x86_64,$(MACHINE)),x86_64,$(if $(findstring aarch64,$(MACHINE)),aarch64,other))
+BUILD   ?= $(if $(CROSS),build-$(ARCH),build)
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CPPFLAGS += -D_GNU_SOURCE -I. -Iengine -Ikernels -Iharness
+WARN      = -std=c11 -Wall -Wextra -Wno-unused-parameter
+LDLIBS   += -lm -lpthread -ldl
+
+# ---- optional libraries: probed by compiling, so the build degrades with a clear note ----
+HASH := \#
+have_header = $(shell printf '$(HASH)include <$(1)>\nint main(void){return 0;}\n' | \
+              $(CC) $(CPPFLAGS) -x c - -o /dev/null $(2) >/dev/null 2>&1 && echo 1)
+HAVE_CSV   := $(call have_header,csv.h,-lcsv)
+HAVE_PAPI  := $(call have_header,papi.h,-lpapi)
+HAVE_CJSON := $(call have_header,cjson/cJSON.h,-lcjson)
+
+ifeq ($(HAVE_CSV),1)
+LDLIBS   += -lcsv
+CPPFLAGS += -DTLB_HAVE_CSV=1
+endif
+ifeq ($(HAVE_PAPI),1)
+LDLIBS   += -lpapi
+CPPFLAGS += -DTLB_HAVE_PAPI=1
+endif
+ifeq ($(HAVE_CJSON),1)
+LDLIBS   += -lcjson
+CPPFLAGS += -DTLB_HAVE_CJSON=1
+endif
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+CPPFLAGS   += -DTLB_BUILD_COMMIT='"$(GIT_COMMIT)"' -DTLB_CFLAGS='"$(CFLAGS)"' \
+              -DTLB_COMPILER='"$(shell $(CC) --version 2>/dev/null | head -1)"'
+
+# ---- sources ----
+LIB_SRCS  := $(wildcard engine/*.c kernels/*.c harness/*.c platforms/*.c)
+LIB_SRCS  := $(filter-out harness/main.c,$(LIB_SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/test-*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+# ---- per-file ISA flags: only these translation units may use these instructions ----
+ifeq ($(ARCH),x86_64)
+$(BUILD)/obj/kernels/avx2.o:   ISAFLAGS = -mavx2 -mfma -mf16c -mavxvnni
+$(BUILD)/obj/kernels/avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq \
+                                          -mavx512vnni -mavx512bf16 -mfma -mf16c
+endif
+ifeq ($(ARCH),aarch64)
+$(BUILD)/obj/kernels/neon.o:   ISAFLAGS = -march=armv8.2-a+dotprod+fp16
+endif
+
+.PHONY: all test sanitize clean deps bench check-deps
+all: check-deps $(BUILD)/tlbench
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(ISAFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libtlbench.a: $(LIB_OBJS)
+	@rm -f $@
+	$(CROSS)ar rcs $@ $^
+
+$(BUILD)/tlbench: $(BUILD)/obj/harness/main.o $(BUILD)/libtlbench.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libtlbench.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtlbench.a $(LDLIBS)
+
+tests: $(TEST_BINS) $(BUILD)/tlbench
+
+# Run every test; TEST=name runs only tests whose binary/script name contains it.
+test: check-deps tests
+	@tests/run-tests.sh $(BUILD) $(TEST)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the same tests.
+sanitize:
+	$(MAKE) BUILD=build-san OPT=-O1 \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+check-deps:
+	@if [ "$(HAVE_CSV)" != 1 ]; then \
+	  echo "tlbench: libcsv is required (Debian: libcsv-dev); run 'make deps'" >&2; exit 1; fi
+	@[ "$(HAVE_PAPI)" = 1 ] || echo "note: PAPI not found (libpapi-dev): counters disabled" >&2
+	@[ "$(HAVE_CJSON)" = 1 ] || echo "note: cJSON not found (libcjson-dev): safetensors disabled" >&2
+
+deps:
+	@scripts/install-deps.sh
+
+clean:
+	rm -rf build build-san build-aarch64 build-x86_64
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/harness/main.d $(TEST_BINS:=.d)

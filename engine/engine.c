@@ -1,0 +1,350 @@
+/* engine.c — the Llama-2 forward pass. Follows llama2.c's run.c operation by operation (same
+ * RMSNorm, RoPE pairs, softmax and SwiGLU arithmetic), generalised to a batch of B tokens so
+ * prefill hands the kernel X with B rows. Decode is the same code with B = 1, which is why
+ * the two paths agree. */
+#include "engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "threadpool.h"
+#include "util.h"
+
+struct tlb_engine {
+    const struct tlb_model *m;
+    const struct tlb_kernel *kernel;
+    void *kstate;
+    struct tlb_pool *pool;
+    int n_threads, ctx_len, max_batch;
+    enum tlb_type kv_type;
+    size_t kv_elem;          /* bytes per KV element */
+    /* activations for a chunk of up to max_batch tokens */
+    float *x;                /* (B, dim) residual stream */
+    float *xb;               /* (B, dim) normed input / attention output */
+    float *xb2;              /* (B, dim) */
+    float *q;                /* (B, dim) */
+    float *k;                /* (B, kv_dim) */
+    float *v;                /* (B, kv_dim) */
+    float *hb;               /* (B, hidden_dim) */
+    float *hb2;              /* (B, hidden_dim) */
+    float *att;              /* (n_threads, ctx_len) attention scores, one row per thread */
+    float *rope_cos;         /* (ctx_len, head_dim/2) */
+    float *rope_sin;         /* (ctx_len, head_dim/2) */
+    void *key_cache;         /* (n_layers, ctx_len, kv_dim) in kv_type */
+    void *value_cache;       /* (n_layers, ctx_len, kv_dim) */
+    size_t kv_bytes, scratch_bytes;
+    char kernel_version[256];
+};
+
+size_t tlb_kv_bytes_for(const struct tlb_config *c, enum tlb_type kv_type, int n_tokens) {
+    size_t elem = kv_type == TLB_TYPE_F16 ? 2 : 4;
+    return 2 * (size_t)c->n_layers * (size_t)n_tokens * (size_t)tlb_kv_dim(c) * elem;
+}
+
+static float *alloc_f32(struct tlb_engine *e, size_t n, const char *what) {
+    size_t bytes;
+    if (tlb_mul_size(n, sizeof(float), &bytes)) return NULL;
+    float *p = tlb_alloc_aligned(bytes, what);
+    if (p) e->scratch_bytes += bytes;
+    return p;
+}
+
+void tlb_engine_free(struct tlb_engine *e) {
+    if (!e) return;
+    if (e->kernel && e->kernel->release) e->kernel->release(e->kstate);
+    tlb_pool_free(e->pool);
+    float *bufs[] = {e->x, e->xb, e->xb2, e->q, e->k, e->v, e->hb, e->hb2, e->att,
+                     e->rope_cos, e->rope_sin};
+    for (size_t i = 0; i < TLB_ARRAY_LEN(bufs); i++) tlb_free_aligned(bufs[i]);
+    tlb_free_aligned(e->key_cache);
+    tlb_free_aligned(e->value_cache);
+    free(e);
+}
+
+int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
+                      const struct tlb_engine_opts *o) {
+    *out = NULL;
+    const struct tlb_config *c = &m->cfg;
+    char why[256];
+    if (!o->kernel) {
+        tlb_error("no kernel selected");
+        return -1;
+    }
+    if ((o->kernel->probe && o->kernel->probe(why, sizeof why) != 0) ||
+        (m->types_used & ~o->kernel->wtypes)) {
+        if (!(o->kernel->probe && o->kernel->probe(why, sizeof why) != 0))
+            snprintf(why, sizeof why, "it does not support every weight type of this model");
+        tlb_error("kernel '%s' cannot run %s: %s", o->kernel->name, m->name, why);
+        return -1;
+    }
+    if (o->n_threads < 1 || o->n_threads > 1024) {
+        tlb_error("--threads must be between 1 and 1024 (got %d)", o->n_threads);
+        return -1;
+    }
+    if (o->kv_type != TLB_TYPE_F32 && o->kv_type != TLB_TYPE_F16) {
+        tlb_error("KV cache type must be f32 or f16");
+        return -1;
+    }
+    int ctx = o->ctx_len > 0 ? o->ctx_len : c->seq_len;
+    if (ctx > c->seq_len) {
+        tlb_error("context %d exceeds the model's maximum of %d tokens", ctx, c->seq_len);
+        return -1;
+    }
+    struct tlb_engine *e = tlb_calloc(1, sizeof *e, "engine");
+    if (!e) return -1;
+    e->m = m;
+    e->n_threads = o->n_threads;
+    e->ctx_len = ctx;
+    e->max_batch = o->max_batch > 0 ? o->max_batch : 512;
+    e->kv_type = o->kv_type;
+    e->kv_elem = o->kv_type == TLB_TYPE_F16 ? 2 : 4;
+    if (!(e->pool = tlb_pool_create(o->n_threads))) goto fail;
+    if (o->kernel->init && o->kernel->init(&e->kstate, e->pool) != 0) {
+        tlb_error("kernel '%s' failed to initialise", o->kernel->name);
+        goto fail;
+    }
+    e->kernel = o->kernel;
+    if (o->kernel->version) {
+        const char *v = o->kernel->version(e->kstate);
+        snprintf(e->kernel_version, sizeof e->kernel_version, "%s", v ? v : "");
+    }
+    const size_t B = (size_t)e->max_batch, d = (size_t)c->dim, kv = (size_t)tlb_kv_dim(c);
+    const size_t h = (size_t)c->hidden_dim, hs2 = (size_t)tlb_head_dim(c) / 2;
+    if (!(e->x = alloc_f32(e, B * d, "activations")) || !(e->xb = alloc_f32(e, B * d, "xb")) ||
+        !(e->xb2 = alloc_f32(e, B * d, "xb2")) || !(e->q = alloc_f32(e, B * d, "q")) ||
+        !(e->k = alloc_f32(e, B * kv, "k")) || !(e->v = alloc_f32(e, B * kv, "v")) ||
+        !(e->hb = alloc_f32(e, B * h, "hb")) || !(e->hb2 = alloc_f32(e, B * h, "hb2")) ||
+        !(e->att = alloc_f32(e, (size_t)o->n_threads * (size_t)ctx, "attention scores")) ||
+        !(e->rope_cos = alloc_f32(e, (size_t)ctx * hs2, "rope")) ||
+        !(e->rope_sin = alloc_f32(e, (size_t)ctx * hs2, "rope")))
+        goto fail;
+    /* run.c: freq = 1 / theta^(j / head_size) for even j; val = pos * freq */
+    const int head_size = tlb_head_dim(c);
+    for (int pos = 0; pos < ctx; pos++) {
+        for (int i = 0; i < (int)hs2; i++) {
+            float freq = 1.0f / powf(c->rope_theta, (float)(2 * i) / (float)head_size);
+            float val = (float)pos * freq;
+            e->rope_cos[(size_t)pos * hs2 + (size_t)i] = cosf(val);
+            e->rope_sin[(size_t)pos * hs2 + (size_t)i] = sinf(val);
+        }
+    }
+    e->kv_bytes = tlb_kv_bytes_for(c, o->kv_type, ctx);
+    if (!(e->key_cache = tlb_alloc_aligned(e->kv_bytes / 2, "KV cache")) ||
+        !(e->value_cache = tlb_alloc_aligned(e->kv_bytes / 2, "KV cache")))
+        goto fail;
+    if (e->kernel->scratch_bytes) e->scratch_bytes += e->kernel->scratch_bytes(e->kstate);
+    *out = e;
+    return 0;
+fail:
+    tlb_engine_free(e);
+    return -1;
+}
+
+const struct tlb_model *tlb_engine_model(const struct tlb_engine *e) { return e->m; }
+const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e) { return e->kernel; }
+const char *tlb_engine_kernel_version(const struct tlb_engine *e) { return e->kernel_version; }
+int tlb_engine_ctx_len(const struct tlb_engine *e) { return e->ctx_len; }
+int tlb_engine_threads(const struct tlb_engine *e) { return e->n_threads; }
+size_t tlb_engine_kv_bytes(const struct tlb_engine *e) { return e->kv_bytes; }
+size_t tlb_engine_scratch_bytes(const struct tlb_engine *e) {
+    size_t s = e->scratch_bytes;
+    /* kernels grow scratch on first use: report what they hold now */
+    if (e->kernel->scratch_bytes) s += e->kernel->scratch_bytes(e->kstate);
+    return s;
+}
+
+/* ---- building blocks (run.c arithmetic) ---- */
+
+static void rmsnorm(float *o, const float *x, const float *w, int size, float eps) {
+    float ss = 0.0f;
+    for (int j = 0; j < size; j++) ss += x[j] * x[j];
+    ss /= (float)size;
+    ss += eps;
+    ss = 1.0f / sqrtf(ss);
+    for (int j = 0; j < size; j++) o[j] = w[j] * (ss * x[j]);
+}
+
+static void softmax(float *x, int size) {
+    float max_val = x[0];
+    for (int i = 1; i < size; i++)
+        if (x[i] > max_val) max_val = x[i];
+    float sum = 0.0f;
+    for (int i = 0; i < size; i++) {
+        x[i] = expf(x[i] - max_val);
+        sum += x[i];
+    }
+    for (int i = 0; i < size; i++) x[i] /= sum;
+}
+
+static void rope(float *vec, int n, int head_size, const float *cosv, const float *sinv) {
+    for (int i = 0; i < n; i += 2) {
+        int j = (i % head_size) / 2;
+        float fcr = cosv[j], fci = sinv[j];
+        float v0 = vec[i], v1 = vec[i + 1];
+        vec[i] = v0 * fcr - v1 * fci;
+        vec[i + 1] = v0 * fci + v1 * fcr;
+    }
+}
+
+static int matmul(struct tlb_engine *e, float *y, const float *x, const struct tlb_tensor *w,
+                  int m) {
+    return e->kernel->matmul(e->kstate, e->pool, y, x, w, m);
+}
+
+/* ---- attention: (token, head) pairs split across the pool ---- */
+
+struct attn_job {
+    struct tlb_engine *e;
+    int layer, n, pos;
+};
+
+static inline float kv_get(const struct tlb_engine *e, const void *cache, size_t idx) {
+    if (e->kv_type == TLB_TYPE_F16) return tlb_f16_to_f32(((const uint16_t *)cache)[idx]);
+    return ((const float *)cache)[idx];
+}
+
+static void attention_task(void *arg, int ith, int nth) {
+    const struct attn_job *j = arg;
+    struct tlb_engine *e = j->e;
+    const struct tlb_config *c = &e->m->cfg;
+    const int head_size = tlb_head_dim(c), kv_dim = tlb_kv_dim(c);
+    const int kv_mul = c->n_heads / c->n_kv_heads, dim = c->dim;
+    const float scale = sqrtf((float)head_size);
+    const size_t loff = (size_t)j->layer * (size_t)e->ctx_len * (size_t)kv_dim;
+    float *att = e->att + (size_t)ith * (size_t)e->ctx_len;
+    long lo, hi;
+    tlb_split_range((long)j->n * c->n_heads, ith, nth, &lo, &hi);
+    for (long task = lo; task < hi; task++) {
+        const int i = (int)(task / c->n_heads), h = (int)(task % c->n_heads);
+        const int pos = j->pos + i; /* causal: attend to 0..pos */
+        const float *q = e->q + (size_t)i * (size_t)dim + (size_t)h * (size_t)head_size;
+        const size_t hoff = (size_t)(h / kv_mul) * (size_t)head_size;
+        for (int t = 0; t <= pos; t++) {
+            const size_t base = loff + (size_t)t * (size_t)kv_dim + hoff;
+            float score = 0.0f;
+            if (e->kv_type == TLB_TYPE_F32) {
+                const float *k = (const float *)e->key_cache + base;
+                for (int s = 0; s < head_size; s++) score += q[s] * k[s];
+            } else {
+                for (int s = 0; s < head_size; s++) score += q[s] * kv_get(e, e->key_cache, base + s);
+            }
+            att[t] = score / scale;
+        }
+        softmax(att, pos + 1);
+        float *xb = e->xb + (size_t)i * (size_t)dim + (size_t)h * (size_t)head_size;
+        memset(xb, 0, (size_t)head_size * sizeof(float));
+        for (int t = 0; t <= pos; t++) {
+            const size_t base = loff + (size_t)t * (size_t)kv_dim + hoff;
+            const float a = att[t];
+            if (e->kv_type == TLB_TYPE_F32) {
+                const float *v = (const float *)e->value_cache + base;
+                for (int s = 0; s < head_size; s++) xb[s] += a * v[s];
+            } else {
+                for (int s = 0; s < head_size; s++) xb[s] += a * kv_get(e, e->value_cache, base + s);
+            }
+        }
+    }
+}
+
+/* ---- one chunk of n <= max_batch tokens ---- */
+
+static void embed(const struct tlb_engine *e, const int *tokens, int n) {
+    const struct tlb_tensor *t = &e->m->tok_embd;
+    const struct tlb_type_traits *tr = tlb_type_traits(t->type);
+    const size_t row_bytes = tlb_type_row_bytes(t->type, t->cols);
+    for (int i = 0; i < n; i++)
+        tr->to_f32((const char *)t->data + (size_t)tokens[i] * row_bytes,
+                   e->x + (size_t)i * (size_t)t->cols, t->cols);
+}
+
+static void store_kv(struct tlb_engine *e, int layer, int pos, int n) {
+    const struct tlb_config *c = &e->m->cfg;
+    const size_t kv_dim = (size_t)tlb_kv_dim(c);
+    const size_t off = ((size_t)layer * (size_t)e->ctx_len + (size_t)pos) * kv_dim;
+    const size_t count = (size_t)n * kv_dim;
+    if (e->kv_type == TLB_TYPE_F32) {
+        memcpy((float *)e->key_cache + off, e->k, count * sizeof(float));
+        memcpy((float *)e->value_cache + off, e->v, count * sizeof(float));
+    } else {
+        uint16_t *kc = (uint16_t *)e->key_cache + off, *vc = (uint16_t *)e->value_cache + off;
+        for (size_t i = 0; i < count; i++) {
+            kc[i] = tlb_f32_to_f16(e->k[i]);
+            vc[i] = tlb_f32_to_f16(e->v[i]);
+        }
+    }
+}
+
+static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos, float *logits,
+                         int all_logits) {
+    const struct tlb_model *m = e->m;
+    const struct tlb_config *c = &m->cfg;
+    const int dim = c->dim, hidden = c->hidden_dim, kv_dim = tlb_kv_dim(c);
+    const int head_size = tlb_head_dim(c), hs2 = head_size / 2;
+    embed(e, tokens, n);
+    for (int l = 0; l < c->n_layers; l++) {
+        const struct tlb_layer *L = &m->layers[l];
+        for (int i = 0; i < n; i++)
+            rmsnorm(e->xb + (size_t)i * dim, e->x + (size_t)i * dim, L->attn_norm, dim,
+                    c->rms_eps);
+        if (matmul(e, e->q, e->xb, &L->wq, n) || matmul(e, e->k, e->xb, &L->wk, n) ||
+            matmul(e, e->v, e->xb, &L->wv, n))
+            return -1;
+        for (int i = 0; i < n; i++) {
+            const float *cs = e->rope_cos + (size_t)(pos + i) * hs2;
+            const float *sn = e->rope_sin + (size_t)(pos + i) * hs2;
+            rope(e->q + (size_t)i * dim, dim, head_size, cs, sn);
+            rope(e->k + (size_t)i * kv_dim, kv_dim, head_size, cs, sn);
+        }
+        store_kv(e, l, pos, n);
+        struct attn_job job = {e, l, n, pos};
+        tlb_pool_run(e->pool, attention_task, &job);
+        if (matmul(e, e->xb2, e->xb, &L->wo, n)) return -1;
+        for (size_t i = 0; i < (size_t)n * dim; i++) e->x[i] += e->xb2[i];
+        for (int i = 0; i < n; i++)
+            rmsnorm(e->xb + (size_t)i * dim, e->x + (size_t)i * dim, L->ffn_norm, dim,
+                    c->rms_eps);
+        if (matmul(e, e->hb, e->xb, &L->w1, n) || matmul(e, e->hb2, e->xb, &L->w3, n))
+            return -1;
+        for (size_t i = 0; i < (size_t)n * hidden; i++) {
+            float val = e->hb[i];
+            val *= (1.0f / (1.0f + expf(-val))); /* SiLU */
+            val *= e->hb2[i];
+            e->hb[i] = val;
+        }
+        if (matmul(e, e->xb, e->hb, &L->w2, n)) return -1;
+        for (size_t i = 0; i < (size_t)n * dim; i++) e->x[i] += e->xb[i];
+    }
+    if (!logits) return 0;
+    /* only the rows whose logits are wanted go through the final norm and classifier */
+    int first = all_logits ? 0 : n - 1, rows = all_logits ? n : 1;
+    for (int i = first; i < n; i++)
+        rmsnorm(e->x + (size_t)i * dim, e->x + (size_t)i * dim, m->final_norm, dim, c->rms_eps);
+    return matmul(e, logits, e->x + (size_t)first * dim, &m->output, rows);
+}
+
+int tlb_engine_forward(struct tlb_engine *e, const int *tokens, int n, int pos, float *logits,
+                       int all_logits) {
+    const struct tlb_config *c = &e->m->cfg;
+    if (n < 1 || pos < 0 || pos > e->ctx_len - n) {
+        tlb_error("positions %d..%d are outside the context of %d tokens", pos, pos + n - 1,
+                  e->ctx_len);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (tokens[i] < 0 || tokens[i] >= c->vocab_size) {
+            tlb_error("token id %d is outside the vocabulary of %d", tokens[i], c->vocab_size);
+            return -1;
+        }
+    }
+    for (int done = 0; done < n;) {
+        int chunk = TLB_MIN(n - done, e->max_batch);
+        int last = done + chunk == n;
+        float *out = NULL;
+        if (all_logits) out = logits + (size_t)done * (size_t)c->vocab_size;
+        else if (last) out = logits;
+        if (forward_chunk(e, tokens + done, chunk, pos + done, out, all_logits)) return -1;
+        done += chunk;
+    }
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* engine.h — runs a loaded model on one kernel with one thread pool: the Llama-2 forward pass
+ * (RMSNorm, RoPE, grouped-query attention with a KV cache, SwiGLU) in two paths that agree: a
+ * batched prefill (each matmul sees X with m = chunk rows) and one-token decode (m = 1).
+ * The only hot call is the kernel's matmul; attention runs on the same pool. */
+#ifndef TLB_ENGINE_H
+#define TLB_ENGINE_H
+
+#include <stddef.h>
+
+#include "kernel.h"
+#include "model.h"
+
+struct tlb_engine_opts {
+    const struct tlb_kernel *kernel; /* resolved kernel (tlb_kernel_select) */
+    int n_threads;                   /* pool size, >= 1 */
+    int ctx_len;                     /* KV cache capacity in tokens; 0 = model seq_len */
+    int max_batch;                   /* tokens per prefill chunk; 0 = 512 */
+    enum tlb_type kv_type;           /* TLB_TYPE_F32 or TLB_TYPE_F16 */
+};
+
+struct tlb_engine;
+
+/* Returns 0, or -1 with the reason printed (unusable kernel, out of memory, bad options). */
+int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
+                      const struct tlb_engine_opts *o);
+void tlb_engine_free(struct tlb_engine *e);
+
+/* Run tokens[0..n) at positions pos..pos+n-1 (KV cache entries before pos must have been
+ * filled by earlier calls). logits: if all_logits, (n, vocab) — every position's logits;
+ * otherwise (vocab) — the last token's only (the classifier runs for that row alone).
+ * Returns 0, or -1 (position past the context, token id out of range, kernel failure). */
+int tlb_engine_forward(struct tlb_engine *e, const int *tokens, int n, int pos, float *logits,
+                       int all_logits);
+
+const struct tlb_model *tlb_engine_model(const struct tlb_engine *e);
+const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e);
+/* The kernel's version string ("" when it has none). */
+const char *tlb_engine_kernel_version(const struct tlb_engine *e);
+int tlb_engine_ctx_len(const struct tlb_engine *e);
+int tlb_engine_threads(const struct tlb_engine *e);
+/* Bytes of the KV cache and of activation/kernel scratch buffers (computed, not measured). */
+size_t tlb_engine_kv_bytes(const struct tlb_engine *e);
+size_t tlb_engine_scratch_bytes(const struct tlb_engine *e);
+/* KV bytes a context of n tokens needs for this model and KV type. */
+size_t tlb_kv_bytes_for(const struct tlb_config *c, enum tlb_type kv_type, int n_tokens);
+
+#endif

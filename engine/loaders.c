@@ -1,0 +1,46 @@
+/* loaders.c — chooses the loader for a model spec: "synthetic:NAME", a GGUF file (magic
+ * "GGUF"), a safetensors checkpoint (directory, *.safetensors or config.json), otherwise a
+ * llama2.c checkpoint. */
+#include "loaders.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_load_opts *o) {
+    if (strncmp(spec, "synthetic:", 10) == 0) return tlb_synthetic_load(m, spec + 10, o);
+    if (!*spec) {
+        tlb_error("no model given (use --model FILE or --model synthetic:tinyllama-1.1b)");
+        return -1;
+    }
+    struct stat st;
+    if (stat(spec, &st) != 0) {
+        tlb_error("%s: cannot open model: %s", spec, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode) || ends_with(spec, ".safetensors") || ends_with(spec, ".json")) {
+        tlb_error("%s: safetensors checkpoints are not supported by this build", spec);
+        return -1;
+    }
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(spec, "rb");
+    if (!f) {
+        tlb_error("%s: cannot open model: %s", spec, strerror(errno));
+        return -1;
+    }
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
+        tlb_error("%s: GGUF models are not supported by this build", spec);
+        return -1;
+    }
+    return tlb_llama2c_load(m, spec, o);
+}

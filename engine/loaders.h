@@ -1,0 +1,12 @@
+/* loaders.h — model format dispatch: which loader reads a model spec. Each format is one file
+ * (llama2c.c, synthetic.c, gguf.c, safetensors.c); adding a format adds a file and one branch
+ * in loaders.c. */
+#ifndef TLB_LOADERS_H
+#define TLB_LOADERS_H
+
+#include "model.h"
+
+/* Pick the loader for spec (synthetic name, file magic, directory/extension) and run it. */
+int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_load_opts *o);
+
+#endif

@@ -1,0 +1,72 @@
+/* quant.h — weight types, bit-compatible with GGUF/ggml, and their traits table: the single
+ * source of truth for each type's name, GGUF id, block layout, conversions and reference
+ * dot products. Kernels may be faster, but must agree with these references. */
+#ifndef TLB_QUANT_H
+#define TLB_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tlb_type {
+    TLB_TYPE_F32 = 0,
+    TLB_TYPE_F16,
+    TLB_TYPE_BF16,
+    TLB_TYPE_Q8_0,
+    TLB_TYPE_Q4_0,
+    TLB_TYPE_COUNT
+};
+
+#define TLB_QK 32 /* elements per block of q8_0 and q4_0 (ggml QK8_0 = QK4_0 = 32) */
+
+/* q8_0: value = d * qs[i]. 34 bytes per 32 values. */
+struct tlb_block_q8_0 {
+    uint16_t d;         /* f16 scale */
+    int8_t qs[TLB_QK];  /* quants */
+};
+/* q4_0: value = d * (q - 8), q in 0..15; byte j holds element j (low nibble) and element
+ * j + 16 (high nibble). 18 bytes per 32 values. */
+struct tlb_block_q4_0 {
+    uint16_t d;
+    uint8_t qs[TLB_QK / 2];
+};
+_Static_assert(sizeof(struct tlb_block_q8_0) == 34, "q8_0 block must match ggml");
+_Static_assert(sizeof(struct tlb_block_q4_0) == 18, "q4_0 block must match ggml");
+
+struct tlb_type_traits {
+    const char *name;      /* "f32", "q4_0", ... as on the command line and in CSVs */
+    int ggml_type;         /* the GGUF tensor type id */
+    int block_size;        /* elements per block (1 for float types) */
+    size_t type_size;      /* bytes per block */
+    int is_quantized;      /* uses q8_0 activations in integer dot products */
+    /* n values of this type -> f32 (n a multiple of block_size) */
+    void (*to_f32)(const void *src, float *dst, int64_t n);
+    /* reference f32 -> this type (round to nearest; n a multiple of block_size) */
+    void (*from_f32)(const float *src, void *dst, int64_t n);
+    /* reference dot of one weight row (n values) with f32 activations */
+    float (*dot_f32)(const void *w, const float *x, int64_t n);
+    /* (quantized types only) reference dot with a q8_0 activation row, computed block by
+     * block as ggml does: sum_b d_w*d_x*int_dot. NULL for float types. */
+    float (*dot_q8_0)(const void *w, const struct tlb_block_q8_0 *x, int64_t n);
+};
+
+const struct tlb_type_traits *tlb_type_traits(enum tlb_type t);
+/* Name -> type; returns 0, or -1 for an unknown name. */
+int tlb_type_from_name(const char *name, enum tlb_type *out);
+/* GGUF type id -> type; returns 0, or -1 for an id tlbench does not support. */
+int tlb_type_from_ggml(uint32_t ggml_type, enum tlb_type *out);
+/* Bytes of a row of n values, or 0 when n is not a multiple of the block size or overflows. */
+size_t tlb_type_row_bytes(enum tlb_type t, int64_t n);
+/* Can a row of n values be stored in this type (n a multiple of its block size)? */
+int tlb_type_fits(enum tlb_type t, int64_t n);
+
+/* Scalar conversions, bit-exact with ggml (round to nearest even; NaN stays NaN). */
+float tlb_f16_to_f32(uint16_t h);
+uint16_t tlb_f32_to_f16(float f);
+float tlb_bf16_to_f32(uint16_t h);
+uint16_t tlb_f32_to_bf16(float f);
+
+/* Quantize n activations (n a multiple of 32) to q8_0 blocks — what quantized kernels do to
+ * X once per matmul. */
+void tlb_quantize_row_q8_0(const float *x, struct tlb_block_q8_0 *y, int64_t n);
+
+#endif

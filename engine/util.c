@@ -1,0 +1,140 @@
+/* util.c — error reporting, clocks, checked allocation and parsing helpers. */
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void tlb_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tlbench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void tlb_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tlbench: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int64_t tlb_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void *tlb_malloc(size_t n, const char *what) {
+    void *p = malloc(n ? n : 1);
+    if (!p) tlb_error("out of memory allocating %zu bytes for %s", n, what);
+    return p;
+}
+
+void *tlb_calloc(size_t count, size_t size, const char *what) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) tlb_error("out of memory allocating %zu x %zu bytes for %s", count, size, what);
+    return p;
+}
+
+#define TLB_HUGEPAGE (2u << 20)
+
+void *tlb_alloc_aligned(size_t n, const char *what) {
+    /* Big buffers are aligned to 2 MiB so transparent huge pages can back them. */
+    size_t align = n >= TLB_HUGEPAGE ? TLB_HUGEPAGE : 64;
+    size_t rounded;
+    if (tlb_add_size(n ? n : 1, align - 1, &rounded)) {
+        tlb_error("allocation size overflow for %s", what);
+        return NULL;
+    }
+    rounded &= ~(size_t)(align - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, align, rounded) != 0) {
+        tlb_error("out of memory allocating %zu bytes for %s", n, what);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (rounded >= TLB_HUGEPAGE) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void tlb_free_aligned(void *p) { free(p); }
+
+int tlb_mul_size(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
+
+int tlb_add_size(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return -1;
+    *out = a + b;
+    return 0;
+}
+
+int tlb_parse_int(const char *s, long min, long max, long *out) {
+    if (!s || !*s) return -1;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int tlb_parse_double(const char *s, double *out) {
+    if (!s || !*s) return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end != '\0' || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+char *tlb_read_file(const char *path, size_t max_bytes, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tlb_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        tlb_error("%s: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > max_bytes) {
+        tlb_error("%s: file is %lld bytes, more than the %zu allowed", path,
+                  (long long)st.st_size, max_bytes);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = tlb_malloc(n + 1, path);
+    if (!buf) {
+        fclose(f);
+        return NULL;
+    }
+    if (n && fread(buf, 1, n, f) != n) {
+        tlb_error("%s: read error", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}

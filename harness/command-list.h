@@ -1,0 +1,3 @@
+/* command-list.h — every subcommand, one line each, in the order `tlbench --help` lists them. */
+TLB_COMMAND(generate)
+TLB_COMMAND(tokenize)

@@ -1,0 +1,3 @@
+/* kernel-list.h — every kernel, one line each: TLB_KERNEL(name) refers to
+ * `const struct tlb_kernel tlb_kernel_<name>` in kernels/<name>.c. Order is the listing order. */
+TLB_KERNEL(naive)

@@ -1,0 +1,63 @@
+/* kernel.h — the matmul kernel interface. A kernel computes
+ *     Y[m x n] = X[m x k] * W[n x k]^T
+ * with W in one weight type (engine/quant.h) and X, Y in f32 (m = 1 in decode, m = prompt
+ * length in prefill). Each kernel is one file in kernels/ that defines one
+ * `const struct tlb_kernel tlb_kernel_<name>` and has one line in kernels/kernel-list.h.
+ * Kernels know nothing of the model or the harness. */
+#ifndef TLB_KERNEL_H
+#define TLB_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+#include "threadpool.h"
+
+/* A weight matrix: rows = n output features, cols = k input features, row-major, each row
+ * tlb_type_row_bytes(type, cols) bytes. */
+struct tlb_tensor {
+    enum tlb_type type;
+    int64_t rows;       /* n */
+    int64_t cols;       /* k */
+    const void *data;   /* (rows, row_bytes) */
+    const char *name;   /* for messages, may be NULL */
+};
+
+#define TLB_TYPE_BIT(t) (1u << (t))
+#define TLB_ALL_TYPES ((1u << TLB_TYPE_COUNT) - 1)
+
+struct tlb_kernel {
+    const char *name;     /* selection name: "naive", "tiled", "avx512", ... */
+    const char *summary;  /* one line for `tlbench info` and --help */
+    uint32_t wtypes;      /* TLB_TYPE_BIT() of every weight type matmul accepts */
+    int priority;         /* `--kernel auto` picks the usable kernel with the highest */
+    /* 0 when usable on this machine (CPU features, library present); otherwise -1 and a
+     * reason written to why. */
+    int (*probe)(char *why, size_t why_len);
+    /* (optional) create per-engine state for a pool of threads; NULL means no state. */
+    int (*init)(void **state, struct tlb_pool *pool);
+    /* (optional) free what init created. */
+    void (*release)(void *state);
+    /* Y = X W^T. y: (m, w->rows); x: (m, w->cols). Must use the pool for threads.
+     * Returns 0, or -1 (with a message printed) when scratch memory cannot be allocated. */
+    int (*matmul)(void *state, struct tlb_pool *pool, float *y, const float *x,
+                   const struct tlb_tensor *w, int m);
+    /* (optional) library version/configuration, e.g. "OpenBLAS 0.3.21 Haswell"; NULL: none */
+    const char *(*version)(void *state);
+    /* (optional) bytes of scratch memory the kernel holds (dequantization tiles, q8 X) */
+    size_t (*scratch_bytes)(void *state);
+};
+
+/* ---- registry (kernels/registry.c) ---- */
+int tlb_kernel_count(void);
+const struct tlb_kernel *tlb_kernel_at(int i);
+const struct tlb_kernel *tlb_kernel_find(const char *name);
+/* Is kernel k usable here for weight type t? 0 yes, else -1 with a reason. */
+int tlb_kernel_usable(const struct tlb_kernel *k, enum tlb_type t, char *why, size_t why_len);
+/* Resolve "auto" or a kernel name for a set of weight types (TLB_TYPE_BIT mask). Returns NULL
+ * with the reason in why when the name is unknown or the kernel is not usable here: never a
+ * silent fallback. */
+const struct tlb_kernel *tlb_kernel_select(const char *name, uint32_t types, char *why,
+                                           size_t why_len);
+
+#endif

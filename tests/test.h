@@ -1,0 +1,102 @@
+/* test.h — the project's tiny test framework (no dependency).
+ * A test file defines tests with TLB_TEST(name) { ... } and ends with TLB_TEST_MAIN().
+ * Each test prints one line: "ok NAME", "FAIL NAME: why" or "skip NAME: why".
+ * tests/run-tests.sh adds the lines of every test binary and script into one summary.
+ * Checks: TLB_CHECK(cond, fmt, ...) fails the test (and returns) when cond is false;
+ * TLB_SKIP(fmt, ...) ends the test as skipped — use it only when something the test needs
+ * is absent (data file, CPU feature, library), and say what. */
+#ifndef TLB_TEST_H
+#define TLB_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*tlb_test_fn)(void);
+struct tlb_test_entry {
+    const char *name;
+    tlb_test_fn fn;
+};
+
+enum { TLB_T_PASS, TLB_T_FAIL, TLB_T_SKIP };
+extern int tlb_test_state;
+extern char tlb_test_msg[512];
+
+#define TLB_MAX_TESTS 512
+extern struct tlb_test_entry tlb_tests[TLB_MAX_TESTS];
+extern int tlb_n_tests;
+
+#define TLB_TEST(name)                                                      \
+    static void test_##name(void);                                          \
+    __attribute__((constructor)) static void register_##name(void) {        \
+        if (tlb_n_tests < TLB_MAX_TESTS)                                    \
+            tlb_tests[tlb_n_tests++] = (struct tlb_test_entry){#name, test_##name}; \
+    }                                                                       \
+    static void test_##name(void)
+
+#define TLB_CHECK(cond, ...)                                                          \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            int tlb_off_ = snprintf(tlb_test_msg, sizeof tlb_test_msg, "%s:%d: ",     \
+                                    __FILE__, __LINE__);                              \
+            snprintf(tlb_test_msg + tlb_off_, sizeof tlb_test_msg - (size_t)tlb_off_, \
+                     __VA_ARGS__);                                                    \
+            tlb_test_state = TLB_T_FAIL;                                              \
+            return;                                                                   \
+        }                                                                             \
+    } while (0)
+
+#define TLB_CHECK_NEAR(a, b, tol)                                                    \
+    TLB_CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s=%.9g vs %s=%.9g (tol %g)", \
+              #a, (double)(a), #b, (double)(b), (double)(tol))
+
+#define TLB_SKIP(...)                                                    \
+    do {                                                                 \
+        snprintf(tlb_test_msg, sizeof tlb_test_msg, __VA_ARGS__);        \
+        tlb_test_state = TLB_T_SKIP;                                     \
+        return;                                                          \
+    } while (0)
+
+/* Path of the shared data directory: $TLBENCH_DATA or ../shared/data relative to the
+ * repository root (tests run from the repository root). */
+static inline const char *tlb_test_data_dir(void) {
+    const char *d = getenv("TLBENCH_DATA");
+    return d && *d ? d : "../shared/data";
+}
+
+/* Build "<data dir>/<rel>" into buf; returns buf, or NULL when the file is absent. */
+static inline const char *tlb_test_data(char *buf, size_t n, const char *rel) {
+    snprintf(buf, n, "%s/%s", tlb_test_data_dir(), rel);
+    FILE *f = fopen(buf, "rb");
+    if (!f) return NULL;
+    fclose(f);
+    return buf;
+}
+
+#define TLB_TEST_MAIN()                                                              \
+    int tlb_test_state;                                                              \
+    char tlb_test_msg[512];                                                          \
+    struct tlb_test_entry tlb_tests[TLB_MAX_TESTS];                                  \
+    int tlb_n_tests;                                                                 \
+    int main(int argc, char **argv) {                                                \
+        int failed = 0;                                                              \
+        for (int i = 0; i < tlb_n_tests; i++) {                                      \
+            if (argc > 1 && !strstr(tlb_tests[i].name, argv[1])) continue;           \
+            tlb_test_state = TLB_T_PASS;                                             \
+            tlb_test_msg[0] = '\0';                                                  \
+            tlb_tests[i].fn();                                                       \
+            fflush(stderr);                                                          \
+            if (tlb_test_state == TLB_T_PASS) printf("ok %s\n", tlb_tests[i].name);  \
+            else if (tlb_test_state == TLB_T_SKIP)                                   \
+                printf("skip %s: %s\n", tlb_tests[i].name, tlb_test_msg);            \
+            else {                                                                   \
+                printf("FAIL %s: %s\n", tlb_tests[i].name, tlb_test_msg);            \
+                failed++;                                                            \
+            }                                                                        \
+            fflush(stdout);                                                          \
+        }                                                                            \
+        return failed ? 1 : 0;                                                       \
+    }
+
+#endif
