@@ -103,6 +103,10 @@ check-deps:
 deps:
 	@scripts/install-deps.sh
 
+# The main job (README command 1).
+bench: all
+	$(BUILD)/tlbench generate --model synthetic:tinyllama-1.1b --steps 16 --threads $(shell nproc)
+
 clean:
 	rm -rf build build-san build-aarch64 build-x86_64
 
