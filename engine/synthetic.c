@@ -42,17 +42,17 @@ static inline uint64_t splitmix64(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-/* Uniform in [-a, a) from a row's own stream. */
+/* Uniform in [-a, a) from a row's own stream; 16 random bits per value (four per 64-bit draw)
+ * is plenty for synthetic weights and halves generation time. */
 static void fill_row(float *dst, int64_t n, uint64_t seed, uint64_t tensor_id, uint64_t row,
                      float a) {
     uint64_t s = seed ^ (tensor_id * 0xD1B54A32D192ED03ull) ^ (row * 0x8CB92BA72F3D8DD7ull);
-    int64_t i = 0;
-    for (; i + 1 < n; i += 2) {
+    const float scale = 2.0f * a / 65536.0f;
+    for (int64_t i = 0; i < n; i += 4) {
         uint64_t r = splitmix64(&s);
-        dst[i] = ((float)(uint32_t)r * 0x1p-32f * 2.0f - 1.0f) * a;
-        dst[i + 1] = ((float)(uint32_t)(r >> 32) * 0x1p-32f * 2.0f - 1.0f) * a;
+        for (int j = 0; j < 4 && i + j < n; j++)
+            dst[i + j] = (float)((r >> (16 * j)) & 0xFFFF) * scale - a;
     }
-    if (i < n) dst[i] = ((float)(uint32_t)splitmix64(&s) * 0x1p-32f * 2.0f - 1.0f) * a;
 }
 
 struct gen_job {
