@@ -16,7 +16,7 @@ MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
 ARCH    := $(if $(findstring x86_64,$(MACHINE)),x86_64,$(if $(findstring aarch64,$(MACHINE)),aarch64,other))
 BUILD   ?= $(if $(CROSS),build-$(ARCH),build)
 
-OPT      ?= -O2
+OPT      ?= -O3
 CFLAGS   ?= $(OPT) -g
 CPPFLAGS += -D_GNU_SOURCE -I. -Iengine -Ikernels -Iharness
 WARN      = -std=c11 -Wall -Wextra -Wno-unused-parameter

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "threadpool.h"
 #include "util.h"
 
@@ -28,7 +29,8 @@ struct tlb_engine {
     float *v;                /* (B, kv_dim) */
     float *hb;               /* (B, hidden_dim) */
     float *hb2;              /* (B, hidden_dim) */
-    float *att;              /* (n_threads, ctx_len) attention scores, one row per thread */
+    float *att;              /* (n_threads, n_heads/n_kv_heads, ctx_len) attention scores */
+    float *kvrow;            /* (n_threads, head_dim) an f16 K/V row converted to f32 */
     float *rope_cos;         /* (ctx_len, head_dim/2) */
     float *rope_sin;         /* (ctx_len, head_dim/2) */
     void *key_cache;         /* (n_layers, ctx_len, kv_dim) in kv_type */
@@ -54,7 +56,7 @@ void tlb_engine_free(struct tlb_engine *e) {
     if (!e) return;
     if (e->kernel && e->kernel->release) e->kernel->release(e->kstate);
     tlb_pool_free(e->pool);
-    float *bufs[] = {e->x, e->xb, e->xb2, e->q, e->k, e->v, e->hb, e->hb2, e->att,
+    float *bufs[] = {e->x, e->xb, e->xb2, e->q, e->k, e->v, e->hb, e->hb2, e->att, e->kvrow,
                      e->rope_cos, e->rope_sin};
     for (size_t i = 0; i < TLB_ARRAY_LEN(bufs); i++) tlb_free_aligned(bufs[i]);
     tlb_free_aligned(e->key_cache);
@@ -115,7 +117,9 @@ int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
         !(e->xb2 = alloc_f32(e, B * d, "xb2")) || !(e->q = alloc_f32(e, B * d, "q")) ||
         !(e->k = alloc_f32(e, B * kv, "k")) || !(e->v = alloc_f32(e, B * kv, "v")) ||
         !(e->hb = alloc_f32(e, B * h, "hb")) || !(e->hb2 = alloc_f32(e, B * h, "hb2")) ||
-        !(e->att = alloc_f32(e, (size_t)o->n_threads * (size_t)ctx, "attention scores")) ||
+        !(e->att = alloc_f32(e, (size_t)o->n_threads * (size_t)(c->n_heads / c->n_kv_heads) *
+                                    (size_t)ctx, "attention scores")) ||
+        !(e->kvrow = alloc_f32(e, (size_t)o->n_threads * (size_t)tlb_head_dim(c), "kv row")) ||
         !(e->rope_cos = alloc_f32(e, (size_t)ctx * hs2, "rope")) ||
         !(e->rope_sin = alloc_f32(e, (size_t)ctx * hs2, "rope")))
         goto fail;
@@ -165,18 +169,6 @@ static void rmsnorm(float *o, const float *x, const float *w, int size, float ep
     for (int j = 0; j < size; j++) o[j] = w[j] * (ss * x[j]);
 }
 
-static void softmax(float *x, int size) {
-    float max_val = x[0];
-    for (int i = 1; i < size; i++)
-        if (x[i] > max_val) max_val = x[i];
-    float sum = 0.0f;
-    for (int i = 0; i < size; i++) {
-        x[i] = expf(x[i] - max_val);
-        sum += x[i];
-    }
-    for (int i = 0; i < size; i++) x[i] /= sum;
-}
-
 static void rope(float *vec, int n, int head_size, const float *cosv, const float *sinv) {
     for (int i = 0; i < n; i += 2) {
         int j = (i % head_size) / 2;
@@ -192,17 +184,12 @@ static int matmul(struct tlb_engine *e, float *y, const float *x, const struct t
     return e->kernel->matmul(e->kstate, e->pool, y, x, w, m);
 }
 
-/* ---- attention: (token, head) pairs split across the pool ---- */
+/* ---- attention: (token, KV head) groups split across the pool ---- */
 
 struct attn_job {
     struct tlb_engine *e;
     int layer, n, pos;
 };
-
-static inline float kv_get(const struct tlb_engine *e, const void *cache, size_t idx) {
-    if (e->kv_type == TLB_TYPE_F16) return tlb_f16_to_f32(((const uint16_t *)cache)[idx]);
-    return ((const float *)cache)[idx];
-}
 
 static void attention_task(void *arg, int ith, int nth) {
     const struct attn_job *j = arg;
@@ -210,40 +197,24 @@ static void attention_task(void *arg, int ith, int nth) {
     const struct tlb_config *c = &e->m->cfg;
     const int head_size = tlb_head_dim(c), kv_dim = tlb_kv_dim(c);
     const int kv_mul = c->n_heads / c->n_kv_heads, dim = c->dim;
-    const float scale = sqrtf((float)head_size);
     const size_t loff = (size_t)j->layer * (size_t)e->ctx_len * (size_t)kv_dim;
-    float *att = e->att + (size_t)ith * (size_t)e->ctx_len;
     long lo, hi;
-    tlb_split_range((long)j->n * c->n_heads, ith, nth, &lo, &hi);
+    tlb_split_range((long)j->n * c->n_kv_heads, ith, nth, &lo, &hi);
     for (long task = lo; task < hi; task++) {
-        const int i = (int)(task / c->n_heads), h = (int)(task % c->n_heads);
-        const int pos = j->pos + i; /* causal: attend to 0..pos */
-        const float *q = e->q + (size_t)i * (size_t)dim + (size_t)h * (size_t)head_size;
-        const size_t hoff = (size_t)(h / kv_mul) * (size_t)head_size;
-        for (int t = 0; t <= pos; t++) {
-            const size_t base = loff + (size_t)t * (size_t)kv_dim + hoff;
-            float score = 0.0f;
-            if (e->kv_type == TLB_TYPE_F32) {
-                const float *k = (const float *)e->key_cache + base;
-                for (int s = 0; s < head_size; s++) score += q[s] * k[s];
-            } else {
-                for (int s = 0; s < head_size; s++) score += q[s] * kv_get(e, e->key_cache, base + s);
-            }
-            att[t] = score / scale;
-        }
-        softmax(att, pos + 1);
-        float *xb = e->xb + (size_t)i * (size_t)dim + (size_t)h * (size_t)head_size;
-        memset(xb, 0, (size_t)head_size * sizeof(float));
-        for (int t = 0; t <= pos; t++) {
-            const size_t base = loff + (size_t)t * (size_t)kv_dim + hoff;
-            const float a = att[t];
-            if (e->kv_type == TLB_TYPE_F32) {
-                const float *v = (const float *)e->value_cache + base;
-                for (int s = 0; s < head_size; s++) xb[s] += a * v[s];
-            } else {
-                for (int s = 0; s < head_size; s++) xb[s] += a * kv_get(e, e->value_cache, base + s);
-            }
-        }
+        const int i = (int)(task / c->n_kv_heads), kvh = (int)(task % c->n_kv_heads);
+        const size_t qoff = (size_t)i * (size_t)dim + (size_t)kvh * kv_mul * (size_t)head_size;
+        const size_t koff = (loff + (size_t)kvh * (size_t)head_size) * e->kv_elem;
+        struct tlb_attn_group g = {
+            .q = e->q + qoff, .q_stride = (size_t)head_size, .g = kv_mul,
+            .k = (const char *)e->key_cache + koff, .v = (const char *)e->value_cache + koff,
+            .kv_stride = (size_t)kv_dim, .kv_f16 = e->kv_type == TLB_TYPE_F16,
+            .n_pos = j->pos + i + 1, /* causal: positions 0..pos+i */
+            .head_size = head_size,
+            .att = e->att + (size_t)ith * (size_t)kv_mul * (size_t)e->ctx_len,
+            .att_stride = (size_t)e->ctx_len,
+            .kvrow = e->kvrow + (size_t)ith * (size_t)head_size,
+            .out = e->xb + qoff, .out_stride = (size_t)head_size};
+        tlb_attention_group(&g);
     }
 }
 

@@ -1,0 +1,95 @@
+/* attention.c — see attention.h. Per (token, KV head): scores for every query head of the group
+ * against each cached key, softmax (expf, as llama2.c), then out = att * V. Dot products use 16
+ * independent partial sums so the compiler vectorises them without -ffast-math. */
+#include "attention.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quant.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define TLB_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TLB_MULTIVERSION
+#endif
+
+static inline uint32_t bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static inline float float_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+/* Same arithmetic as tlb_f16_to_f32, inlined so the conversion loop vectorises. */
+static inline float half_to_float(uint16_t h) {
+    const uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+    const float normalized = float_of((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float denormalized = float_of((two_w >> 17) | (126u << 23)) - 0.5f;
+    return float_of(sign | (two_w < (1u << 27) ? bits_of(denormalized) : bits_of(normalized)));
+}
+
+TLB_MULTIVERSION
+static void row_to_f32(const uint16_t *restrict h, float *restrict out, int n) {
+    for (int i = 0; i < n; i++) out[i] = half_to_float(h[i]);
+}
+
+TLB_MULTIVERSION
+static float dot(const float *restrict a, const float *restrict b, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
+    float s = 0.0f;
+    for (; i < n; i++) s += a[i] * b[i];
+    for (int j = 0; j < 16; j++) s += acc[j];
+    return s;
+}
+
+TLB_MULTIVERSION
+static void axpy(float a, const float *restrict x, float *restrict y, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void softmax(float *x, int size) {
+    float max_val = x[0];
+    for (int i = 1; i < size; i++)
+        if (x[i] > max_val) max_val = x[i];
+    float sum = 0.0f;
+    for (int i = 0; i < size; i++) {
+        x[i] = expf(x[i] - max_val);
+        sum += x[i];
+    }
+    for (int i = 0; i < size; i++) x[i] /= sum;
+}
+
+static const float *kv_row(const struct tlb_attn_group *a, const void *base, int t) {
+    size_t off = (size_t)t * a->kv_stride;
+    if (!a->kv_f16) return (const float *)base + off;
+    row_to_f32((const uint16_t *)base + off, a->kvrow, a->head_size);
+    return a->kvrow;
+}
+
+void tlb_attention_group(const struct tlb_attn_group *a) {
+    const int hs = a->head_size;
+    const float scale = sqrtf((float)hs);
+    for (int t = 0; t < a->n_pos; t++) {
+        const float *k = kv_row(a, a->k, t);
+        for (int h = 0; h < a->g; h++)
+            a->att[(size_t)h * a->att_stride + (size_t)t] =
+                dot(a->q + (size_t)h * a->q_stride, k, hs) / scale;
+    }
+    for (int h = 0; h < a->g; h++) {
+        softmax(a->att + (size_t)h * a->att_stride, a->n_pos);
+        memset(a->out + (size_t)h * a->out_stride, 0, (size_t)hs * sizeof(float));
+    }
+    for (int t = 0; t < a->n_pos; t++) {
+        const float *v = kv_row(a, a->v, t);
+        for (int h = 0; h < a->g; h++)
+            axpy(a->att[(size_t)h * a->att_stride + (size_t)t], v,
+                 a->out + (size_t)h * a->out_stride, hs);
+    }
+}

@@ -1,0 +1,30 @@
+/* attention.h — the inner loops of causal grouped-query attention over the KV cache: scores
+ * (Q K^T), softmax, and the weighted sum of V, for the group of query heads that share one KV
+ * head (each K/V row is read once for the whole group). Vectorised for the CPU at run time
+ * (target_clones on x86), so long-context results measure the matmul kernels, not a scalar
+ * attention loop. */
+#ifndef TLB_ATTENTION_H
+#define TLB_ATTENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tlb_attn_group {
+    const float *q;      /* (g, head_size) query rows of the group, row stride q_stride */
+    size_t q_stride;
+    int g;               /* query heads sharing this KV head */
+    const void *k, *v;   /* row t at k + t * kv_stride elements; f32 or f16 */
+    size_t kv_stride;
+    int kv_f16;
+    int n_pos;           /* attend to positions 0..n_pos-1 */
+    int head_size;
+    float *att;          /* (g, att_stride) scratch */
+    size_t att_stride;
+    float *kvrow;        /* (head_size) scratch for an f16 row converted to f32 */
+    float *out;          /* (g, head_size) output rows, row stride out_stride */
+    size_t out_stride;
+};
+
+void tlb_attention_group(const struct tlb_attn_group *a);
+
+#endif
