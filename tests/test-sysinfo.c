@@ -1,0 +1,254 @@
+/* test-sysinfo.c — system information on fake trees (tests/fixtures/sysfs/<board>): board
+ * from devicetree and DMI, Arm core names from MIDR (sysfs and cpuinfo), x86 topology, ISA
+ * flags, memory, OS, cpufreq; platform profile parsing (good and broken files under
+ * tests/fixtures/profiles) and board-kind detection with the real platforms/ profiles. */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+#include "sysfs.h"
+#include "sysinfo.h"
+#include "test.h"
+
+#define FIX "tests/fixtures/sysfs/"
+
+TLB_TEST(midr_core_names) {
+    TLB_CHECK(!strcmp(tlb_midr_core_name(0x414fd0b1ULL), "Cortex-A76"), "Pi 5 MIDR");
+    TLB_CHECK(!strcmp(tlb_midr_core_name(0x410fd421ULL), "Cortex-A78AE"), "Orin MIDR");
+    TLB_CHECK(!strcmp(tlb_arm_core_name(0x41, 0xd03), "Cortex-A53"), "A53");
+    TLB_CHECK(!strcmp(tlb_arm_core_name(0x41, 0xd05), "Cortex-A55"), "A55");
+    TLB_CHECK(!strcmp(tlb_arm_core_name(0x41, 0xd08), "Cortex-A72"), "A72");
+    TLB_CHECK(!strcmp(tlb_arm_core_name(0x41, 0xd0c), "Neoverse-N1"), "N1");
+    TLB_CHECK(!strcmp(tlb_arm_core_name(0x41, 0xd40), "Neoverse-V1"), "V1");
+    TLB_CHECK(!strcmp(tlb_arm_core_name(0x41, 0xd49), "Neoverse-N2"), "N2");
+    TLB_CHECK(tlb_arm_core_name(0x41, 0xfff) == NULL, "unknown part must be NULL");
+    TLB_CHECK(tlb_arm_core_name(0x42, 0xd0b) == NULL, "implementer matters");
+}
+
+TLB_TEST(cpulist_count) {
+    TLB_CHECK(tlb_cpulist_count("0-3") == 4, "0-3");
+    TLB_CHECK(tlb_cpulist_count("0") == 1, "0");
+    TLB_CHECK(tlb_cpulist_count("0-3,6,8-9") == 7, "mixed");
+    TLB_CHECK(tlb_cpulist_count("3-1") == -1, "reversed range");
+    TLB_CHECK(tlb_cpulist_count("a") == -1, "garbage");
+}
+
+TLB_TEST(rpi5_devicetree_and_midr) {
+    struct tlb_sysinfo si;
+    TLB_CHECK(tlb_sysinfo_read(FIX "rpi5", &si) == 0, "read");
+    TLB_CHECK(!strcmp(si.board, "Raspberry Pi 5 Model B Rev 1.0"), "board '%s'", si.board);
+    TLB_CHECK(!strcmp(si.board_source, "devicetree"), "source %s", si.board_source);
+    TLB_CHECK(!strcmp(si.arch, "aarch64"), "arch %s", si.arch);
+    TLB_CHECK(!strcmp(si.cpu_model, "4x Cortex-A76"), "cpu '%s'", si.cpu_model);
+    TLB_CHECK(!strcmp(si.cpu_vendor, "ARM"), "vendor %s", si.cpu_vendor);
+    TLB_CHECK(si.n_cpus == 4 && si.n_cores == 4, "cpus %d cores %d", si.n_cpus, si.n_cores);
+    TLB_CHECK(tlb_sysinfo_has_isa(&si, "neon") && tlb_sysinfo_has_isa(&si, "dotprod") &&
+                  tlb_sysinfo_has_isa(&si, "fp16") && !tlb_sysinfo_has_isa(&si, "sve"),
+              "isa '%s'", si.isa);
+    TLB_CHECK(!strcmp(si.isa_source, "cpuinfo"), "isa source %s", si.isa_source);
+    TLB_CHECK(si.mem_total_bytes == 8245680LL * 1024, "mem %lld", si.mem_total_bytes);
+    TLB_CHECK(si.mem_available_bytes == 7456000LL * 1024, "avail %lld", si.mem_available_bytes);
+    TLB_CHECK(!strcmp(si.os, "Debian GNU/Linux 12 (bookworm)"), "os '%s'", si.os);
+    TLB_CHECK(!strcmp(si.kernel, "Linux 6.6.51+rpt-rpi-2712"), "kernel '%s'", si.kernel);
+    TLB_CHECK(!strcmp(si.governor, "ondemand"), "governor %s", si.governor);
+    TLB_CHECK(si.freq_min_khz == 1500000 && si.freq_max_khz == 2400000, "freq %ld..%ld",
+              si.freq_min_khz, si.freq_max_khz);
+    TLB_CHECK(si.freq_cur_khz == 1500000, "cur %ld (min over CPUs)", si.freq_cur_khz);
+    TLB_CHECK(!strcmp(si.thp, "madvise"), "thp %s", si.thp);
+    TLB_CHECK(!strcmp(si.smt, "unknown"), "smt %s", si.smt);
+    TLB_CHECK(!si.hypervisor, "not a VM");
+}
+
+TLB_TEST(jetson_cpuinfo_core_names) {
+    struct tlb_sysinfo si;
+    TLB_CHECK(tlb_sysinfo_read(FIX "jetson-orin-nano", &si) == 0, "read");
+    TLB_CHECK(!strcmp(si.board, "NVIDIA Jetson Orin Nano Developer Kit"), "board '%s'", si.board);
+    /* no regs/identification in this tree: names come from cpuinfo implementer/part */
+    TLB_CHECK(!strcmp(si.cpu_model, "6x Cortex-A78AE"), "cpu '%s'", si.cpu_model);
+    TLB_CHECK(si.n_cpus == 6, "cpus %d", si.n_cpus);
+    TLB_CHECK(si.freq_cur_khz == 729600, "cur %ld", si.freq_cur_khz);
+    struct tlb_sysinfo old;
+    TLB_CHECK(tlb_sysinfo_read(FIX "jetson-ina3221x", &old) == 0, "read old");
+    TLB_CHECK(!strcmp(old.cpu_model, "2x NVIDIA Carmel"), "cpu '%s'", old.cpu_model);
+    TLB_CHECK(!strcmp(old.cpu_vendor, "NVIDIA"), "vendor %s", old.cpu_vendor);
+    TLB_CHECK(old.freq_max_khz == -1 && old.governor[0] == '\0', "no cpufreq");
+}
+
+TLB_TEST(x86_server_dmi_topology_isa) {
+    struct tlb_sysinfo si;
+    TLB_CHECK(tlb_sysinfo_read(FIX "x86-server", &si) == 0, "read");
+    TLB_CHECK(!strcmp(si.board, "Dell Inc. PowerEdge R760"), "board '%s'", si.board);
+    TLB_CHECK(!strcmp(si.board_source, "dmi"), "source %s", si.board_source);
+    TLB_CHECK(!strcmp(si.cpu_model, "Intel(R) Xeon(R) Gold 6430"), "cpu '%s'", si.cpu_model);
+    TLB_CHECK(!strcmp(si.cpu_vendor, "GenuineIntel"), "vendor");
+    TLB_CHECK(!strcmp(si.arch, "x86_64"), "arch %s", si.arch);
+    TLB_CHECK(si.n_cpus == 8 && si.n_cores == 4, "cpus %d cores %d (2 sockets x 2 cores x HT)",
+              si.n_cpus, si.n_cores);
+    TLB_CHECK(!strcmp(si.smt, "on"), "smt %s", si.smt);
+    TLB_CHECK(tlb_sysinfo_has_isa(&si, "avx512f") && tlb_sysinfo_has_isa(&si, "avxvnni") &&
+                  tlb_sysinfo_has_isa(&si, "avx512vnni") && tlb_sysinfo_has_isa(&si, "avx512bf16"),
+              "isa '%s'", si.isa);
+    TLB_CHECK(!tlb_sysinfo_has_isa(&si, "avx512"), "whole words only");
+    TLB_CHECK(si.freq_cur_khz == 2100000 && si.freq_max_khz == 3400000, "freq");
+    TLB_CHECK(!strcmp(si.governor, "performance"), "governor %s", si.governor);
+    TLB_CHECK(!si.hypervisor, "bare metal");
+}
+
+TLB_TEST(vm_and_arm_dmi) {
+    struct tlb_sysinfo si;
+    TLB_CHECK(tlb_sysinfo_read(FIX "vm-x86", &si) == 0, "read");
+    TLB_CHECK(si.hypervisor == 1, "hypervisor flag not seen");
+    TLB_CHECK(!strcmp(si.board, "unknown") && !strcmp(si.board_source, "none"), "board %s",
+              si.board);
+    TLB_CHECK(si.freq_cur_khz == -1 && si.freq_max_khz == -1, "no cpufreq in a VM");
+    TLB_CHECK(!strcmp(si.smt, "notsupported"), "smt %s", si.smt);
+    TLB_CHECK(tlb_sysinfo_read(FIX "arm-server-dmi", &si) == 0, "read arm");
+    TLB_CHECK(!strcmp(si.board, "Ampere(R) Mt.Jade") && !strcmp(si.board_source, "dmi"),
+              "board '%s'", si.board);
+    TLB_CHECK(!strcmp(si.cpu_model, "4x Neoverse-N1"), "cpu '%s'", si.cpu_model);
+}
+
+TLB_TEST(real_machine_and_bad_root) {
+    struct tlb_sysinfo si;
+    TLB_CHECK(tlb_sysinfo_read("", &si) == 0, "read this machine");
+    TLB_CHECK(si.n_cpus >= 1 && si.n_cores >= 1, "cpus %d", si.n_cpus);
+    TLB_CHECK(!strcmp(si.isa_source, "cpu.h"), "the real machine uses kernels/cpu.h");
+    TLB_CHECK(strcmp(si.arch, "unknown") != 0, "uname arch");
+    /* a root that does not exist is an error (printed), not silently "unknown" */
+    int saved = dup(2), null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    int r = tlb_sysinfo_read(FIX "no-such-board", &si);
+    dup2(saved, 2);
+    close(saved);
+    close(null);
+    TLB_CHECK(r == -1, "missing root accepted");
+}
+
+/* ---- profiles ---- */
+
+/* Load path with stderr captured into err. */
+static int load_capture(const char *path, struct tlb_profile *p, char *err, size_t n) {
+    char tmpl[] = "/tmp/tlb-err-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) return -2;
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    int r = tlb_profile_load(path, p);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    ssize_t got = read(fd, err, n - 1);
+    err[got > 0 ? got : 0] = '\0';
+    close(fd);
+    unlink(tmpl);
+    return r;
+}
+
+TLB_TEST(profiles_shipped_are_valid) {
+    static const char *const names[] = {"generic", "x86-avx512-server", "intel-ai-pc", "rpi5",
+                                        "jetson-orin-nano"};
+    struct tlb_profile p;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        TLB_CHECK(tlb_profile_load_name("platforms", names[i], &p) == 0, "%s", names[i]);
+        TLB_CHECK(!strcmp(p.name, names[i]), "name %s", p.name);
+        TLB_CHECK(p.n_kernels > 0 && p.n_quants == 4 && p.n_threads > 0 && p.n_ctx > 0 &&
+                      p.reps > 0 && p.n_prompt > 0 && p.n_gen > 0,
+                  "%s: default sweep incomplete", names[i]);
+    }
+    TLB_CHECK(tlb_profile_load_name("platforms", "rpi5", &p) == 0, "rpi5");
+    TLB_CHECK(!strcmp(p.power_sources, "rpi-pmic,hwmon"), "power '%s'", p.power_sources);
+    TLB_CHECK(!strcmp(p.cross_prefix, "aarch64-linux-gnu-"), "cross '%s'", p.cross_prefix);
+    TLB_CHECK(p.throttle_temp_c == 80 && p.price_usd == 80, "temp/price");
+    TLB_CHECK(p.quants[0] == TLB_TYPE_F32 && p.quants[3] == TLB_TYPE_Q4_0, "quants order");
+}
+
+TLB_TEST(profile_minimal_and_threads) {
+    struct tlb_profile p;
+    char err[1024];
+    TLB_CHECK(load_capture("tests/fixtures/profiles/good-minimal.conf", &p, err, sizeof err) == 0,
+              "good profile rejected: %s", err);
+    TLB_CHECK(!strcmp(p.description, "minimal test profile"), "desc '%s'", p.description);
+    TLB_CHECK(p.n_kernels == 2 && !strcmp(p.kernels[0], "tiled") && !strcmp(p.kernels[1], "naive"),
+              "kernels");
+    TLB_CHECK(p.n_kv_types == 1 && p.kv_types[0] == TLB_TYPE_F32, "kv default f32");
+    TLB_CHECK(p.warmup == 1 && isnan(p.throttle_temp_c) && isnan(p.price_usd), "defaults");
+    int t[8];
+    int n = tlb_profile_threads(&p, 6, t, 8);
+    TLB_CHECK(n == 2 && t[0] == 6 && t[1] == 1, "max,1 on 6 CPUs -> %d items", n);
+    struct tlb_profile s;
+    TLB_CHECK(tlb_profile_load_name("platforms", "x86-avx512-server", &s) == 0, "load");
+    n = tlb_profile_threads(&s, 2, t, 8);
+    TLB_CHECK(n == 2 && t[0] == 1 && t[1] == 2, "server list on 2 CPUs: n=%d", n);
+}
+
+TLB_TEST(profile_broken_files) {
+    static const struct {
+        const char *file, *expect;
+    } cases[] = {
+        {"bad-unknown-key.conf", "bad-unknown-key.conf:4: unknown key 'thread'"},
+        {"bad-duplicate.conf", "bad-duplicate.conf:9: key 'n_prompt' given twice"},
+        {"bad-threads.conf", "bad-threads.conf:6: threads: 'two'"},
+        {"bad-quant.conf", "bad-quant.conf:5: quants: unknown type 'q3_k'"},
+        {"bad-missing.conf", "missing required key 'reps'"},
+        {"bad-name.conf", "does not match the file name"},
+        {"bad-syntax.conf", "bad-syntax.conf:4: expected 'key = value'"},
+        {"bad-power.conf", "bad-power.conf:4: power_sources: unknown source 'watts-up'"},
+        {"bad-range.conf", "bad-range.conf:10: reps must be an integer"},
+        {"does-not-exist.conf", "does-not-exist.conf"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[256], err[1024];
+        struct tlb_profile p;
+        snprintf(path, sizeof path, "tests/fixtures/profiles/%s", cases[i].file);
+        int r = load_capture(path, &p, err, sizeof err);
+        TLB_CHECK(r == -1, "%s accepted", cases[i].file);
+        TLB_CHECK(strstr(err, cases[i].expect) != NULL, "%s: error '%s' lacks '%s'",
+                  cases[i].file, err, cases[i].expect);
+        TLB_CHECK(strchr(err, '\n') == strrchr(err, '\n'), "%s: more than one error line",
+                  cases[i].file);
+    }
+}
+
+TLB_TEST(board_kind_detection) {
+    static const struct {
+        const char *board, *kind;
+    } cases[] = {
+        {"x86-server", "x86-avx512-server"}, {"vm-x86", "x86-avx512-server"},
+        {"intel-ai-pc", "intel-ai-pc"},      {"rpi5", "rpi5"},
+        {"jetson-orin-nano", "jetson-orin-nano"},
+        {"jetson-ina3221x", "generic"},      /* a Xavier NX is not an Orin Nano */
+        {"arm-server-dmi", "generic"},       {"hwmon-power", "generic"}, /* AVX2, no VNNI */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char root[256];
+        struct tlb_sysinfo si;
+        struct tlb_profile p;
+        snprintf(root, sizeof root, FIX "%s", cases[i].board);
+        TLB_CHECK(tlb_sysinfo_read(root, &si) == 0, "%s", root);
+        TLB_CHECK(tlb_profile_detect("platforms", &si, &p) == 0, "detect %s", cases[i].board);
+        TLB_CHECK(!strcmp(p.name, cases[i].kind), "%s detected as %s, expected %s",
+                  cases[i].board, p.name, cases[i].kind);
+    }
+}
+
+TLB_TEST(profile_match_rules) {
+    struct tlb_sysinfo si;
+    struct tlb_profile p;
+    TLB_CHECK(tlb_sysinfo_read(FIX "intel-ai-pc", &si) == 0, "read");
+    TLB_CHECK(tlb_profile_load_name("platforms", "intel-ai-pc", &p) == 0, "load");
+    TLB_CHECK(tlb_profile_matches(&p, &si), "AI PC must match its own profile");
+    /* the same CPU with AVX-512 added is no longer an AI PC */
+    snprintf(si.isa + strlen(si.isa), sizeof si.isa - strlen(si.isa), " avx512f");
+    TLB_CHECK(!tlb_profile_matches(&p, &si), "match_isa_absent ignored");
+    TLB_CHECK(tlb_profile_load_name("platforms", "rpi5", &p) == 0, "load rpi5");
+    TLB_CHECK(tlb_sysinfo_read(FIX "rpi5", &si) == 0, "read");
+    snprintf(si.dt_model, sizeof si.dt_model, "Raspberry Pi Compute Module 5 Rev 1.0");
+    TLB_CHECK(tlb_profile_matches(&p, &si), "CM5 glob");
+    snprintf(si.dt_model, sizeof si.dt_model, "Raspberry Pi 4 Model B Rev 1.4");
+    TLB_CHECK(!tlb_profile_matches(&p, &si), "a Pi 4 is not a Pi 5");
+}
+
+TLB_TEST_MAIN()
