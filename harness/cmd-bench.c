@@ -1,0 +1,116 @@
+/* cmd-bench.c — `tlbench bench`: one configuration with every metric, through the same
+ * worker path as a sweep (own process, timeout, crash classification). Prints a table of
+ * every measured column, or with --format csv one CSV row with its header; -o FILE.csv
+ * appends the row to a results file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "out-table.h"
+#include "results-csv.h"
+#include "sweep-cli.h"
+#include "util.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+        "usage: tlbench bench [--model M] [--quant T] [--kernel K] [-t N] [--ctx D]\n"
+        "                     [--kv-type T] [-p N] [-n N] [-r N] [--warmup N] [--timeout SEC]\n"
+        "                     [-o FILE.csv] [--format table|csv] [--eval-text F]\n"
+        "                     [--tokenizer T] [--seed N] [--power-cmd CMD]\n\n"
+        "Benchmarks one configuration exactly as one row of 'tlbench sweep' (the same worker\n"
+        "process, warm-up, repetitions and columns: see docs/csv-schema.md) and prints every\n"
+        "measured value. Defaults: synthetic:tinyllama-1.1b, q4_0, kernel auto, all CPUs,\n"
+        "depth 0, -p 64 -n 16 -r 5.\n\n"
+        "  -o FILE.csv      also append the row to a results file (header when new)\n"
+        "  --format F       table (default): one line per column with its unit;\n"
+        "                   csv: the header and the row on stdout\n");
+    tlb_sweep_cli_help(out, TLB_CLI_BENCH);
+    fprintf(out, "\nExit status: 0 when the configuration ran (status ok), 1 otherwise.\n");
+}
+
+struct bench_out {
+    const char *format;
+    struct tlb_csv_writer *w;
+    enum tlb_status st;
+    int got;
+};
+
+static int print_table(const struct tlb_row *row) {
+    static const char *const hdr[] = {"column", "value", "unit"};
+    struct tlb_otable *t = tlb_otable_new(3, hdr);
+    if (!t) return -1;
+    int rc = 0;
+    for (int i = 0; i < tlb_n_columns && rc == 0; i++) {
+        const char *v = tlb_row_get(row, tlb_columns[i].name);
+        if (!v || !*v) continue;
+        const char *cells[3] = {tlb_columns[i].name, v, tlb_columns[i].unit};
+        rc = tlb_otable_add(t, cells);
+    }
+    if (rc == 0) rc = tlb_otable_print(t, stdout, TLB_OFMT_TABLE);
+    tlb_otable_free(t);
+    return rc;
+}
+
+static int on_row(void *cb, int item, struct tlb_row *row, enum tlb_status st) {
+    (void)item;
+    struct bench_out *o = cb;
+    o->st = st;
+    o->got = 1;
+    if (o->w && tlb_csv_append(o->w, row) != 0) return -1;
+    if (o->format && !strcmp(o->format, "csv")) {
+        if (tlb_csv_write_header(stdout) != 0 || tlb_csv_write_row(stdout, row) != 0) return -1;
+        return 0;
+    }
+    return print_table(row);
+}
+
+static void on_note(void *cb, const char *msg) {
+    (void)cb;
+    fprintf(stderr, "tlbench: %s\n", msg);
+}
+
+int tlb_cmd_bench(int argc, char **argv) {
+    struct tlb_sweep_cli c;
+    int rc = tlb_sweep_cli_parse(argc, argv, TLB_CLI_BENCH, &c, usage);
+    if (rc) {
+        tlb_sweep_cli_free(&c);
+        return rc == 1 ? TLB_EXIT_OK : rc;
+    }
+    struct tlb_session s;
+    struct bench_out o = {.format = c.format, .st = TLB_STATUS_ERROR};
+    rc = tlb_session_open(&s, &c, TLB_CLI_BENCH);
+    if (rc) goto out;
+    if (c.dry_run) {
+        tlb_session_print_plan(&s, stdout);
+        goto out;
+    }
+    if (c.out_path && !(o.w = tlb_csv_open_append(c.out_path))) {
+        rc = TLB_EXIT_FAIL;
+        goto out;
+    }
+    s.cb = &o;
+    s.on_row = on_row;
+    s.on_note = on_note;
+    int er = tlb_session_run(&s, &c);
+    if (o.w && tlb_csv_close(o.w) != 0) er = -1;
+    o.w = NULL;
+    if (er == 1) {
+        tlb_error("interrupted");
+        rc = TLB_EXIT_FAIL;
+    } else if (er < 0 || !o.got) {
+        rc = TLB_EXIT_FAIL;
+    } else {
+        rc = o.st == TLB_STATUS_OK ? TLB_EXIT_OK : TLB_EXIT_FAIL;
+    }
+out:
+    tlb_csv_close(o.w);
+    tlb_session_close(&s);
+    tlb_sweep_cli_free(&c);
+    return rc;
+}
+
+const struct tlb_command tlb_command_bench = {
+    .name = "bench",
+    .summary = "benchmark one configuration: latency, memory, power, accuracy, counters",
+    .run = tlb_cmd_bench,
+};

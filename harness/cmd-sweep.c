@@ -1,0 +1,220 @@
+/* cmd-sweep.c — `tlbench sweep`: the main job. Runs the cross product of models, weight
+ * types, kernels, threads, KV depths and KV types (from the platform profile, a sweep file
+ * and the command line), each configuration in its own worker process, and appends one
+ * fsync'd CSV row per configuration as soon as it ends. Progress goes to stderr; the
+ * results path is printed on stdout at the end. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "command.h"
+#include "progress.h"
+#include "results-csv.h"
+#include "sweep-cli.h"
+#include "util.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+        "usage: tlbench sweep [--profile NAME | --sweep FILE] [--model LIST] [--quant LIST]\n"
+        "                     [--kernel LIST] [-t LIST] [--ctx LIST] [--kv-type LIST]\n"
+        "                     [-p N] [-n N] [-r N] [--warmup N] [--timeout SEC]\n"
+        "                     [-o FILE.csv] [--resume] [--cooldown SEC] [--max-temp C]\n"
+        "                     [--eval-text FILE] [--tokenizer T] [--seed N] [--power-cmd CMD]\n\n"
+        "Benchmarks every combination model x weight type x kernel x threads x KV depth x KV\n"
+        "type. Defaults come from the platform profile detected for this machine (see\n"
+        "'tlbench info'), then a sweep file, then these options. Each configuration runs in its\n"
+        "own worker process: warm-up, then r repetitions of one prefill of p tokens at KV depth\n"
+        "d and n decode steps; its row (latency, memory, power, accuracy, counters: see\n"
+        "docs/csv-schema.md) is appended and fsync'd when it ends. A crash, hang or OOM costs\n"
+        "one row (status crashed/timeout/oom), never the sweep; combinations that cannot run\n"
+        "here get status unsupported with the reason. Each model is loaded once per weight\n"
+        "type and shared by its workers (load_ms is that one load). Accuracy (KL divergence,\n"
+        "top-1, max logit error vs the f32 reference; perplexity with --eval-text) is\n"
+        "computed once per weight type and kernel and joined to its rows.\n\n"
+        "  --profile NAME   platform profile to take defaults from (platforms/NAME.conf)\n"
+        "  --sweep FILE     sweep file: 'key = value' lines, '#' comments; keys:\n"
+        "                   %s\n"
+        "  -o FILE.csv      results file (default results/<board>-<YYYYMMDD>.csv); appended\n"
+        "  --resume         skip configurations that already have a row in the results file\n"
+        "                   (same model, weight type, kernel, threads, depth, KV type, -p, -n)\n"
+        "  --cooldown SEC   pause between configurations\n"
+        "  --max-temp C     before each configuration wait until the hottest sensor is below\n"
+        "                   C (default: the profile's throttle temperature)\n"
+        "  --dry-run        print the configurations and the results path, run nothing\n",
+        tlb_spec_keys());
+    tlb_sweep_cli_help(out, TLB_CLI_SWEEP);
+    fprintf(out,
+        "\nCtrl-C stops the sweep: the running configuration is killed, every finished row\n"
+        "is already on disk, and --resume continues. Exit status: 0 when every configuration\n"
+        "ran without failure, 1 when one crashed, timed out, ran out of memory or failed, or\n"
+        "the sweep was interrupted, 2 for a usage error.\n");
+}
+
+struct sweep_out {
+    struct tlb_session *s;
+    struct tlb_csv_writer *w;
+    struct tlb_progress *pg;
+    int counts[TLB_STATUS_COUNT];
+    int written;
+};
+
+static void row_text(const struct tlb_row *row, const struct tlb_plan_item *it,
+                     enum tlb_status st, char *buf, size_t n) {
+    char lbl[128];
+    tlb_plan_item_label(it, lbl, sizeof lbl);
+    if (st == TLB_STATUS_OK || st == TLB_STATUS_INVALID) {
+        const char *pp = tlb_row_get(row, "pp_ts_median"), *tg = tlb_row_get(row, "tg_ts_median");
+        double ppv = pp && *pp ? strtod(pp, NULL) : 0, tgv = tg && *tg ? strtod(tg, NULL) : 0;
+        int k = snprintf(buf, n, "%s: %s pp %.1f t/s", lbl, tlb_status_name(st), ppv);
+        if (k > 0 && (size_t)k < n && tg && *tg) snprintf(buf + k, n - (size_t)k, " tg %.1f t/s", tgv);
+        if (st == TLB_STATUS_INVALID) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, n - l, " (%s)", tlb_row_get(row, "status_detail"));
+        }
+    } else {
+        snprintf(buf, n, "%s: %s (%s)", lbl, tlb_status_name(st),
+                 tlb_row_get(row, "status_detail"));
+    }
+}
+
+static int on_row(void *cb, int item, struct tlb_row *row, enum tlb_status st) {
+    struct sweep_out *o = cb;
+    if (tlb_csv_append(o->w, row) != 0) return -1;
+    o->counts[st]++;
+    o->written++;
+    char text[1024];
+    row_text(row, &o->s->plan.items[item], st, text, sizeof text);
+    tlb_progress_row(o->pg, text, st != TLB_STATUS_UNSUPPORTED);
+    return 0;
+}
+
+static void on_begin(void *cb, int item) {
+    struct sweep_out *o = cb;
+    char lbl[128];
+    tlb_plan_item_label(&o->s->plan.items[item], lbl, sizeof lbl);
+    tlb_progress_begin(o->pg, lbl);
+}
+
+static void on_note(void *cb, const char *msg) {
+    struct sweep_out *o = cb;
+    tlb_progress_note(o->pg, msg);
+}
+
+static int ensure_dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    char dir[1024];
+    if ((size_t)(slash - path) >= sizeof dir) return 0;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        tlb_error("cannot create directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int tlb_cmd_sweep(int argc, char **argv) {
+    struct tlb_sweep_cli c;
+    int rc = tlb_sweep_cli_parse(argc, argv, TLB_CLI_SWEEP, &c, usage);
+    if (rc) {
+        tlb_sweep_cli_free(&c);
+        return rc == 1 ? TLB_EXIT_OK : rc;
+    }
+    struct tlb_session s;
+    rc = tlb_session_open(&s, &c, TLB_CLI_SWEEP);
+    char path[1024];
+    struct sweep_out o;
+    memset(&o, 0, sizeof o);
+    o.s = &s;
+    if (rc) goto out;
+    if (c.out_path) {
+        snprintf(path, sizeof path, "%s", c.out_path);
+    } else {
+        char day[16];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(day, sizeof day, "%Y%m%d", &tm);
+        snprintf(path, sizeof path, "results/%s-%s.csv", s.board_slug, day);
+    }
+    if (c.resume) {
+        int n = tlb_plan_mark_done(&s.plan, &s.spec, path);
+        if (n < 0) {
+            rc = TLB_EXIT_FAIL;
+            goto out;
+        }
+        fprintf(stderr, "tlbench: --resume: %d of %d configurations already in %s\n", n,
+                s.plan.n, path);
+    }
+    int total = 0, to_run = 0;
+    for (int i = 0; i < s.plan.n; i++) {
+        if (s.plan.items[i].done) continue;
+        total++;
+        to_run += s.plan.items[i].pre_status == TLB_STATUS_OK;
+    }
+    fprintf(stderr, "tlbench: sweep of %d configurations (%d to run) with profile %s, run %s\n",
+            total, to_run, s.have_prof ? s.prof.name : "none (built-in defaults)", s.run_id);
+    if (c.dry_run) {
+        tlb_session_print_plan(&s, stdout);
+        printf("results: %s\n", path);
+        rc = TLB_EXIT_OK;
+        goto out;
+    }
+    if (total == 0) {
+        printf("results: %s (nothing left to run)\n", path);
+        rc = TLB_EXIT_OK;
+        goto out;
+    }
+    if (ensure_dir_of(path) != 0 || !(o.w = tlb_csv_open_append(path))) {
+        rc = TLB_EXIT_FAIL;
+        goto out;
+    }
+    o.pg = tlb_progress_new(stderr, total, to_run, -1);
+    s.cb = &o;
+    s.on_row = on_row;
+    s.on_begin = on_begin;
+    s.on_note = on_note;
+    int64_t t0 = tlb_now_ns();
+    int er = tlb_session_run(&s, &c);
+    tlb_progress_done(o.pg);
+    char dur[32];
+    tlb_format_duration((double)(tlb_now_ns() - t0) / 1e9, dur, sizeof dur);
+    if (tlb_csv_close(o.w) != 0) er = -1;
+    o.w = NULL;
+    char summary[512] = "";
+    for (int i = 0; i < TLB_STATUS_COUNT; i++) {
+        if (!o.counts[i]) continue;
+        size_t l = strlen(summary);
+        snprintf(summary + l, sizeof summary - l, "%s%d %s", l ? ", " : "", o.counts[i],
+                 tlb_status_name((enum tlb_status)i));
+    }
+    if (er == 1) {
+        tlb_error("interrupted: %d rows written to %s; run the same command with --resume to "
+                  "finish",
+                  o.written, path);
+        rc = TLB_EXIT_FAIL;
+    } else if (er < 0) {
+        tlb_error("sweep stopped: cannot write %s (%d rows written)", path, o.written);
+        rc = TLB_EXIT_FAIL;
+    } else {
+        printf("results: %s (%d rows in %s: %s)\n", path, o.written, dur, summary);
+        int failed = o.counts[TLB_STATUS_CRASHED] + o.counts[TLB_STATUS_TIMEOUT] +
+                     o.counts[TLB_STATUS_OOM] + o.counts[TLB_STATUS_ERROR];
+        rc = failed ? TLB_EXIT_FAIL : TLB_EXIT_OK;
+    }
+out:
+    tlb_csv_close(o.w);
+    tlb_progress_free(o.pg);
+    tlb_session_close(&s);
+    tlb_sweep_cli_free(&c);
+    return rc;
+}
+
+const struct tlb_command tlb_command_sweep = {
+    .name = "sweep",
+    .summary = "benchmark every model x quant x kernel x threads x ctx combination to CSV",
+    .run = tlb_cmd_sweep,
+};

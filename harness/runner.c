@@ -1,0 +1,426 @@
+/* runner.c — one benchmark configuration in the calling process (see runner.h): engine,
+ * untimed depth fill and warm-up, timed repetitions of prefill + decode with monitor marks
+ * and counters at the phase boundaries, then statistics, memory and power into a row. */
+#include "runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "counters.h"
+#include "engine.h"
+#include "monitor.h"
+#include "sampler.h"
+#include "stats.h"
+#include "sysfs.h"
+#include "util.h"
+
+/* ---- tokens ---- */
+
+void tlb_runner_tokens(int *out, int n, int vocab, uint64_t seed, uint64_t stream) {
+    struct tlb_rng rng;
+    tlb_rng_seed(&rng, seed ^ (stream * 0x9E3779B97F4A7C15ull));
+    uint64_t span = vocab > 3 ? (uint64_t)(vocab - 3) : 1;
+    for (int i = 0; i < n; i++) out[i] = 3 + (int)(tlb_rng_next(&rng) % span);
+}
+
+/* ---- memory facts ---- */
+
+/* "Key:   123 kB" lines of a /proc file into bytes; -1 when the key is absent. */
+static long long proc_kb(const char *text, const char *key) {
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == ':') {
+            char *end;
+            long long v = strtoll(p + kl + 1, &end, 10);
+            if (end == p + kl + 1 || v < 0) return -1;
+            return v * 1024;
+        }
+    }
+    return -1;
+}
+
+int tlb_proc_mem_read(struct tlb_proc_mem *pm) {
+    pm->hwm = pm->rss = pm->rss_anon = pm->rss_file = pm->vm_size = -1;
+    char *s = tlb_sysfs_slurp("", "/proc/self/status", 1 << 20, NULL);
+    if (!s) return -1;
+    pm->hwm = proc_kb(s, "VmHWM");
+    pm->rss = proc_kb(s, "VmRSS");
+    pm->rss_anon = proc_kb(s, "RssAnon");
+    pm->rss_file = proc_kb(s, "RssFile");
+    pm->vm_size = proc_kb(s, "VmSize");
+    free(s);
+    return 0;
+}
+
+static long long meminfo(const char *key) {
+    char *s = tlb_sysfs_slurp("", "/proc/meminfo", 1 << 20, NULL);
+    if (!s) return -1;
+    long long v = proc_kb(s, key);
+    free(s);
+    return v;
+}
+
+long long tlb_mem_available(void) { return meminfo("MemAvailable"); }
+long long tlb_mem_total(void) { return meminfo("MemTotal"); }
+
+long long tlb_mem_margin(void) {
+    long long total = tlb_mem_total(), m = 128LL << 20;
+    if (total > 0 && total / 20 > m) m = total / 20;
+    return m;
+}
+
+/* ---- row helpers: a failed setter is a programming error, counted in *rc ---- */
+
+static void set_d(struct tlb_row *r, const char *col, double v, int *rc) {
+    if (isfinite(v)) *rc |= tlb_row_set_double(r, col, v);
+}
+static void set_i(struct tlb_row *r, const char *col, long long v, int *rc) {
+    *rc |= tlb_row_set_int(r, col, v);
+}
+static void set_s(struct tlb_row *r, const char *col, const char *v, int *rc) {
+    *rc |= tlb_row_set_str(r, col, v);
+}
+
+/* Summaries of per-repetition samples: median/mean/sd and noise of rates. */
+static void rate_cols(struct tlb_row *r, const char *phase, const double *ms, const double *ts,
+                      int n, int *rc, int *noisy) {
+    char col[64];
+    snprintf(col, sizeof col, "%s_ts_mean", phase);
+    set_d(r, col, tlb_stat_mean(ts, (size_t)n), rc);
+    snprintf(col, sizeof col, "%s_ts_median", phase);
+    set_d(r, col, tlb_stat_median(ts, (size_t)n), rc);
+    snprintf(col, sizeof col, "%s_ts_stddev", phase);
+    set_d(r, col, tlb_stat_stddev(ts, (size_t)n), rc);
+    snprintf(col, sizeof col, "%s_samples_ts", phase);
+    *rc |= tlb_row_set_samples(r, col, ts, (size_t)n);
+    double cv = tlb_stat_cv_pct(ts, (size_t)n);
+    size_t out = tlb_stat_outliers(ts, (size_t)n);
+    snprintf(col, sizeof col, "%s_cv_pct", phase);
+    set_d(r, col, cv, rc);
+    snprintf(col, sizeof col, "%s_outliers", phase);
+    set_i(r, col, (long long)out, rc);
+    if ((isfinite(cv) && cv > TLB_NOISY_CV_PCT) || out > 0) *noisy = 1;
+    if (ms && !strcmp(phase, "pp")) {
+        set_d(r, "pp_ms_median", tlb_stat_median(ms, (size_t)n), rc);
+        set_d(r, "pp_ms_mean", tlb_stat_mean(ms, (size_t)n), rc);
+        set_d(r, "pp_ms_stddev", tlb_stat_stddev(ms, (size_t)n), rc);
+    }
+}
+
+/* ---- the run ---- */
+
+struct phase_acc {
+    long long ctr[TLB_CTR_ROLE_COUNT];
+    int have_ctr;
+};
+
+static enum tlb_status fail(char *detail, size_t n, enum tlb_status st, const char *fmt,
+                            const char *arg) {
+    snprintf(detail, n, fmt, arg);
+    return st;
+}
+
+enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_opts *o,
+                               struct tlb_row *row, char *detail, size_t dn) {
+    const struct tlb_config *c = &m->cfg;
+    const int V = c->vocab_size;
+    enum tlb_status st = TLB_STATUS_ERROR;
+    int rc = 0;
+    detail[0] = '\0';
+    char why[512];
+
+    /* every weight type of the model must be usable with this kernel here */
+    for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+        if ((m->types_used & TLB_TYPE_BIT(t)) &&
+            tlb_kernel_usable(o->kernel, (enum tlb_type)t, why, sizeof why) != 0) {
+            st = fail(detail, dn, TLB_STATUS_UNSUPPORTED, "%s", why);
+            goto finish_status;
+        }
+    }
+    long n_ctx = (long)o->n_depth + o->n_prompt + o->n_gen;
+    if (n_ctx > c->seq_len) {
+        snprintf(detail, dn,
+                 "context %ld (depth %d + prompt %d + gen %d) exceeds the model's maximum of "
+                 "%d tokens",
+                 n_ctx, o->n_depth, o->n_prompt, o->n_gen, c->seq_len);
+        st = TLB_STATUS_UNSUPPORTED;
+        goto finish_status;
+    }
+    set_i(row, "n_ctx", n_ctx, &rc);
+
+    const int reps = o->reps, np = o->n_prompt, ng = o->n_gen;
+    int *prompt = NULL, *depth_tok = NULL;
+    float *logits = NULL;
+    double *pp_ms = NULL, *pp_ts = NULL, *tg_ts = NULL, *all_ts = NULL, *ttft = NULL;
+    double *tok_ms = NULL, *pp_j = NULL, *tg_j = NULL;
+    struct tlb_engine *e = NULL;
+    struct tlb_monitor *mon = NULL;
+    struct tlb_counters *ctr = NULL;
+    size_t n_tok_lat;
+    if (tlb_mul_size((size_t)reps, (size_t)(ng > 0 ? ng : 1), &n_tok_lat)) {
+        st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "too many repetitions x tokens");
+        goto finish_status;
+    }
+    prompt = tlb_malloc((size_t)np * sizeof *prompt, "prompt tokens");
+    depth_tok = tlb_malloc((size_t)(o->n_depth > 0 ? o->n_depth : 1) * sizeof *depth_tok,
+                           "depth tokens");
+    logits = tlb_malloc((size_t)V * sizeof *logits, "logits");
+    pp_ms = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    pp_ts = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    tg_ts = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    all_ts = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    ttft = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    pp_j = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    tg_j = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    tok_ms = tlb_calloc(n_tok_lat, sizeof(double), "token latencies");
+    if (!prompt || !depth_tok || !logits || !pp_ms || !pp_ts || !tg_ts || !all_ts || !ttft ||
+        !pp_j || !tg_j || !tok_ms) {
+        st = fail(detail, dn, TLB_STATUS_OOM, "%s", "out of memory for the run's buffers");
+        goto done;
+    }
+    tlb_runner_tokens(prompt, np, V, o->seed, 1);
+    tlb_runner_tokens(depth_tok, o->n_depth, V, o->seed, 2);
+
+    /* counters first: PAPI counts threads created after the set is opened */
+    char note[256] = "";
+    if (o->counters) ctr = tlb_counters_open("auto", why, sizeof why, note, sizeof note);
+    if (o->monitor) {
+        struct tlb_monitor_opts mo = {
+            .root = o->root,
+            .power = {.root = o->root, .source = o->power_source ? o->power_source : "auto",
+                      .prefer = o->power_prefer, .meter_cmd = o->power_cmd,
+                      .rails = o->power_rails},
+            .thermal_zones = o->thermal_zones,
+        };
+        mon = tlb_monitor_start(&mo, why, sizeof why);
+        if (!mon) tlb_warn("monitor not started: %s", why);
+    }
+
+    struct tlb_engine_opts eo = {.kernel = o->kernel, .n_threads = o->n_threads,
+                                 .ctx_len = (int)n_ctx, .max_batch = np < 512 ? np : 512,
+                                 .kv_type = o->kv_type};
+    if (tlb_engine_create(&e, m, &eo) != 0) {
+        st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "engine creation failed");
+        goto done;
+    }
+    set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
+
+    /* depth: filled once, untimed; every repetition then rewrites positions after it */
+    if (o->n_depth > 0 && tlb_engine_forward(e, depth_tok, o->n_depth, 0, NULL, 0) != 0) {
+        st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "depth fill failed");
+        goto done;
+    }
+    const int pos0 = o->n_depth;
+    for (int w = 0; w < o->warmup; w++) {
+        if (tlb_engine_forward(e, prompt, np, pos0, logits, 0) != 0) goto fwd_fail;
+        int tok = tlb_argmax(logits, V);
+        int nw = ng < 4 ? ng : 4;
+        for (int i = 0; i < nw; i++) {
+            if (tlb_engine_forward(e, &tok, 1, pos0 + np + i, logits, 0) != 0) goto fwd_fail;
+            tok = tlb_argmax(logits, V);
+        }
+    }
+
+    struct phase_acc pa;
+    memset(&pa, 0, sizeof pa);
+    long long vals[TLB_CTR_MAX_EVENTS], by_role[TLB_CTR_ROLE_COUNT];
+    if (mon) tlb_monitor_reset(mon);
+    int64_t t_all0 = tlb_now_ns();
+    for (int r = 0; r < reps; r++) {
+        if (ctr && tlb_counters_start(ctr, why, sizeof why) != 0) {
+            tlb_warn("counters: %s", why);
+            tlb_counters_close(ctr);
+            ctr = NULL;
+        }
+        double e0 = mon ? tlb_monitor_mark(mon) : NAN;
+        int64_t t0 = tlb_now_ns();
+        if (tlb_engine_forward(e, prompt, np, pos0, logits, 0) != 0) goto fwd_fail;
+        int64_t t1 = tlb_now_ns();
+        int tok = tlb_argmax(logits, V);
+        int64_t t2 = tlb_now_ns();
+        double e1 = mon ? tlb_monitor_mark(mon) : NAN;
+        for (int i = 0; i < ng; i++) {
+            int64_t a = tlb_now_ns();
+            if (tlb_engine_forward(e, &tok, 1, pos0 + np + i, logits, 0) != 0) goto fwd_fail;
+            tok = tlb_argmax(logits, V);
+            tok_ms[(size_t)r * (size_t)ng + (size_t)i] = (double)(tlb_now_ns() - a) / 1e6;
+        }
+        int64_t t3 = tlb_now_ns();
+        double e2 = mon ? tlb_monitor_mark(mon) : NAN;
+        if (ctr) {
+            if (tlb_counters_stop(ctr, vals, why, sizeof why) != 0) {
+                tlb_warn("counters: %s", why);
+                tlb_counters_close(ctr);
+                ctr = NULL;
+            } else {
+                tlb_counters_by_role(ctr, vals, by_role);
+                for (int k = 0; k < TLB_CTR_ROLE_COUNT; k++) {
+                    if (by_role[k] < 0) pa.ctr[k] = -1;
+                    else if (pa.ctr[k] >= 0) pa.ctr[k] += by_role[k];
+                }
+                pa.have_ctr = 1;
+            }
+        }
+        double pp_s = (double)(t1 - t0) / 1e9, tg_s = (double)(t3 - t2) / 1e9;
+        pp_ms[r] = pp_s * 1e3;
+        pp_ts[r] = np / pp_s;
+        ttft[r] = (double)(t2 - t0) / 1e6;
+        tg_ts[r] = ng > 0 ? ng / tg_s : NAN;
+        all_ts[r] = (np + ng) / (pp_s + tg_s);
+        pp_j[r] = e1 - e0;
+        tg_j[r] = e2 - e1;
+    }
+    int64_t t_all = tlb_now_ns() - t_all0;
+
+    /* ---- latency ---- */
+    int noisy = 0;
+    rate_cols(row, "pp", pp_ms, pp_ts, reps, &rc, &noisy);
+    set_d(row, "ttft_ms", tlb_stat_median(ttft, (size_t)reps), &rc);
+    if (ng > 0) {
+        rate_cols(row, "tg", NULL, tg_ts, reps, &rc, &noisy);
+        set_d(row, "tg_ms_p50", tlb_stat_percentile(tok_ms, n_tok_lat, 50), &rc);
+        set_d(row, "tg_ms_p90", tlb_stat_percentile(tok_ms, n_tok_lat, 90), &rc);
+        set_d(row, "tg_ms_p99", tlb_stat_percentile(tok_ms, n_tok_lat, 99), &rc);
+    }
+    set_d(row, "avg_ts", tlb_stat_mean(all_ts, (size_t)reps), &rc);
+    set_d(row, "stddev_ts", tlb_stat_stddev(all_ts, (size_t)reps), &rc);
+    rc |= tlb_row_set_samples(row, "samples_ts", all_ts, (size_t)reps);
+    set_i(row, "noisy", noisy, &rc);
+
+    /* ---- memory ---- */
+    size_t wb = tlb_model_weight_bytes(m), kvb = tlb_engine_kv_bytes(e),
+           sb = tlb_engine_scratch_bytes(e);
+    set_i(row, "weights_bytes", (long long)wb, &rc);
+    set_i(row, "kv_bytes", (long long)kvb, &rc);
+    set_i(row, "scratch_bytes", (long long)sb, &rc);
+    set_i(row, "predicted_bytes", (long long)(wb + kvb + sb), &rc);
+    struct tlb_proc_mem pm;
+    if (tlb_proc_mem_read(&pm) == 0) {
+        if (pm.hwm >= 0) set_i(row, "peak_rss_bytes", pm.hwm, &rc);
+        if (pm.rss_anon >= 0) set_i(row, "rss_anon_bytes", pm.rss_anon, &rc);
+        if (pm.rss_file >= 0) set_i(row, "rss_file_bytes", pm.rss_file, &rc);
+    }
+
+    /* ---- power and thermal ---- */
+    st = TLB_STATUS_OK;
+    set_d(row, "idle_w", o->idle_w, &rc);
+    if (mon) {
+        struct tlb_monitor_stats ms;
+        tlb_monitor_window(mon, &ms);
+        set_s(row, "power_source", ms.power_source[0] ? ms.power_source : "none", &rc);
+        set_s(row, "power_scope", ms.power_scope[0] ? ms.power_scope : "none", &rc);
+        double ppe = tlb_stat_median(pp_j, (size_t)reps);
+        double tge = ng > 0 ? tlb_stat_median(tg_j, (size_t)reps) : NAN;
+        if (isfinite(ppe) && isfinite(ms.energy_j)) {
+            set_d(row, "pp_energy_j", ppe, &rc);
+            set_d(row, "tg_energy_j", tge, &rc);
+            double tot = 0;
+            for (int r = 0; r < reps; r++) tot += pp_j[r] + (ng > 0 ? tg_j[r] : 0);
+            set_d(row, "avg_w", tot / ((double)t_all / 1e9), &rc);
+            if (ng > 0 && tge > 0) {
+                set_d(row, "j_per_token", tge / ng, &rc);
+                set_d(row, "tokens_per_j", ng / tge, &rc);
+            }
+        }
+        if (strcmp(ms.power_source, "none") && ms.power_source[0]) {
+            set_i(row, "power_samples", ms.samples, &rc);
+            set_d(row, "power_hz", ms.sample_hz, &rc);
+        }
+        set_d(row, "temp_start_c", ms.temp_start_c, &rc);
+        set_d(row, "temp_max_c", ms.temp_max_c, &rc);
+        set_d(row, "temp_end_c", ms.temp_end_c, &rc);
+        if (ms.freq_min_khz > 0) set_d(row, "freq_min_mhz", ms.freq_min_khz / 1000.0, &rc);
+        if (strcmp(ms.throttle_source, "none") && ms.throttle_source[0])
+            set_i(row, "throttled", ms.throttled, &rc);
+        if (!ms.valid) {
+            set_s(row, "invalid_reason", ms.invalid_reason, &rc);
+            if (ms.throttled) {
+                st = TLB_STATUS_INVALID;
+                snprintf(detail, dn, "throttled while measuring: %s", ms.throttle_reason);
+            }
+        }
+    } else {
+        set_s(row, "power_source", "none", &rc);
+        set_s(row, "power_scope", "none", &rc);
+    }
+
+    /* ---- counters ---- */
+    if (ctr && pa.have_ctr) {
+        set_s(row, "papi_events", tlb_counters_events(ctr), &rc);
+        if (pa.ctr[TLB_CTR_INSTRUCTIONS] >= 0)
+            set_i(row, "ctr_instructions", pa.ctr[TLB_CTR_INSTRUCTIONS], &rc);
+        if (pa.ctr[TLB_CTR_CYCLES] >= 0) set_i(row, "ctr_cycles", pa.ctr[TLB_CTR_CYCLES], &rc);
+        if (pa.ctr[TLB_CTR_CACHE_MISSES] >= 0)
+            set_i(row, "ctr_cache_misses", pa.ctr[TLB_CTR_CACHE_MISSES], &rc);
+        if (pa.ctr[TLB_CTR_TASK_CLOCK_NS] >= 0)
+            set_d(row, "ctr_task_clock_ms", (double)pa.ctr[TLB_CTR_TASK_CLOCK_NS] / 1e6, &rc);
+        if (pa.ctr[TLB_CTR_PAGE_FAULTS] >= 0)
+            set_i(row, "ctr_page_faults", pa.ctr[TLB_CTR_PAGE_FAULTS], &rc);
+        if (pa.ctr[TLB_CTR_CTX_SWITCHES] >= 0)
+            set_i(row, "ctr_ctx_switches", pa.ctr[TLB_CTR_CTX_SWITCHES], &rc);
+    }
+    if (rc) {
+        st = TLB_STATUS_ERROR;
+        snprintf(detail, dn, "internal error: a result column could not be set");
+    }
+    goto done;
+
+fwd_fail:
+    st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "forward pass failed");
+done:
+    tlb_monitor_stop(mon);
+    tlb_engine_free(e);
+    tlb_counters_close(ctr);
+    free(prompt);
+    free(depth_tok);
+    free(logits);
+    free(pp_ms);
+    free(pp_ts);
+    free(tg_ts);
+    free(all_ts);
+    free(ttft);
+    free(pp_j);
+    free(tg_j);
+    free(tok_ms);
+finish_status:
+    tlb_row_set_str(row, "status", tlb_status_name(st));
+    tlb_row_set_str(row, "status_detail", st == TLB_STATUS_OK ? "" : detail);
+    return st;
+}
+
+/* ---- identity ---- */
+
+int tlb_runner_identity(struct tlb_row *row, const struct tlb_run_ident *id) {
+    int rc = 0;
+    char buf[512];
+    if (id->run_id) set_s(row, "run_id", id->run_id, &rc);
+    if (tlb_format_rfc3339(time(NULL), buf, sizeof buf) == 0) set_s(row, "test_time", buf, &rc);
+    set_s(row, "tlbench_version", TLB_VERSION, &rc);
+    set_s(row, "build_commit", TLB_BUILD_COMMIT, &rc);
+    set_s(row, "board_kind", id->board_kind ? id->board_kind : "unknown", &rc);
+    if (id->si) {
+        set_s(row, "board", id->si->board, &rc);
+        set_s(row, "cpu_info", id->si->cpu_model, &rc);
+        set_i(row, "n_cpus", id->si->n_cpus, &rc);
+        snprintf(buf, sizeof buf, "%s; %s", id->si->os, id->si->kernel);
+        set_s(row, "os", buf, &rc);
+    }
+    set_s(row, "compiler", TLB_COMPILER, &rc);
+    set_s(row, "cflags", TLB_CFLAGS, &rc);
+    set_s(row, "model_source", id->model_spec, &rc);
+    if (id->model_hash) set_s(row, "model_hash", id->model_hash, &rc);
+    set_s(row, "weight_type", tlb_type_traits(id->wtype)->name, &rc);
+    set_s(row, "kv_type", tlb_type_traits(id->kv_type)->name, &rc);
+    set_s(row, "kernel", id->kernel, &rc);
+    set_i(row, "n_threads", id->n_threads, &rc);
+    set_i(row, "n_prompt", id->n_prompt, &rc);
+    set_i(row, "n_gen", id->n_gen, &rc);
+    set_i(row, "n_depth", id->n_depth, &rc);
+    set_i(row, "seed", (long long)id->seed, &rc);
+    set_i(row, "repetitions", id->reps, &rc);
+    set_i(row, "warmup", id->warmup, &rc);
+    return rc ? -1 : 0;
+}

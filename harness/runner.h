@@ -1,0 +1,85 @@
+/* runner.h — run one benchmark configuration on an already prepared model, in the calling
+ * (worker) process: create the engine, fill the KV cache to n_depth (untimed, once), warm
+ * up, then time `reps` repetitions of one batched prefill of n_prompt tokens and n_gen
+ * greedy decode steps, with power/thermal monitoring and event counters around the timed
+ * phases; summarise into the measured columns of a results row (results-csv.h). Also the
+ * memory facts of a process (/proc/self/status, /proc/meminfo) and the identity columns. */
+#ifndef TLB_RUNNER_H
+#define TLB_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel.h"
+#include "model.h"
+#include "results-csv.h"
+#include "schema.h"
+#include "sysinfo.h"
+
+struct tlb_run_opts {
+    const struct tlb_kernel *kernel;
+    int n_threads, n_depth;
+    enum tlb_type kv_type;
+    int n_prompt;          /* >= 1 */
+    int n_gen;             /* >= 0 */
+    int reps;              /* >= 1 */
+    int warmup;            /* untimed prefill + a few decode steps, >= 0 */
+    uint64_t seed;         /* prompt and depth tokens */
+    /* monitoring */
+    int monitor;           /* 1: power/thermal monitor around the phases */
+    const char *root;      /* sysfs root ("" = this machine) */
+    const char *power_source;  /* NULL/"auto", "none", or kinds (power.h) */
+    const char *power_prefer;  /* profile's preference order, NULL = default */
+    const char *power_cmd;     /* --power-cmd, NULL = none */
+    const char *power_rails;   /* profile's Jetson rails, NULL = default */
+    const char *thermal_zones; /* profile's zones, NULL = all */
+    int counters;          /* 1: PAPI/OS event counters */
+    double idle_w;         /* idle power measured before the sweep, NAN = unknown */
+};
+
+/* Run one configuration and fill the measured columns of row (latency, samples, noise,
+ * memory, power, thermal, counters, kernel_version, n_ctx). Returns the row's status:
+ * OK, INVALID (throttled while measuring), UNSUPPORTED (kernel cannot run the model's
+ * weight types here, context too long), OOM (an allocation failed) or ERROR; detail gets
+ * the reason when not OK. Status and detail columns are set too. */
+enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_opts *o,
+                               struct tlb_row *row, char *detail, size_t detail_len);
+
+/* Seeded pseudo-random token ids in [3, vocab): never <unk>, BOS or EOS, so synthetic and
+ * real models are both fine. */
+void tlb_runner_tokens(int *out, int n, int vocab, uint64_t seed, uint64_t stream);
+
+/* ---- process memory ---- */
+
+struct tlb_proc_mem {
+    long long hwm, rss, rss_anon, rss_file, vm_size; /* bytes; -1 unknown */
+};
+/* Read /proc/self/status (VmHWM, VmRSS, RssAnon, RssFile, VmSize). 0, or -1 when absent. */
+int tlb_proc_mem_read(struct tlb_proc_mem *pm);
+/* MemAvailable and MemTotal from /proc/meminfo in bytes; -1 when unknown. */
+long long tlb_mem_available(void);
+long long tlb_mem_total(void);
+/* Memory that must stay free when deciding whether a configuration fits: max(128 MiB, 5%
+ * of MemTotal). */
+long long tlb_mem_margin(void);
+
+/* ---- identity columns ---- */
+
+struct tlb_run_ident {
+    const char *run_id;
+    const struct tlb_sysinfo *si;   /* may be NULL */
+    const char *board_kind;         /* profile name, NULL = "unknown" */
+    const char *model_spec;         /* as given */
+    const char *model_hash;         /* sha256 hex or synthetic:NAME:seed=N, may be NULL */
+    enum tlb_type wtype, kv_type;
+    const char *kernel;             /* resolved name */
+    int n_threads, n_depth, n_prompt, n_gen, reps, warmup;
+    uint64_t seed;
+};
+/* Fill the identity and configuration columns (test_time is set to now). 0 or -1. */
+int tlb_runner_identity(struct tlb_row *row, const struct tlb_run_ident *id);
+
+/* Worker exit code meaning "an allocation failed" (the row is status oom). */
+#define TLB_WORKER_EXIT_OOM 3
+
+#endif
