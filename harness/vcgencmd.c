@@ -64,7 +64,7 @@ int tlb_vcgencmd_run(const char *cmd, const char *args, char *out, size_t n, cha
 #define MAX_RAILS 32
 
 struct rail {
-    char name[32];
+    char name[40];
     double amps, volts;
     int have; /* bit 0 current, bit 1 voltage */
 };
