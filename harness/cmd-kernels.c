@@ -1,0 +1,808 @@
+/* cmd-kernels.c — `tlbench kernels`: matmul micro-benchmark of every usable kernel x weight
+ * type x TinyLlama shape x m (1 = decode, 128 = prefill) x threads. Reports the median time,
+ * GFLOP/s, GB/s of weights streamed, and their share of this machine's limits measured by
+ * the probes (probe.h) in the same run; each row is spot-checked against naive. --check
+ * instead runs the full correctness comparison on odd shapes and exits 1 on a mismatch. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+#include "command.h"
+#include "cpu.h"
+#include "kcheck.h"
+#include "kernel.h"
+#include "probe.h"
+#include "sysinfo.h"
+#include "threadpool.h"
+#include "util.h"
+
+#define MAX_LIST 32
+
+struct shape {
+    int64_t n, k;
+};
+
+static const struct shape default_shapes[] = {
+    {2048, 2048},  /* attention q/o projection */
+    {256, 2048},   /* k/v projection (4 KV heads x 64) */
+    {5632, 2048},  /* FFN gate/up */
+    {2048, 5632},  /* FFN down */
+    {32000, 2048}, /* vocabulary (logits) */
+};
+
+struct opts {
+    const struct tlb_kernel *kernels[MAX_LIST];
+    int n_kernels, kernels_given;
+    enum tlb_type types[TLB_TYPE_COUNT];
+    int n_types;
+    int threads[MAX_LIST], n_threads;
+    int ms[MAX_LIST], n_ms;
+    struct shape shapes[MAX_LIST];
+    int n_shapes, shapes_given;
+    int reps;
+    double budget_s;
+    int csv;
+    const char *out;
+    int check, quick, no_probes;
+    long flush_mb;  /* -1: automatic */
+    long probe_mb;
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: tlbench kernels [--kernel LIST] [--quant LIST] [-t LIST] [-m LIST]\n"
+        "                       [--shapes LIST] [-r N] [--budget-ms MS] [--format table|csv]\n"
+        "                       [-o FILE] [--flush-mb N] [--probe-mb N] [--no-probes]\n"
+        "                       [--quick] [--check]\n\n"
+        "Matmul micro-benchmark Y[m x n] = X[m x k] W[n x k]^T on the model's own shapes, for\n"
+        "every kernel x weight type x shape x m x thread count. For each: median, min and max\n"
+        "time over the repetitions (after one warm-up), GFLOP/s (2 m n k / time), GB/s of\n"
+        "weights streamed (weight bytes / time), and their share of this machine's limits\n"
+        "measured first by built-in probes: memory read bandwidth with each thread count (a\n"
+        "buffer much larger than the caches) and f32 FMA peak with each thread count (FMA\n"
+        "chains in registers, widest vector ISA usable here). Decode (m = 1) is bound by\n"
+        "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
+        "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
+        "16 output rows (column 'passed').\n\n"
+        "Weights live in a rotation of copies whose total exceeds the last-level cache, and\n"
+        "each repetition uses the next copy, so every run reads its weights from DRAM as a\n"
+        "decode step of a model larger than the caches does.\n\n"
+        "  --kernel LIST     kernels, comma-separated (default: every usable kernel but\n"
+        "                    naive; 'all' adds naive). Unusable ones are reported and skipped\n"
+        "  --quant LIST      weight types (default f32,f16,bf16,q8_0,q4_0)\n"
+        "  -t, --threads LIST thread counts (default 1 and the number of online CPUs)\n"
+        "  -m LIST           activation rows (default 1,128). 32000-row shapes run at m = 1\n"
+        "                    only unless --shapes names them (an engine computes logits for\n"
+        "                    the last prompt token only)\n"
+        "  --shapes LIST     NxK items, e.g. 2048x2048,32000x2048 (default: 2048x2048,\n"
+        "                    256x2048, 5632x2048, 2048x5632, 32000x2048)\n"
+        "  -r, --reps N      at most N timed repetitions per configuration (default 10)\n"
+        "  --budget-ms MS    stop repeating once a configuration has used MS milliseconds\n"
+        "                    and has 3 repetitions (default 400)\n"
+        "  --format F        table (default) or csv (libcsv-quoted, one row per config)\n"
+        "  -o FILE           write to FILE instead of stdout (csv: appended, header when the\n"
+        "                    file is new or empty)\n"
+        "  --flush-mb N      total size of the weight copies (default: 2 x last-level cache,\n"
+        "                    between 64 and 1024 MiB; 0: one copy, caches stay warm)\n"
+        "  --probe-mb N      bandwidth probe buffer in MiB (default 1024)\n"
+        "  --no-probes       skip the probes (the %% columns stay empty)\n"
+        "  --quick           2048x2048 and 2048x5632, q4_0,q8_0,f16,f32, all CPUs only, -r 5\n"
+        "                    (explicit options still override)\n"
+        "  --check           no benchmark: compare every selected kernel and type with naive\n"
+        "                    on odd shapes (n 1..257, k not multiples of any tile, m 1..33)\n"
+        "                    and each thread count; exit 1 on any mismatch\n"
+        "  -h, --help        this text\n\n"
+        "CSV columns: test_time, tlbench_version, cpu, kernel, kernel_version, weight_type, n,\n"
+        "k, m, n_threads, reps, time_us_median, time_us_min, time_us_max, gflops, gbps,\n"
+        "bw_probe_gbps, peak_probe_gflops, pct_bw, pct_peak, weight_bytes, flush_copies,\n"
+        "scratch_bytes, nmse, passed, status (ok or 'unsupported: reason').\n"
+        "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
+}
+
+/* ---- option parsing ---- */
+
+/* Split a comma list into items; calls fn(item) for each, stops at the first failure. */
+static int each_item(const char *list, const char *opt, int (*fn)(const char *, void *),
+                     void *ctx) {
+    char buf[512];
+    if (strlen(list) >= sizeof buf) {
+        tlb_error("%s: list too long", opt);
+        return -1;
+    }
+    strcpy(buf, list);
+    char *save = NULL;
+    int n = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
+        if (fn(t, ctx) != 0) return -1;
+    if (n == 0) {
+        tlb_error("%s: empty list", opt);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_kernel(const char *name, void *ctx) {
+    struct opts *o = ctx;
+    if (!strcmp(name, "all")) {
+        for (int i = 0; i < tlb_kernel_count() && o->n_kernels < MAX_LIST; i++)
+            o->kernels[o->n_kernels++] = tlb_kernel_at(i);
+        return 0;
+    }
+    const struct tlb_kernel *k = tlb_kernel_find(name);
+    if (!k) {
+        char why[512];
+        tlb_kernel_select(name, TLB_ALL_TYPES, why, sizeof why);
+        tlb_error("--kernel: %s", why);
+        return -1;
+    }
+    if (o->n_kernels >= MAX_LIST) {
+        tlb_error("--kernel: too many kernels");
+        return -1;
+    }
+    o->kernels[o->n_kernels++] = k;
+    return 0;
+}
+
+static int add_type(const char *name, void *ctx) {
+    struct opts *o = ctx;
+    enum tlb_type t;
+    if (tlb_type_from_name(name, &t) != 0) {
+        tlb_error("--quant: unknown weight type '%s' (known: f32 f16 bf16 q8_0 q4_0)", name);
+        return -1;
+    }
+    for (int i = 0; i < o->n_types; i++)
+        if (o->types[i] == t) return 0;
+    o->types[o->n_types++] = t;
+    return 0;
+}
+
+struct int_list {
+    int *v, *n;
+    const char *opt;
+    long min, max;
+};
+
+static int add_int(const char *s, void *ctx) {
+    struct int_list *l = ctx;
+    long v;
+    if (tlb_parse_int(s, l->min, l->max, &v) != 0) {
+        tlb_error("%s: '%s' is not an integer in [%ld, %ld]", l->opt, s, l->min, l->max);
+        return -1;
+    }
+    if (*l->n >= MAX_LIST) {
+        tlb_error("%s: too many values", l->opt);
+        return -1;
+    }
+    l->v[(*l->n)++] = (int)v;
+    return 0;
+}
+
+static int add_shape(const char *s, void *ctx) {
+    struct opts *o = ctx;
+    char a[32], b[32];
+    const char *x = strchr(s, 'x');
+    long n, k;
+    if (!x || (size_t)(x - s) >= sizeof a || strlen(x + 1) >= sizeof b) goto bad;
+    memcpy(a, s, (size_t)(x - s));
+    a[x - s] = '\0';
+    strcpy(b, x + 1);
+    if (tlb_parse_int(a, 1, 1 << 20, &n) != 0 || tlb_parse_int(b, 1, 1 << 20, &k) != 0) goto bad;
+    if (o->n_shapes >= MAX_LIST) {
+        tlb_error("--shapes: too many shapes");
+        return -1;
+    }
+    o->shapes[o->n_shapes++] = (struct shape){n, k};
+    return 0;
+bad:
+    tlb_error("--shapes: '%s' is not NxK with 1 <= N, K <= 1048576 (e.g. 2048x5632)", s);
+    return -1;
+}
+
+static int parse(int argc, char **argv, struct opts *o) {
+    enum { O_KERNEL = 256, O_QUANT, O_SHAPES, O_BUDGET, O_FORMAT, O_FLUSH, O_PROBE, O_NOPROBE,
+           O_QUICK, O_CHECK };
+    static const struct option longopts[] = {
+        {"kernel", required_argument, NULL, O_KERNEL},
+        {"quant", required_argument, NULL, O_QUANT},
+        {"threads", required_argument, NULL, 't'},
+        {"shapes", required_argument, NULL, O_SHAPES},
+        {"reps", required_argument, NULL, 'r'},
+        {"budget-ms", required_argument, NULL, O_BUDGET},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"flush-mb", required_argument, NULL, O_FLUSH},
+        {"probe-mb", required_argument, NULL, O_PROBE},
+        {"no-probes", no_argument, NULL, O_NOPROBE},
+        {"quick", no_argument, NULL, O_QUICK},
+        {"check", no_argument, NULL, O_CHECK},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->reps = -1;
+    o->budget_s = 0.4;
+    o->flush_mb = -1;
+    o->probe_mb = 1024;
+    struct int_list tl = {o->threads, &o->n_threads, "-t", 1, 1024};
+    struct int_list ml = {o->ms, &o->n_ms, "-m", 1, 65536};
+    int c;
+    long v;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":t:m:r:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_KERNEL:
+            o->kernels_given = 1;
+            if (each_item(optarg, "--kernel", add_kernel, o)) return TLB_EXIT_USAGE;
+            break;
+        case O_QUANT:
+            if (each_item(optarg, "--quant", add_type, o)) return TLB_EXIT_USAGE;
+            break;
+        case 't':
+            if (each_item(optarg, "-t", add_int, &tl)) return TLB_EXIT_USAGE;
+            break;
+        case 'm':
+            if (each_item(optarg, "-m", add_int, &ml)) return TLB_EXIT_USAGE;
+            break;
+        case O_SHAPES:
+            o->shapes_given = 1;
+            if (each_item(optarg, "--shapes", add_shape, o)) return TLB_EXIT_USAGE;
+            break;
+        case 'r':
+            if (tlb_parse_int(optarg, 1, 100000, &v)) {
+                tlb_error("-r: '%s' is not an integer in [1, 100000]", optarg);
+                return TLB_EXIT_USAGE;
+            }
+            o->reps = (int)v;
+            break;
+        case O_BUDGET:
+            if (tlb_parse_int(optarg, 0, 3600000, &v)) {
+                tlb_error("--budget-ms: '%s' is not an integer in [0, 3600000]", optarg);
+                return TLB_EXIT_USAGE;
+            }
+            o->budget_s = (double)v * 1e-3;
+            break;
+        case O_FORMAT:
+            if (!strcmp(optarg, "csv")) o->csv = 1;
+            else if (!strcmp(optarg, "table")) o->csv = 0;
+            else {
+                tlb_error("--format: '%s' is not table or csv", optarg);
+                return TLB_EXIT_USAGE;
+            }
+            break;
+        case 'o': o->out = optarg; break;
+        case O_FLUSH:
+            if (tlb_parse_int(optarg, 0, 1 << 20, &o->flush_mb)) {
+                tlb_error("--flush-mb: '%s' is not an integer in [0, 1048576]", optarg);
+                return TLB_EXIT_USAGE;
+            }
+            break;
+        case O_PROBE:
+            if (tlb_parse_int(optarg, 1, 1 << 20, &o->probe_mb)) {
+                tlb_error("--probe-mb: '%s' is not an integer in [1, 1048576]", optarg);
+                return TLB_EXIT_USAGE;
+            }
+            break;
+        case O_NOPROBE: o->no_probes = 1; break;
+        case O_QUICK: o->quick = 1; break;
+        case O_CHECK: o->check = 1; break;
+        case 'h': usage(stdout); return -1;
+        case ':':
+            tlb_error("kernels: option '%s' needs a value", argv[optind - 1]);
+            return TLB_EXIT_USAGE;
+        default:
+            tlb_error("kernels: unknown option '%s' (see 'tlbench kernels --help')",
+                      argv[optind - 1]);
+            return TLB_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        tlb_error("kernels: unexpected argument '%s'", argv[optind]);
+        return TLB_EXIT_USAGE;
+    }
+    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    if (!o->kernels_given) { /* every usable kernel but the reference */
+        char why[256];
+        for (int i = 0; i < tlb_kernel_count() && o->n_kernels < MAX_LIST; i++) {
+            const struct tlb_kernel *k = tlb_kernel_at(i);
+            if (strcmp(k->name, "naive") && (!k->probe || k->probe(why, sizeof why) == 0))
+                o->kernels[o->n_kernels++] = k;
+        }
+    }
+    if (o->n_types == 0) {
+        const char *def = o->quick ? "q4_0,q8_0,f16,f32" : "f32,f16,bf16,q8_0,q4_0";
+        each_item(def, "--quant", add_type, o);
+    }
+    if (o->n_threads == 0) {
+        if (!o->quick && ncpu > 1) o->threads[o->n_threads++] = 1;
+        o->threads[o->n_threads++] = (int)(ncpu < 1024 ? ncpu : 1024);
+    }
+    if (o->n_ms == 0) {
+        o->ms[o->n_ms++] = 1;
+        o->ms[o->n_ms++] = 128;
+    }
+    if (o->n_shapes == 0) {
+        if (o->quick) {
+            o->shapes[o->n_shapes++] = default_shapes[0];
+            o->shapes[o->n_shapes++] = default_shapes[3];
+        } else {
+            for (size_t i = 0; i < TLB_ARRAY_LEN(default_shapes); i++)
+                o->shapes[o->n_shapes++] = default_shapes[i];
+        }
+    }
+    if (o->reps < 0) o->reps = o->quick ? 5 : 10;
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static uint32_t rng_state = 0x9e3779b9u;
+static float frand(void) { /* xorshift32 in [-1, 1) */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return (float)(rng_state >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Pools by thread count, created once and reused (as the engine keeps its pool). */
+struct pools {
+    int n[MAX_LIST];
+    struct tlb_pool *p[MAX_LIST];
+    int count;
+};
+
+static struct tlb_pool *pool_for(struct pools *ps, int n) {
+    for (int i = 0; i < ps->count; i++)
+        if (ps->n[i] == n) return ps->p[i];
+    if (ps->count >= MAX_LIST) return NULL;
+    struct tlb_pool *p = tlb_pool_create(n);
+    if (!p) return NULL;
+    ps->n[ps->count] = n;
+    ps->p[ps->count++] = p;
+    return p;
+}
+
+static void pools_free(struct pools *ps) {
+    for (int i = 0; i < ps->count; i++) tlb_pool_free(ps->p[i]);
+    ps->count = 0;
+}
+
+/* ---- --check ---- */
+
+static int run_check(const struct opts *o, struct pools *ps) {
+    static const int ns[] = {1, 3, 17, 67, 257};
+    static const int ks_q[] = {32, 64, 96, 160, 2080};
+    static const int ks_f[] = {7, 33, 100, 160, 2080};
+    static const int ms[] = {1, 2, 7, 33};
+    int failures = 0;
+    for (int ki = 0; ki < o->n_kernels; ki++) {
+        const struct tlb_kernel *kn = o->kernels[ki];
+        for (int ti = 0; ti < o->n_types; ti++) {
+            const enum tlb_type t = o->types[ti];
+            const struct tlb_type_traits *tr = tlb_type_traits(t);
+            char why[256];
+            if (tlb_kernel_usable(kn, t, why, sizeof why) != 0) {
+                printf("skip %s %s: %s\n", kn->name, tr->name, why);
+                continue;
+            }
+            double worst = 0;
+            int runs = 0, bad = 0;
+            char msg[300] = "";
+            for (size_t a = 0; a < TLB_ARRAY_LEN(ns) && !bad; a++)
+                for (size_t b = 0; b < TLB_ARRAY_LEN(ks_q) && !bad; b++)
+                    for (size_t c = 0; c < TLB_ARRAY_LEN(ms) && !bad; c++) {
+                        const int n = ns[a], k = tr->is_quantized ? ks_q[b] : ks_f[b], m = ms[c];
+                        const size_t rb = tlb_type_row_bytes(t, k);
+                        float *wf = malloc((size_t)n * (size_t)k * sizeof *wf);
+                        void *wd = malloc((size_t)n * rb);
+                        float *x = malloc((size_t)m * (size_t)k * sizeof *x);
+                        float *y = malloc((size_t)m * (size_t)n * sizeof *y);
+                        if (!wf || !wd || !x || !y) {
+                            free(wf), free(wd), free(x), free(y);
+                            tlb_error("kernels --check: out of memory");
+                            return -1;
+                        }
+                        for (size_t i = 0; i < (size_t)n * (size_t)k; i++) wf[i] = frand();
+                        for (size_t i = 0; i < (size_t)m * (size_t)k; i++) x[i] = frand();
+                        tr->from_f32(wf, wd, (int64_t)n * k);
+                        const struct tlb_tensor w = {t, n, k, wd, "check"};
+                        for (int d = 0; d < o->n_threads && !bad; d++, runs++) {
+                            struct tlb_pool *pool = pool_for(ps, o->threads[d]);
+                            void *st = NULL;
+                            for (size_t i = 0; i < (size_t)m * (size_t)n; i++) y[i] = NAN;
+                            struct tlb_kcheck kc;
+                            if (!pool || (kn->init && kn->init(&st, pool) != 0) ||
+                                kn->matmul(st, pool, y, x, &w, m) != 0 ||
+                                tlb_kcheck_rows(&w, x, m, y, 0, n, &kc) != 0) {
+                                snprintf(msg, sizeof msg, "n=%d k=%d m=%d t=%d: run failed", n,
+                                         k, m, o->threads[d]);
+                                bad = 1;
+                            } else if (!kc.passed) {
+                                snprintf(msg, sizeof msg, "n=%d k=%d m=%d t=%d: %s (NMSE %.3g)",
+                                         n, k, m, o->threads[d],
+                                         kc.finite ? "mismatch" : "NaN/Inf in output", kc.nmse);
+                                bad = 1;
+                            } else if (kc.nmse > worst) {
+                                worst = kc.nmse;
+                            }
+                            if (st && kn->release) kn->release(st);
+                        }
+                        free(wf), free(wd), free(x), free(y);
+                    }
+            if (bad) {
+                printf("FAIL %s %s: %s\n", kn->name, tr->name, msg);
+                failures++;
+            } else {
+                printf("ok %s %s (%d runs, worst NMSE %.2g)\n", kn->name, tr->name, runs, worst);
+            }
+            fflush(stdout);
+        }
+    }
+    return failures;
+}
+
+/* ---- benchmark ---- */
+
+struct limits {
+    double bw[MAX_LIST];    /* GB/s per entry of opts.threads, 0 = not measured */
+    double peak[MAX_LIST];  /* GFLOP/s */
+    const char *isa;
+};
+
+static int run_probes(const struct opts *o, struct pools *ps, struct limits *lim) {
+    memset(lim, 0, sizeof *lim);
+    lim->isa = "";
+    if (o->no_probes) return 0;
+    const size_t bytes = (size_t)o->probe_mb << 20;
+    char *buf = tlb_alloc_aligned(bytes, "bandwidth probe buffer");
+    if (!buf) return -1;
+    memset(buf, 1, bytes);
+    for (int i = 0; i < o->n_threads; i++) {
+        struct tlb_pool *pool = pool_for(ps, o->threads[i]);
+        if (!pool) {
+            tlb_free_aligned(buf);
+            return -1;
+        }
+        lim->bw[i] = tlb_probe_read_bw(pool, buf, bytes, 4);
+        lim->peak[i] = tlb_probe_fma_peak(pool, &lim->isa);
+        fprintf(stderr, "tlbench: probe: %d thread%s: read bandwidth %.1f GB/s (%ld MiB buffer), "
+                        "f32 FMA peak %.1f GFLOP/s (%s)\n",
+                o->threads[i], o->threads[i] == 1 ? "" : "s", lim->bw[i], o->probe_mb,
+                lim->peak[i], lim->isa);
+    }
+    tlb_free_aligned(buf);
+    return 0;
+}
+
+struct out {
+    FILE *f;
+    int csv;
+    int no_header;  /* appending CSV rows to a file that has its header */
+    char time[32], cpu[160];
+};
+
+static int put_field(struct out *ou, const char *s, int first) {
+    if (!first && fputc(',', ou->f) == EOF) return -1;
+    return csv_fwrite(ou->f, s, strlen(s)) == 0 ? 0 : -1;
+}
+
+struct result {
+    const struct tlb_kernel *kn;
+    const char *version;
+    enum tlb_type t;
+    struct shape sh;
+    int m, threads, reps;
+    double med, min, max; /* seconds */
+    double bw, peak;      /* probe figures for this thread count (0 = none) */
+    size_t wbytes, scratch;
+    int copies;
+    double nmse;
+    int passed;
+    const char *status;   /* NULL: ok */
+};
+
+/* A CSV number: 9 significant digits, empty when not measured. */
+static const char *num(char *buf, size_t n, double v, int ok) {
+    if (!ok || !isfinite(v) || snprintf(buf, n, "%.9g", v) < 0) buf[0] = '\0';
+    return buf;
+}
+
+static int emit(struct out *ou, const struct result *r) {
+    const double flop = 2.0 * r->m * (double)r->sh.n * (double)r->sh.k;
+    const int ran = r->status == NULL;
+    const double gflops = ran ? flop / r->med * 1e-9 : 0, gbps = ran ? (double)r->wbytes / r->med * 1e-9 : 0;
+    if (!ou->csv) {
+        char shape[48];
+        snprintf(shape, sizeof shape, "%lldx%lld", (long long)r->sh.n, (long long)r->sh.k);
+        if (!ran) {
+            fprintf(ou->f, "%-9s %-5s %-11s %4d %3d   %s\n", r->kn->name,
+                    tlb_type_traits(r->t)->name, shape, r->m, r->threads, r->status);
+        } else {
+            char pb[16] = "-", pp[16] = "-";
+            if (r->bw > 0) snprintf(pb, sizeof pb, "%.0f%%", 100 * gbps / r->bw);
+            if (r->peak > 0) snprintf(pp, sizeof pp, "%.0f%%", 100 * gflops / r->peak);
+            fprintf(ou->f, "%-9s %-5s %-11s %4d %3d %11.1f %9.1f %8.2f %5s %6s  %s\n",
+                    r->kn->name, tlb_type_traits(r->t)->name, shape, r->m, r->threads,
+                    r->med * 1e6, gflops, gbps, pb, pp, r->passed ? "ok" : "FAIL");
+        }
+        return fflush(ou->f) == 0 ? 0 : -1;
+    }
+    char b[20][40];
+    const char *cells[] = {
+        ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version ? r->version : "",
+        tlb_type_traits(r->t)->name,
+        num(b[0], 40, (double)r->sh.n, 1), num(b[1], 40, (double)r->sh.k, 1),
+        num(b[2], 40, r->m, 1), num(b[3], 40, r->threads, 1), num(b[4], 40, r->reps, ran),
+        num(b[5], 40, r->med * 1e6, ran), num(b[6], 40, r->min * 1e6, ran),
+        num(b[7], 40, r->max * 1e6, ran), num(b[8], 40, gflops, ran), num(b[9], 40, gbps, ran),
+        num(b[10], 40, r->bw, r->bw > 0), num(b[11], 40, r->peak, r->peak > 0),
+        num(b[12], 40, 100 * gbps / r->bw, ran && r->bw > 0),
+        num(b[13], 40, 100 * gflops / r->peak, ran && r->peak > 0),
+        num(b[14], 40, (double)r->wbytes, 1), num(b[15], 40, r->copies, ran),
+        num(b[16], 40, (double)r->scratch, ran), num(b[17], 40, r->nmse, ran),
+        ran ? (r->passed ? "1" : "0") : "", ran ? "ok" : r->status,
+    };
+    for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
+        if (put_field(ou, cells[i], i == 0) != 0) return -1;
+    if (fputc('\n', ou->f) == EOF) return -1;
+    return fflush(ou->f) == 0 ? 0 : -1;
+}
+
+static int emit_header(struct out *ou) {
+    if (!ou->csv) {
+        fprintf(ou->f, "%-9s %-5s %-11s %4s %3s %11s %9s %8s %5s %6s  %s\n", "kernel", "type",
+                "n x k", "m", "thr", "median_us", "GFLOP/s", "GB/s", "%bw", "%peak", "check");
+        return 0;
+    }
+    static const char *const cols[] = {
+        "test_time", "tlbench_version", "cpu", "kernel", "kernel_version", "weight_type", "n",
+        "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
+        "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
+        "flush_copies", "scratch_bytes", "nmse", "passed", "status"};
+    if (ou->no_header) return 0;
+    for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
+        if (put_field(ou, cols[i], i == 0) != 0) return -1;
+    return fputc('\n', ou->f) == EOF ? -1 : 0;
+}
+
+/* Weight copies rotated between runs: copy i at data + i * stride. */
+struct arena {
+    char *data;
+    size_t size, stride;
+    int copies;
+    size_t next;
+};
+
+/* Fill copy 0 with random weights of type t (n x k), then replicate. */
+static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, size_t flush) {
+    const struct tlb_type_traits *tr = tlb_type_traits(t);
+    const size_t rb = tlb_type_row_bytes(t, k), wbytes = rb * (size_t)n;
+    const int64_t chunk = 64;
+    float *tmp = tlb_malloc((size_t)chunk * (size_t)k * sizeof *tmp, "weight generation");
+    if (!tmp) return -1;
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+        const int64_t rows = n - r0 < chunk ? n - r0 : chunk;
+        for (size_t i = 0; i < (size_t)(rows * k); i++) tmp[i] = frand() * 0.05f;
+        tr->from_f32(tmp, a->data + (size_t)r0 * rb, rows * k);
+    }
+    free(tmp);
+    a->stride = (wbytes + 4095) & ~(size_t)4095;
+    a->copies = 1;
+    while ((size_t)(a->copies + 1) * a->stride <= a->size &&
+           (size_t)a->copies * a->stride < flush)
+        a->copies++;
+    for (int c = 1; c < a->copies; c++) memcpy(a->data + (size_t)c * a->stride, a->data, wbytes);
+    a->next = 0;
+    return 0;
+}
+
+static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *a,
+                     const float *x, float *y, struct result *r) {
+    const struct tlb_kernel *kn = r->kn;
+    struct tlb_tensor w = {r->t, r->sh.n, r->sh.k, NULL, "bench"};
+    void *st = NULL;
+    double times[1000];
+    const int max_reps = o->reps < 1000 ? o->reps : 1000;
+    if (kn->init && kn->init(&st, pool) != 0) return -1;
+    int rc = 0, done = 0;
+    double used = 0;
+    const char *used_copy = NULL;
+    for (int it = -1; done < max_reps; it++) { /* it = -1: warm-up */
+        w.data = used_copy = a->data + (a->next++ % (size_t)a->copies) * a->stride;
+        const int64_t t0 = tlb_now_ns();
+        if (kn->matmul(st, pool, y, x, &w, r->m) != 0) {
+            rc = -1;
+            break;
+        }
+        const double s = (double)(tlb_now_ns() - t0) * 1e-9;
+        if (it < 0) continue;
+        times[done++] = s;
+        used += s;
+        if (used >= o->budget_s && done >= 3) break;
+    }
+    if (rc == 0) {
+        qsort(times, (size_t)done, sizeof times[0], cmp_double);
+        r->reps = done;
+        r->min = times[0];
+        r->max = times[done - 1];
+        r->med = done % 2 ? times[done / 2] : 0.5 * (times[done / 2 - 1] + times[done / 2]);
+        r->version = kn->version ? kn->version(st) : NULL;
+        r->scratch = kn->scratch_bytes ? kn->scratch_bytes(st) : 0;
+        /* spot check: the first and the last 8 output rows of the copy used last */
+        w.data = used_copy;
+        struct tlb_kcheck k1, k2;
+        const int64_t h = r->sh.n < 8 ? r->sh.n : 8;
+        if (tlb_kcheck_rows(&w, x, r->m, y, 0, h, &k1) != 0 ||
+            tlb_kcheck_rows(&w, x, r->m, y, r->sh.n - h, h, &k2) != 0) {
+            rc = -1;
+        } else {
+            r->passed = k1.passed && k2.passed;
+            r->nmse = k1.nmse > k2.nmse ? k1.nmse : k2.nmse;
+        }
+        r->copies = a->copies;
+    }
+    if (kn->release) kn->release(st);
+    return rc;
+}
+
+static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
+    struct limits lim;
+    if (run_probes(o, ps, &lim) != 0) return -1;
+    size_t llc = tlb_probe_llc_bytes(), flush;
+    if (o->flush_mb >= 0) {
+        flush = (size_t)o->flush_mb << 20;
+    } else {
+        flush = 2 * llc;
+        if (flush < ((size_t)64 << 20)) flush = (size_t)64 << 20;
+        if (flush > ((size_t)1024 << 20)) flush = (size_t)1024 << 20;
+    }
+    fprintf(stderr, "tlbench: weights rotate over copies totalling >= %zu MiB (last-level cache "
+                    "%zu KiB)\n", flush >> 20, llc >> 10);
+    /* one arena for every shape and type */
+    size_t biggest = 0;
+    int m_max = 1;
+    int64_t k_max = 1, n_max = 1;
+    for (int s = 0; s < o->n_shapes; s++) {
+        for (int t = 0; t < o->n_types; t++) {
+            const size_t rb = tlb_type_row_bytes(o->types[t], o->shapes[s].k);
+            if (rb * (size_t)o->shapes[s].n > biggest) biggest = rb * (size_t)o->shapes[s].n;
+        }
+        if (o->shapes[s].k > k_max) k_max = o->shapes[s].k;
+        if (o->shapes[s].n > n_max) n_max = o->shapes[s].n;
+    }
+    for (int i = 0; i < o->n_ms; i++)
+        if (o->ms[i] > m_max) m_max = o->ms[i];
+    struct arena a = {0};
+    a.size = (biggest + 4095) & ~(size_t)4095;
+    if (a.size < flush + a.size / 2) a.size = flush + ((biggest + 4095) & ~(size_t)4095);
+    a.data = tlb_alloc_aligned(a.size, "weight copies");
+    float *x = tlb_alloc_aligned((size_t)m_max * (size_t)k_max * sizeof(float), "activations");
+    float *y = tlb_alloc_aligned((size_t)m_max * (size_t)n_max * sizeof(float), "outputs");
+    int rc = 0, failures = 0;
+    if (!a.data || !x || !y) {
+        rc = -1;
+        goto done;
+    }
+    for (size_t i = 0; i < (size_t)m_max * (size_t)k_max; i++) x[i] = frand();
+    if (emit_header(ou) != 0) goto werr;
+    for (int ti = 0; ti < o->n_types; ti++) {
+        const enum tlb_type t = o->types[ti];
+        for (int si = 0; si < o->n_shapes; si++) {
+            const struct shape sh = o->shapes[si];
+            const int fits = tlb_type_fits(t, sh.k);
+            if (fits && arena_fill(&a, t, sh.n, sh.k, flush) != 0) {
+                rc = -1;
+                goto done;
+            }
+            for (int mi = 0; mi < o->n_ms; mi++) {
+                const int m = o->ms[mi];
+                if (m > 1 && sh.n >= 32000 && !o->shapes_given) continue;
+                for (int ki = 0; ki < o->n_kernels; ki++)
+                    for (int th = 0; th < o->n_threads; th++) {
+                        struct result r = {0};
+                        char why[256], st[300];
+                        r.kn = o->kernels[ki];
+                        r.t = t, r.sh = sh, r.m = m, r.threads = o->threads[th];
+                        r.bw = lim.bw[th], r.peak = lim.peak[th];
+                        r.wbytes = tlb_type_row_bytes(t, sh.k) * (size_t)sh.n;
+                        if (!fits) {
+                            snprintf(st, sizeof st, "unsupported: k=%lld is not a multiple of %s's "
+                                     "block size", (long long)sh.k, tlb_type_traits(t)->name);
+                            r.status = st;
+                        } else if (tlb_kernel_usable(r.kn, t, why, sizeof why) != 0) {
+                            snprintf(st, sizeof st, "unsupported: %s", why);
+                            r.status = st;
+                        } else {
+                            struct tlb_pool *pool = pool_for(ps, r.threads);
+                            if (!pool || bench_one(o, pool, &a, x, y, &r) != 0) {
+                                snprintf(st, sizeof st, "error: %s failed (see stderr)", r.kn->name);
+                                r.status = st;
+                                failures++;
+                            } else if (!r.passed) {
+                                failures++;
+                            }
+                        }
+                        if (emit(ou, &r) != 0) goto werr;
+                    }
+            }
+        }
+    }
+    rc = failures ? 1 : 0;
+    goto done;
+werr:
+    tlb_error("kernels: cannot write output: %s", strerror(errno));
+    rc = -1;
+done:
+    tlb_free_aligned(a.data);
+    tlb_free_aligned(x);
+    tlb_free_aligned(y);
+    return rc;
+}
+
+static int kernels_run(int argc, char **argv) {
+    struct opts o;
+    int prc = parse(argc, argv, &o);
+    if (prc < 0) return TLB_EXIT_OK; /* --help */
+    if (prc) return prc;
+    if (o.n_kernels == 0) {
+        tlb_error("kernels: no usable kernel selected");
+        return TLB_EXIT_FAIL;
+    }
+    struct pools ps = {0};
+    int rc;
+    if (o.check) {
+        int f = run_check(&o, &ps);
+        pools_free(&ps);
+        if (f < 0) return TLB_EXIT_FAIL;
+        printf("%s: %d kernel/type combination%s failed\n", f ? "FAIL" : "ok", f, f == 1 ? "" : "s");
+        return f ? TLB_EXIT_FAIL : TLB_EXIT_OK;
+    }
+    struct out ou = {stdout, o.csv, 0, "", "unknown"};
+    const time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || strftime(ou.time, sizeof ou.time, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        ou.time[0] = '\0';
+    struct tlb_sysinfo *si = tlb_calloc(1, sizeof *si, "system information");
+    if (!si) return TLB_EXIT_FAIL;
+    if (tlb_sysinfo_read("", si) == 0) snprintf(ou.cpu, sizeof ou.cpu, "%s", si->cpu_model);
+    free(si);
+    FILE *f = NULL;
+    if (o.out) {
+        f = fopen(o.out, o.csv ? "a" : "w");
+        if (!f) {
+            tlb_error("kernels: cannot open '%s': %s", o.out, strerror(errno));
+            return TLB_EXIT_FAIL;
+        }
+        ou.f = f;
+    }
+    if (o.csv && f && fseek(f, 0, SEEK_END) == 0 && ftell(f) > 0) ou.no_header = 1;
+    char feats[256];
+    tlb_cpu_features_string(feats, sizeof feats);
+    const char *mask = tlb_cpu_mask_string();
+    fprintf(stderr, "tlbench: kernels: cpu '%s', features: %s%s%s\n", ou.cpu, feats,
+            *mask ? "; masked: " : "", mask);
+    rc = run_bench(&o, &ps, &ou);
+    pools_free(&ps);
+    if (f && fclose(f) != 0) {
+        tlb_error("kernels: cannot write '%s': %s", o.out, strerror(errno));
+        rc = -1;
+    }
+    return rc == 0 ? TLB_EXIT_OK : TLB_EXIT_FAIL;
+}
+
+const struct tlb_command tlb_command_kernels = {
+    .name = "kernels",
+    .summary = "matmul micro-benchmark: GFLOP/s, GB/s and share of measured machine limits",
+    .run = kernels_run,
+};

@@ -1,0 +1,211 @@
+/* probe.c — bandwidth and FMA-peak probes for `tlbench kernels` (see probe.h). The x86 FMA
+ * loops use per-function target attributes and run only after tlb_cpu_has() said yes; the
+ * rest of this file is baseline code. */
+#include "probe.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu.h"
+#include "threadpool.h"
+#include "util.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+/* ---- read bandwidth ---- */
+
+struct bw_job {
+    const uint64_t *buf;
+    size_t words;
+    uint64_t sink[64];
+};
+
+/* 8 independent sums so loads are never serialised; gcc vectorises it (16-byte loads are
+ * enough: one core's DRAM bandwidth is limited by outstanding misses, not load width). */
+static void bw_read(void *arg, int ith, int nth) {
+    struct bw_job *j = arg;
+    long lo, hi;
+    tlb_split_range((long)(j->words / 8), ith, nth, &lo, &hi);
+    const uint64_t *p = j->buf + (size_t)lo * 8;
+    uint64_t s[8] = {0};
+    for (long i = 0; i < hi - lo; i++)
+        for (int l = 0; l < 8; l++) s[l] += p[(size_t)i * 8 + l];
+    j->sink[ith % 64] = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes) {
+    struct bw_job j;
+    memset(&j, 0, sizeof j);
+    j.buf = buf;
+    j.words = bytes / 8;
+    double best = 0;
+    for (int p = 0; p < (passes > 0 ? passes : 1); p++) {
+        const int64_t t0 = tlb_now_ns();
+        tlb_pool_run(pool, bw_read, &j);
+        const double s = (double)(tlb_now_ns() - t0) * 1e-9;
+        const double gbps = (double)(j.words / 64 * 64 * 8) / s * 1e-9;
+        if (gbps > best) best = gbps;
+    }
+    return best;
+}
+
+/* ---- FMA peak ---- */
+
+#define FMA_ITERS 4000000L
+#define FMA_CHAINS 16 /* > FMA latency x pipes (4 x 2 on current x86 cores) */
+
+struct fma_job {
+    int kind; /* 0 scalar, 1 avx2, 2 avx512, 3 neon */
+    float seed;
+    double flops[256];
+    float sink[256];
+};
+
+static double fma_scalar(float seed, float *sink) {
+    float a[FMA_CHAINS][4];
+    for (int c = 0; c < FMA_CHAINS; c++)
+        for (int l = 0; l < 4; l++) a[c][l] = seed * (float)(c + l);
+    const float b = 0.999999f, d = 1e-7f;
+    for (long i = 0; i < FMA_ITERS / 4; i++)
+        for (int c = 0; c < FMA_CHAINS; c++)
+            for (int l = 0; l < 4; l++) a[c][l] = a[c][l] * b + d;
+    float s = 0;
+    for (int c = 0; c < FMA_CHAINS; c++)
+        for (int l = 0; l < 4; l++) s += a[c][l];
+    *sink = s;
+    return (double)(FMA_ITERS / 4) * FMA_CHAINS * 4 * 2;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static double fma_avx2(float seed, float *sink) {
+    __m256 a[FMA_CHAINS];
+    for (int c = 0; c < FMA_CHAINS; c++) a[c] = _mm256_set1_ps(seed * (float)c);
+    const __m256 b = _mm256_set1_ps(0.999999f), d = _mm256_set1_ps(1e-7f);
+    for (long i = 0; i < FMA_ITERS; i++)
+        for (int c = 0; c < FMA_CHAINS; c++) a[c] = _mm256_fmadd_ps(a[c], b, d);
+    __m256 s = a[0];
+    for (int c = 1; c < FMA_CHAINS; c++) s = _mm256_add_ps(s, a[c]);
+    *sink = _mm256_cvtss_f32(s);
+    return (double)FMA_ITERS * FMA_CHAINS * 8 * 2;
+}
+
+__attribute__((target("avx512f,fma"))) static double fma_avx512(float seed, float *sink) {
+    __m512 a[FMA_CHAINS];
+    for (int c = 0; c < FMA_CHAINS; c++) a[c] = _mm512_set1_ps(seed * (float)c);
+    const __m512 b = _mm512_set1_ps(0.999999f), d = _mm512_set1_ps(1e-7f);
+    for (long i = 0; i < FMA_ITERS; i++)
+        for (int c = 0; c < FMA_CHAINS; c++) a[c] = _mm512_fmadd_ps(a[c], b, d);
+    __m512 s = a[0];
+    for (int c = 1; c < FMA_CHAINS; c++) s = _mm512_add_ps(s, a[c]);
+    *sink = _mm512_reduce_add_ps(s);
+    return (double)FMA_ITERS * FMA_CHAINS * 16 * 2;
+}
+#endif
+
+#if defined(__aarch64__)
+static double fma_neon(float seed, float *sink) {
+    float32x4_t a[FMA_CHAINS];
+    for (int c = 0; c < FMA_CHAINS; c++) a[c] = vdupq_n_f32(seed * (float)c);
+    const float32x4_t b = vdupq_n_f32(0.999999f), d = vdupq_n_f32(1e-7f);
+    for (long i = 0; i < FMA_ITERS / 2; i++)
+        for (int c = 0; c < FMA_CHAINS; c++) a[c] = vfmaq_f32(d, a[c], b);
+    float32x4_t s = a[0];
+    for (int c = 1; c < FMA_CHAINS; c++) s = vaddq_f32(s, a[c]);
+    *sink = vgetq_lane_f32(s, 0);
+    return (double)(FMA_ITERS / 2) * FMA_CHAINS * 4 * 2;
+}
+#endif
+
+static void fma_run(void *arg, int ith, int nth) {
+    struct fma_job *j = arg;
+    (void)nth;
+    double f = 0;
+    float *sink = &j->sink[ith % 256];
+    switch (j->kind) {
+#if defined(__x86_64__)
+    case 2: f = fma_avx512(j->seed, sink); break;
+    case 1: f = fma_avx2(j->seed, sink); break;
+#endif
+#if defined(__aarch64__)
+    case 3: f = fma_neon(j->seed, sink); break;
+#endif
+    default: f = fma_scalar(j->seed, sink); break;
+    }
+    j->flops[ith % 256] = f;
+}
+
+double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa) {
+    static struct fma_job j; /* large; one probe at a time */
+    memset(&j, 0, sizeof j);
+    j.seed = (float)(getpid() % 7 + 1) * 1e-3f; /* not a compile-time constant */
+    j.kind = 0;
+    *isa = "scalar";
+#if defined(__x86_64__)
+    if (tlb_cpu_has(TLB_CPU_AVX512F) && tlb_cpu_has(TLB_CPU_FMA)) {
+        j.kind = 2;
+        *isa = "avx512";
+    } else if (tlb_cpu_has(TLB_CPU_AVX2) && tlb_cpu_has(TLB_CPU_FMA)) {
+        j.kind = 1;
+        *isa = "avx2";
+    }
+#elif defined(__aarch64__)
+    j.kind = 3;
+    *isa = "neon";
+#endif
+    const int nth = tlb_pool_size(pool);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        const int64_t t0 = tlb_now_ns();
+        tlb_pool_run(pool, fma_run, &j);
+        const double s = (double)(tlb_now_ns() - t0) * 1e-9;
+        double flops = 0;
+        for (int i = 0; i < nth && i < 256; i++) flops += j.flops[i];
+        if (flops / s * 1e-9 > best) best = flops / s * 1e-9;
+    }
+    return best;
+}
+
+/* ---- last-level cache ---- */
+
+size_t tlb_probe_llc_bytes(void) {
+    size_t best = 0;
+    int best_level = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[128], buf[64];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        int level = 0;
+        if (fscanf(f, "%d", &level) != 1) level = 0;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        f = fopen(path, "r");
+        if (!f) continue;
+        size_t v = 0;
+        if (fgets(buf, sizeof buf, f)) {
+            char unit = 0;
+            unsigned long n = 0;
+            if (sscanf(buf, "%lu%c", &n, &unit) >= 1)
+                v = (size_t)n * (unit == 'K' ? 1024 : unit == 'M' ? 1024 * 1024 : 1);
+        }
+        fclose(f);
+        if (level >= best_level && v > 0) {
+            best_level = level;
+            best = v;
+        }
+    }
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    if (best == 0) {
+        long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        if (v <= 0) v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        if (v > 0) best = (size_t)v;
+    }
+#endif
+    return best;
+}

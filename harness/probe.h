@@ -1,0 +1,23 @@
+/* probe.h — this machine's limits, measured at run time by `tlbench kernels` so kernel
+ * figures can be stated as a share of them: memory read bandwidth (a buffer much larger than
+ * the caches, read by every thread of a pool at once) and f32 FMA peak (independent FMA
+ * chains in registers, the widest vector ISA usable here). */
+#ifndef TLB_PROBE_H
+#define TLB_PROBE_H
+
+#include <stddef.h>
+
+struct tlb_pool;
+
+/* Read bandwidth in GB/s (1e9 bytes/s): every thread of pool reads its contiguous share of
+ * buf (bytes long, 64-byte aligned, already written once); the best of passes. */
+double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
+
+/* f32 FMA peak in GFLOP/s, all threads of pool running at once (the total, not per thread);
+ * the best of 3 runs. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */
+double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa);
+
+/* Size of the last-level cache in bytes (sysfs cache/index*, else sysconf), 0 when unknown. */
+size_t tlb_probe_llc_bytes(void);
+
+#endif

@@ -1,0 +1,510 @@
+/* test-kernels.c — every registered kernel that is usable here, for every weight type it
+ * claims, against naive: odd shapes (no dimension a multiple of any tile), 1..3 threads, a few
+ * TinyLlama shapes; NaN/Inf first, then NMSE under a named per-type bound. Also CPU feature
+ * masking (TLBENCH_CPU_MASK), selection by name and "auto", and the non-VNNI code paths.
+ * Unusable kernels print "skip <kernel>_...: reason". TLB_KERNEL_TEST_QUICK=1 (used under
+ * qemu by t-dispatch.sh) runs a smaller shape set. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "cpu.h"
+#include "kernel.h"
+#include "test.h"
+#include "threadpool.h"
+#include "util.h"
+
+/* NMSE bounds vs naive. Float types: same exact f32 products, another summation order
+ * (~1e-12 measured at k = 5632). Quantized: the same q8_0 activations and identical integer
+ * block sums; only the float accumulation of block results differs. */
+#define NMSE_F32 1e-10
+#define NMSE_F16 1e-10  /* f16/bf16 -> f32 conversion is exact; same level as f32 */
+#define NMSE_Q8 1e-10
+/* Kernels that multiply f32 activations with dequantized weights (BLAS) differ from naive by
+ * the q8_0 rounding of X; they must match the dequantized f32 reference instead. */
+#define NMSE_DEQUANT_REF 1e-6
+
+static uint32_t rng = 2463534242u;
+static float frand(void) { /* xorshift32, uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return (float)(rng >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+/* Random values with a per-32-block magnitude between 2^-4 and 2^4, so quantization scales
+ * differ from block to block. */
+static void fill(float *v, size_t n) {
+    float scale = 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        if (i % 32 == 0) scale = (float)(1 << (rng % 9)) / 16.0f;
+        v[i] = frand() * scale;
+    }
+}
+
+static int quick(void) {
+    const char *q = getenv("TLB_KERNEL_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+struct problem {
+    enum tlb_type t;
+    int n, k, m;
+    void *w;       /* (n, row bytes) */
+    float *x;      /* (m, k) */
+    float *ref;    /* (m, n) naive */
+    float *deq;    /* (m, n) dequantized W . f32 X in double (quantized types) */
+    double energy; /* sum over outputs of sum_c (w_c x_c)^2: E[y^2] for random data */
+    struct tlb_tensor tensor;
+};
+
+static void problem_free(struct problem *p) {
+    free(p->w);
+    free(p->x);
+    free(p->ref);
+    free(p->deq);
+    memset(p, 0, sizeof *p);
+}
+
+/* Run kernel kn with nth threads on a fresh pool and state. Returns 0, or -1. */
+static int run_kernel(const struct tlb_kernel *kn, int nth, float *y, const struct problem *p) {
+    struct tlb_pool *pool = tlb_pool_create(nth);
+    if (!pool) return -1;
+    void *st = NULL;
+    int rc = kn->init ? kn->init(&st, pool) : 0;
+    if (rc == 0) rc = kn->matmul(st, pool, y, p->x, &p->tensor, p->m);
+    if (kn->release) kn->release(st);
+    tlb_pool_free(pool);
+    return rc;
+}
+
+static int problem_make(struct problem *p, enum tlb_type t, int n, int k, int m) {
+    memset(p, 0, sizeof *p);
+    const struct tlb_type_traits *tr = tlb_type_traits(t);
+    const size_t rb = tlb_type_row_bytes(t, k);
+    float *wf = malloc((size_t)n * (size_t)k * sizeof *wf);
+    p->t = t, p->n = n, p->k = k, p->m = m;
+    p->w = malloc((size_t)n * rb);
+    p->x = malloc((size_t)m * (size_t)k * sizeof *p->x);
+    p->ref = malloc((size_t)m * (size_t)n * sizeof *p->ref);
+    p->deq = malloc((size_t)m * (size_t)n * sizeof *p->deq);
+    if (!wf || !p->w || !p->x || !p->ref || !p->deq) {
+        free(wf);
+        problem_free(p);
+        return -1;
+    }
+    fill(wf, (size_t)n * (size_t)k);
+    tr->from_f32(wf, p->w, (int64_t)n * k);
+    fill(p->x, (size_t)m * (size_t)k);
+    p->tensor = (struct tlb_tensor){t, n, k, p->w, "test"};
+    /* the dequantized f32 reference in double, and the product energy */
+    tr->to_f32(p->w, wf, (int64_t)n * k);
+    for (int r = 0; r < m; r++)
+        for (int i = 0; i < n; i++) {
+            double s = 0, e = 0;
+            for (int c = 0; c < k; c++) {
+                const double v = (double)wf[(size_t)i * (size_t)k + c] *
+                                 p->x[(size_t)r * (size_t)k + c];
+                s += v;
+                e += v * v;
+            }
+            p->deq[(size_t)r * (size_t)n + i] = (float)s;
+            p->energy += e;
+        }
+    free(wf);
+    if (run_kernel(tlb_kernel_find("naive"), 1, p->ref, p) != 0) {
+        problem_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+/* Normalized squared error: sum (a - ref)^2 / energy, where energy = sum of the squared
+ * products, which is E[sum ref^2] for random data (the usual NMSE denominator) but cannot be
+ * tiny by chance: one output that cancels to ~0 (n = m = 1) does not blow the ratio up. */
+static double nmse(const float *a, const float *ref, size_t n, double energy) {
+    double num = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = (double)a[i] - (double)ref[i];
+        num += d * d;
+    }
+    return energy > 0 ? num / energy : num;
+}
+
+static double bound(enum tlb_type t) {
+    switch (t) {
+    case TLB_TYPE_F32: return NMSE_F32;
+    case TLB_TYPE_F16:
+    case TLB_TYPE_BF16: return NMSE_F16;
+    default: return NMSE_Q8;
+    }
+}
+
+/* Our kernels must use q8_0 activations like naive; others may use f32 activations. */
+static int must_use_q8(const struct tlb_kernel *kn) {
+    return !strcmp(kn->name, "tiled") || !strcmp(kn->name, "avx2") ||
+           !strcmp(kn->name, "avx512") || !strcmp(kn->name, "neon");
+}
+
+/* Compare one kernel (state st on pool) on one problem; on failure writes msg and returns 0.
+ * *worst tracks the largest NMSE seen. */
+static int check_one(const struct tlb_kernel *kn, void *st, struct tlb_pool *pool,
+                     const struct problem *p, double *worst, char *msg, size_t len) {
+    const size_t cells = (size_t)p->m * (size_t)p->n;
+    const int nth = tlb_pool_size(pool);
+    float *y = malloc(cells * sizeof *y);
+    if (!y) {
+        snprintf(msg, len, "out of memory");
+        return 0;
+    }
+    for (size_t i = 0; i < cells; i++) y[i] = NAN; /* every output must be written */
+    const char *tn = tlb_type_traits(p->t)->name;
+    int ok = 0;
+    if (kn->matmul(st, pool, y, p->x, &p->tensor, p->m) != 0) {
+        snprintf(msg, len, "%s %s n=%d k=%d m=%d t=%d: matmul failed", kn->name, tn, p->n,
+                 p->k, p->m, nth);
+        goto out;
+    }
+    for (size_t i = 0; i < cells; i++) {
+        if (!isfinite(y[i])) {
+            snprintf(msg, len, "%s %s n=%d k=%d m=%d t=%d: y[%zu] = %g (not finite)", kn->name,
+                     tn, p->n, p->k, p->m, nth, i, y[i]);
+            goto out;
+        }
+    }
+    double e = nmse(y, p->ref, cells, p->energy), b = bound(p->t);
+    if (!(e <= b) && tlb_type_traits(p->t)->is_quantized && !must_use_q8(kn)) {
+        e = nmse(y, p->deq, cells, p->energy); /* f32 activations: compare with the dequantized product */
+        b = NMSE_DEQUANT_REF;
+    }
+    if (!(e <= b)) {
+        snprintf(msg, len, "%s %s n=%d k=%d m=%d t=%d: NMSE %.3g > %.1g", kn->name, tn, p->n,
+                 p->k, p->m, nth, e, b);
+        goto out;
+    }
+    if (e > *worst) *worst = e;
+    ok = 1;
+out:
+    free(y);
+    return ok;
+}
+
+#define MAX_KERNELS 32
+#define MAX_THREADS 4
+
+struct tally {
+    int runs, bad;
+    double worst, seconds;
+    char msg[300];
+};
+
+/* Every usable kernel (but naive) on every shape it can take: one pool per thread count and
+ * one state per (kernel, pool) reused across all shapes, as the engine does. Prints one line
+ * per kernel and type; returns the number of failing (kernel, type) pairs. Kernels that own
+ * their threads (BLAS) run on 1 thread only: test-blas tests their threading. */
+static int sweep(const char *tag, const int *ns, int nn, const int *ks_q, const int *ks_f, int nk,
+                 const int *ms, int nm, const int *ths, int nt, char *first_fail, size_t ff_len) {
+    const struct tlb_kernel *kl[MAX_KERNELS];
+    struct tlb_pool *pools[MAX_THREADS] = {NULL};
+    void *st[MAX_KERNELS][MAX_THREADS] = {{NULL}};
+    int inited[MAX_KERNELS][MAX_THREADS] = {{0}};
+    static struct tally tl[MAX_KERNELS][TLB_TYPE_COUNT];
+    memset(tl, 0, sizeof tl);
+    int nkern = 0, fails = 0;
+    char why[256];
+    for (int ki = 0; ki < tlb_kernel_count() && nkern < MAX_KERNELS; ki++) {
+        const struct tlb_kernel *kn = tlb_kernel_at(ki);
+        if (!strcmp(kn->name, "naive")) continue;
+        if (kn->probe && kn->probe(why, sizeof why) != 0)
+            printf("skip %s_%s: %s\n", kn->name, tag, why);
+        else
+            kl[nkern++] = kn;
+    }
+    if (nt > MAX_THREADS) nt = MAX_THREADS;
+    for (int d = 0; d < nt; d++) {
+        pools[d] = tlb_pool_create(ths[d]);
+        if (!pools[d]) {
+            snprintf(first_fail, ff_len, "cannot create a pool of %d threads", ths[d]);
+            fails = 1;
+            goto done;
+        }
+        for (int i = 0; i < nkern; i++) {
+            if (kl[i]->init && kl[i]->init(&st[i][d], pools[d]) != 0) {
+                snprintf(first_fail, ff_len, "%s init failed", kl[i]->name);
+                fails = 1;
+                goto done;
+            }
+            inited[i][d] = 1;
+        }
+    }
+    for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+        const int quant = tlb_type_traits((enum tlb_type)t)->is_quantized;
+        for (int a = 0; a < nn; a++)
+            for (int b = 0; b < nk; b++)
+                for (int c = 0; c < nm; c++) {
+                    struct problem p;
+                    const int k = quant ? ks_q[b] : ks_f[b];
+                    if (problem_make(&p, (enum tlb_type)t, ns[a], k, ms[c]) != 0) {
+                        snprintf(first_fail, ff_len, "out of memory");
+                        fails = 1;
+                        goto done;
+                    }
+                    for (int i = 0; i < nkern; i++) {
+                        struct tally *y = &tl[i][t];
+                        if (!(kl[i]->wtypes & TLB_TYPE_BIT(t)) || y->bad) continue;
+                        for (int d = 0; d < nt && !y->bad; d++) {
+                            if (!must_use_q8(kl[i]) && ths[d] > 1) continue;
+                            const int64_t t0 = tlb_now_ns();
+                            if (!check_one(kl[i], st[i][d], pools[d], &p, &y->worst, y->msg,
+                                           sizeof y->msg))
+                                y->bad = 1;
+                            y->seconds += (double)(tlb_now_ns() - t0) * 1e-9;
+                            y->runs++;
+                        }
+                    }
+                    problem_free(&p);
+                }
+    }
+    for (int i = 0; i < nkern; i++)
+        for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+            const struct tally *y = &tl[i][t];
+            const char *tn = tlb_type_traits((enum tlb_type)t)->name;
+            if (!(kl[i]->wtypes & TLB_TYPE_BIT(t))) continue;
+            if (y->bad) {
+                printf("FAIL %s_%s_%s: %s\n", kl[i]->name, tn, tag, y->msg);
+                if (!fails) snprintf(first_fail, ff_len, "%s", y->msg);
+                fails++;
+            } else {
+                printf("ok %s_%s_%s (%d runs, worst NMSE %.2g, %.2f s)\n", kl[i]->name, tn, tag,
+                       y->runs, y->worst, y->seconds);
+            }
+        }
+done:
+    for (int d = 0; d < nt; d++) {
+        for (int i = 0; i < nkern; i++)
+            if (inited[i][d] && kl[i]->release) kl[i]->release(st[i][d]);
+        tlb_pool_free(pools[d]);
+    }
+    fflush(stdout);
+    return fails;
+}
+
+TLB_TEST(kernels_odd_shapes) {
+    static const int ns[] = {1, 3, 17, 67, 257};
+    static const int ks_q[] = {32, 64, 96, 160, 2080};
+    static const int ks_f[] = {7, 33, 100, 160, 2080};
+    static const int ms[] = {1, 2, 7, 33};
+    static const int ths[] = {1, 2, 3};
+    static const int ns_q[] = {1, 17, 67};
+    static const int ms_q[] = {1, 7, 33};
+    static const int ths_q[] = {1, 3};
+    char ff[300] = "";
+    int fails = quick() ? sweep("odd", ns_q, 3, ks_q, ks_f, 5, ms_q, 3, ths_q, 2, ff, sizeof ff)
+                        : sweep("odd", ns, 5, ks_q, ks_f, 5, ms, 4, ths, 3, ff, sizeof ff);
+    TLB_CHECK(fails == 0, "%d kernel/type combinations failed; first: %s", fails, ff);
+}
+
+TLB_TEST(kernels_tinyllama_shapes) {
+    if (quick()) TLB_SKIP("TLB_KERNEL_TEST_QUICK set (too slow under emulation)");
+    /* n x k: attention 2048x2048, k/v 256x2048, ffn up 5632x2048, ffn down 2048x5632 */
+    static const struct { int n, k, m; } sh[] = {
+        {2048, 2048, 1}, {256, 2048, 1}, {5632, 2048, 1}, {5632, 2048, 4}, {2048, 5632, 1},
+        {256, 2048, 128}};
+    int fails = 0;
+    char first[300] = "";
+    for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++) {
+        const int n = sh[s].n, k = sh[s].k, m = sh[s].m;
+        int ns[] = {n}, ks[] = {k}, ms[] = {m}, ths[] = {2};
+        char tag[64];
+        snprintf(tag, sizeof tag, "%dx%d_m%d", n, k, m);
+        fails += sweep(tag, ns, 1, ks, ks, 1, ms, 1, ths, 1, first, sizeof first);
+    }
+    TLB_CHECK(fails == 0, "%d failed; first: %s", fails, first);
+}
+
+/* tiled quantized accumulates in naive's order: results must be identical bit for bit. */
+TLB_TEST(tiled_quantized_bit_exact) {
+    const struct tlb_kernel *kn = tlb_kernel_find("tiled");
+    TLB_CHECK(kn != NULL, "tiled kernel not registered");
+    static const struct { int n, k, m, t; } sh[] = {{67, 2080, 1, 2}, {17, 160, 33, 3},
+                                                   {257, 1056, 7, 1}};
+    for (int t = TLB_TYPE_Q8_0; t <= TLB_TYPE_Q4_0; t++)
+        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++) {
+            struct problem p;
+            TLB_CHECK(problem_make(&p, (enum tlb_type)t, sh[s].n, sh[s].k, sh[s].m) == 0, "oom");
+            float *y = malloc((size_t)p.m * (size_t)p.n * sizeof *y);
+            int rc = y ? run_kernel(kn, sh[s].t, y, &p) : -1;
+            int same = rc == 0 && memcmp(y, p.ref, (size_t)p.m * (size_t)p.n * sizeof *y) == 0;
+            free(y);
+            problem_free(&p);
+            TLB_CHECK(same, "tiled %s n=%d k=%d m=%d differs from naive",
+                      tlb_type_traits((enum tlb_type)t)->name, sh[s].n, sh[s].k, sh[s].m);
+        }
+}
+
+/* The integer paths that do not use VNNI (Haswell, Skylake-X): mask VNNI and rerun. */
+TLB_TEST(kernels_without_vnni) {
+    if (!tlb_cpu_has(TLB_CPU_AVXVNNI) && !tlb_cpu_has(TLB_CPU_AVX512VNNI))
+        TLB_SKIP("no VNNI here: the odd-shape test already ran the non-VNNI paths");
+    setenv("TLBENCH_CPU_MASK", "avxvnni,avx512vnni", 1);
+    tlb_cpu_redetect();
+    const int vnni_gone = !tlb_cpu_has(TLB_CPU_AVXVNNI) && !tlb_cpu_has(TLB_CPU_AVX512VNNI);
+    static const int ns[] = {3, 67}, ks[] = {32, 2080}, ms[] = {1, 7, 33}, ths[] = {1, 2};
+    char ff[300] = "";
+    int fails = 0;
+    if (vnni_gone) fails = sweep("novnni", ns, 2, ks, ks, 2, ms, 3, ths, 2, ff, sizeof ff);
+    unsetenv("TLBENCH_CPU_MASK");
+    tlb_cpu_redetect();
+    TLB_CHECK(vnni_gone, "TLBENCH_CPU_MASK=avxvnni,avx512vnni did not hide VNNI");
+    TLB_CHECK(fails == 0, "%d failed; first: %s", fails, ff);
+}
+
+/* ---- dispatch ---- */
+
+static const struct tlb_kernel *best_usable(void) {
+    const struct tlb_kernel *best = NULL;
+    char why[256];
+    for (int i = 0; i < tlb_kernel_count(); i++) {
+        const struct tlb_kernel *k = tlb_kernel_at(i);
+        if (tlb_kernel_select(k->name, TLB_ALL_TYPES, why, sizeof why) == NULL) continue;
+        if (!best || k->priority > best->priority) best = k;
+    }
+    return best;
+}
+
+TLB_TEST(dispatch_features_string) {
+    char buf[512];
+    tlb_cpu_features_string(buf, sizeof buf);
+    printf("# cpu features: %s\n", buf[0] ? buf : "(none)");
+    for (int f = 0; f < TLB_CPU_FEATURE_COUNT; f++) {
+        const char *nm = tlb_cpu_feature_name((enum tlb_cpu_feature)f);
+        TLB_CHECK(strcmp(nm, "?") != 0, "feature %d has no name", f);
+        char pad[64], padded[520];
+        snprintf(pad, sizeof pad, " %s ", nm);
+        snprintf(padded, sizeof padded, " %s ", buf);
+        TLB_CHECK(!!strstr(padded, pad) == tlb_cpu_has((enum tlb_cpu_feature)f),
+                  "'%s' listed=%d but tlb_cpu_has=%d", nm, !!strstr(padded, pad),
+                  tlb_cpu_has((enum tlb_cpu_feature)f));
+    }
+    TLB_CHECK(!strcmp(tlb_cpu_feature_name(TLB_CPU_FEATURE_COUNT), "?"), "bad name for count");
+#if defined(__x86_64__)
+    /* AVX-512 implies the AVX2 family on every real CPU; the masks keep that consistent */
+    if (tlb_cpu_has(TLB_CPU_AVX512F)) TLB_CHECK(tlb_cpu_has(TLB_CPU_AVX), "avx512f without avx");
+    if (tlb_cpu_has(TLB_CPU_AVX2)) TLB_CHECK(tlb_cpu_has(TLB_CPU_AVX), "avx2 without avx");
+#endif
+}
+
+TLB_TEST(dispatch_mask_and_select) {
+    const struct tlb_kernel *before = best_usable();
+    TLB_CHECK(before != NULL, "no usable kernel at all");
+    char why[256];
+    const struct tlb_kernel *au = tlb_kernel_select("auto", TLB_ALL_TYPES, why, sizeof why);
+    TLB_CHECK(au == before, "auto picked %s, highest-priority usable is %s",
+              au ? au->name : "(none)", before->name);
+    printf("# auto: %s\n", au->name);
+
+    /* mask everything: only kernels without CPU requirements remain */
+    setenv("TLBENCH_CPU_MASK", "all", 1);
+    tlb_cpu_redetect();
+    char buf[512];
+    tlb_cpu_features_string(buf, sizeof buf);
+    int simd_refused = 1;
+    for (int i = 0; i < tlb_kernel_count(); i++) {
+        const struct tlb_kernel *k = tlb_kernel_at(i);
+        if (strcmp(k->name, "avx2") && strcmp(k->name, "avx512") && strcmp(k->name, "neon"))
+            continue;
+        why[0] = '\0';
+        if (tlb_kernel_select(k->name, TLB_ALL_TYPES, why, sizeof why) != NULL || !why[0])
+            simd_refused = 0;
+        else
+            printf("# masked: %s refused: %s\n", k->name, why);
+    }
+    const struct tlb_kernel *au_all = tlb_kernel_select("auto", TLB_ALL_TYPES, why, sizeof why);
+    unsetenv("TLBENCH_CPU_MASK");
+    tlb_cpu_redetect();
+    TLB_CHECK(buf[0] == '\0', "TLBENCH_CPU_MASK=all left features: %s", buf);
+    TLB_CHECK(simd_refused, "a SIMD kernel was selectable with every feature masked");
+    TLB_CHECK(au_all && au_all->priority <= before->priority, "auto with mask=all failed");
+
+    const struct tlb_kernel *k512 = tlb_kernel_find("avx512");
+    if (!k512 || !tlb_cpu_has(TLB_CPU_AVX512F)) {
+        TLB_SKIP("avx512 kernel not usable here (mask-all part passed)");
+    }
+    setenv("TLBENCH_CPU_MASK", "avx512f", 1);
+    tlb_cpu_redetect();
+    why[0] = '\0';
+    const struct tlb_kernel *got = tlb_kernel_select("avx512", TLB_ALL_TYPES, why, sizeof why);
+    const int bw_hidden = !tlb_cpu_has(TLB_CPU_AVX512BW);
+    const char *removed = tlb_cpu_mask_string();
+    const int removed_ok = strstr(removed, "avx512f") != NULL;
+    char why2[256];
+    const struct tlb_kernel *fallback = tlb_kernel_select("auto", TLB_ALL_TYPES, why2, sizeof why2);
+    const struct tlb_kernel *fallback_best = best_usable();
+    unsetenv("TLBENCH_CPU_MASK");
+    tlb_cpu_redetect();
+    TLB_CHECK(got == NULL, "avx512 selectable with avx512f masked");
+    TLB_CHECK(strstr(why, "avx512f") && strstr(why, "TLBENCH_CPU_MASK"),
+              "reason does not name the masked feature: '%s'", why);
+    TLB_CHECK(bw_hidden, "masking avx512f must hide the other AVX-512 features");
+    TLB_CHECK(removed_ok, "tlb_cpu_mask_string() = '%s'", removed);
+    TLB_CHECK(fallback && fallback == fallback_best && strcmp(fallback->name, "avx512"),
+              "auto under the mask picked %s", fallback ? fallback->name : "(none)");
+    printf("# avx512f masked: '%s'; auto -> %s\n", why, fallback->name);
+    TLB_CHECK(tlb_kernel_select("auto", TLB_ALL_TYPES, why, sizeof why) == before,
+              "auto did not return to %s after unmasking", before->name);
+}
+
+TLB_TEST(dispatch_unknown_names) {
+    char why[256] = "";
+    TLB_CHECK(tlb_kernel_select("no-such-kernel", TLB_ALL_TYPES, why, sizeof why) == NULL,
+              "unknown kernel selected");
+    TLB_CHECK(strstr(why, "unknown kernel"), "reason: '%s'", why);
+    /* unknown mask names are reported (stderr) and ignored */
+    setenv("TLBENCH_CPU_MASK", "bogus,avx2", 1);
+    tlb_cpu_redetect();
+    const int avx2 = tlb_cpu_has(TLB_CPU_AVX2);
+    char buf[512];
+    tlb_cpu_features_string(buf, sizeof buf);
+    unsetenv("TLBENCH_CPU_MASK");
+    tlb_cpu_redetect();
+    TLB_CHECK(!avx2, "avx2 still usable with TLBENCH_CPU_MASK=bogus,avx2");
+    TLB_CHECK(!strstr(buf, "avx2"), "features string lists avx2 under the mask: %s", buf);
+}
+
+/* Scratch grows with m and is reported; a second, larger call on the same state works. */
+TLB_TEST(kernels_scratch_growth) {
+    int tested = 0;
+    for (int i = 0; i < tlb_kernel_count(); i++) {
+        const struct tlb_kernel *kn = tlb_kernel_at(i);
+        char why[256];
+        if (!must_use_q8(kn) || (kn->probe && kn->probe(why, sizeof why) != 0)) continue;
+        struct problem a, b;
+        TLB_CHECK(problem_make(&a, TLB_TYPE_Q4_0, 40, 256, 1) == 0, "oom");
+        if (problem_make(&b, TLB_TYPE_Q4_0, 40, 256, 20) != 0) {
+            problem_free(&a);
+            TLB_CHECK(0, "oom");
+        }
+        struct tlb_pool *pool = tlb_pool_create(2);
+        void *st = NULL;
+        float ya[40], yb[40 * 20];
+        int rc = pool && kn->init(&st, pool) == 0 ? 0 : -1;
+        size_t s1 = 0, s2 = 0;
+        if (rc == 0) rc = kn->matmul(st, pool, ya, a.x, &a.tensor, 1);
+        if (rc == 0 && kn->scratch_bytes) s1 = kn->scratch_bytes(st);
+        if (rc == 0) rc = kn->matmul(st, pool, yb, b.x, &b.tensor, 20);
+        if (rc == 0 && kn->scratch_bytes) s2 = kn->scratch_bytes(st);
+        const double e1 = rc == 0 ? nmse(ya, a.ref, 40, a.energy) : 1;
+        const double e2 = rc == 0 ? nmse(yb, b.ref, 800, b.energy) : 1;
+        if (st) kn->release(st);
+        tlb_pool_free(pool);
+        problem_free(&a);
+        problem_free(&b);
+        TLB_CHECK(rc == 0, "%s matmul failed", kn->name);
+        TLB_CHECK(kn->scratch_bytes && s1 > 0 && s2 >= s1, "%s scratch %zu then %zu", kn->name,
+                  s1, s2);
+        TLB_CHECK(e1 <= NMSE_Q8 && e2 <= NMSE_Q8, "%s NMSE %g / %g", kn->name, e1, e2);
+        tested++;
+    }
+    TLB_CHECK(tested > 0, "no kernel tested");
+}
+
+TLB_TEST_MAIN()
