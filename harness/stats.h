@@ -1,0 +1,60 @@
+/* stats.h — statistics for benchmark repetitions and A/B decisions: median, mean, sample
+ * standard deviation, percentiles, coefficient of variation, MAD outliers, the
+ * Mann-Whitney U test and a seeded bootstrap CI of a ratio of medians.
+ * Functions never modify their inputs; NAN means "not defined for this input" (too few
+ * values, or out of memory after an error line). */
+#ifndef TLB_STATS_H
+#define TLB_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+double tlb_stat_mean(const double *x, size_t n);   /* NAN when n == 0 */
+double tlb_stat_stddev(const double *x, size_t n); /* sample SD (n - 1); NAN when n < 2 */
+double tlb_stat_median(const double *x, size_t n); /* NAN when n == 0 */
+/* p-th percentile, p in [0, 100], linear interpolation between closest ranks
+ * (numpy's default, Hyndman-Fan type 7): rank h = (n - 1) p / 100. */
+double tlb_stat_percentile(const double *x, size_t n, double p);
+/* 100 x stddev / |mean|; NAN when n < 2 or mean == 0. */
+double tlb_stat_cv_pct(const double *x, size_t n);
+/* Median absolute deviation from the median (unscaled). */
+double tlb_stat_mad(const double *x, size_t n);
+
+/* Outliers by the modified z-score of Iglewicz and Hoaglin: M = 0.6745 (x - median) / MAD,
+ * outlier when |M| > 3.5. When MAD is 0 (more than half the values equal) the mean
+ * absolute deviation is used instead, M = (x - median) / (1.253314 MeanAD); when that is 0
+ * too, every value equals the median and there are none. (hyperfine flags
+ * |x - median| / MAD > 14.826, i.e. |M| > 10: far more lenient.) */
+#define TLB_OUTLIER_Z 3.5
+size_t tlb_stat_outliers(const double *x, size_t n);
+
+/* Mann-Whitney U test, two-sided. u is U of sample a: the number of pairs (a_i, b_j) with
+ * a_i > b_j, plus half the tied pairs. exact = 1 when the p-value comes from the exact
+ * null distribution of U (no ties and both samples of at most TLB_MWU_EXACT_MAX values):
+ * p = min(1, 2 P(U <= min(U, na nb - U))). Otherwise the normal approximation with the
+ * tie-corrected variance and a continuity correction of 0.5 (as scipy.stats.mannwhitneyu
+ * method="asymptotic"). Returns 0, or -1 when a sample is empty or out of memory. */
+#define TLB_MWU_EXACT_MAX 50
+struct tlb_mwu {
+    double u;
+    double p;
+    int exact;
+};
+int tlb_stat_mann_whitney(const double *a, size_t na, const double *b, size_t nb,
+                          struct tlb_mwu *out);
+
+/* Small, fast, seeded generator (xoshiro256**, seeded through splitmix64). */
+struct tlb_rng {
+    uint64_t s[4];
+};
+void tlb_rng_seed(struct tlb_rng *r, uint64_t seed);
+uint64_t tlb_rng_next(struct tlb_rng *r);
+
+/* Percentile bootstrap CI of median(cand) / median(base): n_boot times, resample each
+ * sample with replacement (same sizes) and take the ratio of the medians; lo and hi are
+ * the (1-conf)/2 and (1+conf)/2 percentiles of those ratios. Deterministic for a seed.
+ * Returns 0, or -1 (empty sample, base median 0 in a resample, out of memory). */
+int tlb_stat_bootstrap_ratio(const double *base, size_t nb, const double *cand, size_t nc,
+                             int n_boot, double conf, uint64_t seed, double *lo, double *hi);
+
+#endif
