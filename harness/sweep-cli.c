@@ -289,7 +289,9 @@ int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
     /* the platform profile: named, or detected (a sweep without one uses the defaults) */
     char dir[TLB_PATH_MAX];
     int have_dir = tlb_profile_dir(dir, sizeof dir) == 0;
-    if (c->profile) {
+    if (c->profile && !strcmp(c->profile, "none")) {
+        /* built-in defaults only (reproducible tests, machines without a profile) */
+    } else if (c->profile) {
         if (!have_dir) {
             tlb_error("--profile %s: no platforms directory found (set TLBENCH_PLATFORMS)",
                       c->profile);

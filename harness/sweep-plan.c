@@ -607,7 +607,7 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                                     snprintf(it->kernel_name, sizeof it->kernel_name, "auto");
                                     it->pre_status = TLB_STATUS_UNSUPPORTED;
                                     snprintf(it->pre_detail, sizeof it->pre_detail,
-                                             "auto: %s", why);
+                                             "auto: %.200s", why);
                                     continue;
                                 }
                             }
@@ -615,7 +615,9 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                             snprintf(it->kernel_name, sizeof it->kernel_name, "%s", k->name);
                             if (tlb_kernel_usable(k, it->wtype, why, sizeof why) != 0) {
                                 it->pre_status = TLB_STATUS_UNSUPPORTED;
-                                snprintf(it->pre_detail, sizeof it->pre_detail, "%s", why);
+                                snprintf(it->pre_detail, sizeof it->pre_detail, "%s%s%.200s",
+                                         strstr(why, k->name) ? "" : k->name,
+                                         strstr(why, k->name) ? "" : ": ", why);
                                 continue;
                             }
                             long need = (long)it->n_depth + s->n_prompt + s->n_gen;

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# t-sweep.sh — `tlbench sweep` and `tlbench bench` end to end on synthetic:tiny: rows for every
+# configuration (unsupported ones with their reason), accuracy joined to rows, one parseable
+# progress line per row, a sweep killed with SIGKILL and resumed (completed rows kept, a torn
+# last line dropped, only missing configurations run, no process left behind), peak RSS
+# agreeing with /usr/bin/time, and one clear error for each kind of bad input. $1 = build dir.
+set -u
+B=${1:-build}; T="$B/tlbench"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+Q=(--model synthetic:tiny -p 4 -n 2 -r 2 --warmup 0 --power none --kv-type f32)
+P=(--profile none)   # the sweeps below do not depend on this machine's profile
+rows() { echo $(( $(wc -l <"$1") - 1 )); }              # data rows of a results file
+col() { awk -v c="$2" '$1 == c { print $2 }' "$1"; }    # a value from bench's table
+
+# ---- a small sweep: every configuration gets a row, in plan order ----
+"$T" sweep "${P[@]}" "${Q[@]}" --quant f32,q4_0 --kernel naive,neon -t 1 --ctx 0,8 \
+    -o "$tmp/a.csv" >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(rows "$tmp/a.csv")" -eq 8 ]; then ok sweep_rows_for_every_config
+else fail sweep_rows_for_every_config "exit $rc, $(rows "$tmp/a.csv" 2>/dev/null) rows: $(tail -3 "$tmp/err")"; fi
+head -1 "$tmp/a.csv" | grep -q '^schema_version,run_id,' && ok sweep_csv_header \
+    || fail sweep_csv_header "$(head -c 100 "$tmp/a.csv")"
+grep -q "^results: $tmp/a.csv (8 rows" "$tmp/out" && ok sweep_prints_results_path \
+    || fail sweep_prints_results_path "stdout: $(cat "$tmp/out")"
+n_lines=$(grep -c '^\[[0-9]*/8\] ' "$tmp/err")
+[ "$n_lines" -eq 8 ] && grep -q '^\[1/8\] f32 naive t=1 d=0: ok pp [0-9.]* t/s tg [0-9.]* t/s$' "$tmp/err" \
+    && ok sweep_progress_lines || fail sweep_progress_lines "$n_lines lines: $(head -5 "$tmp/err")"
+if [ "$(uname -m)" = aarch64 ]; then
+    echo "skip sweep_unsupported_rows: neon may be usable on this machine"
+else
+    n_uns=$(grep -c '"unsupported","[^"]*neon[^"]*"' "$tmp/a.csv")
+    [ "$n_uns" -eq 4 ] && grep -q '^\[[0-9]/8\] f32 neon t=1 d=0: unsupported (.*neon' "$tmp/err" \
+        && ok sweep_unsupported_rows || fail sweep_unsupported_rows "$n_uns unsupported rows"
+fi
+[ "$(grep -c '"ok",' "$tmp/a.csv")" -eq 4 ] && ok sweep_ok_rows || fail sweep_ok_rows "$(grep -c '"ok",' "$tmp/a.csv") ok rows"
+# f32 first (it is the accuracy reference), then q4_0; accuracy joined to ok rows only
+sed -n 2p "$tmp/a.csv" | grep -q '"f32","f32","naive"' && ok sweep_f32_first || fail sweep_f32_first "$(sed -n 2p "$tmp/a.csv" | cut -c1-200)"
+grep '"ok",' "$tmp/a.csv" | grep -c '"f32/naive"' | grep -qx 4 && ok sweep_accuracy_joined \
+    || fail sweep_accuracy_joined "acc_ref missing on ok rows"
+grep -q 'accuracy reference f32/naive: 128 positions' "$tmp/err" && ok sweep_accuracy_reference_note \
+    || fail sweep_accuracy_reference_note "$(grep accuracy "$tmp/err")"
+
+# ---- sweep file + command line override; --dry-run runs nothing ----
+cat >"$tmp/s.conf" <<'EOF'
+# test sweep
+model = synthetic:tiny
+quant = q8_0, q4_0
+kernel = naive
+threads = 1
+ctx = 0, 4, 8   # three depths
+EOF
+"$T" sweep "${P[@]}" --sweep "$tmp/s.conf" --ctx 0 -p 4 -n 2 --dry-run -o "$tmp/d.csv" >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c 'synthetic:tiny .*naive t=1 d=0$' "$tmp/out")" -eq 2 ] && [ ! -e "$tmp/d.csv" ] \
+    && grep -q "^results: $tmp/d.csv" "$tmp/out"; then ok sweep_file_and_dry_run
+else fail sweep_file_and_dry_run "exit $rc: $(cat "$tmp/out" "$tmp/err" | head -5)"; fi
+
+# ---- kill -9 mid-run, torn last line, --resume ----
+R=("${P[@]}" "${Q[@]}" --quant f32 --kernel naive -t 1 --ctx 0,4,8,12,16,20 --no-accuracy --timeout 60 -o "$tmp/r.csv")
+TLBENCH_FAULT=hang@4 "$T" sweep "${R[@]}" >/dev/null 2>"$tmp/err1" &
+pid=$!
+for _ in $(seq 1 200); do   # until 3 rows are on disk (config 4 then hangs)
+    [ -f "$tmp/r.csv" ] && [ "$(rows "$tmp/r.csv")" -ge 3 ] && break
+    sleep 0.1
+done
+sleep 0.3
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+sleep 0.5
+if pgrep -f -- "$tmp/r.csv" >/dev/null; then
+    fail sweep_kill9_leaves_nothing "processes still running: $(pgrep -af -- "$tmp/r.csv" | head -3)"
+else ok sweep_kill9_leaves_nothing; fi
+n_before=$(rows "$tmp/r.csv")
+head -n $((n_before + 1)) "$tmp/r.csv" >"$tmp/r-before.csv"
+printf '"tlbench-csv-1","torn-row' >>"$tmp/r.csv"     # a write cut short by the kill
+"$T" sweep "${R[@]}" --resume >"$tmp/out" 2>"$tmp/err"; rc=$?
+n_after=$(rows "$tmp/r.csv")
+if [ $rc -eq 0 ] && [ "$n_before" -eq 3 ] && [ "$n_after" -eq 6 ] \
+    && [ "$(head -n 4 "$tmp/r.csv")" = "$(cat "$tmp/r-before.csv")" ] \
+    && ! grep -q 'torn-row' "$tmp/r.csv" && grep -q 'already in' "$tmp/err" \
+    && [ "$(grep -c '^\[[0-9]*/3\]' "$tmp/err")" -eq 3 ]; then ok sweep_resume_after_kill9
+else fail sweep_resume_after_kill9 "exit $rc, rows $n_before -> $n_after: $(tail -4 "$tmp/err")"; fi
+# each configuration exactly once: kernel,kernel_version,n_threads,n_prompt,n_gen,n_depth
+depths=$(grep -o '"naive",,1,4,2,[0-9]*,' "$tmp/r.csv" | cut -d, -f6 | sort -n | tr '\n' ' ')
+[ "$depths" = "0 4 8 12 16 20 " ] && ok sweep_resume_no_duplicates || fail sweep_resume_no_duplicates "depths: $depths"
+"$T" sweep "${R[@]}" --resume >"$tmp/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q 'nothing left to run' "$tmp/out" && [ "$(rows "$tmp/r.csv")" -eq 6 ] \
+    && ok sweep_resume_complete_is_noop || fail sweep_resume_complete_is_noop "exit $rc: $(cat "$tmp/out")"
+
+# ---- bench: one configuration, table or CSV ----
+"$T" bench "${Q[@]}" --quant q8_0 --kernel naive -t 1 >"$tmp/b.txt" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(col "$tmp/b.txt" status)" = ok ] && [ -n "$(col "$tmp/b.txt" tg_ts_median)" ] \
+    && [ -n "$(col "$tmp/b.txt" kld_mean)" ] && [ -n "$(col "$tmp/b.txt" peak_rss_bytes)" ]; then ok bench_table
+else fail bench_table "exit $rc: $(head -5 "$tmp/b.txt") $(tail -2 "$tmp/err")"; fi
+"$T" bench "${Q[@]}" --quant q8_0 --kernel naive -t 1 --no-accuracy --format csv -o "$tmp/b.csv" \
+    >"$tmp/b2.csv" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/b2.csv")" -eq 2 ] && [ "$(rows "$tmp/b.csv")" -eq 1 ] \
+    && head -1 "$tmp/b2.csv" | grep -q '^schema_version,'; then ok bench_csv
+else fail bench_csv "exit $rc: $(head -c 300 "$tmp/b2.csv") $(tail -2 "$tmp/err")"; fi
+
+# ---- peak RSS of the worker vs /usr/bin/time -v (max RSS over the process tree) ----
+if [ -x /usr/bin/time ]; then
+    /usr/bin/time -v "$T" bench --model synthetic:small --quant f32 --kernel naive -t 1 -p 16 -n 4 \
+        -r 1 --warmup 0 --power none --no-accuracy >"$tmp/t.txt" 2>"$tmp/time.txt"
+    ours=$(col "$tmp/t.txt" peak_rss_bytes)
+    theirs=$(awk -F': ' '/Maximum resident set size/ { print $2 * 1024 }' "$tmp/time.txt")
+    if [ -n "$ours" ] && [ -n "$theirs" ] && \
+        awk -v a="$ours" -v b="$theirs" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.05 * b) }'; then
+        ok "bench_peak_rss_matches_time ($ours vs $theirs bytes)"
+    else fail bench_peak_rss_matches_time "peak_rss_bytes $ours vs /usr/bin/time $theirs"; fi
+else
+    echo "skip bench_peak_rss_matches_time: /usr/bin/time absent (Debian package time)"
+fi
+
+# ---- bad input: one clear error line each ----
+expect_error() { # name expected_exit pattern args...
+    local name=$1 want=$2 pat=$3; shift 3
+    "$T" "$@" >"$tmp/o" 2>"$tmp/e"; local rc=$?
+    local lines; lines=$(wc -l <"$tmp/e")
+    if [ $rc -ne "$want" ]; then fail "$name" "exit $rc, wanted $want: $(head -c 200 "$tmp/e")"
+    elif ! grep -q -- "$pat" "$tmp/e"; then fail "$name" "message lacks '$pat': $(head -c 200 "$tmp/e")"
+    elif [ "$lines" -ne 1 ]; then fail "$name" "$lines lines on stderr, wanted 1: $(head -c 300 "$tmp/e")"
+    else ok "$name"; fi
+}
+expect_error sweep_bad_thread_list 2 "-t: 'x' is not" sweep -t 1,2,x --dry-run
+expect_error sweep_bad_range 2 "must go upwards" sweep --ctx 8-2 --dry-run
+expect_error sweep_unknown_kernel 2 "unknown kernel 'nope'" sweep --kernel naive,nope --dry-run
+expect_error sweep_bad_quant 2 "unknown type 'q3'" sweep --quant f32,q3 --dry-run
+expect_error sweep_bad_kv 2 "KV cache type must be" sweep --kv-type q8_0 --dry-run
+expect_error sweep_unknown_option 2 "unknown option" sweep --frobnicate
+expect_error bench_list_refused 2 "takes one value" bench -t 1,2
+printf 'model = synthetic:tiny\n\nthreds = 2\n' >"$tmp/bad.conf"
+expect_error sweep_file_unknown_key 1 "bad.conf:3: unknown key 'threds'" sweep --sweep "$tmp/bad.conf" --dry-run
+printf 'threads = 1,zz\n' >"$tmp/bad2.conf"
+expect_error sweep_file_bad_value 1 "bad2.conf:1: threads: 'zz'" sweep --sweep "$tmp/bad2.conf" --dry-run
+expect_error sweep_missing_sweep_file 1 "nope.conf" sweep --sweep "$tmp/nope.conf" --dry-run
+printf 'not,a,results,file\n1,2,3,4\n' >"$tmp/bad.csv"
+expect_error sweep_resume_bad_csv 1 "bad.csv" sweep "${Q[@]}" --kernel naive -t 1 --resume -o "$tmp/bad.csv"
+expect_error eval_no_model 2 "--model is required" eval
+expect_error eval_ctx_too_long 2 "exceeds the model's context" eval --model synthetic:tiny --ctx 4096
+"$T" sweep --help | grep -q -- "--resume" && "$T" bench --help | grep -q -- "--format" \
+    && "$T" eval --help | grep -q -- "--chunks" && ok sweep_bench_eval_help || fail sweep_bench_eval_help "options not explained"

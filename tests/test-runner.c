@@ -1,0 +1,398 @@
+/* test-runner.c — the sweep's building blocks in-process: list and sweep-file parsing (good
+ * and bad input, errors naming file and line), the cross product and its unsupported rows,
+ * --resume matching, one configuration run by the runner on a tiny synthetic model,
+ * process memory facts, SHA-256 vectors. Worker processes are tested by t-sweep.sh and
+ * t-faults.sh. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "progress.h"
+#include "results-csv.h"
+#include "runner.h"
+#include "sha256.h"
+#include "sweep-plan.h"
+#include "test.h"
+
+/* Run fn with stderr captured into buf (for checking error messages). */
+static int capture_fd = -1, saved_fd = -1;
+static void capture_begin(void) {
+    fflush(stderr);
+    char path[] = "/tmp/tlb-test-stderr-XXXXXX";
+    capture_fd = mkstemp(path);
+    if (capture_fd >= 0) unlink(path);
+    saved_fd = dup(2);
+    if (capture_fd >= 0) dup2(capture_fd, 2);
+}
+static void capture_end(char *buf, size_t n) {
+    fflush(stderr);
+    buf[0] = '\0';
+    if (saved_fd >= 0) {
+        dup2(saved_fd, 2);
+        close(saved_fd);
+        saved_fd = -1;
+    }
+    if (capture_fd >= 0) {
+        ssize_t r = pread(capture_fd, buf, n - 1, 0);
+        buf[r > 0 ? r : 0] = '\0';
+        close(capture_fd);
+        capture_fd = -1;
+    }
+}
+
+static char tmpdir[64];
+static const char *tmp_file(const char *name, const char *content) {
+    static char path[256];
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/tlb-test-runner-XXXXXX");
+        if (!mkdtemp(tmpdir)) return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return NULL;
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
+TLB_TEST(int_lists_and_ranges) {
+    int v[64];
+    TLB_CHECK(tlb_parse_int_list("-t", "1,2,4", 1, 64, v, 64) == 3 && v[2] == 4, "1,2,4");
+    TLB_CHECK(tlb_parse_int_list("-t", "1-8*2", 1, 64, v, 64) == 4 && v[3] == 8, "1-8*2");
+    TLB_CHECK(tlb_parse_int_list("-t", "2-10+4", 1, 64, v, 64) == 3 && v[1] == 6 && v[2] == 10,
+              "2-10+4");
+    TLB_CHECK(tlb_parse_int_list("--ctx", " 0 , 512 ", 0, 4096, v, 64) == 2 && v[1] == 512,
+              "spaces");
+    TLB_CHECK(tlb_parse_int_list("--ctx", "0-3", 0, 4096, v, 64) == 4 && v[0] == 0, "0-3");
+    char err[512];
+    const char *bad[] = {"1,2,x", "", "1,,2", "3-1", "1,1", "0", "1-4*1", "1-x", "2-", "99",
+                         "1.5", "1-8*2,4", "-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        capture_begin();
+        int n = tlb_parse_int_list("-t", bad[i], 1, 64, v, 64);
+        capture_end(err, sizeof err);
+        TLB_CHECK(n == -1, "'%s' accepted (%d values)", bad[i], n);
+        TLB_CHECK(strstr(err, "-t") && strchr(err, '\n') == strrchr(err, '\n'),
+                  "'%s': error should be one line naming -t, got '%s'", bad[i], err);
+    }
+    capture_begin();
+    tlb_parse_int_list("-t", "1,2,x", 1, 64, v, 64);
+    capture_end(err, sizeof err);
+    TLB_CHECK(strstr(err, "'x'"), "error should quote the bad item: %s", err);
+}
+
+TLB_TEST(spec_set_validates) {
+    struct tlb_sweep_spec s;
+    memset(&s, 0, sizeof s);
+    char err[512];
+    struct { const char *k, *v; } bad[] = {
+        {"threads", "0"},    {"quant", "q3_x"},     {"kernel", "nope"}, {"kv-type", "q8_0"},
+        {"n-prompt", "0"},   {"repetitions", "x"},  {"timeout", "-5"},  {"seed", "-1"},
+        {"accuracy", "may"}, {"quant", "f32,f32"}, {"frobnicate", "1"}, {"model", ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        capture_begin();
+        int rc = tlb_spec_set(&s, bad[i].k, bad[i].v, "WHERE");
+        capture_end(err, sizeof err);
+        TLB_CHECK(rc == -1, "%s=%s accepted", bad[i].k, bad[i].v);
+        TLB_CHECK(strstr(err, "WHERE"), "%s=%s: error lacks where: %s", bad[i].k, bad[i].v, err);
+    }
+    TLB_CHECK(tlb_spec_set(&s, "quant", "q4_0, q8_0", "x") == 0 && s.n_quants == 2 &&
+                  s.quants[0] == TLB_TYPE_Q4_0,
+              "quant list");
+    TLB_CHECK(tlb_spec_set(&s, "kernel", "naive,auto", "x") == 0 && s.n_kernels == 2, "kernels");
+    TLB_CHECK(s.set & (1u << TLB_SF_QUANT), "set bit");
+    tlb_spec_free(&s);
+}
+
+TLB_TEST(sweep_file_good_and_bad) {
+    const char *good = tmp_file("good.conf",
+                                "# a sweep\n\nmodel = synthetic:tiny   # trailing comment\n"
+                                "quant=f32,q4_0\r\nthreads = 1-2\nctx = 0,8\nn-prompt = 4\n"
+                                "power-cmd = echo '5#not-a-comment'\n");
+    TLB_CHECK(good, "temp file");
+    struct tlb_sweep_spec s;
+    memset(&s, 0, sizeof s);
+    TLB_CHECK(tlb_spec_load_file(&s, good) == 0, "good file rejected");
+    TLB_CHECK(s.n_models == 1 && !strcmp(s.models[0], "synthetic:tiny"), "model");
+    TLB_CHECK(s.n_quants == 2 && s.n_threads == 2 && s.n_depths == 2 && s.n_prompt == 4,
+              "values");
+    TLB_CHECK(s.power_cmd && !strcmp(s.power_cmd, "echo '5#not-a-comment'"), "power-cmd '%s'",
+              s.power_cmd ? s.power_cmd : "(null)");
+    tlb_spec_free(&s);
+    struct { const char *content, *want; } bad[] = {
+        {"model = synthetic:tiny\nthreads = 1,x\n", "bad.conf:2"},
+        {"# c\nfrobnicate = 3\n", "bad.conf:2"},
+        {"threads = 1\nthreads = 2\n", "already set on line 1"},
+        {"just words\n", "bad.conf:1"},
+        {"quant = q9\n", "bad.conf:1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *p = tmp_file("bad.conf", bad[i].content);
+        char err[512];
+        memset(&s, 0, sizeof s);
+        capture_begin();
+        int rc = tlb_spec_load_file(&s, p);
+        capture_end(err, sizeof err);
+        tlb_spec_free(&s);
+        TLB_CHECK(rc == -1, "bad file %zu accepted", i);
+        TLB_CHECK(strstr(err, bad[i].want), "file %zu: wanted '%s' in '%s'", i, bad[i].want, err);
+    }
+    char err[512];
+    memset(&s, 0, sizeof s);
+    capture_begin();
+    int rc = tlb_spec_load_file(&s, "/nonexistent/sweep.conf");
+    capture_end(err, sizeof err);
+    TLB_CHECK(rc == -1 && strstr(err, "/nonexistent/sweep.conf"), "missing file: %s", err);
+}
+
+TLB_TEST(plan_cross_product) {
+    struct tlb_sweep_spec s;
+    tlb_spec_defaults(&s);
+    TLB_CHECK(tlb_spec_set(&s, "model", "synthetic:tiny", "x") == 0, "model");
+    TLB_CHECK(tlb_spec_set(&s, "quant", "q4_0,f32,q8_0", "x") == 0, "quant");
+    TLB_CHECK(tlb_spec_set(&s, "kernel", "naive,neon", "x") == 0, "kernel");
+    TLB_CHECK(tlb_spec_set(&s, "threads", "1,2", "x") == 0, "threads");
+    TLB_CHECK(tlb_spec_set(&s, "ctx", "0,200", "x") == 0, "ctx");
+    TLB_CHECK(tlb_spec_set(&s, "n-prompt", "8", "x") == 0 && tlb_spec_set(&s, "n-gen", "4", "x") == 0,
+              "p/n");
+    struct tlb_plan p;
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0, "build");
+    TLB_CHECK(p.n == 3 * 2 * 2 * 2, "%d items", p.n);
+    TLB_CHECK(p.items[0].wtype == TLB_TYPE_F32, "with accuracy on, f32 runs first");
+    int unsup_ctx = 0, unsup_kernel = 0, ok = 0;
+    char why[256];
+    int neon_usable = tlb_kernel_usable(tlb_kernel_find("neon"), TLB_TYPE_F32, why, sizeof why) == 0;
+    for (int i = 0; i < p.n; i++) {
+        const struct tlb_plan_item *it = &p.items[i];
+        if (it->pre_status == TLB_STATUS_OK) ok++;
+        else if (strstr(it->pre_detail, "exceeds")) unsup_ctx++;
+        else unsup_kernel++;
+        /* model x type groups are contiguous: a model is prepared once per weight type */
+        if (i > 0 && it->wtype != p.items[i - 1].wtype)
+            for (int j = i + 1; j < p.n; j++)
+                TLB_CHECK(p.items[j].wtype != p.items[i - 1].wtype, "weight types interleave");
+    }
+    if (neon_usable) {
+        TLB_CHECK(unsup_kernel == 0 && unsup_ctx == 12, "ctx %d kernel %d", unsup_ctx, unsup_kernel);
+    } else {
+        TLB_CHECK(unsup_kernel == 12 && unsup_ctx == 6 && ok == 6, "ok %d ctx %d kernel %d", ok,
+                  unsup_ctx, unsup_kernel);
+    }
+    char lbl[128];
+    tlb_plan_item_label(&p.items[0], lbl, sizeof lbl);
+    TLB_CHECK(!strcmp(lbl, "f32 naive t=1 d=0"), "label '%s'", lbl);
+    tlb_plan_free(&p);
+    /* "auto" resolves per weight type to a usable kernel */
+    TLB_CHECK(tlb_spec_set(&s, "kernel", "auto", "x") == 0, "auto");
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0 && p.items[0].kernel != NULL &&
+                  strcmp(p.items[0].kernel_name, "auto") != 0,
+              "auto resolved");
+    tlb_plan_free(&p);
+    /* a profile may name a kernel this build lacks: its rows are unsupported, not an error */
+    TLB_CHECK(tlb_spec_set_kernels_lenient(&s, "naive,warp9", "profile") == 0, "lenient");
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0, "build lenient");
+    int warp = 0;
+    for (int i = 0; i < p.n; i++)
+        if (!strcmp(p.items[i].kernel_name, "warp9")) {
+            warp++;
+            TLB_CHECK(p.items[i].pre_status == TLB_STATUS_UNSUPPORTED &&
+                          strstr(p.items[i].pre_detail, "not built"),
+                      "warp9 row");
+        }
+    TLB_CHECK(warp == p.n / 2, "warp9 rows %d of %d", warp, p.n);
+    tlb_plan_free(&p);
+    tlb_spec_free(&s);
+}
+
+TLB_TEST(resume_marks_rows_in_csv) {
+    struct tlb_sweep_spec s;
+    tlb_spec_defaults(&s);
+    tlb_spec_set(&s, "model", "synthetic:tiny", "x");
+    tlb_spec_set(&s, "quant", "f32,q4_0", "x");
+    tlb_spec_set(&s, "kernel", "naive", "x");
+    tlb_spec_set(&s, "threads", "1,2", "x");
+    tlb_spec_set(&s, "ctx", "0", "x");
+    tlb_spec_set(&s, "n-prompt", "8", "x");
+    tlb_spec_set(&s, "n-gen", "4", "x");
+    struct tlb_plan p;
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0 && p.n == 4, "plan");
+    const char *path = tmp_file("resume.csv", "");
+    unlink(path);
+    char csv[256];
+    snprintf(csv, sizeof csv, "%s", path);
+    TLB_CHECK(tlb_plan_mark_done(&p, &s, csv) == 0, "a missing file marks nothing");
+    struct tlb_csv_writer *w = tlb_csv_open_append(csv);
+    TLB_CHECK(w, "open csv");
+    struct tlb_row *row = tlb_row_new();
+    struct tlb_run_ident id = {.run_id = "r", .model_spec = "synthetic:tiny",
+                               .wtype = TLB_TYPE_Q4_0, .kv_type = TLB_TYPE_F32, .kernel = "naive",
+                               .n_threads = 2, .n_depth = 0, .n_prompt = 8, .n_gen = 4, .reps = 5};
+    TLB_CHECK(tlb_runner_identity(row, &id) == 0, "identity");
+    tlb_row_set_str(row, "status", "crashed");
+    TLB_CHECK(tlb_csv_append(w, row) == 0, "append");
+    id.n_gen = 5; /* another -n: not this sweep's configuration */
+    tlb_runner_identity(row, &id);
+    id.n_gen = 4;
+    TLB_CHECK(tlb_csv_append(w, row) == 0, "append 2");
+    tlb_row_free(row);
+    TLB_CHECK(tlb_csv_close(w) == 0, "close");
+    int n = tlb_plan_mark_done(&p, &s, csv);
+    TLB_CHECK(n == 1, "marked %d", n);
+    for (int i = 0; i < p.n; i++)
+        TLB_CHECK(p.items[i].done == (p.items[i].wtype == TLB_TYPE_Q4_0 && p.items[i].n_threads == 2),
+                  "item %d done=%d", i, p.items[i].done);
+    /* a broken file is refused with its name */
+    const char *bad = tmp_file("broken.csv", "schema_version,foo\ntlbench-csv-99,1\n");
+    char err[512];
+    capture_begin();
+    n = tlb_plan_mark_done(&p, &s, bad);
+    capture_end(err, sizeof err);
+    TLB_CHECK(n == -1 && strstr(err, "broken.csv"), "broken csv: %d '%s'", n, err);
+    tlb_plan_free(&p);
+    tlb_spec_free(&s);
+}
+
+static struct tlb_model *load_tiny(enum tlb_type t) {
+    struct tlb_model *m = NULL;
+    struct tlb_load_opts lo = {.spec = "synthetic:tiny", .convert = 1, .wtype = t, .seed = 42,
+                               .n_threads = 1};
+    return tlb_model_load(&m, &lo) == 0 ? m : NULL;
+}
+
+static double cell(const struct tlb_row *r, const char *col) {
+    const char *v = tlb_row_get(r, col);
+    return v && *v ? strtod(v, NULL) : NAN;
+}
+
+TLB_TEST(runner_one_configuration) {
+    struct tlb_model *m = load_tiny(TLB_TYPE_Q8_0);
+    TLB_CHECK(m, "load");
+    struct tlb_row *row = tlb_row_new();
+    struct tlb_run_opts o = {.kernel = tlb_kernel_find("naive"), .n_threads = 1, .n_depth = 16,
+                             .kv_type = TLB_TYPE_F16, .n_prompt = 8, .n_gen = 5, .reps = 3,
+                             .warmup = 1, .seed = 7, .monitor = 1, .root = "",
+                             .power_source = "none", .counters = 1, .idle_w = NAN};
+    char detail[256];
+    enum tlb_status st = tlb_runner_run(m, &o, row, detail, sizeof detail);
+    TLB_CHECK(st == TLB_STATUS_OK, "status %s: %s", tlb_status_name(st), detail);
+    TLB_CHECK(!strcmp(tlb_row_get(row, "status"), "ok"), "status cell");
+    TLB_CHECK(cell(row, "pp_ts_median") > 0 && cell(row, "tg_ts_median") > 0, "rates");
+    TLB_CHECK(cell(row, "tg_ms_p50") <= cell(row, "tg_ms_p99"), "percentiles ordered");
+    TLB_CHECK(cell(row, "ttft_ms") >= cell(row, "pp_ms_median") * 0.5, "ttft");
+    TLB_CHECK(cell(row, "n_ctx") == 16 + 8 + 5, "n_ctx");
+    const char *samples = tlb_row_get(row, "tg_samples_ts");
+    int semis = 0;
+    for (const char *c = samples; *c; c++) semis += *c == ';';
+    TLB_CHECK(semis == 2, "3 samples expected: '%s'", samples);
+    double w = cell(row, "weights_bytes"), kv = cell(row, "kv_bytes"), sc = cell(row, "scratch_bytes");
+    TLB_CHECK(w == (double)tlb_model_weight_bytes(m), "weights");
+    /* f16 KV: 2 x layers x ctx x kv_dim x 2 bytes */
+    TLB_CHECK(kv == 2.0 * m->cfg.n_layers * 29 * tlb_kv_dim(&m->cfg) * 2, "kv %g", kv);
+    TLB_CHECK(cell(row, "predicted_bytes") == w + kv + sc, "predicted");
+    TLB_CHECK(cell(row, "peak_rss_bytes") > w, "peak rss %g", cell(row, "peak_rss_bytes"));
+    TLB_CHECK(!strcmp(tlb_row_get(row, "power_source"), "none"), "power none");
+    TLB_CHECK(!*tlb_row_get(row, "pp_energy_j"), "no energy without a source");
+    TLB_CHECK(cell(row, "ctr_task_clock_ms") > 0, "task clock counted");
+    /* prefill only */
+    tlb_row_reset(row);
+    o.n_gen = 0;
+    st = tlb_runner_run(m, &o, row, detail, sizeof detail);
+    TLB_CHECK(st == TLB_STATUS_OK && !*tlb_row_get(row, "tg_ts_median") &&
+                  cell(row, "avg_ts") > 0,
+              "n_gen 0");
+    /* context beyond the model: unsupported, with the reason */
+    tlb_row_reset(row);
+    o.n_depth = 200;
+    st = tlb_runner_run(m, &o, row, detail, sizeof detail);
+    TLB_CHECK(st == TLB_STATUS_UNSUPPORTED && strstr(detail, "exceeds"), "ctx: %s", detail);
+    TLB_CHECK(!strcmp(tlb_row_get(row, "status"), "unsupported"), "status cell");
+    tlb_row_free(row);
+    tlb_model_free(m);
+}
+
+TLB_TEST(tokens_avoid_control_ids) {
+    int t[1000];
+    tlb_runner_tokens(t, 1000, 512, 42, 1);
+    int differ = 0;
+    for (int i = 0; i < 1000; i++) {
+        TLB_CHECK(t[i] >= 3 && t[i] < 512, "token %d", t[i]);
+        differ |= t[i] != t[0];
+    }
+    TLB_CHECK(differ, "tokens vary");
+    int u[10];
+    tlb_runner_tokens(u, 10, 512, 42, 1);
+    TLB_CHECK(!memcmp(t, u, sizeof u), "seeded: reproducible");
+    tlb_runner_tokens(u, 10, 512, 42, 2);
+    TLB_CHECK(memcmp(t, u, sizeof u) != 0, "streams differ");
+}
+
+TLB_TEST(process_memory_facts) {
+    struct tlb_proc_mem pm;
+    TLB_CHECK(tlb_proc_mem_read(&pm) == 0, "read /proc/self/status");
+    TLB_CHECK(pm.hwm > 0 && pm.rss > 0 && pm.hwm >= pm.rss && pm.rss_anon >= 0, "values");
+    /* touching 64 MiB raises the resident set (and the peak) by about that much */
+    size_t n = (size_t)64 << 20;
+    char *p = malloc(n);
+    TLB_CHECK(p, "malloc");
+    for (size_t i = 0; i < n; i += 4096) ((volatile char *)p)[i] = 1; /* not optimised away */
+    struct tlb_proc_mem pm2;
+    tlb_proc_mem_read(&pm2);
+    free(p);
+    TLB_CHECK(pm2.rss - pm.rss > (long long)(n * 9 / 10), "rss grew by %lld",
+              pm2.rss - pm.rss);
+    TLB_CHECK(pm2.hwm >= pm2.rss, "peak %lld below rss %lld", pm2.hwm, pm2.rss);
+    TLB_CHECK(tlb_mem_available() > 0 && tlb_mem_total() >= tlb_mem_available(), "meminfo");
+    TLB_CHECK(tlb_mem_margin() >= (128LL << 20), "margin");
+}
+
+TLB_TEST(sha256_vectors) {
+    char hex[65];
+    tlb_sha256_hex("", 0, hex);
+    TLB_CHECK(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "%s", hex);
+    tlb_sha256_hex("abc", 3, hex);
+    TLB_CHECK(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "%s", hex);
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    tlb_sha256_hex(two, strlen(two), hex);
+    TLB_CHECK(!strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"), "%s", hex);
+    /* a million 'a' fed in odd pieces */
+    struct tlb_sha256 s;
+    tlb_sha256_init(&s);
+    char a[997];
+    memset(a, 'a', sizeof a);
+    size_t left = 1000000;
+    while (left) {
+        size_t k = left < sizeof a ? left : sizeof a;
+        tlb_sha256_update(&s, a, k);
+        left -= k;
+    }
+    unsigned char d[32];
+    tlb_sha256_final(&s, d);
+    TLB_CHECK(d[0] == 0xcd && d[1] == 0xc7 && d[31] == 0xd0, "million a");
+    const char *f = tmp_file("hash.txt", "abc");
+    TLB_CHECK(tlb_sha256_file(f, hex) == 0 &&
+                  !strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+              "file %s", hex);
+    char err[256];
+    capture_begin();
+    int rc = tlb_sha256_file("/nonexistent/model.bin", hex);
+    capture_end(err, sizeof err);
+    TLB_CHECK(rc == -1 && strstr(err, "/nonexistent/model.bin"), "missing file");
+}
+
+TLB_TEST(durations) {
+    char b[32];
+    tlb_format_duration(5.4, b, sizeof b);
+    TLB_CHECK(!strcmp(b, "5s"), "%s", b);
+    tlb_format_duration(185, b, sizeof b);
+    TLB_CHECK(!strcmp(b, "3m05s"), "%s", b);
+    tlb_format_duration(3720, b, sizeof b);
+    TLB_CHECK(!strcmp(b, "1h02m"), "%s", b);
+    tlb_format_duration(NAN, b, sizeof b);
+    TLB_CHECK(!strcmp(b, "0s"), "%s", b);
+}
+
+TLB_TEST_MAIN()
