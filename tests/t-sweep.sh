@@ -139,3 +139,10 @@ expect_error eval_no_model 2 "--model is required" eval
 expect_error eval_ctx_too_long 2 "exceeds the model's context" eval --model synthetic:tiny --ctx 4096
 "$T" sweep --help | grep -q -- "--resume" && "$T" bench --help | grep -q -- "--format" \
     && "$T" eval --help | grep -q -- "--chunks" && ok sweep_bench_eval_help || fail sweep_bench_eval_help "options not explained"
+
+# ---- the example sweep files are valid ----
+for f in sweeps/*.conf; do
+    [ -f "$f" ] || continue
+    if "$T" sweep --sweep "$f" --dry-run -o "$tmp/x.csv" >"$tmp/o" 2>"$tmp/e"; then ok "sweep_example_$(basename "$f" .conf)"
+    else fail "sweep_example_$(basename "$f" .conf)" "$(head -2 "$tmp/e")"; fi
+done
