@@ -50,6 +50,7 @@ struct cand {
     int fits;
     int64_t max_ctx;
     int have_kld, have_tg;
+    int kld_is_ref;                  /* f32 weights, not measured: the reference */
     double kld, tg;
     char tg_cfg[64];
 };
@@ -353,6 +354,7 @@ static int cmp_cand(const void *pa, const void *pb) {
         int pb_ = precision_rank(b->w) * 2 + (b->kv == TLB_TYPE_F16);
         if (pa_ != pb_) return pa_ - pb_;
     }
+    if (a->kv != b->kv) return a->kv == TLB_TYPE_F16 ? 1 : -1; /* same KLD: f32 KV is exact */
     if (a->have_tg != b->have_tg) return b->have_tg - a->have_tg;
     if (a->have_tg && a->tg != b->tg) return (a->tg < b->tg) - (a->tg > b->tg);
     return (a->mem > b->mem) - (a->mem < b->mem);
@@ -484,6 +486,9 @@ static int run(int argc, char **argv) {
             if (n_kld) {
                 c.have_kld = 1;
                 c.kld = tlb_stat_median(kld, n_kld);
+            } else if (c.w == TLB_TYPE_F32) {
+                c.have_kld = c.kld_is_ref = 1; /* the accuracy reference itself: KLD 0 */
+                c.kld = 0;
             }
             if (best_tg >= 0) {
                 c.have_tg = 1;
@@ -521,7 +526,7 @@ static int run(int argc, char **argv) {
     int any_kld = 0, any_tg = 0;
     for (int i = 0; i < n_cands; i++) {
         const struct cand *c = &cands[i];
-        any_kld |= c->have_kld;
+        any_kld |= c->have_kld && !c->kld_is_ref;
         any_tg |= c->have_tg;
         char rank[16], mem[48], src[48], maxc[48], kld[48], tg[96], wb[48], kvb[48], cx[32];
         if (c->fits) snprintf(rank, sizeof rank, "%d", i + 1);
@@ -533,6 +538,7 @@ static int run(int argc, char **argv) {
         snprintf(maxc, sizeof maxc, "%lld%s", (long long)c->max_ctx,
                  at_limit && !csv ? " (model max)" : "");
         if (!c->have_kld) snprintf(kld, sizeof kld, "%s", csv ? "" : "-");
+        else if (c->kld_is_ref) snprintf(kld, sizeof kld, "%s", csv ? "0" : "0 (ref)");
         else if (csv) tlb_format_double(c->kld, kld, sizeof kld);
         else snprintf(kld, sizeof kld, "%.4g", c->kld);
         if (!c->have_tg) snprintf(tg, sizeof tg, "%s", csv ? "" : "-");
@@ -569,10 +575,10 @@ static int run(int argc, char **argv) {
         if (m.t)
             fprintf(out, "results %s: %zu ok rows of this model\n", o.results, m.n);
         if (mi.have_fit)
-            fprintf(out, "overhead = %s + %.4f x weights, least squares over %zu measured rows "
-                   "(in-sample error: max %.1f%%, rms %.1f%%)\n",
-                   tlb_format_size(mi.fit.a > 0 ? (uint64_t)mi.fit.a : 0, a, sizeof a),
-                   mi.fit.b, mi.fit.n, 100 * mi.fit.max_rel_err, 100 * mi.fit.rms_rel_err);
+            fprintf(out, "overhead = %.1f MiB %c %.4f x weights, least squares over %zu measured "
+                   "rows (in-sample error: max %.1f%%, rms %.1f%%)\n", mi.fit.a / (1 << 20),
+                   mi.fit.b < 0 ? '-' : '+', fabs(mi.fit.b), mi.fit.n,
+                   100 * mi.fit.max_rel_err, 100 * mi.fit.rms_rel_err);
         else
             fprintf(out, "overhead assumed %s (no measured peak RSS to fit it)\n",
                    tlb_format_size(TLB_MEM_DEFAULT_OVERHEAD, a, sizeof a));
@@ -590,6 +596,9 @@ static int run(int argc, char **argv) {
     if (!any_kld)
         fprintf(sum, "accuracy: no kld_mean measured; ranked by type precision (f32 > f16 > bf16 "
                      "> q8_0 > q4_0; KV f32 > f16) - run 'tlbench eval' for KLD\n");
+    else
+        fprintf(sum, "accuracy: measured kld_mean first (f32 weights, the reference, count as "
+                     "0), then unmeasured types by precision\n");
     if (!any_tg)
         fprintf(sum, "speed: no decode rate measured (decode is memory-bound: smaller weights "
                      "decode faster)\n");
@@ -608,7 +617,7 @@ static int run(int argc, char **argv) {
                 tlb_format_size((uint64_t)best->mem, mb, sizeof mb),
                 best->mem_rows ? "measured" : "predicted",
                 tlb_format_size((uint64_t)budget, bb, sizeof bb),
-                best->have_kld ? "" : " (accuracy by type precision)");
+                best->have_kld && !best->kld_is_ref ? "" : " (accuracy by type precision)");
         exit_code = TLB_EXIT_OK;
     } else {
         const struct cand *longest = NULL;
