@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "gguf.h"
 #include "util.h"
 
 static int ends_with(const char *s, const char *suffix) {
@@ -26,10 +29,8 @@ int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_lo
         tlb_error("%s: cannot open model: %s", spec, strerror(errno));
         return -1;
     }
-    if (S_ISDIR(st.st_mode) || ends_with(spec, ".safetensors") || ends_with(spec, ".json")) {
-        tlb_error("%s: safetensors checkpoints are not supported by this build", spec);
-        return -1;
-    }
+    if (S_ISDIR(st.st_mode) || ends_with(spec, ".safetensors") || ends_with(spec, ".json"))
+        return tlb_safetensors_load(m, spec, o);
     unsigned char magic[4] = {0};
     FILE *f = fopen(spec, "rb");
     if (!f) {
@@ -38,9 +39,21 @@ int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_lo
     }
     size_t got = fread(magic, 1, 4, f);
     fclose(f);
-    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
-        tlb_error("%s: GGUF models are not supported by this build", spec);
-        return -1;
-    }
+    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) return tlb_gguf_load(m, spec, o);
     return tlb_llama2c_load(m, spec, o);
+}
+
+int tlb_model_tokenizer(const struct tlb_model *m, struct tlb_tokenizer **out) {
+    *out = NULL;
+    if (strcmp(m->format, "safetensors") == 0) { /* HF layout: tokenizer.model beside it */
+        char p[4096];
+        if (tlb_safetensors_tokenizer_path(m->path, p, sizeof p) != 0) return 1;
+        return tlb_tokenizer_load(out, p, m->cfg.vocab_size) == 0 ? 0 : -1;
+    }
+    if (strcmp(m->format, "gguf") != 0) return 1;
+    struct tlb_gguf *g;
+    if (tlb_gguf_open(&g, m->path)) return -1;
+    int rc = tlb_gguf_has_vocab(g) ? tlb_gguf_tokenizer_from(out, g) : 1;
+    tlb_gguf_free(g);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "command.h"
 #include "engine.h"
+#include "loaders.h"
 #include "model.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -22,8 +23,9 @@ static void usage(FILE *out) {
         "model, tokenizer, prompt, steps and temperature 0. Timings go to stderr.\n\n"
         "  --model M        llama2.c .bin, GGUF, safetensors, or synthetic:tinyllama-1.1b\n"
         "                   (also synthetic:small, synthetic:tiny)\n"
-        "  --tokenizer T    tokenizer file (llama2.c .bin, tokenizer.model or GGUF); without\n"
-        "                   one (synthetic models) token ids are printed instead of text\n"
+        "  --tokenizer T    tokenizer file (llama2.c .bin, tokenizer.model or GGUF); default:\n"
+        "                   a GGUF model's own vocabulary; without any (synthetic models)\n"
+        "                   token ids are printed instead of text\n"
         "  --prompt TEXT    prompt (default: empty; generation starts from BOS)\n"
         "  --steps N        positions to run, counting the BOS position, like run's -n\n"
         "                   (default 256; capped at the model's context length)\n"
@@ -85,10 +87,6 @@ int tlb_cmd_generate(int argc, char **argv) {
         tlb_error("generate: --model is required (e.g. --model synthetic:tinyllama-1.1b)");
         return TLB_EXIT_USAGE;
     }
-    if (!tok_path && *prompt) {
-        tlb_error("generate: --prompt needs --tokenizer");
-        return TLB_EXIT_USAGE;
-    }
 
     int rc = TLB_EXIT_FAIL;
     struct tlb_model *model = NULL;
@@ -105,6 +103,12 @@ int tlb_cmd_generate(int argc, char **argv) {
     int64_t t_load = tlb_now_ns() - t0;
     const struct tlb_config *cfg = &model->cfg;
     if (tok_path && tlb_tokenizer_open(&tok, tok_path, cfg->vocab_size) != 0) goto out;
+    if (!tok_path && tlb_model_tokenizer(model, &tok) < 0) goto out; /* a GGUF's own vocab */
+    if (!tok && *prompt) {
+        tlb_error("generate: --prompt needs --tokenizer (this model carries no vocabulary)");
+        rc = TLB_EXIT_USAGE;
+        goto out;
+    }
 
     char why[256];
     const struct tlb_kernel *k = tlb_kernel_select(kernel_name, model->types_used, why, sizeof why);
