@@ -340,6 +340,8 @@ struct tlb_monitor *tlb_monitor_start(const struct tlb_monitor_opts *o, char *wh
     m->power = tlb_power_open(&po, m->power_why, sizeof m->power_why);
     char tw[256];
     m->thermal = tlb_thermal_open(m->root, o->thermal_zones, tw, sizeof tw);
+    if (!m->thermal && o->thermal_zones && *o->thermal_zones) /* profile's zones absent */
+        m->thermal = tlb_thermal_open(m->root, NULL, tw, sizeof tw);
     if (!o->no_throttle)
         m->throttle = tlb_throttle_open(m->root, o->power.vcgencmd, m->n_cpus, tw, sizeof tw);
 

@@ -38,7 +38,8 @@
 struct tlb_monitor_opts {
     const char *root;          /* sysfs root, "" or NULL = this machine (also power.root) */
     struct tlb_power_opts power; /* which power source; .source "none" disables power */
-    const char *thermal_zones; /* thermal zone types to watch, NULL = all (thermal.h) */
+    const char *thermal_zones; /* thermal zone types to watch, NULL = all (thermal.h); when
+                                  none of them exists, every zone is watched */
     double sample_hz;          /* background sampling rate, 0 = 10 Hz (max 1000) */
     int n_cpus;                /* CPUs to read frequencies and throttle counts of, 0 = all
                                   online (from /sys/devices/system/cpu/online) */
