@@ -1,0 +1,170 @@
+/* blis.c — the blis kernel: BLIS through its own typed API (bli_sgemm, bli_sgemv), loaded
+ * privately with dlopen(RTLD_LOCAL); BLIS's BLAS/CBLAS layer, whose names clash with
+ * OpenBLAS's, is never called. f32 weights are multiplied directly; other types are
+ * dequantized to f32 tiles first (blas-common.c). The version string records BLIS's active
+ * configuration (e.g. skx, haswell, zen3, generic): BLIS 0.9 reads BLIS_ARCH_TYPE as a
+ * *number* (its arch_t id, e.g. 0 = skx, 3 = haswell), so check the recorded name. Set
+ * TLBENCH_BLIS=/path/libblis.so to choose a build. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "blas-common.h"
+#include "util.h"
+
+#if defined(__x86_64__)
+#define MULTIARCH "/usr/lib/x86_64-linux-gnu/"
+#elif defined(__aarch64__)
+#define MULTIARCH "/usr/lib/aarch64-linux-gnu/"
+#else
+#define MULTIARCH "/usr/lib/"
+#endif
+
+/* blis.h types and values, declared here so no header is needed to build: dim_t and inc_t
+ * are gint_t, 64-bit in every LP64 build we accept (checked at load). */
+typedef int64_t blis_dim;
+enum { BLIS_NO_TRANS = 0x0, BLIS_TRANS = 0x8, BLIS_NO_CONJ = 0x0 };
+
+typedef void (*sgemm_fn)(int ta, int tb, blis_dim m, blis_dim n, blis_dim k, float *alpha,
+                         float *a, blis_dim rsa, blis_dim csa, float *b, blis_dim rsb,
+                         blis_dim csb, float *beta, float *c, blis_dim rsc, blis_dim csc);
+typedef void (*sgemv_fn)(int ta, int cx, blis_dim m, blis_dim n, float *alpha, float *a,
+                         blis_dim rsa, blis_dim csa, float *x, blis_dim incx, float *beta,
+                         float *y, blis_dim incy);
+typedef void (*void_fn)(void);
+typedef void (*set_threads_fn)(blis_dim n);
+typedef int64_t (*get_int_fn)(void);
+typedef int (*arch_id_fn)(void);
+typedef char *(*arch_string_fn)(int id);
+typedef char *(*get_str_fn)(void);
+
+static struct {
+    sgemm_fn sgemm;
+    sgemv_fn sgemv;
+    set_threads_fn set_num_threads;
+    int threads; /* last value given to bli_thread_set_num_threads, 0 = never */
+    int ok;
+    char why[512];
+    char version[256];
+} lib;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+static void load(void) {
+    static const char *const names[] = {
+        "libblis.so.4", /* Debian 12 / Ubuntu (the alternatives link), BLIS 0.9 */
+        "libblis.so.3",
+        MULTIARCH "blis-pthread/libblis.so.4",
+        MULTIARCH "blis-openmp/libblis.so.4",
+        MULTIARCH "blis-serial/libblis.so.4",
+        "libblis.so",
+        NULL,
+    };
+    void *h = tlb_blas_dlopen("BLIS", names, "TLBENCH_BLIS", "bli_info_get_version_str",
+                              lib.why, sizeof lib.why);
+    if (!h) return;
+    /* POSIX guarantees dlsym's void * converts to a function pointer. */
+#define SYM(var, type, name)                                                    \
+    do {                                                                        \
+        void *p_ = dlsym(h, name);                                              \
+        if (!p_) {                                                              \
+            snprintf(lib.why, sizeof lib.why, "BLIS found but lacks %s", name); \
+            return;                                                             \
+        }                                                                       \
+        var = (type)p_;                                                         \
+    } while (0)
+    void_fn init;
+    get_str_fn version_str;
+    arch_id_fn arch_id;
+    arch_string_fn arch_string;
+    get_int_fn int_size;
+    SYM(init, void_fn, "bli_init");
+    SYM(lib.sgemm, sgemm_fn, "bli_sgemm");
+    SYM(lib.sgemv, sgemv_fn, "bli_sgemv");
+    SYM(lib.set_num_threads, set_threads_fn, "bli_thread_set_num_threads");
+    SYM(version_str, get_str_fn, "bli_info_get_version_str");
+    SYM(arch_id, arch_id_fn, "bli_arch_query_id");
+    SYM(arch_string, arch_string_fn, "bli_arch_string");
+    SYM(int_size, get_int_fn, "bli_info_get_int_type_size");
+    get_int_fn omp = (get_int_fn)dlsym(h, "bli_info_get_enable_openmp");       /* optional */
+    get_int_fn pthreads = (get_int_fn)dlsym(h, "bli_info_get_enable_pthreads"); /* optional */
+#undef SYM
+    if (int_size() != 64) {
+        snprintf(lib.why, sizeof lib.why,
+                 "BLIS found but its dim_t is not 64-bit; tlbench calls the 64-bit typed API");
+        return;
+    }
+    /* Initialize before asking for the configuration: BLIS 0.9 answers "generic" (and
+     * aborts when BLIS_ARCH_TYPE is set) if its kernel structures are not set up yet. */
+    init();
+    int id = arch_id();
+    const char *arch = arch_string(id);
+    const char *ver = version_str();
+    const char *thr = omp && omp() ? "openmp" : pthreads && pthreads() ? "pthreads"
+                                                                          : "single-threaded";
+    const char *env = getenv("BLIS_ARCH_TYPE");
+    snprintf(lib.version, sizeof lib.version, "BLIS %s %s (%s%s%s)", ver ? ver : "?",
+             arch ? arch : "?", thr, env ? ", BLIS_ARCH_TYPE=" : "", env ? env : "");
+    lib.ok = 1;
+}
+
+static int blis_probe(char *why, size_t why_len) {
+    pthread_once(&load_once, load);
+    if (!lib.ok) snprintf(why, why_len, "%s", lib.why);
+    return lib.ok ? 0 : -1;
+}
+
+/* BLIS takes row and column strides, so W^T is just W read with swapped strides. Its typed
+ * API takes non-const pointers but does not write to a, b or x. */
+static void bl_gemm(int m, int n, int k, const float *x, const float *w, float *y, int ldy) {
+    float one = 1.0f, zero = 0.0f;
+    lib.sgemm(BLIS_NO_TRANS, BLIS_NO_TRANS, m, n, k, &one, (float *)x, k, 1, (float *)w, 1, k,
+              &zero, y, ldy, 1);
+}
+
+static void bl_gemv(int n, int k, const float *w, const float *x, float *y) {
+    float one = 1.0f, zero = 0.0f;
+    lib.sgemv(BLIS_NO_TRANS, BLIS_NO_CONJ, n, k, &one, (float *)w, k, 1, (float *)x, 1, &zero,
+              y, 1);
+}
+
+/* Global to BLIS (its global runtime, under a mutex): change it only when it differs. */
+static void bl_set_threads(int n) {
+    if (n != lib.threads) {
+        lib.set_num_threads(n);
+        lib.threads = n;
+    }
+}
+
+static const struct tlb_blas_ops ops = {"blis", bl_gemm, bl_gemv, bl_set_threads};
+
+static int blis_init(void **state, struct tlb_pool *pool) {
+    char why[512];
+    if (blis_probe(why, sizeof why) != 0) {
+        tlb_error("blis kernel: %s", why);
+        return -1;
+    }
+    return tlb_blas_init(state, pool, &ops);
+}
+
+static const char *blis_version(void *state) {
+    (void)state;
+    return lib.ok ? lib.version : NULL;
+}
+
+const struct tlb_kernel tlb_kernel_blis = {
+    .name = "blis",
+    .summary = "BLIS typed API bli_sgemm/sgemv (dlopen); non-f32 weights dequantized to f32 "
+               "tiles",
+    .wtypes = TLB_ALL_TYPES,
+    /* Like openblas: below the SIMD kernels for `auto`; just under openblas as well. */
+    .priority = 4,
+    .probe = blis_probe,
+    .init = blis_init,
+    .release = tlb_blas_release,
+    .matmul = tlb_blas_matmul,
+    .version = blis_version,
+    .scratch_bytes = tlb_blas_scratch_bytes,
+};

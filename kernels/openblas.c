@@ -1,0 +1,146 @@
+/* openblas.c — the openblas kernel: OpenBLAS's cblas_sgemm/cblas_sgemv, loaded privately with
+ * dlopen(RTLD_LOCAL) so that it never meets BLIS's identically named BLAS symbols and the
+ * binary runs without it. f32 weights are multiplied directly; other types are dequantized
+ * to f32 tiles first (blas-common.c). Set TLBENCH_OPENBLAS=/path/libopenblas.so to choose a
+ * build; OPENBLAS_CORETYPE (OpenBLAS's own variable) overrides its CPU detection. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "blas-common.h"
+#include "util.h"
+
+#if defined(__x86_64__)
+#define MULTIARCH "/usr/lib/x86_64-linux-gnu/"
+#elif defined(__aarch64__)
+#define MULTIARCH "/usr/lib/aarch64-linux-gnu/"
+#else
+#define MULTIARCH "/usr/lib/"
+#endif
+
+/* The cblas.h values (CBLAS_ORDER, CBLAS_TRANSPOSE); no header is needed to build. */
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+
+typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                         int ldc);
+typedef void (*sgemv_fn)(int order, int ta, int m, int n, float alpha, const float *a, int lda,
+                         const float *x, int incx, float beta, float *y, int incy);
+typedef void (*set_threads_fn)(int n);
+typedef int (*get_int_fn)(void);
+typedef char *(*get_str_fn)(void);
+
+static struct {
+    sgemm_fn sgemm;
+    sgemv_fn sgemv;
+    set_threads_fn set_num_threads;
+    int threads; /* last value given to openblas_set_num_threads, 0 = never */
+    int ok;
+    char why[512];
+    char version[256];
+} lib;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+static void load(void) {
+    static const char *const names[] = {
+        "libopenblas.so.0",  /* Debian/Ubuntu (the alternatives link), Arch */
+        "libopenblasp.so.0", /* Fedora's pthread build */
+        MULTIARCH "openblas-pthread/libopenblas.so.0",
+        MULTIARCH "openblas-openmp/libopenblas.so.0",
+        MULTIARCH "openblas-serial/libopenblas.so.0",
+        "libopenblas.so",
+        NULL,
+    };
+    void *h = tlb_blas_dlopen("OpenBLAS", names, "TLBENCH_OPENBLAS", "openblas_get_config",
+                              lib.why, sizeof lib.why);
+    if (!h) return;
+    /* POSIX guarantees dlsym's void * converts to a function pointer. */
+#define SYM(var, type, name)                                                        \
+    do {                                                                            \
+        void *p_ = dlsym(h, name);                                                  \
+        if (!p_) {                                                                  \
+            snprintf(lib.why, sizeof lib.why, "OpenBLAS found but lacks %s", name); \
+            return;                                                                 \
+        }                                                                           \
+        var = (type)p_;                                                             \
+    } while (0)
+    get_str_fn get_config, get_corename;
+    get_int_fn get_parallel = NULL;
+    SYM(lib.sgemm, sgemm_fn, "cblas_sgemm");
+    SYM(lib.sgemv, sgemv_fn, "cblas_sgemv");
+    SYM(lib.set_num_threads, set_threads_fn, "openblas_set_num_threads");
+    SYM(get_config, get_str_fn, "openblas_get_config");
+    SYM(get_corename, get_str_fn, "openblas_get_corename");
+    get_parallel = (get_int_fn)dlsym(h, "openblas_get_parallel"); /* optional */
+#undef SYM
+    const char *config = get_config();
+    const char *core = get_corename();
+    if (!config) config = "OpenBLAS (no config string)";
+    if (strstr(config, "USE64BITINT")) {
+        snprintf(lib.why, sizeof lib.why,
+                 "OpenBLAS found but built with 64-bit integers (USE64BITINT); tlbench calls "
+                 "the 32-bit interface (Debian: libopenblas0)");
+        return;
+    }
+    int par = get_parallel ? get_parallel() : -1;
+    snprintf(lib.version, sizeof lib.version, "%s (core %s, %s)", config, core ? core : "?",
+             par == 0 ? "sequential" : par == 1 ? "pthread" : par == 2 ? "openmp" : "?");
+    lib.ok = 1;
+}
+
+static int openblas_probe(char *why, size_t why_len) {
+    pthread_once(&load_once, load);
+    if (!lib.ok) snprintf(why, why_len, "%s", lib.why);
+    return lib.ok ? 0 : -1;
+}
+
+static void ob_gemm(int m, int n, int k, const float *x, const float *w, float *y, int ldy) {
+    lib.sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, m, n, k, 1.0f, x, k, w, k, 0.0f,
+              y, ldy);
+}
+
+static void ob_gemv(int n, int k, const float *w, const float *x, float *y) {
+    lib.sgemv(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, n, k, 1.0f, w, k, x, 1, 0.0f, y, 1);
+}
+
+/* The thread count is global to OpenBLAS; change it only when it differs (the call is cheap
+ * but not free, and the f32 and tiled paths alternate between N and 1). */
+static void ob_set_threads(int n) {
+    if (n != lib.threads) {
+        lib.set_num_threads(n);
+        lib.threads = n;
+    }
+}
+
+static const struct tlb_blas_ops ops = {"openblas", ob_gemm, ob_gemv, ob_set_threads};
+
+static int openblas_init(void **state, struct tlb_pool *pool) {
+    char why[512];
+    if (openblas_probe(why, sizeof why) != 0) {
+        tlb_error("openblas kernel: %s", why);
+        return -1;
+    }
+    return tlb_blas_init(state, pool, &ops);
+}
+
+static const char *openblas_version(void *state) {
+    (void)state;
+    return lib.ok ? lib.version : NULL;
+}
+
+const struct tlb_kernel tlb_kernel_openblas = {
+    .name = "openblas",
+    .summary = "OpenBLAS cblas_sgemm/sgemv (dlopen); non-f32 weights dequantized to f32 tiles",
+    .wtypes = TLB_ALL_TYPES,
+    /* Below the SIMD kernels: dequantizing costs more than it saves in decode. `auto` is per
+     * weight type, yet for f32 prefill BLAS may well beat them: measure with `kernels`. */
+    .priority = 5,
+    .probe = openblas_probe,
+    .init = openblas_init,
+    .release = tlb_blas_release,
+    .matmul = tlb_blas_matmul,
+    .version = openblas_version,
+    .scratch_bytes = tlb_blas_scratch_bytes,
+};
