@@ -56,7 +56,8 @@ struct tlb_proc_mem {
 };
 /* Read /proc/self/status (VmHWM, VmRSS, RssAnon, RssFile, VmSize). 0, or -1 when absent. */
 int tlb_proc_mem_read(struct tlb_proc_mem *pm);
-/* MemAvailable and MemTotal from /proc/meminfo in bytes; -1 when unknown. */
+/* MemAvailable and MemTotal from /proc/meminfo in bytes; -1 when unknown. For tests,
+ * TLBENCH_FAKE_MEMAVAILABLE=<bytes> replaces MemAvailable (a board with less RAM). */
 long long tlb_mem_available(void);
 long long tlb_mem_total(void);
 /* Memory that must stay free when deciding whether a configuration fits: max(128 MiB, 5%

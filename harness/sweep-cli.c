@@ -436,9 +436,14 @@ int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal; /* no SA_RESTART: waits return EINTR and see the flag */
     sigemptyset(&sa.sa_mask);
-    struct sigaction old_int, old_term;
+    struct sigaction old_int, old_term, old_pipe, ign;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    /* a model process that died under a request must give EPIPE, not kill the driver */
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     tlb_sweep_interrupted = 0;
 
     const int monitor = !c->no_monitor;
@@ -485,5 +490,6 @@ int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c) {
     int rc = tlb_sweep_execute(&env);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     return rc;
 }

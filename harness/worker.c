@@ -475,6 +475,24 @@ static enum tlb_status classify(int timed_out, double timeout_s, int wstatus, in
     return TLB_STATUS_ERROR;
 }
 
+/* The memory columns of a configuration that is not run (skipped-memory): weights as
+ * given, KV and engine buffers computed from the shapes (memory-model.h). */
+static struct tlb_row *memory_cells(const struct tlb_config *c, long long weights,
+                                    const struct tlb_sweep_spec *s,
+                                    const struct tlb_plan_item *it) {
+    struct tlb_row *r = tlb_row_new();
+    if (!r) return NULL;
+    int64_t ctx = (int64_t)it->n_depth + s->n_prompt + s->n_gen;
+    int mb = s->n_prompt < 512 ? s->n_prompt : 512;
+    long long kv = (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx);
+    long long sc = (long long)tlb_mem_scratch(c, ctx, it->n_threads, mb);
+    if (weights >= 0) tlb_row_set_int(r, "weights_bytes", weights);
+    tlb_row_set_int(r, "kv_bytes", kv);
+    tlb_row_set_int(r, "scratch_bytes", sc);
+    if (weights >= 0) tlb_row_set_int(r, "predicted_bytes", weights + kv + sc);
+    return r;
+}
+
 /* Predicted extra memory of a request beyond the shared weights. */
 static long long predict_extra(const struct server *sv, uint32_t type, uint32_t index) {
     const struct tlb_sweep_spec *s = sv->env->spec;
@@ -507,7 +525,12 @@ static void serve_one(struct server *sv, uint32_t type, uint32_t index) {
                  tlb_format_size((uint64_t)need, a, sizeof a),
                  tlb_format_size((uint64_t)avail, b, sizeof b),
                  tlb_format_size((uint64_t)margin, c, sizeof c));
-        msg_send(sv->resp_fd, MSG_RESULT, index, TLB_STATUS_SKIPPED_MEMORY, detail, NULL);
+        struct tlb_row *cells =
+            type == REQ_RUN ? memory_cells(&sv->m->cfg, (long long)tlb_model_weight_bytes(sv->m),
+                                           s, &sv->env->plan->items[index])
+                            : NULL;
+        msg_send(sv->resp_fd, MSG_RESULT, index, TLB_STATUS_SKIPPED_MEMORY, detail, cells);
+        tlb_row_free(cells);
         return;
     }
     int pfd[2];
@@ -1015,7 +1038,14 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                     continue;
                 }
                 if (group_st != TLB_STATUS_OK) {
-                    if (emit(&d, j, group_st, group_detail, NULL, NULL)) result = -1;
+                    struct tlb_config cfg;
+                    const char *spec = s->models[mi];
+                    struct tlb_row *cells = NULL;
+                    if (group_st == TLB_STATUS_SKIPPED_MEMORY && !strncmp(spec, "synthetic:", 10) &&
+                        tlb_synthetic_config(spec + 10, &cfg) == 0)
+                        cells = memory_cells(&cfg, predict_weights(spec, wtype), s, it);
+                    if (emit(&d, j, group_st, group_detail, NULL, cells)) result = -1;
+                    tlb_row_free(cells);
                     continue;
                 }
                 if (env->before_run && env->before_run(env->cb) != 0) {

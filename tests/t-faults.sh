@@ -57,3 +57,12 @@ elif [ "$(( $(wc -l <"$tmp/int.csv") - 1 ))" -ne 1 ]; then fail fault_ctrl_c "$(
 elif ! grep -q "interrupted: 1 rows written to $tmp/int.csv" "$tmp/e"; then fail fault_ctrl_c "message: $(tail -2 "$tmp/e")"
 elif pgrep -f -- "$tmp/int.csv" >/dev/null; then fail fault_ctrl_c "processes left: $(pgrep -af -- "$tmp/int.csv" | head -3)"
 else ok fault_ctrl_c; fi
+
+# A configuration that cannot fit in MemAvailable is not run: status skipped-memory, with the
+# predicted memory columns filled (TLBENCH_FAKE_MEMAVAILABLE pretends to be a 64 MiB board).
+TLBENCH_FAKE_MEMAVAILABLE=$((64 << 20)) "$T" "${S[@]}" --ctx 0 -o "$tmp/mem.csv" >"$tmp/o" 2>"$tmp/e"; rc=$?
+row=$(sed -n 2p "$tmp/mem.csv" 2>/dev/null)
+if [ $rc -ne 0 ]; then fail fault_skipped_memory "exit $rc: $(tail -2 "$tmp/e")"
+elif ! echo "$row" | grep -q '"skipped-memory","predicted weights'; then fail fault_skipped_memory "row: $(echo "$row" | cut -c1-300)"
+elif ! grep -q '^\[1/1\] f32 naive t=1 d=0: skipped-memory (' "$tmp/e"; then fail fault_skipped_memory "progress: $(tail -2 "$tmp/e")"
+else ok fault_skipped_memory; fi
