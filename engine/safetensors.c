@@ -24,19 +24,9 @@ static int permute_enabled = 1;
 
 void tlb_safetensors_test_set_permute(int on) { permute_enabled = on; }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 static int is_regular(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 /* The directory a spec names or lives in (no trailing slash; "." for a bare file name). */
@@ -88,6 +78,16 @@ int tlb_safetensors_config_mem(const char *source, const char *text, size_t len,
 #else
 
 #include <cjson/cJSON.h>
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
 
 #define ST_MAX_HEADER 100000000ull /* the safetensors reference reader's limit */
 #define ST_MAX_ITEMS (1 << 20)     /* JSON values one text may create (cJSON: ~64 B each) */
