@@ -1,5 +1,6 @@
 /* sysfs.c — root-prefixed reads of small kernel text files (see sysfs.h). Uses open/read
- * rather than stdio so errno tells the caller exactly why a sensor is unreadable. */
+ * rather than stdio so errno tells the caller exactly why a sensor is unreadable, and
+ * O_NONBLOCK so a FIFO planted in a fake tree cannot hang a reader. */
 #include "sysfs.h"
 
 #include <ctype.h>
@@ -48,7 +49,7 @@ int tlb_sysfs_read_abs(const char *abspath, char *buf, size_t n) {
             return -1;
         }
     }
-    int fd = open(abspath, O_RDONLY | O_CLOEXEC);
+    int fd = open(abspath, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return -1;
     size_t len = 0;
     while (len + 1 < n) {
@@ -113,7 +114,7 @@ char *tlb_sysfs_slurp(const char *root, const char *path, size_t max_bytes, size
             return NULL;
         }
     }
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
