@@ -54,6 +54,27 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test-*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+# ---- cross builds and the qemu test path (owner: blas/neon) ----
+# `make CROSS=aarch64-linux-gnu-` builds tlbench for Raspberry Pi 5 / Jetson into
+# build-aarch64/. Linking tlbench needs the target's libcsv (Debian multiarch: `make deps`
+# adds the arm64 architecture and libcsv-dev:arm64). Without it the cross build is
+# KERNEL_ONLY: engine/ and kernels/ plus the kernel tests (what tests/t-neon-qemu.sh runs under
+# qemu-aarch64), and it says so. KERNEL_ONLY=1 forces that mode (faster, for the qemu tests).
+KERNEL_TESTS := $(wildcard tests/test-kernels.c tests/test-neon.c)
+ifneq ($(CROSS),)
+ifneq ($(HAVE_CSV),1)
+KERNEL_ONLY := 1
+endif
+endif
+ALL_TARGETS := $(BUILD)/tlbench
+ifeq ($(KERNEL_ONLY),1)
+LIB_SRCS    := $(wildcard engine/*.c kernels/*.c)
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS   := $(KERNEL_TESTS)
+TEST_BINS   := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+ALL_TARGETS := $(TEST_BINS)
+endif
+
 # ---- per-file ISA flags: only these translation units may use these instructions ----
 ifeq ($(ARCH),x86_64)
 # VNNI (AVX-VNNI, AVX512-VNNI) is emitted with inline asm only on the paths that checked for
@@ -62,12 +83,11 @@ $(BUILD)/obj/kernels/avx2.o:   ISAFLAGS = -mavx -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/avx512.o: ISAFLAGS = -mavx -mavx2 -mfma -mf16c -mavx512f -mavx512bw \
                                           -mavx512vl -mavx512dq
 endif
-ifeq ($(ARCH),aarch64)
-$(BUILD)/obj/kernels/neon.o:   ISAFLAGS = -march=armv8.2-a+dotprod+fp16
-endif
+# aarch64: none. neon.c is built for base ARMv8 (so it runs on a Pi 4's Cortex-A72) and marks
+# only its dotprod functions with target("arch=armv8.2-a+dotprod").
 
 .PHONY: all test sanitize clean deps bench check-deps
-all: check-deps $(BUILD)/tlbench
+all: check-deps $(ALL_TARGETS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,7 +104,7 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libtlbench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtlbench.a $(LDLIBS)
 
-tests: $(TEST_BINS) $(BUILD)/tlbench
+tests: $(TEST_BINS) $(ALL_TARGETS)
 
 # Run every test; TEST=name runs only tests whose binary/script name contains it.
 test: check-deps tests
@@ -97,7 +117,9 @@ sanitize:
 	  LDFLAGS="-fsanitize=address,undefined" test
 
 check-deps:
-	@if [ "$(HAVE_CSV)" != 1 ]; then \
+	@if [ "$(KERNEL_ONLY)" = 1 ]; then \
+	  echo "note: $(ARCH) build without libcsv for $(ARCH): engine, kernels and kernel tests only, no tlbench (Debian: 'make deps' installs libcsv-dev:arm64)" >&2; \
+	elif [ "$(HAVE_CSV)" != 1 ]; then \
 	  echo "tlbench: libcsv is required (Debian: libcsv-dev); run 'make deps'" >&2; exit 1; fi
 	@[ "$(HAVE_PAPI)" = 1 ] || echo "note: PAPI not found (libpapi-dev): counters disabled" >&2
 	@[ "$(HAVE_CJSON)" = 1 ] || echo "note: cJSON not found (libcjson-dev): safetensors disabled" >&2
@@ -111,6 +133,11 @@ deps:
 # SWEEP_ARGS adds options, e.g. make bench SWEEP_ARGS="--resume" after an interruption.
 bench: all
 	$(BUILD)/tlbench sweep $(SWEEP_ARGS)
+
+# Cross/qemu (owner: blas/neon): the kernel test binaries alone, e.g.
+#   make CROSS=aarch64-linux-gnu- KERNEL_ONLY=1 BUILD=build-aarch64 kernel-tests
+.PHONY: kernel-tests
+kernel-tests: $(KERNEL_TESTS:tests/%.c=$(BUILD)/tests/%)
 
 clean:
 	rm -rf build build-san build-aarch64 build-x86_64
