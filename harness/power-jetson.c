@@ -13,6 +13,8 @@
 #include "sysfs.h"
 #include "util.h"
 
+#define MAX_ENTRIES 24
+
 struct jetson {
     int old;                       /* ina3221x iio layout */
     char volt[TLB_PATH_MAX];       /* mV file */
@@ -32,13 +34,14 @@ static void note_rail(struct found *f, const char *name) {
     if (w > 0) f->seen_off += (size_t)w;
 }
 
-/* Subdirectories of dir whose names start with prefix, sorted; returns count (max 8). */
+/* Entries of dir whose names start with prefix, sorted; returns the count (at most
+ * MAX_ENTRIES: a driver directory also holds bind, unbind, uevent and module). */
 static int list_dirs(const char *dir, const char *prefix, char out[][64]) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < 8) {
+    while ((e = readdir(d)) != NULL && n < MAX_ENTRIES) {
         if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix))) continue;
         snprintf(out[n++], 64, "%.63s", e->d_name);
     }
@@ -56,11 +59,11 @@ static int list_dirs(const char *dir, const char *prefix, char out[][64]) {
 /* New layout: find rail in any ina3221 device. */
 static int find_new(const char *root, const char *rail, struct jetson *j, char *dev,
                     struct found *f) {
-    char base[TLB_PATH_MAX], devs[8][64];
+    char base[TLB_PATH_MAX], devs[MAX_ENTRIES][64];
     tlb_sysfs_path(base, sizeof base, root, "/sys/bus/i2c/drivers/ina3221");
     int nd = list_dirs(base, "", devs);
     for (int i = 0; i < nd; i++) {
-        char hdir[TLB_PATH_MAX], hw[8][64];
+        char hdir[TLB_PATH_MAX], hw[MAX_ENTRIES][64];
         if (!strchr(devs[i], '-')) continue; /* bind, unbind, uevent... */
         tlb_pathf(hdir, sizeof hdir, "%s/%s/hwmon", base, devs[i]);
         int nh = list_dirs(hdir, "hwmon", hw);
@@ -85,11 +88,11 @@ static int find_new(const char *root, const char *rail, struct jetson *j, char *
 /* Old layout: iio:deviceK/rail_name_<N>, channels 0..7. */
 static int find_old(const char *root, const char *rail, struct jetson *j, char *dev,
                     struct found *f) {
-    char base[TLB_PATH_MAX], devs[8][64];
+    char base[TLB_PATH_MAX], devs[MAX_ENTRIES][64];
     tlb_sysfs_path(base, sizeof base, root, "/sys/bus/i2c/drivers/ina3221x");
     int nd = list_dirs(base, "", devs);
     for (int i = 0; i < nd; i++) {
-        char ddir[TLB_PATH_MAX], iio[8][64];
+        char ddir[TLB_PATH_MAX], iio[MAX_ENTRIES][64];
         if (!strchr(devs[i], '-')) continue;
         tlb_pathf(ddir, sizeof ddir, "%s/%s", base, devs[i]);
         int ni = list_dirs(ddir, "iio:device", iio);
