@@ -237,8 +237,8 @@ static int open_auto(struct tlb_counters *c, char *note, size_t note_len) {
             snprintf(note, note_len, "no PAPI hardware events (%s)", comp[0] ? comp : r1);
             return 0;
         }
-        snprintf(papi, sizeof papi, "%s", comp[0] ? comp : r1);
-        (void)r2;
+        if (comp[0]) snprintf(papi, sizeof papi, "%s", comp);
+        else snprintf(papi, sizeof papi, "hardware: %.100s; software: %.100s", r1, r2);
     }
 #endif
     for (int i = 0; i < 3; i++) add_os(c, os_events[i]);
