@@ -472,6 +472,18 @@ TLB_TEST(tiny_valid_file_loads_in_place) {
     char err[512];
     int rc = run_tlbench(err, sizeof err, "inspect", path, NULL, NULL, NULL);
     TLB_CHECK(rc == 0 || rc == -2, "inspect of a valid file exited %d: %s", rc, err);
+    /* version 2 has the same layout (v3 only added big-endian files): it loads too */
+    r.version = 2;
+    build(&o, &r);
+    struct tlb_gguf *g = NULL;
+    rc = tlb_gguf_parse(&g, o.b.p, o.b.n, "v2");
+    m = calloc(1, sizeof *m);
+    struct tlb_load_opts lo = {.spec = "v2"};
+    int mrc = rc == 0 ? tlb_gguf_model_from(m, g, &lo) : -1;
+    tlb_model_free(m);
+    tlb_gguf_free(g);
+    free(o.b.p);
+    TLB_CHECK(rc == 0 && mrc == 0, "a GGUF v2 file did not load");
 }
 
 /* ---- attack classes ---- */
