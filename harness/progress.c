@@ -1,5 +1,6 @@
 /* progress.c — progress bar with ETA on a terminal, one line per row elsewhere (see
- * progress.h). The bar is redrawn only on events (a row written, a run starting), so
+ * progress.h). The ETA is the sweep's wall time per configuration run so far (model loads
+ * and accuracy passes included) times those left. The bar is redrawn only on events (a row written, a run starting), so
  * nothing runs in the background while a configuration is being measured. */
 #include "progress.h"
 
@@ -13,7 +14,7 @@
 struct tlb_progress {
     FILE *out;
     int tty, total, to_run, done, ran;
-    int64_t t0, run_ns;   /* start; time spent in configurations that ran */
+    int64_t t0;           /* start of the sweep */
     int64_t run_start;    /* start of the running configuration, 0 = none */
     char label[128];
 };
@@ -58,7 +59,8 @@ static void draw_bar(struct tlb_progress *p) {
     tlb_format_duration((double)(now - p->t0) / 1e9, el, sizeof el);
     int left = p->to_run - p->ran;
     if (p->ran > 0) {
-        double per = (double)p->run_ns / p->ran / 1e9;
+        /* wall time per configuration so far, model loads and accuracy passes included */
+        double per = (double)(now - p->t0) / p->ran / 1e9;
         double cur = p->run_start ? (double)(now - p->run_start) / 1e9 : 0;
         double rem = per * left - (cur < per ? cur : per);
         tlb_format_duration(rem > 0 ? rem : 0, eta, sizeof eta);
@@ -88,10 +90,7 @@ void tlb_progress_begin(struct tlb_progress *p, const char *label) {
 void tlb_progress_row(struct tlb_progress *p, const char *text, int ran) {
     if (!p) return;
     p->done++;
-    if (ran && p->run_start) {
-        p->ran++;
-        p->run_ns += tlb_now_ns() - p->run_start;
-    }
+    if (ran && p->run_start) p->ran++;
     p->run_start = 0;
     clear_bar(p);
     fprintf(p->out, "[%d/%d] %s\n", p->done, p->total, text);

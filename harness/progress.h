@@ -1,5 +1,5 @@
 /* progress.h — sweep progress on stderr. On a terminal: a bar with done/total, elapsed time
- * and an ETA (mean time of the configurations run so far x those left to run), redrawn
+ * and an ETA (wall time per configuration run so far x those left to run), redrawn
  * under each finished row's line. Elsewhere (CI logs, pipes): one parseable line per
  * configuration, "[3/48] q4_0 avx512 t=2 d=512: ok tg 41.2 t/s". */
 #ifndef TLB_PROGRESS_H
