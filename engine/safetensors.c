@@ -75,6 +75,13 @@ int tlb_safetensors_config_mem(const char *source, const char *text, size_t len,
     return -1;
 }
 
+int tlb_safetensors_model_mem(struct tlb_model *m, const char *config_text, size_t config_len,
+                              const void *data, size_t size, const struct tlb_load_opts *o) {
+    (void)m, (void)config_text, (void)config_len, (void)data, (void)size, (void)o;
+    tlb_error("model.safetensors: %s", no_cjson);
+    return -1;
+}
+
 #else
 
 #include <cjson/cJSON.h>
@@ -840,7 +847,8 @@ static const struct st_tensor *find(struct st_ctx *c, const char *name, struct s
     const struct st_tensor *t = st_find(f, name);
     if (!t) {
         char p[PATH_MAX];
-        int shard = join(p, sizeof p, c->dir, "model.safetensors.index.json") == 0 &&
+        int shard = c->dir[0] &&
+                    join(p, sizeof p, c->dir, "model.safetensors.index.json") == 0 &&
                     is_regular(p);
         tlb_error("%s: missing tensor %s%s", f->path, name,
                   shard ? " (this looks like one shard: load the directory instead)" : "");
@@ -1067,6 +1075,38 @@ static void set_name(struct tlb_model *m, const char *dir) {
              *base && strcmp(base, "/") ? base : "safetensors");
 }
 
+static void ctx_free(struct st_ctx *c) {
+    for (int k = 0; k < c->n_files; k++) st_close(&c->files[k]);
+    free(c->files);
+    free(c->entries);
+    cJSON_Delete(c->index_root);
+    if (c->scratch)
+        for (int i = 0; i < c->nth; i++) free(c->scratch[i]);
+    free(c->scratch);
+    tlb_pool_free(c->pool);
+    free(c);
+}
+
+/* Checks, weights and bookkeeping once the config and files are read. */
+static int assemble(struct st_ctx *c, int tied) {
+    struct tlb_model *m = c->m;
+    if (check_known(c) != 0 || make_pool(c) != 0 || load_weights(c) != 0 ||
+        load_classifier(c, tied) != 0)
+        return -1;
+    /* Mappings that tensors point into now belong to the model; the rest are dropped. */
+    for (int k = 0; k < c->n_files; k++) {
+        struct st_file *f = &c->files[k];
+        if (!f->in_place || !f->map) continue;
+        if (tlb_model_add_region(m, f->map, f->map_len, 1) != 0) return -1;
+        f->map = NULL;
+    }
+    if (!c->o->convert) m->wtype = m->layers[0].wq.type;
+    snprintf(m->format, sizeof m->format, "safetensors");
+    snprintf(m->mapping, sizeof m->mapping, "%s",
+             !c->n_in_place ? "copy" : c->n_copied ? "mmap+copy" : "mmap");
+    return 0;
+}
+
 int tlb_safetensors_load(struct tlb_model *m, const char *spec, const struct tlb_load_opts *o) {
     struct st_ctx *c = tlb_calloc(1, sizeof *c, "safetensors loader");
     if (!c) return -1;
@@ -1087,32 +1127,33 @@ int tlb_safetensors_load(struct tlb_model *m, const char *spec, const struct tlb
         c->n_files = 1;
         if (st_open(&c->files[0], c->single) != 0) goto done;
     }
-    if (check_known(c) != 0 || make_pool(c) != 0 || load_weights(c) != 0 ||
-        load_classifier(c, tied) != 0)
-        goto done;
-    /* Mappings that tensors point into now belong to the model; the rest are dropped. */
-    for (int k = 0; k < c->n_files; k++) {
-        struct st_file *f = &c->files[k];
-        if (!f->in_place) continue;
-        if (tlb_model_add_region(m, f->map, f->map_len, 1) != 0) goto done;
-        f->map = NULL;
-    }
-    if (!o->convert) m->wtype = m->layers[0].wq.type;
-    snprintf(m->format, sizeof m->format, "safetensors");
-    snprintf(m->mapping, sizeof m->mapping, "%s",
-             !c->n_in_place ? "copy" : c->n_copied ? "mmap+copy" : "mmap");
+    if (assemble(c, tied) != 0) goto done;
     set_name(m, c->dir);
     rc = 0;
 done:
-    for (int k = 0; k < c->n_files; k++) st_close(&c->files[k]);
-    free(c->files);
-    free(c->entries);
-    cJSON_Delete(c->index_root);
-    if (c->scratch)
-        for (int i = 0; i < c->nth; i++) free(c->scratch[i]);
-    free(c->scratch);
-    tlb_pool_free(c->pool);
-    free(c);
+    ctx_free(c);
+    return rc;
+}
+
+int tlb_safetensors_model_mem(struct tlb_model *m, const char *config_text, size_t config_len,
+                              const void *data, size_t size, const struct tlb_load_opts *o) {
+    struct st_ctx *c = tlb_calloc(1, sizeof *c, "safetensors loader");
+    if (!c) return -1;
+    c->m = m;
+    c->o = o;
+    snprintf(c->config, sizeof c->config, "config.json");
+    int rc = -1, tied = 0;
+    if (tlb_safetensors_config_mem(c->config, config_text, config_len, &m->cfg, &tied) != 0 ||
+        !(c->files = tlb_calloc(1, sizeof *c->files, "safetensors file")))
+        goto done;
+    c->n_files = 1;
+    snprintf(c->files[0].path, sizeof c->files[0].path, "model.safetensors");
+    if (st_parse(&c->files[0], c->files[0].path, data, size) != 0 || assemble(c, tied) != 0)
+        goto done;
+    snprintf(m->name, sizeof m->name, "safetensors-in-memory");
+    rc = 0;
+done:
+    ctx_free(c);
     return rc;
 }
 

@@ -31,6 +31,12 @@ int tlb_safetensors_check_mem(const char *source, const void *data, size_t size)
 int tlb_safetensors_config_mem(const char *source, const char *text, size_t len,
                                struct tlb_config *cfg, int *tied);
 
+/* Build m (fresh, zeroed) from config.json text and one whole safetensors image in memory:
+ * every check and conversion of the file loader, without files. Tensors may point into data,
+ * so free the model before data. Returns 0, or -1 with an error. */
+int tlb_safetensors_model_mem(struct tlb_model *m, const char *config_text, size_t config_len,
+                              const void *data, size_t size, const struct tlb_load_opts *o);
+
 /* Test-only: on = 0 disables the q/k RoPE row permutation, so a test can prove it matters.
  * Never used outside tests. */
 void tlb_safetensors_test_set_permute(int on);

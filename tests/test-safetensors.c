@@ -1144,14 +1144,22 @@ TLB_TEST(check_mem_and_config_mem) {
         close(devnull);
         if (r >= 0 && k < n) all_fail = 0;
     }
-    free(img);
     free(h);
     char *cfg = micro_config();
     struct tlb_config c;
     int tied = -1;
     int crc = tlb_safetensors_config_mem("cfg", cfg, strlen(cfg), &c, &tied);
+    /* the whole model from memory: the image's zero weights, the config's shapes */
+    struct tlb_model *m = calloc(1, sizeof *m);
+    struct tlb_load_opts o = {.spec = "mem", .n_threads = 1};
+    int mrc = m ? tlb_safetensors_model_mem(m, cfg, strlen(cfg), img, n, &o) : -1;
+    int shaped = mrc == 0 && m->cfg.dim == 8 && m->layers[0].wk.rows == 4 &&
+                 m->output.data && !m->shared_classifier;
+    tlb_model_free(m);
     free(cfg);
+    free(img);
     TLB_CHECK(count == 12, "micro image: %d tensors, expected 12", count);
+    TLB_CHECK(shaped, "tlb_safetensors_model_mem did not build the micro model");
     TLB_CHECK(all_fail, "a truncated image was accepted");
     TLB_CHECK(crc == 0 && memcmp(&c, &micro_cfg, sizeof c) == 0 && tied == 0,
               "micro config.json does not parse back to its config");
