@@ -13,6 +13,14 @@
 #include "threadpool.h"
 #include "util.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Under ASan: its dynamic-TLS tracking misreads the TLS of BLIS's OpenMP worker threads
+ * (a dlopen'ed library's TLS, glibc 2.36) and LeakSanitizer then crashes at exit ("Tracer
+ * caught signal 11", google/sanitizers#1322). Turn off only that interception. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "intercept_tls_get_addr=0"; }
+#endif
+
 static uint32_t rng_state = 12345;
 static float frand(void) { /* xorshift32, uniform in [-1, 1) */
     rng_state ^= rng_state << 13;
