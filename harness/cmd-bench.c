@@ -21,6 +21,8 @@ static void usage(FILE *out) {
         "process, warm-up, repetitions and columns: see docs/csv-schema.md) and prints every\n"
         "measured value. Defaults: synthetic:tinyllama-1.1b, q4_0, kernel auto, all CPUs,\n"
         "depth 0, -p 64 -n 16 -r 5.\n\n"
+        "  --profile NAME   platform profile for the power and thermal sensors (default:\n"
+        "                   detected; its sweep lists are not used by bench)\n"
         "  -o FILE.csv      also append the row to a results file (header when new)\n"
         "  --format F       table (default): one line per column with its unit;\n"
         "                   csv: the header and the row on stdout\n");

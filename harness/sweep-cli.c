@@ -156,10 +156,11 @@ int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cli_mode mode, struct tl
                       argv[optind - 1], argv[0]);
             return TLB_EXIT_USAGE;
         }
-        if ((!sw && (opt == O_RESUME || opt == O_PROFILE || opt == O_SWEEP)) ||
-            (sw && opt == O_FORMAT)) {
-            tlb_error("%s: option %s is not available here (see --help)", argv[0],
-                      argv[optind - 1]);
+        if ((!sw && (opt == O_RESUME || opt == O_SWEEP)) || (sw && opt == O_FORMAT)) {
+            const char *name = "?";
+            for (const struct option *lo = long_opts; lo->name; lo++)
+                if (lo->val == opt) name = lo->name;
+            tlb_error("%s: option --%s is not available here (see --help)", argv[0], name);
             return TLB_EXIT_USAGE;
         }
     }

@@ -128,6 +128,7 @@ expect_error sweep_bad_quant 2 "unknown type 'q3'" sweep --quant f32,q3 --dry-ru
 expect_error sweep_bad_kv 2 "KV cache type must be" sweep --kv-type q8_0 --dry-run
 expect_error sweep_unknown_option 2 "unknown option" sweep --frobnicate
 expect_error bench_list_refused 2 "takes one value" bench -t 1,2
+expect_error bench_no_resume 2 "option --resume is not available" bench --resume
 printf 'model = synthetic:tiny\n\nthreds = 2\n' >"$tmp/bad.conf"
 expect_error sweep_file_unknown_key 1 "bad.conf:3: unknown key 'threds'" sweep --sweep "$tmp/bad.conf" --dry-run
 printf 'threads = 1,zz\n' >"$tmp/bad2.conf"
