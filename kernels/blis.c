@@ -6,10 +6,14 @@
  * *number* (its arch_t id, e.g. 0 = skx, 3 = haswell), so check the recorded name. Set
  * TLBENCH_BLIS=/path/libblis.so to choose a build. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "blas-common.h"
 #include "util.h"
@@ -51,6 +55,32 @@ static struct {
 } lib;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+/* BLIS aborts the whole process when BLIS_ARCH_TYPE is not the number of a configuration it
+ * was built with. When the variable is set, initialize BLIS in a child first, so that a bad
+ * value becomes a probe failure instead. 1: fine (or cannot tell), 0: BLIS would abort. */
+static int arch_type_ok(void_fn init, char *why, size_t why_len) {
+    const char *env = getenv("BLIS_ARCH_TYPE");
+    if (!env) return 1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 2); /* BLIS's own abort message: the reason below says more */
+        init();
+        _exit(0);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return 1;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 1;
+    snprintf(why, why_len,
+             "BLIS aborts with BLIS_ARCH_TYPE=%s: BLIS 0.9 wants the number of a configuration "
+             "it was built with (Debian amd64: 0 skx, 3 haswell, 6 zen3, 7 zen2, 8 zen, 25 "
+             "generic)", env);
+    return 0;
+}
 
 static void load(void) {
     static const char *const names[] = {
@@ -96,6 +126,7 @@ static void load(void) {
                  "BLIS found but its dim_t is not 64-bit; tlbench calls the 64-bit typed API");
         return;
     }
+    if (!arch_type_ok(init, lib.why, sizeof lib.why)) return;
     /* Initialize before asking for the configuration: BLIS 0.9 answers "generic" (and
      * aborts when BLIS_ARCH_TYPE is set) if its kernel structures are not set up yet. */
     init();
