@@ -91,12 +91,13 @@ static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, 
 
 /* ---- quantized weights ---- */
 
-/* One block of a q8_0/q4_0 row as 32 signed quants (q4_0: q - 8) in element order. */
+/* One block of a q8_0/q4_0 row as 32 quants in element order: q8_0 signed, q4_0 the
+ * unsigned nibbles q (the -8 is X's correction). */
 INLINE __m256i load_wq(const uint8_t *w, int q4) {
     if (!q4) return _mm256_loadu_si256((const __m256i *)(const void *)(w + 2));
     const __m128i n = _mm_loadu_si128((const __m128i *)(const void *)(w + 2));
     const __m256i z = _mm256_set_m128i(_mm_srli_epi16(n, 4), n);
-    return _mm256_sub_epi8(_mm256_and_si256(z, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+    return _mm256_and_si256(z, _mm256_set1_epi8(0x0f));
 }
 
 INLINE float load_wd(const uint8_t *w) {
@@ -105,20 +106,40 @@ INLINE float load_wd(const uint8_t *w) {
     return _cvtsh_ss(h);
 }
 
-/* One block for an mr x nr tile. VNNI: X as u8 (q + 128), sum (x + 128) w - 128 sum w with
- * the correction computed once per W load. Otherwise: |w| * (x with w's sign), which cannot
- * saturate vpmaddubsw (|w| <= 128, |x| <= 127). */
+/* One block for an mr x nr tile.
+ * q4_0: nibbles q (u8) x X (s8), minus 8 x sum(x) per lane, that correction computed once per
+ * X load (no saturation without VNNI either: q <= 15).
+ * q8_0 with VNNI: X as u8 (q + 128): sum (x + 128) w - 128 sum w, the correction computed
+ * once per W load. q8_0 without: |w| * (x with w's sign), which cannot saturate
+ * vpmaddubsw (|w| <= 128, |x| <= 127). */
 INLINE void qstep(const int mr, const int nr, const int vnni, const int q4,
                   const uint8_t *const *xr, const float *const *xd, const uint8_t *const *wr,
                   int64_t b, __m256 acc[QMR][QNR]) {
     const size_t bsz = q4 ? 18 : 34;
-    __m256i xv[QMR];
-    for (int r = 0; r < mr; r++) xv[r] = _mm256_loadu_si256((const __m256i *)(const void *)(xr[r] + b * 32));
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256i xv[QMR], xc[QMR];
+    for (int r = 0; r < mr; r++) {
+        xv[r] = _mm256_loadu_si256((const __m256i *)(const void *)(xr[r] + b * 32));
+        if (q4) {
+            const __m256i e8 = _mm256_set1_epi8(8);
+            xc[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                     vnni ? dpbusd(_mm256_setzero_si256(), e8, xv[r])
+                                          : _mm256_madd_epi16(_mm256_maddubs_epi16(e8, xv[r]), ones16));
+        }
+    }
     for (int j = 0; j < nr; j++) {
         const uint8_t *w = wr[j] + (size_t)b * bsz;
         const __m256i wq = load_wq(w, q4);
         const float wd = load_wd(w);
-        if (vnni) {
+        if (q4) {
+            for (int r = 0; r < mr; r++) {
+                const __m256i t = vnni ? dpbusd(xc[r], wq, xv[r])
+                                       : _mm256_add_epi32(xc[r], _mm256_madd_epi16(
+                                                              _mm256_maddubs_epi16(wq, xv[r]), ones16));
+                acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(wd * xd[r][b]),
+                                            acc[r][j]);
+            }
+        } else if (vnni) {
             const __m256i corr = _mm256_sub_epi32(
                 _mm256_setzero_si256(),
                 dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), wq));
@@ -131,8 +152,7 @@ INLINE void qstep(const int mr, const int nr, const int vnni, const int q4,
             const __m256i aw = _mm256_abs_epi8(wq);
             for (int r = 0; r < mr; r++) {
                 const __m256i sx = _mm256_sign_epi8(xv[r], wq);
-                const __m256i t = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx),
-                                                    _mm256_set1_epi16(1));
+                const __m256i t = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones16);
                 acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(wd * xd[r][b]),
                                             acc[r][j]);
             }
@@ -382,7 +402,8 @@ static void quantize_job(void *arg, int ith, int nth) {
     tlb_split_range(j->m, ith, nth, &lo, &hi);
     for (long r = lo; r < hi; r++)
         quantize_row(j->x + (size_t)r * (size_t)k, k, j->xq + (size_t)r * j->xstride, j->xstride,
-                     j->xd + (size_t)r * j->dstride, j->dstride, j->vnni);
+                     j->xd + (size_t)r * j->dstride, j->dstride,
+                     j->vnni && j->w->type == TLB_TYPE_Q8_0); /* u8 X: q8_0 VNNI path only */
 }
 
 /* ---- descriptor ---- */

@@ -28,14 +28,33 @@
 #define QNB 64    /* W rows per block when m > 1 (64 x 4 KiB q8_0 chunk: L2) */
 #define FMR 4     /* X rows per float tile */
 #define FNR 6     /* W rows per float tile: 24 accumulators + 4 X + 1 W of 32 zmm */
-#define FKC 2048  /* k per float chunk when m > 4: 4 X rows x 8 KiB in L1 */
-#define FNB 24    /* W rows per converted f32 tile: 24 x 2048 x 4 = 192 KiB (L2) */
-#define TILE_BYTES ((size_t)FNB * FKC * sizeof(float))
+/* Packed prefill path for float weights (m > FMR): a block of GNB W rows x GKC values is
+ * transposed (and converted to f32) once per thread into 16-row vectors, [c][16 rows], and
+ * multiplied by GMR X rows at a time as outer products: X broadcast from memory, 2 vectors of
+ * W, 2 x GMR accumulators, no horizontal sums (the BLIS scheme, W^T as the packed B). */
+#define GMR 8     /* X rows per float packed tile (x 32 W rows: 16 zmm accumulators) */
+#define GKC 256   /* k per chunk: a 2-vector panel is 32 KiB, the 8 X rows 8 KiB (L1) */
+#define GNB 64    /* W rows per packed block (4 vectors) */
+#define GPACK_BYTES ((size_t)GNB * GKC * sizeof(float))
+#define TILE_BYTES ((size_t)192 << 10) /* per-thread pack buffer (both packed paths) */
+_Static_assert(GPACK_BYTES <= TILE_BYTES, "the float pack lives in the tile buffer");
+/* Packed prefill path for q8_0/q4_0 with VNNI (m >= PACK_MIN_M): a block of PNB W rows x PKB
+ * blocks is repacked once per thread into 16-row vectors (4-byte groups of 16 rows side by
+ * side, u8), so one vpdpbusd multiplies 16 W rows by 4 bytes of X broadcast from memory and
+ * each 32-bit lane sums a whole block of one W row: no horizontal sums, one convert and one
+ * FMA per block for 16 rows. The pack is reused by every X row. */
+#define PMR 4       /* X rows per packed tile (x 32 W rows) */
+#define PKB 64      /* blocks per k chunk */
+#define PNB 64      /* W rows per packed block: 4 vectors of 16 rows */
+#define PBLK 576    /* bytes per (16 rows, block): 8 groups x 64 B of quants + 16 f32 scales */
+#define PACK_MIN_M 8
+#define PACK_BYTES ((size_t)(PNB / 16) * PKB * PBLK)
+_Static_assert(PACK_BYTES <= TILE_BYTES, "the pack lives in the per-thread tile buffer");
 
 struct avx512_state {
     uint8_t *xq;     /* quantized X: (m, xstride) bytes, then (m, dstride) float scales */
     size_t xq_cap;
-    float *tiles;    /* per-thread f32 tiles for f16/bf16 weights with m > 4 */
+    float *tiles;    /* per-thread pack buffers (TILE_BYTES each) for the prefill paths */
     int n_tiles;
     int vnni;        /* use vpdpbusd (decided at init from tlb_cpu_has) */
 };
@@ -43,6 +62,14 @@ struct avx512_state {
 /* ---- VNNI without -mavx512vnni: acc += sum of 4 (u8 a * s8 b) per 32-bit lane ---- */
 INLINE __m512i dpbusd(__m512i acc, __m512i a_u8, __m512i b_s8) {
     __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a_u8), "v"(b_s8));
+    return acc;
+}
+
+/* The same with the s8 operand 4 bytes of memory broadcast to every lane. */
+INLINE __m512i dpbusd_bcast(__m512i acc, __m512i a_u8, const uint8_t *b_s8x4) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0"
+            : "+v"(acc)
+            : "v"(a_u8), "m"(*(const int32_t *)(const void *)b_s8x4));
     return acc;
 }
 
@@ -57,9 +84,10 @@ INLINE __m512i round_away(__m512 v) {
 }
 
 /* One row: quants to q (xstride bytes, padded with zero quants), scales to d (padded with 0).
- * offset: store q + 128 as u8 (the VNNI operand form). */
+ * offset: store q + 128 as u8 (the operand form of the dot-product path). corr (when not
+ * NULL): corr_mul x the sum of each block's quants (the packed path's correction). */
 static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, float *d,
-                         size_t dstride, int offset) {
+                         size_t dstride, int offset, int32_t *corr, int32_t corr_mul) {
     const int64_t nb = k / 32;
     const __m128i flip = _mm_set1_epi8(offset ? (char)0x80 : 0);
     for (int64_t b = 0; b < nb; b++) {
@@ -69,19 +97,27 @@ static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, 
         const float id = dv != 0.0f ? 1.0f / dv : 0.0f;
         d[b] = _cvtsh_ss(_cvtss_sh(dv, _MM_FROUND_TO_NEAREST_INT)); /* == tlb_f32_to_f16 */
         const __m512 vid = _mm512_set1_ps(id);
-        const __m128i q0 = _mm512_cvtepi32_epi8(round_away(_mm512_mul_ps(v0, vid)));
-        const __m128i q1 = _mm512_cvtepi32_epi8(round_away(_mm512_mul_ps(v1, vid)));
+        const __m512i i0 = round_away(_mm512_mul_ps(v0, vid)), i1 = round_away(_mm512_mul_ps(v1, vid));
+        const __m128i q0 = _mm512_cvtepi32_epi8(i0), q1 = _mm512_cvtepi32_epi8(i1);
         _mm_storeu_si128((__m128i *)(void *)(q + b * 32), _mm_xor_si128(q0, flip));
         _mm_storeu_si128((__m128i *)(void *)(q + b * 32 + 16), _mm_xor_si128(q1, flip));
+        /* the int8 value of each quant: NaN input made 0x80000000, stored as 0 */
+        if (corr)
+            corr[b] = corr_mul * _mm512_reduce_add_epi32(
+                                     _mm512_add_epi32(_mm512_cvtepi8_epi32(q0), _mm512_cvtepi8_epi32(q1)));
     }
     memset(q + nb * 32, offset ? 0x80 : 0, xstride - (size_t)nb * 32);
-    for (size_t b = (size_t)nb; b < dstride; b++) d[b] = 0.0f;
+    for (size_t b = (size_t)nb; b < dstride; b++) {
+        d[b] = 0.0f;
+        if (corr) corr[b] = 0;
+    }
 }
 
 /* ---- quantized weights ---- */
 
-/* Two consecutive blocks (the second absent when half) of a q8_0 or q4_0 row as 64 signed
- * quants (q4_0: q - 8), and their scales as [d0 x8 | d1 x8] matching dpbusd's lanes. */
+/* Two consecutive blocks (the second absent when half) of a q8_0 or q4_0 row as 64 quants:
+ * q8_0 signed, q4_0 the unsigned nibbles q (the -8 is X's correction); and their scales as
+ * [d0 x8 | d1 x8] matching dpbusd's lanes. */
 INLINE __m512i load_wq(const uint8_t *w, int q4, int half) {
     if (!q4) {
         const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)(w + 2));
@@ -96,7 +132,7 @@ INLINE __m512i load_wq(const uint8_t *w, int q4, int half) {
     /* [n0, n0, n1, n1]; odd 128-bit lanes take the high nibbles (elements 16..31) */
     const __m512i dup = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(1, 1, 0, 0));
     const __m512i sh = _mm512_srlv_epi64(dup, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
-    return _mm512_sub_epi8(_mm512_and_si512(sh, _mm512_set1_epi8(0x0f)), _mm512_set1_epi8(8));
+    return _mm512_and_si512(sh, _mm512_set1_epi8(0x0f));
 }
 
 INLINE __m512 load_ws(const uint8_t *w, int q4, int half) {
@@ -112,25 +148,42 @@ INLINE __m512 load_xs(const float *d) {
     return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), two);
 }
 
-/* One step of two blocks for an mr x nr tile. X quants are u8 (q + 128) on the VNNI path,
- * s8 otherwise. VNNI: sum (x + 128) w - 128 sum w, the correction computed once per W load.
- * Otherwise: |w| * (x with w's sign), which cannot saturate vpmaddubsw (|w| <= 128,
- * |x| <= 127). */
+/* One step of two blocks for an mr x nr tile.
+ * q4_0: nibbles q (u8) x X (s8), minus 8 x sum(x) per lane, that correction computed once per
+ * X load (no saturation without VNNI either: q <= 15).
+ * q8_0 with VNNI: X as u8 (q + 128): sum (x + 128) w - 128 sum w, the correction computed
+ * once per W load. q8_0 without: |w| * (x with w's sign), which cannot saturate
+ * vpmaddubsw (|w| <= 128, |x| <= 127). */
 INLINE void qstep(const int mr, const int nr, const int vnni, const int q4, const int half,
                   const uint8_t *const *xr, const float *const *xd, const uint8_t *const *wr,
                   int64_t b, __m512 acc[QMR][QNR]) {
     const size_t bsz = q4 ? 18 : 34;
-    __m512i xv[QMR];
+    const __m512i ones16 = _mm512_set1_epi16(1);
+    __m512i xv[QMR], xc[QMR];
     __m512 xs[QMR];
     for (int r = 0; r < mr; r++) {
         xv[r] = _mm512_loadu_si512((const void *)(xr[r] + b * 32));
         xs[r] = load_xs(xd[r] + b);
+        if (q4) {
+            const __m512i e8 = _mm512_set1_epi8(8);
+            xc[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                     vnni ? dpbusd(_mm512_setzero_si512(), e8, xv[r])
+                                          : _mm512_madd_epi16(_mm512_maddubs_epi16(e8, xv[r]), ones16));
+        }
     }
     for (int j = 0; j < nr; j++) {
         const uint8_t *w = wr[j] + (size_t)b * bsz;
         const __m512i wq = load_wq(w, q4, half);
         const __m512 ws = load_ws(w, q4, half);
-        if (vnni) {
+        if (q4) {
+            for (int r = 0; r < mr; r++) {
+                const __m512i t = vnni ? dpbusd(xc[r], wq, xv[r])
+                                       : _mm512_add_epi32(xc[r], _mm512_madd_epi16(
+                                                              _mm512_maddubs_epi16(wq, xv[r]), ones16));
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(ws, xs[r]),
+                                            acc[r][j]);
+            }
+        } else if (vnni) {
             const __m512i corr = _mm512_sub_epi32(
                 _mm512_setzero_si512(),
                 dpbusd(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq));
@@ -144,8 +197,7 @@ INLINE void qstep(const int mr, const int nr, const int vnni, const int q4, cons
             const __mmask64 neg = _mm512_movepi8_mask(wq);
             for (int r = 0; r < mr; r++) {
                 const __m512i sx = _mm512_mask_sub_epi8(xv[r], neg, _mm512_setzero_si512(), xv[r]);
-                const __m512i t = _mm512_madd_epi16(_mm512_maddubs_epi16(aw, sx),
-                                                    _mm512_set1_epi16(1));
+                const __m512i t = _mm512_madd_epi16(_mm512_maddubs_epi16(aw, sx), ones16);
                 acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(ws, xs[r]),
                                             acc[r][j]);
             }
@@ -182,6 +234,118 @@ QTILES(1, 0)
 QTILES(1, 1)
 #define QROW(V, Q4) {qtile_1_##V##_##Q4, qtile_2_##V##_##Q4, qtile_3_##V##_##Q4, qtile_4_##V##_##Q4}
 static const qtile_fn qtiles[2][2][QMR] = {{QROW(0, 0), QROW(0, 1)}, {QROW(1, 0), QROW(1, 1)}};
+
+/* ---- quantized weights, packed (prefill with VNNI) ---- */
+
+/* Repack W rows [jb, je) x blocks [b0, b0 + nblk) into p: vector v (rows jb + 16v ..) block
+ * b at p + (v * nblk + b) * PBLK: group g (quants 4g..4g+3) of row i at g * 64 + i * 4, as
+ * u8 (q8_0: w + 128, q4_0: q); then the 16 scales as f32. Missing rows are zeros. Each
+ * 16-row block is an 16 x 8 dword transpose done in registers (two 8 x 8 halves per zmm). */
+static void pack_quant(const struct tlb_tensor *w, int64_t jb, int64_t je, int64_t b0,
+                       int64_t nblk, uint8_t *p) {
+    const int q4 = w->type == TLB_TYPE_Q4_0;
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols), bsz = q4 ? 18 : 34;
+    static const uint8_t zero_block[34];
+    const __m512i lo_idx = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i hi_idx = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    for (int v = 0; v < PNB / 16; v++) {
+        const uint8_t *rows[16];
+        for (int i = 0; i < 16; i++) {
+            const int64_t row = jb + v * 16 + i;
+            rows[i] = row < je ? (const uint8_t *)w->data + (size_t)row * rb + (size_t)b0 * bsz : NULL;
+        }
+        uint8_t *pv = p + (size_t)v * (size_t)nblk * PBLK;
+        for (int64_t b = 0; b < nblk; b++) {
+            __m256i q[16];
+            uint16_t h[16];
+            for (int i = 0; i < 16; i++) {
+                const uint8_t *blk = rows[i] ? rows[i] + (size_t)b * bsz : zero_block;
+                if (q4) {
+                    const __m128i nb = _mm_loadu_si128((const __m128i *)(const void *)(blk + 2));
+                    q[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(nb, 4), nb),
+                                            _mm256_set1_epi8(0x0f));
+                } else {
+                    q[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(blk + 2)),
+                                            _mm256_set1_epi8((char)0x80));
+                }
+                if (!rows[i]) q[i] = _mm256_setzero_si256();
+                memcpy(&h[i], blk, 2);
+            }
+            __m512i z[8], t[8], u[8];
+            for (int i = 0; i < 8; i++) /* row i in the low half, row i + 8 in the high half */
+                z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(q[i]), q[i + 8], 1);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm512_unpacklo_epi32(z[i], z[i + 1]);
+                t[i + 1] = _mm512_unpackhi_epi32(z[i], z[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+                u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+                u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+                u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+            }
+            uint8_t *pb = pv + (size_t)b * PBLK;
+            for (int g = 0; g < 4; g++) { /* u[g]: groups g (128-bit lanes 0, 2) and g + 4 */
+                _mm512_store_si512((void *)(pb + g * 64), _mm512_permutex2var_epi64(u[g], lo_idx, u[g + 4]));
+                _mm512_store_si512((void *)(pb + (g + 4) * 64),
+                                   _mm512_permutex2var_epi64(u[g], hi_idx, u[g + 4]));
+            }
+            __m512 sc = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)h));
+            for (int i = 0; i < 16; i++)
+                if (!rows[i]) sc = _mm512_mask_mov_ps(sc, (__mmask16)(1u << i), _mm512_setzero_ps());
+            _mm512_store_ps((void *)(pb + 512), sc);
+        }
+    }
+}
+
+/* out[r][0..31] = X row r . the 32 W rows of vectors p0, p1 over nblk blocks. Each block:
+ * lanes start at X's correction (-8 or -128 x sum of the block's quants), 8 vpdpbusd per
+ * vector and row, then one convert and one FMA by the 16 row scales x X's scale. */
+INLINE void ptile(const int mr, const uint8_t *const *xq, const float *const *xd,
+                  const int32_t *const *xc, const uint8_t *p0, const uint8_t *p1, int64_t nblk,
+                  float out[PMR][32]) {
+    __m512 fa[PMR][2];
+    for (int r = 0; r < mr; r++) fa[r][0] = fa[r][1] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nblk; b++) {
+        const uint8_t *q0 = p0 + (size_t)b * PBLK, *q1 = p1 + (size_t)b * PBLK;
+        __m512i ia[PMR][2];
+        for (int r = 0; r < mr; r++) ia[r][0] = ia[r][1] = _mm512_set1_epi32(xc[r][b]);
+        for (int g = 0; g < 8; g++) {
+            const __m512i v0 = _mm512_load_si512((const void *)(q0 + g * 64));
+            const __m512i v1 = _mm512_load_si512((const void *)(q1 + g * 64));
+            for (int r = 0; r < mr; r++) {
+                const uint8_t *xb = xq[r] + b * 32 + g * 4;
+                ia[r][0] = dpbusd_bcast(ia[r][0], v0, xb);
+                ia[r][1] = dpbusd_bcast(ia[r][1], v1, xb);
+            }
+        }
+        const __m512 ws0 = _mm512_load_ps((const void *)(q0 + 512));
+        const __m512 ws1 = _mm512_load_ps((const void *)(q1 + 512));
+        for (int r = 0; r < mr; r++) {
+            const __m512 xs = _mm512_set1_ps(xd[r][b]);
+            fa[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][0]), _mm512_mul_ps(ws0, xs), fa[r][0]);
+            fa[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][1]), _mm512_mul_ps(ws1, xs), fa[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_storeu_ps(out[r], fa[r][0]);
+        _mm512_storeu_ps(out[r] + 16, fa[r][1]);
+    }
+}
+
+typedef void (*ptile_fn)(const uint8_t *const *, const float *const *, const int32_t *const *,
+                         const uint8_t *, const uint8_t *, int64_t, float[PMR][32]);
+#define PTILE(MR)                                                                              \
+    static void ptile_##MR(const uint8_t *const *xq, const float *const *xd,                   \
+                           const int32_t *const *xc, const uint8_t *p0, const uint8_t *p1,     \
+                           int64_t nblk, float out[PMR][32]) {                                 \
+        ptile(MR, xq, xd, xc, p0, p1, nblk, out);                                              \
+    }
+PTILE(1)
+PTILE(2)
+PTILE(3)
+PTILE(4)
+static const ptile_fn ptiles[PMR] = {ptile_1, ptile_2, ptile_3, ptile_4};
 
 /* ---- float weights ---- */
 
@@ -240,15 +404,95 @@ FTILES(WT_BF16)
 #define FROW(WT) {ftile_1_##WT, ftile_2_##WT, ftile_3_##WT, ftile_4_##WT}
 static const ftile_fn ftiles[3][FMR] = {FROW(WT_F32), FROW(WT_F16), FROW(WT_BF16)};
 
-/* n values of f16/bf16 -> f32 */
-static void convert_row(int wt, const uint16_t *src, float *dst, int64_t n) {
-    int64_t c = 0;
-    for (; c + 16 <= n; c += 16) _mm512_storeu_ps(dst + c, load_wf(wt, src, c, 0, 0));
-    if (c < n) {
-        const __mmask16 mask = (__mmask16)((1u << (n - c)) - 1);
-        _mm512_mask_storeu_ps(dst + c, mask, load_wf(wt, src, c, mask, 1));
+/* In-register transpose of 16 x 16 floats: r[i][c] -> r[c][i]. */
+INLINE void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+#define PD(x) _mm512_castps_pd(x)
+        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(PD(t[i]), PD(t[i + 2])));
+        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(PD(t[i]), PD(t[i + 2])));
+        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(PD(t[i + 1]), PD(t[i + 3])));
+        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(PD(t[i + 1]), PD(t[i + 3])));
+#undef PD
+    }
+    /* u[4q + e], 128-bit lane L: column 4L + e of rows 4q .. 4q + 3 */
+    for (int e = 0; e < 4; e++) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x44);
+        const __m512 v1 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xee);
+        const __m512 v2 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x44);
+        const __m512 v3 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xee);
+        r[e] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        r[4 + e] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
+        r[8 + e] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        r[12 + e] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
     }
 }
+
+/* Pack W rows [jb, je) x values [c0, c0 + len) as f32 into p: vector v (rows jb + 16v ..)
+ * at p + v * len * 16, value c of its 16 rows at + c * 16. Missing rows are zeros. */
+static void pack_float(const struct tlb_tensor *w, int wt, int64_t jb, int64_t je, int64_t c0,
+                       int64_t len, float *p) {
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    for (int v = 0; v < GNB / 16 && jb + v * 16 < je; v++) {
+        const void *rows[16];
+        for (int i = 0; i < 16; i++) {
+            const int64_t row = jb + v * 16 + i;
+            rows[i] = row < je ? (const char *)w->data + (size_t)row * rb : NULL;
+        }
+        float *pv = p + (size_t)v * (size_t)len * 16;
+        for (int64_t c = 0; c < len; c += 16) {
+            const int64_t cnt = len - c < 16 ? len - c : 16;
+            const __mmask16 mask = (__mmask16)((1u << cnt) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = rows[i] ? load_wf(wt, rows[i], c0 + c, mask, cnt < 16) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int i = 0; i < cnt; i++) _mm512_store_ps(pv + (size_t)(c + i) * 16, r[i]);
+        }
+    }
+}
+
+/* out[r][0..31] = X row r . the 32 W rows of packed vectors p0, p1 over len values:
+ * outer products, X broadcast from memory. */
+INLINE void gtile(const int mr, const float *const *xr, const float *p0, const float *p1,
+                  int64_t len, float out[GMR][32]) {
+    __m512 acc[GMR][2];
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < len; c++) {
+        const __m512 w0 = _mm512_load_ps(p0 + c * 16), w1 = _mm512_load_ps(p1 + c * 16);
+        for (int r = 0; r < mr; r++) {
+            const __m512 xv = _mm512_set1_ps(xr[r][c]);
+            acc[r][0] = _mm512_fmadd_ps(xv, w0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(xv, w1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_storeu_ps(out[r], acc[r][0]);
+        _mm512_storeu_ps(out[r] + 16, acc[r][1]);
+    }
+}
+
+typedef void (*gtile_fn)(const float *const *, const float *, const float *, int64_t,
+                         float[GMR][32]);
+#define GTILE(MR)                                                                              \
+    static void gtile_##MR(const float *const *xr, const float *p0, const float *p1,           \
+                           int64_t len, float out[GMR][32]) {                                  \
+        gtile(MR, xr, p0, p1, len, out);                                                       \
+    }
+GTILE(1)
+GTILE(2)
+GTILE(3)
+GTILE(4)
+GTILE(5)
+GTILE(6)
+GTILE(7)
+GTILE(8)
+static const gtile_fn gtiles[GMR] = {gtile_1, gtile_2, gtile_3, gtile_4,
+                                     gtile_5, gtile_6, gtile_7, gtile_8};
 
 /* ---- jobs ---- */
 
@@ -261,8 +505,10 @@ struct job {
     size_t xstride;
     float *xd;        /* (m, dstride) */
     size_t dstride;
+    int32_t *xc;      /* (m, dstride) packed path: block corrections */
     float *tiles;
     int vnni;
+    int packed;       /* quantized prefill through the packed path */
 };
 
 /* Rows [lo, hi) of thread ith, in whole tiles of unit rows (each thread streams contiguous
@@ -335,12 +581,90 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi) {
     }
 }
 
+/* Weights of the next pack, prefetched into L2 a slice at a time while the current pack is
+ * multiplied, so the pack itself does not wait for DRAM. */
+struct prefetch {
+    const char *base;  /* first row's segment */
+    size_t rb, len;    /* row stride, bytes per row segment */
+    int64_t rows, row;
+    size_t off;
+};
+
+static void prefetch_some(struct prefetch *pf, int lines) {
+    while (lines-- > 0 && pf->row < pf->rows) {
+        _mm_prefetch(pf->base + (size_t)pf->row * pf->rb + pf->off, _MM_HINT_T1);
+        pf->off += 64;
+        if (pf->off >= pf->len) {
+            pf->off = 0;
+            pf->row++;
+        }
+    }
+}
+
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
+    const struct tlb_tensor *w = j->w;
+    const int64_t n = w->rows, nbk = w->cols / 32;
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    const size_t bsz = w->type == TLB_TYPE_Q4_0 ? 18 : 34;
+    const int m = j->m;
+    for (int64_t b0 = 0; b0 < nbk; b0 += PKB) {
+        const int64_t nblk = nbk - b0 < PKB ? nbk - b0 : PKB;
+        for (int64_t jb = lo; jb < hi; jb += PNB) {
+            const int64_t je = jb + PNB < hi ? jb + PNB : hi;
+            const int nv = (int)((je - jb + 15) / 16);
+            pack_quant(w, jb, je, b0, nblk, pack);
+            /* the next pack: the next rows of this chunk, else the first rows of the next */
+            struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
+            int64_t nb0 = b0, njb = je;
+            if (njb >= hi) {
+                nb0 = b0 + PKB;
+                njb = lo;
+            }
+            if (nb0 < nbk) {
+                const int64_t nn = nbk - nb0 < PKB ? nbk - nb0 : PKB;
+                pf.base = (const char *)w->data + (size_t)njb * rb + (size_t)nb0 * bsz;
+                pf.len = (size_t)nn * bsz;
+                pf.rows = hi - njb < PNB ? hi - njb : PNB;
+            }
+            const int steps = (m + PMR - 1) / PMR;
+            const int per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
+            for (int r0 = 0; r0 < m; r0 += PMR) {
+                prefetch_some(&pf, per_step);
+                const int mr = m - r0 < PMR ? m - r0 : PMR;
+                const uint8_t *xq[PMR];
+                const float *xd[PMR];
+                const int32_t *xc[PMR];
+                for (int r = 0; r < PMR; r++) {
+                    const int rr = r < mr ? r0 + r : r0;
+                    xq[r] = j->xq + (size_t)rr * j->xstride + (size_t)b0 * 32;
+                    xd[r] = j->xd + (size_t)rr * j->dstride + (size_t)b0;
+                    xc[r] = j->xc + (size_t)rr * j->dstride + (size_t)b0;
+                }
+                for (int v = 0; v < nv; v += 2) {
+                    const uint8_t *p0 = pack + (size_t)v * (size_t)nblk * PBLK;
+                    const uint8_t *p1 = v + 1 < nv ? p0 + (size_t)nblk * PBLK : p0;
+                    float out[PMR][32];
+                    ptiles[mr - 1](xq, xd, xc, p0, p1, nblk, out);
+                    const int64_t c0 = jb + v * 16;
+                    const int cnt = (int)(je - c0 < 32 ? je - c0 : 32);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c0;
+                        if (b0 == 0)
+                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
+                        else
+                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
     const struct tlb_tensor *w = j->w;
     const int wt = w->type == TLB_TYPE_F32 ? WT_F32 : w->type == TLB_TYPE_F16 ? WT_F16 : WT_BF16;
-    const int64_t k = w->cols;
+    const int64_t n = w->rows, k = w->cols;
     const size_t rb = tlb_type_row_bytes(w->type, k);
-    const size_t es = w->type == TLB_TYPE_F32 ? 4 : 2;
     const int m = j->m;
     if (m <= FMR) { /* decode / small m: W streamed once, converted in registers */
         const ftile_fn f = ftiles[wt][m - 1];
@@ -356,34 +680,32 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
         }
         return;
     }
-    /* prefill: per k chunk and block of FNB W rows (f16/bf16 converted once into an f32 tile),
-     * every X row in FMR x FNR register tiles */
-    for (int64_t c0 = 0; c0 < k; c0 += FKC) {
-        const int64_t len = k - c0 < FKC ? k - c0 : FKC;
-        for (int64_t jb = lo; jb < hi; jb += FNB) {
-            const int64_t je = jb + FNB < hi ? jb + FNB : hi;
-            const void *rows[FNB];
-            for (int64_t t = 0; t < je - jb; t++) {
-                const char *src = (const char *)w->data + (size_t)(jb + t) * rb + (size_t)c0 * es;
-                if (wt == WT_F32) {
-                    rows[t] = src;
-                } else {
-                    convert_row(wt, (const uint16_t *)(const void *)src, tile + t * FKC, len);
-                    rows[t] = tile + t * FKC;
-                }
-            }
-            for (int r0 = 0; r0 < m; r0 += FMR) {
-                const int mr = m - r0 < FMR ? m - r0 : FMR;
-                const ftile_fn f = ftiles[WT_F32][mr - 1];
-                const float *xr[FMR];
-                for (int r = 0; r < FMR; r++)
+    /* prefill: the packed outer-product path */
+    for (int64_t c0 = 0; c0 < k; c0 += GKC) {
+        const int64_t len = k - c0 < GKC ? k - c0 : GKC;
+        for (int64_t jb = lo; jb < hi; jb += GNB) {
+            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
+            const int nv = (int)((je - jb + 15) / 16);
+            pack_float(w, wt, jb, je, c0, len, tile);
+            for (int r0 = 0; r0 < m; r0 += GMR) {
+                const int mr = m - r0 < GMR ? m - r0 : GMR;
+                const float *xr[GMR];
+                for (int r = 0; r < GMR; r++)
                     xr[r] = j->x + (size_t)(r < mr ? r0 + r : r0) * (size_t)k + (size_t)c0;
-                for (int64_t i = jb; i < je; i += FNR) {
-                    const void *wr[FNR];
-                    for (int t = 0; t < FNR; t++) wr[t] = rows[i + t < je ? i + t - jb : je - 1 - jb];
-                    float out[FMR][FNR];
-                    f(xr, wr, len, out);
-                    store_tile(j, r0, mr, i, FNR, je, c0 > 0, &out[0][0], FNR);
+                for (int v = 0; v < nv; v += 2) {
+                    const float *p0 = tile + (size_t)v * (size_t)len * 16;
+                    const float *p1 = v + 1 < nv ? p0 + (size_t)len * 16 : p0;
+                    float out[GMR][32];
+                    gtiles[mr - 1](xr, p0, p1, len, out);
+                    const int64_t c = jb + v * 16;
+                    const int cnt = (int)(je - c < 32 ? je - c : 32);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c;
+                        if (c0 == 0)
+                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
+                        else
+                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
+                    }
                 }
             }
         }
@@ -394,23 +716,29 @@ static void matmul_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     int64_t lo, hi;
     const int quant = tlb_type_traits(j->w->type)->is_quantized;
-    thread_rows(j->w->rows, quant ? QNR : FNR, ith, nth, &lo, &hi);
+    thread_rows(j->w->rows, j->packed ? 32 : quant ? QNR : FNR, ith, nth, &lo, &hi);
     if (lo >= hi) return;
-    if (quant)
+    char *tile = (char *)j->tiles + (size_t)ith * TILE_BYTES;
+    if (j->packed)
+        quant_packed(j, lo, hi, (uint8_t *)tile);
+    else if (quant)
         quant_rows(j, lo, hi);
     else
-        float_rows(j, lo, hi, (float *)(void *)((char *)j->tiles + (size_t)ith * TILE_BYTES));
+        float_rows(j, lo, hi, (float *)(void *)tile);
 }
 
 static void quantize_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     const int64_t k = j->w->cols;
-    const int offset = j->vnni;
+    /* u8 X (q + 128) only for q8_0 on the VNNI dot-product path; s8 everywhere else */
+    const int offset = j->vnni && !j->packed && j->w->type == TLB_TYPE_Q8_0;
+    const int32_t cm = j->w->type == TLB_TYPE_Q4_0 ? -8 : -128;
     long lo, hi;
     tlb_split_range(j->m, ith, nth, &lo, &hi);
     for (long r = lo; r < hi; r++)
         quantize_row(j->x + (size_t)r * (size_t)k, k, j->xq + (size_t)r * j->xstride, j->xstride,
-                     j->xd + (size_t)r * j->dstride, j->dstride, offset);
+                     j->xd + (size_t)r * j->dstride, j->dstride, offset,
+                     j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
 }
 
 /* ---- descriptor ---- */
@@ -455,12 +783,21 @@ static const char *avx512_version(void *state) {
 static int avx512_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                          const struct tlb_tensor *w, int m) {
     struct avx512_state *s = state;
-    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, s->vnni};
+    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
     const int nth = tlb_pool_size(pool);
-    if (tlb_type_traits(w->type)->is_quantized) {
+    const int quant = tlb_type_traits(w->type)->is_quantized;
+    job.packed = quant && s->vnni && m >= PACK_MIN_M;
+    if ((job.packed || (!quant && m > FMR)) && nth > s->n_tiles) {
+        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, "avx512 kernel tiles");
+        if (!t) return -1;
+        tlb_free_aligned(s->tiles);
+        s->tiles = t;
+        s->n_tiles = nth;
+    }
+    if (quant) {
         job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
         job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
-        size_t per_row = job.xstride + job.dstride * sizeof(float), need;
+        size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t)), need;
         if (tlb_mul_size(per_row, (size_t)m, &need)) {
             tlb_error("avx512 kernel: activation scratch size overflows");
             return -1;
@@ -474,16 +811,11 @@ static int avx512_matmul(void *state, struct tlb_pool *pool, float *y, const flo
         }
         job.xq = s->xq;
         job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
+        job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
         if (m == 1)
             quantize_job(&job, 0, 1);
         else
             tlb_pool_run(pool, quantize_job, &job);
-    } else if (m > FMR && w->type != TLB_TYPE_F32 && nth > s->n_tiles) {
-        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, "avx512 kernel tiles");
-        if (!t) return -1;
-        tlb_free_aligned(s->tiles);
-        s->tiles = t;
-        s->n_tiles = nth;
     }
     job.tiles = s->tiles;
     tlb_pool_run(pool, matmul_job, &job);

@@ -12,7 +12,7 @@
 
 #define VL 8      /* lanes per m=1 accumulator: 2 SSE2/NEON registers */
 #define NR 4      /* W rows per m=1 step (x loaded once for 4 rows) */
-#define KC 256    /* k per converted f32 chunk: 4 rows x 256 x 4 B stays in L1 */
+#define KC 256    /* k per prefill chunk: the f32 tile is NB x KC */
 #define MR 4      /* X rows per prefill micro-tile */
 #define NP 2      /* W rows per prefill micro-tile (MR*NP*4 lanes = 8 SSE registers) */
 #define VP 4      /* lanes per prefill accumulator */
@@ -125,21 +125,47 @@ static inline float unpack_block(enum tlb_type t, const uint8_t *blk, int16_t *w
 
 /* ---- micro-kernels ---- */
 
-/* out[j] += sum_c x[c] * w[j][c] for NR rows; lanes keep the sum in registers. */
-static void dot_rows(const float *x, const float *const w[NR], int64_t len, float out[NR]) {
+/* Weight i of a float row as f32 (t is a constant after inlining, so the branches fold). */
+static inline float wval(enum tlb_type t, const void *row, int64_t i) {
+    if (t == TLB_TYPE_F32) return ((const float *)row)[i];
+#if defined(__aarch64__)
+    if (t == TLB_TYPE_F16) return (float)((const __fp16 *)row)[i]; /* fcvtl, exact */
+#endif
+    const uint16_t h = ((const uint16_t *)row)[i];
+    const uint32_t u = t == TLB_TYPE_BF16 ? (uint32_t)h << 16 : f16_bits(h);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* out[j] = sum_c x[c] * w[j][c] for NR rows of type t, converted on the fly; lanes keep the
+ * sums in registers. */
+static inline __attribute__((always_inline)) void dot_rows_t(enum tlb_type t, const float *x,
+                                                            const void *const w[NR], int64_t len,
+                                                            float out[NR]) {
     float acc[NR][VL] = {{0}};
     int64_t c = 0;
     for (; c + VL <= len; c += VL) {
 #pragma GCC unroll 4
         for (int j = 0; j < NR; j++)
-            for (int l = 0; l < VL; l++) acc[j][l] += x[c + l] * w[j][c + l];
+            for (int l = 0; l < VL; l++) acc[j][l] += x[c + l] * wval(t, w[j], c + l);
     }
     for (int j = 0; j < NR; j++) {
         float s = ((acc[j][0] + acc[j][4]) + (acc[j][1] + acc[j][5])) +
                   ((acc[j][2] + acc[j][6]) + (acc[j][3] + acc[j][7]));
-        for (int64_t t = c; t < len; t++) s += x[t] * w[j][t];
-        out[j] += s;
+        for (int64_t i = c; i < len; i++) s += x[i] * wval(t, w[j], i);
+        out[j] = s;
     }
+}
+
+static void dot_rows_f32(const float *x, const void *const w[NR], int64_t len, float out[NR]) {
+    dot_rows_t(TLB_TYPE_F32, x, w, len, out);
+}
+static void dot_rows_f16(const float *x, const void *const w[NR], int64_t len, float out[NR]) {
+    dot_rows_t(TLB_TYPE_F16, x, w, len, out);
+}
+static void dot_rows_bf16(const float *x, const void *const w[NR], int64_t len, float out[NR]) {
+    dot_rows_t(TLB_TYPE_BF16, x, w, len, out);
 }
 
 /* out[r][j] = sum_c x[r][c] * w[j][c], MR x NP tile. */
@@ -194,33 +220,23 @@ static void thread_rows(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
     *hi = (int64_t)h * NR < n ? (int64_t)h * NR : n;
 }
 
-/* Float weights, one X row at a time (m small): W rows streamed once per X row. */
-static void gemv_float(const struct job *j, int64_t lo, int64_t hi, float *tile) {
+/* Float weights, one X row at a time (m small): W rows streamed once per X row and
+ * converted in registers. */
+static void gemv_float(const struct job *j, int64_t lo, int64_t hi) {
     const struct tlb_tensor *w = j->w;
     const int64_t n = w->rows, k = w->cols;
     const size_t rb = tlb_type_row_bytes(w->type, k);
+    void (*dot)(const float *, const void *const[NR], int64_t, float[NR]) =
+        w->type == TLB_TYPE_F32 ? dot_rows_f32 : w->type == TLB_TYPE_F16 ? dot_rows_f16
+                                                                        : dot_rows_bf16;
     for (int r = 0; r < j->m; r++) {
         const float *x = j->x + (size_t)r * (size_t)k;
         for (int64_t i = lo; i < hi; i += NR) {
-            const char *rows[NR];
+            const void *rows[NR];
             for (int t = 0; t < NR; t++)  /* past the end: repeat the last row, drop result */
                 rows[t] = (const char *)w->data + (size_t)(i + t < hi ? i + t : hi - 1) * rb;
-            float out[NR] = {0};
-            if (w->type == TLB_TYPE_F32) {
-                const float *wr[NR];
-                for (int t = 0; t < NR; t++) wr[t] = (const float *)rows[t];
-                dot_rows(x, wr, k, out);
-            } else {
-                for (int64_t c = 0; c < k; c += KC) {
-                    const int64_t len = k - c < KC ? k - c : KC;
-                    const float *wr[NR];
-                    for (int t = 0; t < NR; t++) {
-                        cvt_row(w->type, rows[t] + (size_t)c * 2, tile + t * KC, len);
-                        wr[t] = tile + t * KC;
-                    }
-                    dot_rows(x + c, wr, len, out);
-                }
-            }
+            float out[NR];
+            dot(x, rows, k, out);
             for (int t = 0; t < NR && i + t < hi; t++) j->y[(size_t)r * (size_t)n + i + t] = out[t];
         }
     }
@@ -347,7 +363,7 @@ static void matmul_job(void *arg, int ith, int nth) {
     if (quant)
         j->m == 1 ? gemv_quant(j, lo, hi) : gemm_quant(j, lo, hi, tile);
     else
-        j->m < MR ? gemv_float(j, lo, hi, tile) : gemm_float(j, lo, hi, tile);
+        j->m < MR ? gemv_float(j, lo, hi) : gemm_float(j, lo, hi, tile);
 }
 
 static void quantize_job(void *arg, int ith, int nth) {

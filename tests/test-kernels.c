@@ -3,7 +3,8 @@
  * TinyLlama shapes; NaN/Inf first, then NMSE under a named per-type bound. Also CPU feature
  * masking (TLBENCH_CPU_MASK), selection by name and "auto", and the non-VNNI code paths.
  * Unusable kernels print "skip <kernel>_...: reason". TLB_KERNEL_TEST_QUICK=1 (used under
- * qemu by t-dispatch.sh) runs a smaller shape set. */
+ * qemu by t-dispatch.sh) runs a smaller shape set; TLB_KERNEL_TEST_ONLY=a,b limits the
+ * kernels compared (t-dispatch.sh: the x86 ones; OpenBLAS picks AVX2 code on qemu64). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -39,6 +40,16 @@ static void fill(float *v, size_t n) {
         if (i % 32 == 0) scale = (float)(1 << (rng % 9)) / 16.0f;
         v[i] = frand() * scale;
     }
+}
+
+/* Is kernel name listed in TLB_KERNEL_TEST_ONLY (or is that unset)? */
+static int selected(const char *name) {
+    const char *only = getenv("TLB_KERNEL_TEST_ONLY");
+    if (!only || !*only) return 1;
+    const size_t n = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) return 1;
+    return 0;
 }
 
 static int quick(void) {
@@ -213,7 +224,7 @@ static int sweep(const char *tag, const int *ns, int nn, const int *ks_q, const 
     char why[256];
     for (int ki = 0; ki < tlb_kernel_count() && nkern < MAX_KERNELS; ki++) {
         const struct tlb_kernel *kn = tlb_kernel_at(ki);
-        if (!strcmp(kn->name, "naive")) continue;
+        if (!strcmp(kn->name, "naive") || !selected(kn->name)) continue;
         if (kn->probe && kn->probe(why, sizeof why) != 0)
             printf("skip %s_%s: %s\n", kn->name, tag, why);
         else
