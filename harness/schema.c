@@ -48,7 +48,7 @@ const struct tlb_column tlb_columns[] = {
     {"status", "", S, 1, "`ok`, `unsupported`, `crashed`, `timeout`, `oom`, `skipped-memory`, `invalid` or `error`."},
     {"status_detail", "", S, 1, "Why the status is not `ok` (reason, signal, error message); empty when ok."},
     /* ---- latency ---- */
-    {"load_ms", "ms", F, 1, "Model load (and weight conversion) time."},
+    {"load_ms", "ms", F, 1, "Model load (and weight conversion) time; a sweep loads each (model, weight type) once and repeats that time in each of its rows."},
     {"pp_ms_median", "ms", F, 1, "Time of one prefill of n_prompt tokens at depth n_depth: median over repetitions."},
     {"pp_ms_mean", "ms", F, 1, "Prefill time: mean over repetitions."},
     {"pp_ms_stddev", "ms", F, 1, "Prefill time: sample standard deviation (n-1) over repetitions."},
@@ -100,7 +100,7 @@ const struct tlb_column tlb_columns[] = {
     {"throttled", "0/1", I, 1, "1 when throttling or under-voltage started during the test."},
     {"invalid_reason", "", S, 1, "Why the power or timing measurement is not trustworthy (throttled, too few samples...)."},
     /* ---- accuracy ---- */
-    {"acc_ref", "", S, 1, "Reference the accuracy columns compare against, e.g. `f32/naive`."},
+    {"acc_ref", "", S, 1, "Reference the accuracy columns compare against, e.g. `f32/naive` (`f32/avx512`: models over 100M parameters use the fastest f32 kernel unless --acc-ref is given)."},
     {"kld_mean", "nats", F, 1, "Mean KL divergence of the next-token distribution from the reference (teacher forced)."},
     {"kld_p99", "nats", F, 1, "99th percentile of the per-token KL divergence."},
     {"top1_agree", "fraction", F, 1, "Fraction (0..1) of positions whose top-1 token equals the reference's."},
