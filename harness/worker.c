@@ -431,10 +431,10 @@ static void worker_main(struct server *sv, uint32_t type, uint32_t index, int ou
     _exit(0);
 }
 
-/* Classify how a worker ended. status: waitpid status; msg_ok: a message arrived. */
-static enum tlb_status classify(int timed_out, double timeout_s, int wstatus, int msg_ok,
-                                const struct msg *m, long long oom_delta, const char *err_tail,
-                                char *detail, size_t n) {
+enum tlb_status tlb_worker_classify(int timed_out, double timeout_s, int wstatus, int msg_ok,
+                                    enum tlb_status msg_status, const char *msg_detail,
+                                    long long oom_delta, const char *err_tail, char *detail,
+                                    size_t n) {
     detail[0] = '\0';
     const char *sep = *err_tail ? ": " : "";
     if (timed_out) {
@@ -453,8 +453,8 @@ static enum tlb_status classify(int timed_out, double timeout_s, int wstatus, in
     }
     int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
     if (msg_ok && code == 0) {
-        enum tlb_status st = (enum tlb_status)m->status;
-        const char *d = m->detail;
+        enum tlb_status st = msg_status;
+        const char *d = msg_detail ? msg_detail : "";
         if (st == TLB_STATUS_ERROR && strstr(err_tail, "out of memory")) st = TLB_STATUS_OOM;
         if ((st == TLB_STATUS_ERROR || st == TLB_STATUS_OOM) && *err_tail &&
             !strstr(d, err_tail)) {
@@ -609,9 +609,9 @@ static void serve_one(struct server *sv, uint32_t type, uint32_t index) {
         if ((size_t)len + 4 == b.len && msg_decode(b.p + 4, len, &m) == 0) msg_ok = 1;
     }
     free(b.p);
-    enum tlb_status st =
-        classify(timed_out, s->timeout_s, wstatus, msg_ok, &m, oom_delta, tail, detail,
-                 sizeof detail);
+    enum tlb_status st = tlb_worker_classify(timed_out, s->timeout_s, wstatus, msg_ok,
+                                             (enum tlb_status)m.status, m.detail, oom_delta,
+                                             tail, detail, sizeof detail);
     msg_send(sv->resp_fd, MSG_RESULT, index, (int32_t)st, detail, msg_ok ? m.row : NULL);
     msg_free(&m);
 }

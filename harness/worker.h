@@ -52,6 +52,16 @@ extern volatile sig_atomic_t tlb_sweep_interrupted;
  * -1 when on_row failed (error printed). */
 int tlb_sweep_execute(struct tlb_sweep_env *env);
 
+/* How a worker ended, as a row status with its detail: timed_out (killed by the
+ * timeout), wstatus (waitpid), msg_ok/msg_status/msg_detail (the row message, if one
+ * arrived), oom_delta (rise of the kernel's OOM-kill counters while it ran), err_tail (the
+ * last line it printed on stderr). A SIGKILL with oom_delta > 0 is oom; other signals are
+ * crashed; exit TLB_WORKER_EXIT_OOM or an error mentioning "out of memory" is oom. */
+enum tlb_status tlb_worker_classify(int timed_out, double timeout_s, int wstatus, int msg_ok,
+                                    enum tlb_status msg_status, const char *msg_detail,
+                                    long long oom_delta, const char *err_tail, char *detail,
+                                    size_t n);
+
 /* "SIGSEGV" etc. for a signal number ("signal N" when unknown). */
 const char *tlb_signal_name(int sig);
 

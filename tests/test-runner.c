@@ -5,6 +5,7 @@
  * t-faults.sh. */
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "sha256.h"
 #include "sweep-plan.h"
 #include "test.h"
+#include "worker.h"
 
 /* Run fn with stderr captured into buf (for checking error messages). */
 static int capture_fd = -1, saved_fd = -1;
@@ -381,6 +383,41 @@ TLB_TEST(sha256_vectors) {
     int rc = tlb_sha256_file("/nonexistent/model.bin", hex);
     capture_end(err, sizeof err);
     TLB_CHECK(rc == -1 && strstr(err, "/nonexistent/model.bin"), "missing file");
+}
+
+/* waitpid-style statuses */
+#define EXITED(code) ((code) << 8)
+#define SIGNALED(sig) (sig)
+
+TLB_TEST(worker_end_classification) {
+    char d[512];
+    enum tlb_status st;
+    st = tlb_worker_classify(0, 600, SIGNALED(SIGKILL), 0, TLB_STATUS_OK, "", 1, "", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_OOM && strstr(d, "OOM killer"), "oom kill: %s", d);
+    st = tlb_worker_classify(0, 600, SIGNALED(SIGKILL), 0, TLB_STATUS_OK, "", 0, "", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_CRASHED && strstr(d, "SIGKILL"), "plain kill: %s", d);
+    st = tlb_worker_classify(0, 600, SIGNALED(SIGSEGV), 0, TLB_STATUS_OK, "", 0, "boom", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_CRASHED && strstr(d, "SIGSEGV") && strstr(d, "boom"), "segv: %s", d);
+    st = tlb_worker_classify(1, 2.5, SIGNALED(SIGKILL), 0, TLB_STATUS_OK, "", 0, "", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_TIMEOUT && strstr(d, "2.5 s"), "timeout: %s", d);
+    st = tlb_worker_classify(0, 600, EXITED(TLB_WORKER_EXIT_OOM), 0, TLB_STATUS_OK, "", 0,
+                             "out of memory allocating 5 bytes", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_OOM && strstr(d, "allocating"), "exit oom: %s", d);
+    st = tlb_worker_classify(0, 600, EXITED(0), 1, TLB_STATUS_ERROR, "engine creation failed", 0,
+                             "out of memory allocating 4096 bytes for KV cache", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_OOM && strstr(d, "engine creation failed: out of memory"),
+              "error with ENOMEM text: %s", d);
+    st = tlb_worker_classify(0, 600, EXITED(0), 1, TLB_STATUS_OK, "", 0, "a warning", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_OK && !d[0], "ok: %s", d);
+    st = tlb_worker_classify(0, 600, EXITED(0), 1, TLB_STATUS_INVALID, "throttled", 0, "", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_INVALID && !strcmp(d, "throttled"), "invalid: %s", d);
+    st = tlb_worker_classify(0, 600, EXITED(7), 0, TLB_STATUS_OK, "", 0, "", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_ERROR && strstr(d, "status 7"), "exit 7: %s", d);
+    /* a message from a worker that then exited non-zero is not trusted */
+    st = tlb_worker_classify(0, 600, EXITED(1), 1, TLB_STATUS_OK, "", 0, "", d, sizeof d);
+    TLB_CHECK(st == TLB_STATUS_ERROR, "exit 1 after a message: %s", tlb_status_name(st));
+    TLB_CHECK(!strcmp(tlb_signal_name(SIGBUS), "SIGBUS") && strstr(tlb_signal_name(63), "63"),
+              "signal names");
 }
 
 TLB_TEST(durations) {
