@@ -26,14 +26,26 @@
 #define QNB 64    /* W rows per block when m > 1 */
 #define FMR 2     /* X rows per float tile */
 #define FNR 4     /* W rows per float tile: 8 accumulators + 2 X + W of 16 ymm */
-#define FKC 2048  /* k per float chunk when m > 2: 2 X rows x 8 KiB in L1 */
-#define FNB 32    /* W rows per converted f32 tile: 32 x 2048 x 4 = 256 KiB (L2) */
-#define TILE_BYTES ((size_t)FNB * FKC * sizeof(float))
+/* Prefill (as in avx512.c, with 8-row vectors): float weights (m > FMR) are packed
+ * transposed, [c][8 rows], and multiplied as GMR x 16 outer products with X broadcast (the
+ * BLIS haswell 6x16 shape); q8_0/q4_0 with AVX-VNNI (m >= PACK_MIN_M) are packed as 4-byte
+ * groups of 8 rows so one vpdpbusd serves 8 W rows and a lane sums a whole block. */
+#define GMR 6     /* X rows per float packed tile (x 16 W rows: 12 ymm accumulators) */
+#define GKC 256   /* k per float chunk: 16-row panel 16 KiB + 6 X rows 6 KiB (L1) */
+#define GNB 32    /* W rows per float pack (4 vectors of 8) */
+#define PMR 2     /* X rows per quantized packed tile (x 16 W rows) */
+#define PKB 64    /* blocks per k chunk */
+#define PNB 32    /* W rows per quantized pack (4 vectors of 8) */
+#define PBLK 288  /* bytes per (8 rows, block): 8 groups x 32 B of quants + 8 f32 scales */
+#define PACK_MIN_M 8
+#define TILE_BYTES ((size_t)96 << 10) /* per-thread pack buffer */
+_Static_assert((size_t)GNB * GKC * 4 <= TILE_BYTES && (size_t)(PNB / 8) * PKB * PBLK <= TILE_BYTES,
+               "packs fit the per-thread buffer");
 
 struct avx2_state {
     uint8_t *xq;     /* quantized X: (m, xstride) bytes, then (m, dstride) float scales */
     size_t xq_cap;
-    float *tiles;    /* per-thread f32 tiles for f16/bf16 weights with m > 2 */
+    float *tiles;    /* per-thread pack buffers (TILE_BYTES each) for the prefill paths */
     int n_tiles;
     int vnni;        /* AVX-VNNI, decided at init from tlb_cpu_has */
 };
@@ -62,7 +74,7 @@ INLINE __m256i round_away(__m256 v) {
 }
 
 static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, float *d,
-                         size_t dstride, int offset) {
+                         size_t dstride, int offset, int32_t *corr, int32_t corr_mul) {
     const int64_t nb = k / 32;
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const __m256i flip = _mm256_set1_epi8(offset ? (char)0x80 : 0);
@@ -84,9 +96,19 @@ static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, 
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(void *)(q + b * 32), _mm256_xor_si256(p, flip));
+        if (corr) { /* the packed path's correction: corr_mul x the sum of the quants */
+            const __m256i s4 = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+            __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+            s2 = _mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(1, 0, 3, 2)));
+            s2 = _mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(2, 3, 0, 1)));
+            corr[b] = corr_mul * _mm_cvtsi128_si32(s2);
+        }
     }
     memset(q + nb * 32, offset ? 0x80 : 0, xstride - (size_t)nb * 32);
-    for (size_t b = (size_t)nb; b < dstride; b++) d[b] = 0.0f;
+    for (size_t b = (size_t)nb; b < dstride; b++) {
+        d[b] = 0.0f;
+        if (corr) corr[b] = 0;
+    }
 }
 
 /* ---- quantized weights ---- */
@@ -250,15 +272,171 @@ FTILES(WT_BF16)
 #define FROW(WT) {ftile_1_##WT, ftile_2_##WT}
 static const ftile_fn ftiles[3][FMR] = {FROW(WT_F32), FROW(WT_F16), FROW(WT_BF16)};
 
-static void convert_row(int wt, const uint16_t *src, float *dst, int64_t n) {
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) _mm256_storeu_ps(dst + c, load_wf(wt, src, c));
-    if (c < n) {
-        float buf[8];
-        _mm256_storeu_ps(buf, load_wf_tail(wt, src, c, n - c));
-        memcpy(dst + c, buf, (size_t)(n - c) * 4);
+/* ---- packed prefill ---- */
+
+/* In-register transpose of 8 x 8 dwords: r[i][c] -> r[c][i]. */
+INLINE void transpose8(__m256i r[8]) {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    /* u[4q + e]: lane 0 dword e, lane 1 dword e + 4, of rows 4q .. 4q + 3 */
+    for (int e = 0; e < 4; e++) {
+        r[e] = _mm256_permute2x128_si256(u[e], u[4 + e], 0x20);
+        r[e + 4] = _mm256_permute2x128_si256(u[e], u[4 + e], 0x31);
     }
 }
+
+/* Pack float W rows [jb, je) x values [c0, c0 + len) as f32: vector v (rows jb + 8v ..) at
+ * p + v * len * 8, value c of its 8 rows at + c * 8. Missing rows are zeros. */
+static void pack_float(const struct tlb_tensor *w, int wt, int64_t jb, int64_t je, int64_t c0,
+                       int64_t len, float *p) {
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    for (int v = 0; v < GNB / 8 && jb + v * 8 < je; v++) {
+        const void *rows[8];
+        for (int i = 0; i < 8; i++) {
+            const int64_t row = jb + v * 8 + i;
+            rows[i] = row < je ? (const char *)w->data + (size_t)row * rb : NULL;
+        }
+        float *pv = p + (size_t)v * (size_t)len * 8;
+        for (int64_t c = 0; c < len; c += 8) {
+            const int64_t cnt = len - c < 8 ? len - c : 8;
+            __m256i r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = !rows[i] ? _mm256_setzero_si256()
+                                : _mm256_castps_si256(cnt == 8 ? load_wf(wt, rows[i], c0 + c)
+                                                               : load_wf_tail(wt, rows[i], c0 + c, cnt));
+            transpose8(r);
+            for (int i = 0; i < cnt; i++) _mm256_store_si256((__m256i *)(void *)(pv + (c + i) * 8), r[i]);
+        }
+    }
+}
+
+/* out[r][0..15] = X row r . the 16 W rows of packed vectors p0, p1: outer products. */
+INLINE void gtile(const int mr, const float *const *xr, const float *p0, const float *p1,
+                  int64_t len, float out[GMR][16]) {
+    __m256 acc[GMR][2];
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < len; c++) {
+        const __m256 w0 = _mm256_load_ps(p0 + c * 8), w1 = _mm256_load_ps(p1 + c * 8);
+        for (int r = 0; r < mr; r++) {
+            const __m256 xv = _mm256_set1_ps(xr[r][c]);
+            acc[r][0] = _mm256_fmadd_ps(xv, w0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(xv, w1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm256_storeu_ps(out[r], acc[r][0]);
+        _mm256_storeu_ps(out[r] + 8, acc[r][1]);
+    }
+}
+
+typedef void (*gtile_fn)(const float *const *, const float *, const float *, int64_t,
+                         float[GMR][16]);
+#define GTILE(MR)                                                                              \
+    static void gtile_##MR(const float *const *xr, const float *p0, const float *p1,           \
+                           int64_t len, float out[GMR][16]) {                                  \
+        gtile(MR, xr, p0, p1, len, out);                                                       \
+    }
+GTILE(1)
+GTILE(2)
+GTILE(3)
+GTILE(4)
+GTILE(5)
+GTILE(6)
+static const gtile_fn gtiles[GMR] = {gtile_1, gtile_2, gtile_3, gtile_4, gtile_5, gtile_6};
+
+/* Repack q8_0/q4_0 W rows [jb, je) x blocks [b0, b0 + nblk): vector v (8 rows) block b at
+ * p + (v * nblk + b) * PBLK: group g (quants 4g..4g+3) of row i at g * 32 + i * 4, as u8
+ * (q8_0: w + 128, q4_0: q); then the 8 scales as f32. Missing rows are zeros. */
+static void pack_quant(const struct tlb_tensor *w, int64_t jb, int64_t je, int64_t b0,
+                       int64_t nblk, uint8_t *p) {
+    const int q4 = w->type == TLB_TYPE_Q4_0;
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols), bsz = q4 ? 18 : 34;
+    for (int v = 0; v < PNB / 8; v++) {
+        const uint8_t *rows[8];
+        for (int i = 0; i < 8; i++) {
+            const int64_t row = jb + v * 8 + i;
+            rows[i] = row < je ? (const uint8_t *)w->data + (size_t)row * rb + (size_t)b0 * bsz : NULL;
+        }
+        uint8_t *pv = p + (size_t)v * (size_t)nblk * PBLK;
+        for (int64_t b = 0; b < nblk; b++) {
+            __m256i r[8];
+            uint16_t h[8] = {0};
+            for (int i = 0; i < 8; i++) {
+                if (!rows[i]) {
+                    r[i] = _mm256_setzero_si256();
+                    continue;
+                }
+                const uint8_t *blk = rows[i] + (size_t)b * bsz;
+                r[i] = load_wq(blk, q4);
+                if (!q4) r[i] = _mm256_xor_si256(r[i], _mm256_set1_epi8((char)0x80));
+                memcpy(&h[i], blk, 2);
+            }
+            transpose8(r);
+            uint8_t *pb = pv + (size_t)b * PBLK;
+            for (int g = 0; g < 8; g++) _mm256_store_si256((__m256i *)(void *)(pb + g * 32), r[g]);
+            _mm256_store_ps((float *)(void *)(pb + 256),
+                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)h)));
+        }
+    }
+}
+
+/* out[r][0..15] = X row r . the 16 W rows of vectors p0, p1 over nblk blocks (AVX-VNNI):
+ * lanes start at X's correction, 8 vpdpbusd per vector and row with 4 bytes of X broadcast,
+ * then one convert and one FMA by the 8 row scales x X's scale. */
+INLINE void ptile(const int mr, const uint8_t *const *xq, const float *const *xd,
+                  const int32_t *const *xc, const uint8_t *p0, const uint8_t *p1, int64_t nblk,
+                  float out[PMR][16]) {
+    __m256 fa[PMR][2];
+    for (int r = 0; r < mr; r++) fa[r][0] = fa[r][1] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nblk; b++) {
+        const uint8_t *q0 = p0 + (size_t)b * PBLK, *q1 = p1 + (size_t)b * PBLK;
+        __m256i ia[PMR][2];
+        for (int r = 0; r < mr; r++) ia[r][0] = ia[r][1] = _mm256_set1_epi32(xc[r][b]);
+        for (int g = 0; g < 8; g++) {
+            const __m256i v0 = _mm256_load_si256((const __m256i *)(const void *)(q0 + g * 32));
+            const __m256i v1 = _mm256_load_si256((const __m256i *)(const void *)(q1 + g * 32));
+            for (int r = 0; r < mr; r++) {
+                int32_t x4;
+                memcpy(&x4, xq[r] + b * 32 + g * 4, 4);
+                const __m256i xb = _mm256_set1_epi32(x4);
+                ia[r][0] = dpbusd(ia[r][0], v0, xb);
+                ia[r][1] = dpbusd(ia[r][1], v1, xb);
+            }
+        }
+        const __m256 ws0 = _mm256_load_ps((const float *)(const void *)(q0 + 256));
+        const __m256 ws1 = _mm256_load_ps((const float *)(const void *)(q1 + 256));
+        for (int r = 0; r < mr; r++) {
+            const __m256 xs = _mm256_set1_ps(xd[r][b]);
+            fa[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r][0]), _mm256_mul_ps(ws0, xs), fa[r][0]);
+            fa[r][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r][1]), _mm256_mul_ps(ws1, xs), fa[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm256_storeu_ps(out[r], fa[r][0]);
+        _mm256_storeu_ps(out[r] + 8, fa[r][1]);
+    }
+}
+
+typedef void (*ptile_fn)(const uint8_t *const *, const float *const *, const int32_t *const *,
+                         const uint8_t *, const uint8_t *, int64_t, float[PMR][16]);
+#define PTILE(MR)                                                                              \
+    static void ptile_##MR(const uint8_t *const *xq, const float *const *xd,                   \
+                           const int32_t *const *xc, const uint8_t *p0, const uint8_t *p1,     \
+                           int64_t nblk, float out[PMR][16]) {                                 \
+        ptile(MR, xq, xd, xc, p0, p1, nblk, out);                                              \
+    }
+PTILE(1)
+PTILE(2)
+static const ptile_fn ptiles[PMR] = {ptile_1, ptile_2};
 
 /* ---- jobs ---- */
 
@@ -271,8 +449,10 @@ struct job {
     size_t xstride;
     float *xd;        /* (m, dstride) */
     size_t dstride;
+    int32_t *xc;      /* (m, dstride) packed path: block corrections */
     float *tiles;
     int vnni;
+    int packed;       /* quantized prefill through the packed path */
 };
 
 static void thread_rows(int64_t n, int unit, int ith, int nth, int64_t *lo, int64_t *hi) {
@@ -330,12 +510,52 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi) {
     }
 }
 
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
+    const struct tlb_tensor *w = j->w;
+    const int64_t n = w->rows, nbk = w->cols / 32;
+    const int m = j->m;
+    for (int64_t b0 = 0; b0 < nbk; b0 += PKB) {
+        const int64_t nblk = nbk - b0 < PKB ? nbk - b0 : PKB;
+        for (int64_t jb = lo; jb < hi; jb += PNB) {
+            const int64_t je = jb + PNB < hi ? jb + PNB : hi;
+            const int nv = (int)((je - jb + 7) / 8);
+            pack_quant(w, jb, je, b0, nblk, pack);
+            for (int r0 = 0; r0 < m; r0 += PMR) {
+                const int mr = m - r0 < PMR ? m - r0 : PMR;
+                const uint8_t *xq[PMR];
+                const float *xd[PMR];
+                const int32_t *xc[PMR];
+                for (int r = 0; r < PMR; r++) {
+                    const int rr = r < mr ? r0 + r : r0;
+                    xq[r] = j->xq + (size_t)rr * j->xstride + (size_t)b0 * 32;
+                    xd[r] = j->xd + (size_t)rr * j->dstride + (size_t)b0;
+                    xc[r] = j->xc + (size_t)rr * j->dstride + (size_t)b0;
+                }
+                for (int v = 0; v < nv; v += 2) {
+                    const uint8_t *p0 = pack + (size_t)v * (size_t)nblk * PBLK;
+                    const uint8_t *p1 = v + 1 < nv ? p0 + (size_t)nblk * PBLK : p0;
+                    float out[PMR][16];
+                    ptiles[mr - 1](xq, xd, xc, p0, p1, nblk, out);
+                    const int64_t c0 = jb + v * 8;
+                    const int cnt = (int)(je - c0 < 16 ? je - c0 : 16);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c0;
+                        if (b0 == 0)
+                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
+                        else
+                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
     const struct tlb_tensor *w = j->w;
     const int wt = w->type == TLB_TYPE_F32 ? WT_F32 : w->type == TLB_TYPE_F16 ? WT_F16 : WT_BF16;
-    const int64_t k = w->cols;
+    const int64_t n = w->rows, k = w->cols;
     const size_t rb = tlb_type_row_bytes(w->type, k);
-    const size_t es = w->type == TLB_TYPE_F32 ? 4 : 2;
     const int m = j->m;
     if (m <= FMR) { /* decode / small m: W streamed once, converted in registers */
         const ftile_fn f = ftiles[wt][m - 1];
@@ -351,32 +571,32 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
         }
         return;
     }
-    for (int64_t c0 = 0; c0 < k; c0 += FKC) {
-        const int64_t len = k - c0 < FKC ? k - c0 : FKC;
-        for (int64_t jb = lo; jb < hi; jb += FNB) {
-            const int64_t je = jb + FNB < hi ? jb + FNB : hi;
-            const void *rows[FNB];
-            for (int64_t t = 0; t < je - jb; t++) {
-                const char *src = (const char *)w->data + (size_t)(jb + t) * rb + (size_t)c0 * es;
-                if (wt == WT_F32) {
-                    rows[t] = src;
-                } else {
-                    convert_row(wt, (const uint16_t *)(const void *)src, tile + t * FKC, len);
-                    rows[t] = tile + t * FKC;
-                }
-            }
-            for (int r0 = 0; r0 < m; r0 += FMR) {
-                const int mr = m - r0 < FMR ? m - r0 : FMR;
-                const ftile_fn f = ftiles[WT_F32][mr - 1];
-                const float *xr[FMR];
-                for (int r = 0; r < FMR; r++)
+    /* prefill: the packed outer-product path */
+    for (int64_t c0 = 0; c0 < k; c0 += GKC) {
+        const int64_t len = k - c0 < GKC ? k - c0 : GKC;
+        for (int64_t jb = lo; jb < hi; jb += GNB) {
+            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
+            const int nv = (int)((je - jb + 7) / 8);
+            pack_float(w, wt, jb, je, c0, len, tile);
+            for (int r0 = 0; r0 < m; r0 += GMR) {
+                const int mr = m - r0 < GMR ? m - r0 : GMR;
+                const float *xr[GMR];
+                for (int r = 0; r < GMR; r++)
                     xr[r] = j->x + (size_t)(r < mr ? r0 + r : r0) * (size_t)k + (size_t)c0;
-                for (int64_t i = jb; i < je; i += FNR) {
-                    const void *wr[FNR];
-                    for (int t = 0; t < FNR; t++) wr[t] = rows[i + t < je ? i + t - jb : je - 1 - jb];
-                    float out[FMR][FNR];
-                    f(xr, wr, len, out);
-                    store_tile(j, r0, mr, i, FNR, je, c0 > 0, &out[0][0], FNR);
+                for (int v = 0; v < nv; v += 2) {
+                    const float *p0 = tile + (size_t)v * (size_t)len * 8;
+                    const float *p1 = v + 1 < nv ? p0 + (size_t)len * 8 : p0;
+                    float out[GMR][16];
+                    gtiles[mr - 1](xr, p0, p1, len, out);
+                    const int64_t c = jb + v * 8;
+                    const int cnt = (int)(je - c < 16 ? je - c : 16);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c;
+                        if (c0 == 0)
+                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
+                        else
+                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
+                    }
                 }
             }
         }
@@ -387,12 +607,15 @@ static void matmul_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     int64_t lo, hi;
     const int quant = tlb_type_traits(j->w->type)->is_quantized;
-    thread_rows(j->w->rows, quant ? QNR : FNR, ith, nth, &lo, &hi);
+    thread_rows(j->w->rows, j->packed ? 16 : quant ? QNR : j->m > FMR ? 16 : FNR, ith, nth, &lo, &hi);
     if (lo >= hi) return;
-    if (quant)
+    char *tile = (char *)j->tiles + (size_t)ith * TILE_BYTES;
+    if (j->packed)
+        quant_packed(j, lo, hi, (uint8_t *)tile);
+    else if (quant)
         quant_rows(j, lo, hi);
     else
-        float_rows(j, lo, hi, (float *)(void *)((char *)j->tiles + (size_t)ith * TILE_BYTES));
+        float_rows(j, lo, hi, (float *)(void *)tile);
 }
 
 static void quantize_job(void *arg, int ith, int nth) {
@@ -400,10 +623,12 @@ static void quantize_job(void *arg, int ith, int nth) {
     const int64_t k = j->w->cols;
     long lo, hi;
     tlb_split_range(j->m, ith, nth, &lo, &hi);
-    for (long r = lo; r < hi; r++)
+    const int32_t cm = j->w->type == TLB_TYPE_Q4_0 ? -8 : -128;
+    for (long r = lo; r < hi; r++) /* u8 X only for q8_0 on the VNNI dot-product path */
         quantize_row(j->x + (size_t)r * (size_t)k, k, j->xq + (size_t)r * j->xstride, j->xstride,
                      j->xd + (size_t)r * j->dstride, j->dstride,
-                     j->vnni && j->w->type == TLB_TYPE_Q8_0); /* u8 X: q8_0 VNNI path only */
+                     j->vnni && !j->packed && j->w->type == TLB_TYPE_Q8_0,
+                     j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
 }
 
 /* ---- descriptor ---- */
@@ -446,12 +671,21 @@ static const char *avx2_version(void *state) {
 static int avx2_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                        const struct tlb_tensor *w, int m) {
     struct avx2_state *s = state;
-    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, s->vnni};
+    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
     const int nth = tlb_pool_size(pool);
-    if (tlb_type_traits(w->type)->is_quantized) {
+    const int quant = tlb_type_traits(w->type)->is_quantized;
+    job.packed = quant && s->vnni && m >= PACK_MIN_M;
+    if ((job.packed || (!quant && m > FMR)) && nth > s->n_tiles) {
+        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, "avx2 kernel tiles");
+        if (!t) return -1;
+        tlb_free_aligned(s->tiles);
+        s->tiles = t;
+        s->n_tiles = nth;
+    }
+    if (quant) {
         job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
         job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
-        size_t per_row = job.xstride + job.dstride * sizeof(float), need;
+        size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t)), need;
         if (tlb_mul_size(per_row, (size_t)m, &need)) {
             tlb_error("avx2 kernel: activation scratch size overflows");
             return -1;
@@ -465,16 +699,11 @@ static int avx2_matmul(void *state, struct tlb_pool *pool, float *y, const float
         }
         job.xq = s->xq;
         job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
+        job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
         if (m == 1)
             quantize_job(&job, 0, 1);
         else
             tlb_pool_run(pool, quantize_job, &job);
-    } else if (m > FMR && w->type != TLB_TYPE_F32 && nth > s->n_tiles) {
-        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, "avx2 kernel tiles");
-        if (!t) return -1;
-        tlb_free_aligned(s->tiles);
-        s->tiles = t;
-        s->n_tiles = nth;
     }
     job.tiles = s->tiles;
     tlb_pool_run(pool, matmul_job, &job);
