@@ -90,7 +90,8 @@ static void usage(FILE *f) {
         "                    file is new or empty)\n"
         "  --flush-mb N      total size of the weight copies (default: 2 x last-level cache,\n"
         "                    between 64 and 1024 MiB; 0: one copy, caches stay warm)\n"
-        "  --probe-mb N      bandwidth probe buffer in MiB (default 1024)\n"
+        "  --probe-mb N      bandwidth probe buffer in MiB (default 1024; the weight copies'\n"
+        "                    memory is reused for it)\n"
         "  --no-probes       skip the probes (the %% columns stay empty)\n"
         "  --quick           2048x2048 and 2048x5632, q4_0,q8_0,f16,f32, all CPUs only, -r 5\n"
         "                    (explicit options still override)\n"
@@ -460,28 +461,23 @@ struct limits {
     const char *isa;
 };
 
-static int run_probes(const struct opts *o, struct pools *ps, struct limits *lim) {
+/* The probes read buf (bytes long; written here first). */
+static int run_probes(const struct opts *o, struct pools *ps, struct limits *lim, char *buf,
+                      size_t bytes) {
     memset(lim, 0, sizeof *lim);
     lim->isa = "";
     if (o->no_probes) return 0;
-    const size_t bytes = (size_t)o->probe_mb << 20;
-    char *buf = tlb_alloc_aligned(bytes, "bandwidth probe buffer");
-    if (!buf) return -1;
     memset(buf, 1, bytes);
     for (int i = 0; i < o->n_threads; i++) {
         struct tlb_pool *pool = pool_for(ps, o->threads[i]);
-        if (!pool) {
-            tlb_free_aligned(buf);
-            return -1;
-        }
+        if (!pool) return -1;
         lim->bw[i] = tlb_probe_read_bw(pool, buf, bytes, 4);
         lim->peak[i] = tlb_probe_fma_peak(pool, &lim->isa);
-        fprintf(stderr, "tlbench: probe: %d thread%s: read bandwidth %.1f GB/s (%ld MiB buffer), "
+        fprintf(stderr, "tlbench: probe: %d thread%s: read bandwidth %.1f GB/s (%zu MiB buffer), "
                         "f32 FMA peak %.1f GFLOP/s (%s)\n",
-                o->threads[i], o->threads[i] == 1 ? "" : "s", lim->bw[i], o->probe_mb,
+                o->threads[i], o->threads[i] == 1 ? "" : "s", lim->bw[i], bytes >> 20,
                 lim->peak[i], lim->isa);
     }
-    tlb_free_aligned(buf);
     return 0;
 }
 
@@ -658,7 +654,6 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
 
 static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
     struct limits lim;
-    if (run_probes(o, ps, &lim) != 0) return -1;
     size_t llc = tlb_probe_llc_bytes(), flush;
     if (o->flush_mb >= 0) {
         flush = (size_t)o->flush_mb << 20;
@@ -683,14 +678,20 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
     }
     for (int i = 0; i < o->n_ms; i++)
         if (o->ms[i] > m_max) m_max = o->ms[i];
+    /* one buffer: first the bandwidth probe's, then the weight copies */
     struct arena a = {0};
-    a.size = (biggest + 4095) & ~(size_t)4095;
-    if (a.size < flush + a.size / 2) a.size = flush + ((biggest + 4095) & ~(size_t)4095);
+    const size_t probe_bytes = o->no_probes ? 0 : (size_t)o->probe_mb << 20;
+    a.size = flush + ((biggest + 4095) & ~(size_t)4095);
+    if (a.size < probe_bytes) a.size = probe_bytes;
     a.data = tlb_alloc_aligned(a.size, "weight copies");
     float *x = tlb_alloc_aligned((size_t)m_max * (size_t)k_max * sizeof(float), "activations");
     float *y = tlb_alloc_aligned((size_t)m_max * (size_t)n_max * sizeof(float), "outputs");
     int rc = 0, failures = 0;
     if (!a.data || !x || !y) {
+        rc = -1;
+        goto done;
+    }
+    if (run_probes(o, ps, &lim, a.data, probe_bytes) != 0) {
         rc = -1;
         goto done;
     }
