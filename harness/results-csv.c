@@ -486,6 +486,9 @@ static int scan_fd(struct scan *s, int fd) {
         tlb_error("%s: cannot initialise the CSV parser", s->path);
         return -1;
     }
+    /* libcsv grows a cell's buffer by blk_size (default 128 bytes) per realloc: long
+     * cells would cost quadratic copying. */
+    csv_set_blk_size(&p, 64 << 10);
     char *buf = tlb_malloc(READ_BLOCK, "CSV read buffer");
     if (!buf) {
         csv_free(&p);

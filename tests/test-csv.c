@@ -571,11 +571,68 @@ TLB_TEST(oversized_input_bounded) {
     TLB_CHECK(ok && read_fails_with(p, "4096"), "too many columns");
 }
 
+/* Seeded random damage to a real file (byte flips, quotes, separators, newlines, cuts):
+ * the reader must refuse or accept, never crash (run under ASan by make sanitize). */
+TLB_TEST(random_damage_never_crashes) {
+    size_t n;
+    char *orig = read_text("tests/fixtures/csv/base.csv", &n);
+    TLB_CHECK(orig && n > 100, "tests/fixtures/csv/base.csv missing");
+    char *buf = malloc(n + 64);
+    TLB_CHECK(buf, "malloc");
+    TMP(p, "fuzz.csv");
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    static const char specials[] = "\",\n\r;e-.0x\0\xff";
+    int accepted = 0, refused = 0;
+    capture_begin(); /* the refusals print one line each */
+    for (int it = 0; it < 800; it++) {
+        memcpy(buf, orig, n);
+        size_t len = n;
+        int edits = 1 + it % 6;
+        for (int k = 0; k < edits; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(s >> 33) % len;
+            int what = (int)((s >> 20) % 4);
+            if (what == 0) buf[at] = (char)(s >> 8);
+            else if (what == 1) buf[at] = specials[(s >> 12) % (sizeof specials - 1)];
+            else if (what == 2) len = at + 1; /* cut */
+            else if (len + 1 < n + 64) {     /* insert */
+                memmove(buf + at + 1, buf + at, len - at);
+                buf[at] = specials[(s >> 12) % (sizeof specials - 1)];
+                len++;
+            }
+        }
+        if (write_text(p, buf, len) != 0) break;
+        struct tlb_table *t = NULL;
+        int rc = tlb_csv_read(p, &t);
+        if (rc == 0) {
+            accepted++;
+            /* whatever was accepted must be readable through the typed getters */
+            for (size_t r = 0; r < t->n_rows; r++)
+                for (int c = 0; c < t->n_cols; c++) {
+                    double d, *v;
+                    size_t k;
+                    int64_t i;
+                    tlb_table_double(t, r, c, &d);
+                    tlb_table_int(t, r, c, &i);
+                    if (tlb_table_samples(t, r, c, &v, &k) == 1) free(v);
+                }
+        } else {
+            refused++;
+        }
+        tlb_table_free(t);
+    }
+    free(capture_end());
+    free(buf);
+    free(orig);
+    TLB_CHECK(accepted > 0 && refused > 0, "accepted %d, refused %d", accepted, refused);
+}
+
 /* Remove the temporary directory after all tests (whatever subset ran). */
 __attribute__((destructor)) static void cleanup(void) {
     if (!tmpdir[0]) return;
     static const char *const names[] = {"rt.csv", "stream.csv", "torn.csv", "torn-header.csv",
-                                        "v9.csv", "bad.csv", "crlf.csv", "huge.csv", "stderr.txt"};
+                                        "v9.csv", "bad.csv", "crlf.csv", "huge.csv", "stderr.txt",
+                                        "fuzz.csv"};
     for (size_t i = 0; i < TLB_ARRAY_LEN(names); i++) {
         TMP(path, names[i]);
         unlink(path);
