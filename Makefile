@@ -131,8 +131,18 @@ deps:
 # this machine (platforms/*.conf) on synthetic:tinyllama-1.1b. Rows go to
 # results/<board>-<YYYYMMDD>.csv as each configuration ends; the path is printed at the end.
 # SWEEP_ARGS adds options, e.g. make bench SWEEP_ARGS="--resume" after an interruption.
+# Then `tlbench report` turns that CSV into charts and a summary page in
+# reports/out/<board>-<YYYYMMDD>/ (REPORT_ARGS adds options, e.g. --price rpi5=80), and the
+# path of summary.html is printed last. A failed configuration still gets its report (the
+# failure is in it), but make exits non-zero.
 bench: all
-	$(BUILD)/tlbench sweep $(SWEEP_ARGS)
+	@rc=0; $(BUILD)/tlbench sweep $(SWEEP_ARGS) >$(BUILD)/bench-sweep.out || rc=$$?; \
+	cat $(BUILD)/bench-sweep.out; \
+	csv=$$(sed -n 's/^results: \(.*\.csv\).*/\1/p' $(BUILD)/bench-sweep.out | tail -1); \
+	if [ -z "$$csv" ] || [ ! -s "$$csv" ]; then echo "bench: no results file to report on" >&2; exit 1; fi; \
+	dir=reports/out/$$(basename "$$csv" .csv); \
+	$(BUILD)/tlbench report "$$csv" -o "$$dir" $(REPORT_ARGS) || rc=$$?; \
+	echo "summary: $$dir/summary.html"; exit $$rc
 
 # Cross/qemu (owner: blas/neon): the kernel test binaries alone, e.g.
 #   make CROSS=aarch64-linux-gnu- KERNEL_ONLY=1 BUILD=build-aarch64 kernel-tests

@@ -14,6 +14,7 @@ PACKAGES=(
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # cross build for Raspberry Pi 5 / Jetson
     qemu-user           # runs the aarch64 tests (and x86 dispatch tests) on this host
     clang               # libFuzzer fuzz targets
+    chromium            # headless render check of the report page (tests/t-report.sh)
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

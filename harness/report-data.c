@@ -1,0 +1,415 @@
+/* report-data.c — reads the inputs of `tlbench report`: results CSVs through the schema
+ * reader (results-csv.h) and kernels CSVs (report-kcsv.c); groups rows by board; picks the
+ * model and workload to chart (the most common, or --model); keeps the measured rows and
+ * lists the rows that did not run; finds board prices (--price or the platform profile). */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+#include "report.h"
+#include "stats.h"
+#include "util.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *cell(const struct tlb_table *t, size_t r, const char *col) {
+    return tlb_table_str(t, r, tlb_table_col(t, col));
+}
+
+static double dval(const struct tlb_table *t, size_t r, const char *col) {
+    double v;
+    return tlb_table_double(t, r, tlb_table_col(t, col), &v) ? v : NAN;
+}
+
+static int64_t ival(const struct tlb_table *t, size_t r, const char *col, int64_t dflt) {
+    int64_t v;
+    return tlb_table_int(t, r, tlb_table_col(t, col), &v) ? v : dflt;
+}
+
+static int is_ok(const struct tlb_table *t, size_t r) {
+    const char *s = cell(t, r, "status");
+    return *s == '\0' || strcmp(s, "ok") == 0;
+}
+
+/* "YYYY-MM-DD" from an RFC 3339 time, or "" when it does not look like one. */
+static void date_of(const char *t, char out[11]) {
+    out[0] = '\0';
+    if (strlen(t) < 10) return;
+    for (int i = 0; i < 10; i++) {
+        int want_dash = i == 4 || i == 7;
+        if (want_dash ? t[i] != '-' : !isdigit((unsigned char)t[i])) return;
+    }
+    memcpy(out, t, 10);
+    out[10] = '\0';
+}
+
+static void widen_dates(char lo[11], char hi[11], const char d[11]) {
+    if (!d[0]) return;
+    if (!lo[0] || strcmp(d, lo) < 0) memcpy(lo, d, 11);
+    if (!hi[0] || strcmp(d, hi) > 0) memcpy(hi, d, 11);
+}
+
+/* Append a sanitized value to a ", "-joined list when it is not there yet. */
+static void add_distinct(char *list, size_t n, const char *raw) {
+    char v[32];
+    tlb_rep_safe(raw, v, sizeof v, 24);
+    for (const char *p = list; (p = strstr(p, v)) != NULL; p++) {
+        size_t l = strlen(v);
+        if ((p == list || p[-1] == ' ') && (p[l] == '\0' || p[l] == ',')) return;
+    }
+    size_t used = strlen(list);
+    if (used + strlen(v) + 3 >= n) return;
+    snprintf(list + used, n - used, "%s%s", used ? ", " : "", v);
+}
+
+/* Rank of known names (weight types, kernels) so that charts list them in a sensible
+ * order; unknown names sort after, alphabetically. */
+static int rank_of(const char *s, const char *const *known, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, known[i]) == 0) return i;
+    return n;
+}
+static const char *const wtype_order[] = {"f32", "f16", "bf16", "q8_0", "q4_0"};
+static const char *const kernel_order[] = {"naive", "tiled", "openblas", "blis",
+                                           "avx2",  "avx512", "neon"};
+
+static void add_value(const char **list, int *n, const char *v, const char *const *known,
+                      int n_known) {
+    for (int i = 0; i < *n; i++)
+        if (strcmp(list[i], v) == 0) return;
+    if (*n >= TLB_REP_MAX_VALUES) return;
+    int r = rank_of(v, known, n_known), at = *n;
+    while (at > 0) {
+        int ra = rank_of(list[at - 1], known, n_known);
+        if (ra < r || (ra == r && r < n_known) || (ra == r && strcmp(list[at - 1], v) < 0)) break;
+        list[at] = list[at - 1];
+        at--;
+    }
+    list[at] = v;
+    (*n)++;
+}
+
+/* ---------------------------------------------------------------- boards */
+
+static void board_key(const struct tlb_table *t, size_t r, char *key, size_t n) {
+    const char *name = cell(t, r, "board");
+    if (*name && strcmp(name, "unknown") != 0) snprintf(key, n, "%s", name);
+    else snprintf(key, n, "%s / %s", cell(t, r, "board_kind"), cell(t, r, "cpu_info"));
+}
+
+static int find_board(struct tlb_rep_data *d, const struct tlb_table *t, size_t r) {
+    char key[256];
+    board_key(t, r, key, sizeof key);
+    for (int b = 0; b < d->n_boards; b++)
+        if (strcmp(d->boards[b].key, key) == 0) return b;
+    if (d->n_boards >= TLB_REP_MAX_BOARDS) {
+        tlb_error("%s: line %zu: more than %d boards in the inputs; report them in smaller "
+                  "groups", t->path, tlb_table_line(t, r), TLB_REP_MAX_BOARDS);
+        return -1;
+    }
+    struct tlb_rep_board *b = &d->boards[d->n_boards];
+    memset(b, 0, sizeof *b);
+    snprintf(b->key, sizeof b->key, "%s", key);
+    b->name = cell(t, r, "board");
+    b->kind = cell(t, r, "board_kind");
+    b->cpu = cell(t, r, "cpu_info");
+    b->os = cell(t, r, "os");
+    b->compiler = cell(t, r, "compiler");
+    b->cflags = cell(t, r, "cflags");
+    b->n_cpus = ival(t, r, "n_cpus", 0);
+    b->power_source = "none";
+    b->power_scope = "none";
+    b->min_depth = INT64_MAX;
+    b->price_usd = NAN;
+    /* Display label: the board name, or "kind (cpu)" when the name is unknown. */
+    char raw[300];
+    if (*b->name && strcmp(b->name, "unknown") != 0) snprintf(raw, sizeof raw, "%s", b->name);
+    else snprintf(raw, sizeof raw, "%s (%s)", *b->kind ? b->kind : "unknown board", b->cpu);
+    tlb_rep_safe(raw, b->label, sizeof b->label, 38);
+    for (int i = 0, dup = 2; i < d->n_boards; i++) {
+        if (strcmp(d->boards[i].label, b->label) == 0) {
+            char base[32];
+            tlb_rep_safe(raw, base, sizeof base, 30);
+            snprintf(b->label, sizeof b->label, "%s #%d", base, dup++ % 100);
+            i = -1; /* check the new label against all again */
+        }
+    }
+    return d->n_boards++;
+}
+
+static void add_file(struct tlb_rep_board *b, const char *path) {
+    if (strstr(b->files, path)) return;
+    size_t used = strlen(b->files);
+    if (used + strlen(path) + 3 < sizeof b->files)
+        snprintf(b->files + used, sizeof b->files - used, "%s%s", used ? ", " : "", path);
+}
+
+/* ---------------------------------------------------------------- selection */
+
+struct counter {
+    const char *key;
+    int64_t a, b;
+    size_t n;
+};
+
+static void count(struct counter *c, size_t *n, size_t cap, const char *key, int64_t a,
+                  int64_t b2) {
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(c[i].key, key) == 0 && c[i].a == a && c[i].b == b2) {
+            c[i].n++;
+            return;
+        }
+    if (*n < cap) c[(*n)++] = (struct counter){key, a, b2, 1};
+}
+
+static const struct counter *most(const struct counter *c, size_t n) {
+    const struct counter *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!best || c[i].n > best->n) best = &c[i];
+    return best;
+}
+
+/* ---------------------------------------------------------------- load */
+
+static int load_kernels(struct tlb_rep_data *d, const char *path) {
+    if (d->n_kfiles >= (int)TLB_ARRAY_LEN(d->kfiles)) {
+        tlb_error("%s: at most %d kernels CSVs per report", path, (int)TLB_ARRAY_LEN(d->kfiles));
+        return -1;
+    }
+    if (tlb_rep_kcsv_read(path, &d->kfiles[d->n_kfiles]) != 0) return -1;
+    d->n_kfiles++;
+    return 0;
+}
+
+static int collect(struct tlb_rep_data *d, const char *model_opt) {
+    /* The model: --model, else the one with the most measured rows. */
+    struct counter cnt[256];
+    size_t n_cnt = 0, n_ok = 0;
+    for (int i = 0; i < d->n_tables; i++)
+        for (size_t r = 0; r < d->tables[i]->n_rows; r++)
+            if (is_ok(d->tables[i], r)) {
+                count(cnt, &n_cnt, 256, cell(d->tables[i], r, "model_name"), 0, 0);
+                n_ok++;
+            }
+    if (model_opt) {
+        d->model = NULL;
+        for (size_t i = 0; i < n_cnt; i++)
+            if (strcmp(cnt[i].key, model_opt) == 0) d->model = cnt[i].key;
+        if (!d->model) {
+            char list[512] = "";
+            for (size_t i = 0; i < n_cnt; i++) add_distinct(list, sizeof list, cnt[i].key);
+            tlb_error("--model: no measured row of model '%s' in the inputs (models: %s)",
+                      model_opt, *list ? list : "none");
+            return -1;
+        }
+    } else {
+        const struct counter *m = most(cnt, n_cnt);
+        d->model = m ? m->key : "";
+    }
+    tlb_rep_safe(*d->model ? d->model : "no model", d->model_label, sizeof d->model_label, 40);
+
+    /* The workload: the most common (n_prompt, n_gen) of that model. */
+    n_cnt = 0;
+    for (int i = 0; i < d->n_tables; i++)
+        for (size_t r = 0; r < d->tables[i]->n_rows; r++)
+            if (is_ok(d->tables[i], r) && !strcmp(cell(d->tables[i], r, "model_name"), d->model))
+                count(cnt, &n_cnt, 256, "", ival(d->tables[i], r, "n_prompt", -1),
+                      ival(d->tables[i], r, "n_gen", -1));
+    const struct counter *w = most(cnt, n_cnt);
+    d->n_prompt = w ? w->a : -1;
+    d->n_gen = w ? w->b : -1;
+
+    d->rows = tlb_calloc(n_ok ? n_ok : 1, sizeof *d->rows, "report rows");
+    size_t n_all = 0;
+    for (int i = 0; i < d->n_tables; i++) n_all += d->tables[i]->n_rows;
+    d->issues = tlb_calloc(n_all ? n_all : 1, sizeof *d->issues, "report issues");
+    if (!d->rows || !d->issues) return -1;
+
+    n_cnt = 0;
+    for (int i = 0; i < d->n_tables; i++) {
+        const struct tlb_table *t = d->tables[i];
+        for (size_t r = 0; r < t->n_rows; r++) {
+            int bi = find_board(d, t, r);
+            if (bi < 0) return -1;
+            struct tlb_rep_board *b = &d->boards[bi];
+            add_file(b, t->path);
+            b->n_rows++;
+            enum tlb_status st = TLB_STATUS_OK;
+            tlb_status_from_name(*cell(t, r, "status") ? cell(t, r, "status") : "ok", &st);
+            b->status_counts[st]++;
+            char day[11];
+            date_of(cell(t, r, "test_time"), day);
+            if (st != TLB_STATUS_OK) {
+                struct tlb_rep_issue *is = &d->issues[d->n_issues++];
+                *is = (struct tlb_rep_issue){bi, cell(t, r, "status"), cell(t, r, "status_detail"),
+                                             cell(t, r, "weight_type"), cell(t, r, "kernel"),
+                                             cell(t, r, "kv_type"), cell(t, r, "model_name"),
+                                             ival(t, r, "n_threads", -1), ival(t, r, "n_depth", -1)};
+                if (st == TLB_STATUS_INVALID) {
+                    d->n_invalid++;
+                    if (!*is->detail) is->detail = cell(t, r, "invalid_reason");
+                }
+                continue;
+            }
+            if (strcmp(cell(t, r, "model_name"), d->model) != 0) {
+                d->n_other_model++;
+                continue;
+            }
+            if (ival(t, r, "n_prompt", -1) != d->n_prompt || ival(t, r, "n_gen", -1) != d->n_gen) {
+                d->n_other_workload++;
+                continue;
+            }
+            struct tlb_rep_row *row = &d->rows[d->n_rows++];
+            row->board = bi;
+            row->wtype = cell(t, r, "weight_type");
+            row->kv = cell(t, r, "kv_type");
+            row->kernel = cell(t, r, "kernel");
+            row->threads = ival(t, r, "n_threads", 0);
+            row->depth = ival(t, r, "n_depth", 0);
+            row->n_ctx = ival(t, r, "n_ctx", row->depth + d->n_prompt + d->n_gen);
+            row->tg = dval(t, r, "tg_ts_median");
+            if (isnan(row->tg)) row->tg = dval(t, r, "tg_ts_mean");
+            row->tg_sd = dval(t, r, "tg_ts_stddev");
+            row->pp = dval(t, r, "pp_ts_median");
+            if (isnan(row->pp)) row->pp = dval(t, r, "pp_ts_mean");
+            row->pp_sd = dval(t, r, "pp_ts_stddev");
+            /* No stddev column: the per-repetition samples give it. */
+            for (int ph = 0; ph < 2; ph++) {
+                double *sd = ph ? &row->pp_sd : &row->tg_sd, *s = NULL;
+                size_t ns = 0;
+                if (!isnan(*sd)) continue;
+                if (tlb_table_samples(t, r, tlb_table_col(t, ph ? "pp_samples_ts" : "tg_samples_ts"),
+                                      &s, &ns) < 0)
+                    return -1;
+                if (ns >= 2) *sd = tlb_stat_stddev(s, ns);
+                free(s);
+            }
+            row->peak = dval(t, r, "peak_rss_bytes");
+            row->weights = dval(t, r, "weights_bytes");
+            row->kv_bytes = dval(t, r, "kv_bytes");
+            row->jpt = dval(t, r, "j_per_token");
+            row->tpj = dval(t, r, "tokens_per_j");
+            if (isnan(row->tpj) && row->jpt > 0) row->tpj = 1.0 / row->jpt;
+            if (isnan(row->jpt) && row->tpj > 0) row->jpt = 1.0 / row->tpj;
+            row->avg_w = dval(t, r, "avg_w");
+            row->kld = dval(t, r, "kld_mean");
+            row->top1 = dval(t, r, "top1_agree");
+            row->noisy = ival(t, r, "noisy", 0) != 0;
+            /* Negative or absurd values are not drawable; treat them as not measured. */
+            double *pos[] = {&row->tg, &row->tg_sd, &row->pp, &row->pp_sd, &row->peak,
+                             &row->weights, &row->kv_bytes, &row->jpt, &row->tpj, &row->avg_w,
+                             &row->kld, &row->top1};
+            for (size_t k = 0; k < TLB_ARRAY_LEN(pos); k++)
+                if (*pos[k] < 0 || *pos[k] > 1e18) *pos[k] = NAN;
+            b->n_charted++;
+            if (row->depth < b->min_depth) b->min_depth = row->depth;
+            if (row->threads > b->max_threads) b->max_threads = row->threads;
+            if (!isnan(row->jpt) && !b->has_power) {
+                b->has_power = 1;
+                b->power_source = cell(t, r, "power_source");
+                b->power_scope = cell(t, r, "power_scope");
+            }
+            widen_dates(b->date_lo, b->date_hi, day);
+            widen_dates(d->date_lo, d->date_hi, day);
+            add_distinct(b->versions, sizeof b->versions, cell(t, r, "tlbench_version"));
+            add_distinct(d->versions, sizeof d->versions, cell(t, r, "tlbench_version"));
+            add_value(d->wtypes, &d->n_wtypes, row->wtype, wtype_order,
+                      (int)TLB_ARRAY_LEN(wtype_order));
+            add_value(d->kernels, &d->n_kernels, row->kernel, kernel_order,
+                      (int)TLB_ARRAY_LEN(kernel_order));
+            count(cnt, &n_cnt, 256, row->kv, 0, 0);
+        }
+    }
+    const struct counter *kv = most(cnt, n_cnt);
+    d->kv = kv ? kv->key : "";
+    d->n_kv = (int)n_cnt;
+    for (int b = 0; b < d->n_boards; b++)
+        if (d->boards[b].min_depth == INT64_MAX) d->boards[b].min_depth = 0;
+    return 0;
+}
+
+int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
+                 const char *kernels_csv, const char *model) {
+    memset(d, 0, sizeof *d);
+    for (int i = 0; i < n_files; i++) {
+        int k = tlb_rep_kcsv_is(files[i]);
+        if (k < 0) return -1;
+        if (k) {
+            if (load_kernels(d, files[i]) != 0) return -1;
+            continue;
+        }
+        if (d->n_tables >= TLB_REP_MAX_FILES) {
+            tlb_error("%s: at most %d results CSVs per report", files[i], TLB_REP_MAX_FILES);
+            return -1;
+        }
+        if (tlb_csv_read(files[i], &d->tables[d->n_tables]) != 0) return -1;
+        d->n_tables++;
+    }
+    if (kernels_csv && load_kernels(d, kernels_csv) != 0) return -1;
+    if (d->n_tables == 0) {
+        tlb_error("report: no results CSV among the inputs (only kernels CSVs)");
+        return -1;
+    }
+    size_t rows = 0;
+    for (int i = 0; i < d->n_tables; i++) rows += d->tables[i]->n_rows;
+    if (rows == 0) {
+        tlb_error("report: %s%s: no rows (a header only): nothing to report", d->tables[0]->path,
+                  d->n_tables > 1 ? " and the other inputs" : "");
+        return -1;
+    }
+    return collect(d, model);
+}
+
+void tlb_rep_free(struct tlb_rep_data *d) {
+    for (int i = 0; i < d->n_tables; i++) tlb_table_free(d->tables[i]);
+    for (int i = 0; i < d->n_kfiles; i++) tlb_rep_kcsv_free(&d->kfiles[i]);
+    free(d->rows);
+    free(d->issues);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---------------------------------------------------------------- prices */
+
+static int safe_name(const char *s) {
+    if (!*s || strlen(s) > 31) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_') return 0;
+    return 1;
+}
+
+void tlb_rep_prices(struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
+    int used[TLB_REP_MAX_PRICES] = {0};
+    char dir[TLB_PATH_MAX];
+    int have_dir = tlb_profile_dir(dir, sizeof dir) == 0;
+    for (int bi = 0; bi < d->n_boards; bi++) {
+        struct tlb_rep_board *b = &d->boards[bi];
+        for (int i = 0; i < o->n_prices; i++) {
+            const char *p = o->prices[i].board;
+            if (!strcmp(p, b->name) || !strcmp(p, b->label) || !strcmp(p, b->key) ||
+                !strcmp(p, b->kind)) {
+                b->price_usd = o->prices[i].usd;
+                snprintf(b->price_src, sizeof b->price_src, "--price");
+                used[i] = 1;
+                break;
+            }
+        }
+        if (!isnan(b->price_usd) || !have_dir || !safe_name(b->kind)) continue;
+        char path[TLB_PATH_MAX + 48];
+        snprintf(path, sizeof path, "%s/%s.conf", dir, b->kind);
+        if (access(path, R_OK) != 0) continue;
+        struct tlb_profile *prof = tlb_calloc(1, sizeof *prof, "profile");
+        if (!prof) continue;
+        if (tlb_profile_load(path, prof) == 0 && isfinite(prof->price_usd) && prof->price_usd > 0) {
+            b->price_usd = prof->price_usd;
+            snprintf(b->price_src, sizeof b->price_src, "profile %s", b->kind);
+        }
+        free(prof);
+    }
+    for (int i = 0; i < o->n_prices; i++)
+        if (!used[i])
+            tlb_warn("--price %s=%g: no board of that name, label or profile in the inputs",
+                     o->prices[i].board, o->prices[i].usd);
+}

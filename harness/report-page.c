@@ -1,0 +1,446 @@
+/* report-page.c — what the summary page of `tlbench report` says: the key findings, the
+ * machines, the ranking of boards under each RAM budget, a table per weight type, the
+ * charts with a "how to read this" each, the rows that did not run, and the method. The
+ * text goes into a tlb_doc (report-doc.c), which escapes it for Markdown and HTML. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+/* "q4_0, avx512, 2 threads, KV f32" */
+static void config_text(const struct tlb_rep_data *d, const struct tlb_rep_row *r, char *buf,
+                        size_t n) {
+    snprintf(buf, n, "%s, %s, %lld thread%s%s%s", r->wtype, r->kernel, (long long)r->threads,
+             r->threads == 1 ? "" : "s", d->n_kv > 1 ? ", KV " : "", d->n_kv > 1 ? r->kv : "");
+}
+
+/* "12.4 ± 0.2": the spread with as many decimals as the value. */
+static const char *pm(double v, double sd, char *buf, size_t n) {
+    char a[32];
+    tlb_rep_num(v, a, sizeof a);
+    if (!isfinite(v) || !isfinite(sd) || sd <= 0) {
+        snprintf(buf, n, "%s", a);
+        return buf;
+    }
+    const char *dot = strchr(a, '.');
+    if (strchr(a, 'e')) snprintf(buf, n, "%s ± %.1e", a, sd);
+    else snprintf(buf, n, "%s ± %.*f", a, dot ? (int)strlen(dot + 1) : 0, sd);
+    return buf;
+}
+
+static const char *board_name(const struct tlb_rep_board *b) {
+    return *b->name && strcmp(b->name, "unknown") != 0 ? b->name : b->key;
+}
+
+/* ---------------------------------------------------------------- sections */
+
+static int findings(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
+    char bud[32], cfg[160], t[512], a[32], b2[32], c[32];
+    tlb_rep_budget_name(o->budgets[0], bud, sizeof bud);
+    int best_board = -1, eff_board = -1, usd_board = -1;
+    double best_tg = 0, best_tpj = 0, best_usd = 0, second_tg = 0;
+    int rc = 0;
+    for (int bi = 0; bi < d->n_boards; bi++) {
+        const struct tlb_rep_board *bd = &d->boards[bi];
+        if (!bd->n_charted) {
+            snprintf(t, sizeof t, "no configuration of this model and workload was measured "
+                     "(%zu rows; see Rows without measurements).", bd->n_rows);
+            rc |= tlb_doc_item(doc, board_name(bd), t);
+            continue;
+        }
+        struct tlb_rep_best best;
+        tlb_rep_best_under(d, bi, o->budgets[0], &best);
+        if (best.row < 0) {
+            snprintf(t, sizeof t, "no measured configuration fits in %s%s%s.", bud,
+                     best.smallest >= 0 ? "; the smallest needs " : "",
+                     best.smallest >= 0 ? tlb_rep_bytes(d->rows[best.smallest].peak, a, sizeof a) : "");
+            rc |= tlb_doc_item(doc, board_name(bd), t);
+            continue;
+        }
+        const struct tlb_rep_row *r = &d->rows[best.row];
+        config_text(d, r, cfg, sizeof cfg);
+        char kld[32] = "", tpj[32] = "";
+        snprintf(t, sizeof t, "best under %s is %s: %s decode tokens/s, %s prefill tokens/s, "
+                 "%s peak memory (fits up to a %lld-token context as measured)", bud, cfg,
+                 tlb_rep_num(r->tg, a, sizeof a), tlb_rep_num(r->pp, b2, sizeof b2),
+                 tlb_rep_bytes(r->peak, c, sizeof c), (long long)best.fit_ctx);
+        size_t l = strlen(t);
+        if (isfinite(r->kld))
+            l += (size_t)snprintf(t + l, sizeof t - l, ", mean KL divergence %s",
+                                  tlb_rep_num(r->kld, kld, sizeof kld));
+        if (isfinite(r->tpj) && l < sizeof t)
+            l += (size_t)snprintf(t + l, sizeof t - l, ", %s tokens/J",
+                                  tlb_rep_num(r->tpj, tpj, sizeof tpj));
+        if (l + 1 < sizeof t) strcat(t, ".");
+        rc |= tlb_doc_item(doc, board_name(bd), t);
+        if (r->tg > best_tg) {
+            second_tg = best_tg;
+            best_tg = r->tg;
+            best_board = bi;
+        } else if (r->tg > second_tg) {
+            second_tg = r->tg;
+        }
+        if (isfinite(r->tpj) && r->tpj > best_tpj) best_tpj = r->tpj, eff_board = bi;
+        if (isfinite(bd->price_usd) && bd->price_usd > 0 && r->tg / bd->price_usd > best_usd)
+            best_usd = r->tg / bd->price_usd, usd_board = bi;
+    }
+    int n_b = 0;
+    for (int bi = 0; bi < d->n_boards; bi++) n_b += d->boards[bi].n_charted > 0;
+    if (n_b > 1 && best_board >= 0) {
+        if (second_tg > 0)
+            snprintf(t, sizeof t, "%s decodes fastest under %s, %.1fx the next board.",
+                     board_name(&d->boards[best_board]), bud, best_tg / second_tg);
+        else
+            snprintf(t, sizeof t, "%s is the only board with a configuration under %s.",
+                     board_name(&d->boards[best_board]), bud);
+        rc |= tlb_doc_item(doc, "Speed:", t);
+        if (eff_board >= 0) {
+            snprintf(t, sizeof t, "%s gives the most tokens per joule under %s (%s tokens/J).",
+                     board_name(&d->boards[eff_board]), bud, tlb_rep_num(best_tpj, a, sizeof a));
+            rc |= tlb_doc_item(doc, "Energy:", t);
+        }
+        if (usd_board >= 0) {
+            snprintf(t, sizeof t, "%s gives the most decode tokens/s per USD under %s (%s).",
+                     board_name(&d->boards[usd_board]), bud, tlb_rep_num(best_usd, a, sizeof a));
+            rc |= tlb_doc_item(doc, "Cost:", t);
+        }
+    }
+    return rc;
+}
+
+static int machines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
+    const char *hdr[TLB_REP_MAX_BOARDS + 1];
+    char align[TLB_REP_MAX_BOARDS + 2];
+    hdr[0] = "";
+    align[0] = 'l';
+    for (int b = 0; b < d->n_boards; b++) {
+        hdr[b + 1] = board_name(&d->boards[b]);
+        align[b + 1] = 'l';
+    }
+    align[d->n_boards + 1] = '\0';
+    int rc = tlb_doc_table(doc, d->n_boards + 1, hdr, align);
+    static const char *const fields[] = {"Profile",      "CPU",     "CPUs",  "Operating system",
+                                         "Compiler",     "CFLAGS",  "tlbench", "Tested",
+                                         "Rows",         "Power source", "Price", "Files"};
+    char cells[TLB_REP_MAX_BOARDS + 1][600];
+    const char *row[TLB_REP_MAX_BOARDS + 1];
+    for (size_t f = 0; f < TLB_ARRAY_LEN(fields); f++) {
+        snprintf(cells[0], sizeof cells[0], "%s", fields[f]);
+        for (int b = 0; b < d->n_boards; b++) {
+            const struct tlb_rep_board *bd = &d->boards[b];
+            char *c = cells[b + 1];
+            size_t n = sizeof cells[b + 1];
+            switch (f) {
+            case 0: snprintf(c, n, "%s", bd->kind); break;
+            case 1: snprintf(c, n, "%s", bd->cpu); break;
+            case 2: snprintf(c, n, "%lld", (long long)bd->n_cpus); break;
+            case 3: snprintf(c, n, "%s", bd->os); break;
+            case 4: snprintf(c, n, "%s", bd->compiler); break;
+            case 5: snprintf(c, n, "%s", bd->cflags); break;
+            case 6: snprintf(c, n, "%s", bd->versions); break;
+            case 7:
+                if (strcmp(bd->date_lo, bd->date_hi)) snprintf(c, n, "%s to %s", bd->date_lo, bd->date_hi);
+                else snprintf(c, n, "%s", *bd->date_lo ? bd->date_lo : "-");
+                break;
+            case 8:
+                snprintf(c, n, "%zu charted of %zu (%zu ok)", bd->n_charted, bd->n_rows,
+                         bd->status_counts[TLB_STATUS_OK]);
+                break;
+            case 9:
+                if (bd->has_power) snprintf(c, n, "%s (scope %s)", bd->power_source, bd->power_scope);
+                else snprintf(c, n, "none (energy not measured)");
+                break;
+            case 10:
+                if (isfinite(bd->price_usd)) snprintf(c, n, "%.0f USD (%s)", bd->price_usd, bd->price_src);
+                else snprintf(c, n, "- (give --price)");
+                break;
+            case 11: snprintf(c, n, "%s", bd->files); break;
+            }
+        }
+        for (int i = 0; i <= d->n_boards; i++) row[i] = cells[i];
+        rc |= tlb_doc_row(doc, row);
+    }
+    return rc;
+}
+
+static int ranking(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
+    int rc = 0;
+    static const char *const hdr[] = {"rank", "board", "configuration", "decode tokens/s",
+                                      "prefill tokens/s", "peak memory", "fits up to ctx",
+                                      "mean KLD", "tokens/J", "price", "decode tokens/s per USD"};
+    for (int bi = 0; bi < o->n_budgets; bi++) {
+        char bud[32], h[96];
+        tlb_rep_budget_name(o->budgets[bi], bud, sizeof bud);
+        snprintf(h, sizeof h, "Under %s of RAM", bud);
+        rc |= tlb_doc_heading(doc, 3, NULL, h);
+        struct tlb_rep_best best[TLB_REP_MAX_BOARDS];
+        int order[TLB_REP_MAX_BOARDS], n = 0;
+        for (int b = 0; b < d->n_boards; b++) {
+            if (!d->boards[b].n_charted) continue;
+            tlb_rep_best_under(d, b, o->budgets[bi], &best[b]);
+            order[n++] = b;
+        }
+        /* by decode tokens/s, boards where nothing fits last */
+        for (int i = 1; i < n; i++)
+            for (int j = i; j > 0; j--) {
+                const struct tlb_rep_best *x = &best[order[j]], *y = &best[order[j - 1]];
+                double tx = x->row >= 0 ? d->rows[x->row].tg : -1, ty = y->row >= 0 ? d->rows[y->row].tg : -1;
+                if (!(tx > ty)) break;
+                int t = order[j];
+                order[j] = order[j - 1];
+                order[j - 1] = t;
+            }
+        rc |= tlb_doc_table(doc, (int)TLB_ARRAY_LEN(hdr), hdr, "rllrrrrrrrr");
+        for (int i = 0; i < n; i++) {
+            const struct tlb_rep_board *bd = &d->boards[order[i]];
+            const struct tlb_rep_best *bs = &best[order[i]];
+            char c[11][160];
+            const char *row[11];
+            for (int k = 0; k < 11; k++) row[k] = c[k], c[k][0] = '\0';
+            snprintf(c[1], sizeof c[1], "%s", board_name(bd));
+            if (bs->row < 0) {
+                snprintf(c[0], sizeof c[0], "-");
+                snprintf(c[2], sizeof c[2], "nothing measured fits");
+                if (bs->smallest >= 0)
+                    tlb_rep_bytes(d->rows[bs->smallest].peak, c[5], sizeof c[5]);
+            } else {
+                const struct tlb_rep_row *r = &d->rows[bs->row];
+                snprintf(c[0], sizeof c[0], "%d", i + 1);
+                config_text(d, r, c[2], sizeof c[2]);
+                pm(r->tg, r->tg_sd, c[3], sizeof c[3]);
+                pm(r->pp, r->pp_sd, c[4], sizeof c[4]);
+                tlb_rep_bytes(r->peak, c[5], sizeof c[5]);
+                snprintf(c[6], sizeof c[6], "%lld", (long long)bs->fit_ctx);
+                tlb_rep_num(r->kld, c[7], sizeof c[7]);
+                tlb_rep_num(r->tpj, c[8], sizeof c[8]);
+                if (isfinite(bd->price_usd)) {
+                    snprintf(c[9], sizeof c[9], "%.0f USD", bd->price_usd);
+                    tlb_rep_num(r->tg / bd->price_usd, c[10], sizeof c[10]);
+                }
+            }
+            for (int k = 0; k < 11; k++)
+                if (!c[k][0]) snprintf(c[k], sizeof c[k], "-");
+            rc |= tlb_doc_row(doc, row);
+        }
+    }
+    return rc;
+}
+
+static int per_type(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
+    int rc = 0;
+    static const char *const hdr[] = {"weights", "fastest kernel", "threads", "decode tokens/s",
+                                      "prefill tokens/s", "peak memory (shortest ctx)",
+                                      "peak memory (longest ctx)", "mean KLD", "top-1 agreement",
+                                      "J/token", "smallest budget that fits"};
+    for (int b = 0; b < d->n_boards; b++) {
+        const struct tlb_rep_board *bd = &d->boards[b];
+        if (!bd->n_charted) continue;
+        char h[300];
+        snprintf(h, sizeof h, "%s", board_name(bd));
+        if (d->n_boards > 1) rc |= tlb_doc_heading(doc, 3, NULL, h);
+        rc |= tlb_doc_table(doc, (int)TLB_ARRAY_LEN(hdr), hdr, "llrrrrrrrrl");
+        for (int wi = 0; wi < d->n_wtypes; wi++) {
+            long bi = tlb_rep_best_for_type(d, b, d->wtypes[wi]);
+            if (bi < 0) continue;
+            const struct tlb_rep_row *r = &d->rows[bi];
+            char c[11][160];
+            const char *row[11];
+            for (int k = 0; k < 11; k++) row[k] = c[k], c[k][0] = '\0';
+            snprintf(c[0], sizeof c[0], "%s", r->wtype);
+            snprintf(c[1], sizeof c[1], "%s", r->kernel);
+            snprintf(c[2], sizeof c[2], "%lld", (long long)r->threads);
+            pm(r->tg, r->tg_sd, c[3], sizeof c[3]);
+            pm(r->pp, r->pp_sd, c[4], sizeof c[4]);
+            tlb_rep_bytes(r->peak, c[5], sizeof c[5]);
+            int64_t ctx;
+            double mx = tlb_rep_peak_max(d, b, r->wtype, &ctx);
+            char m[32];
+            if (isfinite(mx)) snprintf(c[6], sizeof c[6], "%s at %lld", tlb_rep_bytes(mx, m, sizeof m),
+                                       (long long)ctx);
+            tlb_rep_num(r->kld, c[7], sizeof c[7]);
+            if (isfinite(r->top1)) snprintf(c[8], sizeof c[8], "%.1f%%", 100 * r->top1);
+            tlb_rep_num(r->jpt, c[9], sizeof c[9]);
+            /* the smallest budget (of the chart lines) the longest context measured fits in */
+            for (int i = 0; i < o->n_lines && isfinite(mx); i++) {
+                if (mx > (double)o->lines[i]) continue;
+                tlb_rep_budget_name(o->lines[i], c[10], sizeof c[10]);
+                break;
+            }
+            for (int k = 0; k < 11; k++)
+                if (!c[k][0]) snprintf(c[k], sizeof c[k], "-");
+            rc |= tlb_doc_row(doc, row);
+        }
+    }
+    return rc;
+}
+
+static int issues(struct tlb_doc *doc, const struct tlb_rep_data *d) {
+    int rc = 0;
+    if (!d->n_issues) {
+        return tlb_doc_para(doc, NULL, "Every configuration in the inputs was measured "
+                                       "(status ok).");
+    }
+    rc |= tlb_doc_para(doc, NULL, "Configurations that produced no trustworthy measurement. "
+                                  "They are not in the charts; a crash, timeout or out-of-memory "
+                                  "here is a finding in itself.");
+    const char *hdr[TLB_STATUS_COUNT + 1];
+    char align[TLB_STATUS_COUNT + 2];
+    hdr[0] = "board";
+    align[0] = 'l';
+    for (int s = 0; s < TLB_STATUS_COUNT; s++) hdr[s + 1] = tlb_status_name((enum tlb_status)s), align[s + 1] = 'r';
+    align[TLB_STATUS_COUNT + 1] = '\0';
+    rc |= tlb_doc_table(doc, TLB_STATUS_COUNT + 1, hdr, align);
+    for (int b = 0; b < d->n_boards; b++) {
+        char c[TLB_STATUS_COUNT + 1][300];
+        const char *row[TLB_STATUS_COUNT + 1];
+        snprintf(c[0], sizeof c[0], "%s", board_name(&d->boards[b]));
+        row[0] = c[0];
+        for (int s = 0; s < TLB_STATUS_COUNT; s++) {
+            snprintf(c[s + 1], sizeof c[s + 1], "%zu", d->boards[b].status_counts[s]);
+            row[s + 1] = c[s + 1];
+        }
+        rc |= tlb_doc_row(doc, row);
+    }
+    static const char *const h2[] = {"board", "model", "weights", "kernel", "threads", "depth",
+                                     "status", "why"};
+    rc |= tlb_doc_table(doc, 8, h2, "lllllrll");
+    size_t shown = 0;
+    for (size_t i = 0; i < d->n_issues && shown < 40; i++, shown++) {
+        const struct tlb_rep_issue *is = &d->issues[i];
+        char th[24], dp[24], why[200];
+        snprintf(th, sizeof th, "%lld", (long long)is->threads);
+        snprintf(dp, sizeof dp, "%lld", (long long)is->depth);
+        snprintf(why, sizeof why, "%.190s", *is->detail ? is->detail : "-");
+        const char *row[8] = {board_name(&d->boards[is->board]), is->model, is->wtype, is->kernel,
+                              th, dp, is->status, why};
+        rc |= tlb_doc_row(doc, row);
+    }
+    if (d->n_issues > shown) {
+        char t[96];
+        snprintf(t, sizeof t, "... and %zu more (see the CSVs).", d->n_issues - shown);
+        rc |= tlb_doc_para(doc, NULL, t);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the page */
+
+struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_opts *o,
+                             const struct tlb_rep_chart *charts, int n_charts,
+                             const char *skipped, const char *gnuplot_problem) {
+    char title[400], sub[600], dates[40], t[1024];
+    int n_b = 0;
+    for (int b = 0; b < d->n_boards; b++) n_b += d->boards[b].n_charted > 0 || d->n_boards == 1;
+    if (o->title) {
+        snprintf(title, sizeof title, "%s", o->title);
+    } else {
+        snprintf(title, sizeof title, "tlbench report: ");
+        for (int b = 0, k = 0; b < d->n_boards; b++) {
+            size_t l = strlen(title);
+            snprintf(title + l, sizeof title - l, "%s%s", k++ ? " vs " : "", board_name(&d->boards[b]));
+        }
+    }
+    if (strcmp(d->date_lo, d->date_hi)) snprintf(dates, sizeof dates, "%s to %s", d->date_lo, d->date_hi);
+    else snprintf(dates, sizeof dates, "%s", *d->date_lo ? d->date_lo : "unknown date");
+    if (d->n_rows)
+        snprintf(sub, sizeof sub, "Model %s · %lld-token prompt, %lld generated tokens · measured "
+                 "%s · tlbench %s · %d board%s",
+                 d->model, (long long)d->n_prompt, (long long)d->n_gen, dates,
+                 *d->versions ? d->versions : "?", n_b, n_b == 1 ? "" : "s");
+    else
+        snprintf(sub, sizeof sub, "No configuration was measured: every row of the inputs failed "
+                 "or was skipped (see Rows without measurements)");
+    struct tlb_doc *doc = tlb_doc_new(title, sub);
+    if (!doc) return NULL;
+    int rc = 0;
+    if (gnuplot_problem) rc |= tlb_doc_note(doc, gnuplot_problem);
+    if (d->n_other_model) {
+        snprintf(t, sizeof t, "%zu measured rows of other models are not shown (this page is "
+                 "about %s; choose another with --model).", d->n_other_model, d->model);
+        rc |= tlb_doc_note(doc, t);
+    }
+    if (d->n_other_workload) {
+        snprintf(t, sizeof t, "%zu measured rows with another prompt/generation length are not "
+                 "shown (the page uses the most common: %lld prompt and %lld generated tokens).",
+                 d->n_other_workload, (long long)d->n_prompt, (long long)d->n_gen);
+        rc |= tlb_doc_note(doc, t);
+    }
+    if (d->n_invalid) {
+        snprintf(t, sizeof t, "%zu rows were marked invalid (throttling, too few power samples...) "
+                 "and are left out; see Rows without measurements.", d->n_invalid);
+        rc |= tlb_doc_note(doc, t);
+    }
+
+    rc |= tlb_doc_heading(doc, 2, "summary", "Summary");
+    char bud[32];
+    snprintf(t, sizeof t, "The best configuration of each board under a %s RAM budget: the "
+             "highest median decode rate (tokens/s a user sees while text is generated) at the "
+             "shortest context measured, among configurations whose measured peak memory fits.",
+             tlb_rep_budget_name(o->budgets[0], bud, sizeof bud));
+    rc |= tlb_doc_para(doc, NULL, t);
+    rc |= findings(doc, d, o);
+
+    rc |= tlb_doc_heading(doc, 2, "machines", "Machines");
+    rc |= machines(doc, d);
+
+    rc |= tlb_doc_heading(doc, 2, "ranking", "Ranking under a RAM budget");
+    rc |= tlb_doc_para(doc, NULL, "One row per board: its fastest configuration whose peak "
+                       "memory (VmHWM at the shortest context) fits the budget. \"fits up to ctx\" "
+                       "is the longest context measured for that configuration that still fits. "
+                       "Decode and prefill are median tokens/s ± one standard deviation over the "
+                       "repetitions; mean KLD is the KL divergence from the f32 reference (nats, "
+                       "lower is more accurate); tokens/J is generated tokens per joule of the "
+                       "decode phase. Add budgets with --ram-budget and prices with --price.");
+    rc |= ranking(doc, d, o);
+
+    rc |= tlb_doc_heading(doc, 2, "weight-types", "By weight type");
+    rc |= tlb_doc_para(doc, NULL, "For each weight type (quantization), its fastest kernel and "
+                       "thread count at the shortest context, with memory at the shortest and the "
+                       "longest context measured, accuracy against f32, and the smallest RAM budget "
+                       "the longest context fits in.");
+    rc |= per_type(doc, d, o);
+
+    rc |= tlb_doc_heading(doc, 2, "charts", "Charts");
+    for (int i = 0; i < n_charts; i++) {
+        rc |= tlb_doc_heading(doc, 3, NULL, charts[i].title);
+        rc |= tlb_doc_figure(doc, &charts[i]);
+    }
+    for (const char *p = skipped; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        snprintf(t, sizeof t, "%.*s", (int)(len < sizeof t - 1 ? len : sizeof t - 1), p);
+        rc |= tlb_doc_note(doc, t);
+        p += len + (nl ? 1 : 0);
+    }
+
+    rc |= tlb_doc_heading(doc, 2, "issues", "Rows without measurements");
+    rc |= issues(doc, d);
+
+    rc |= tlb_doc_heading(doc, 2, "method", "How these numbers were measured");
+    rc |= tlb_doc_item(doc, "Speed:", "each configuration ran in its own process: warm-up, then "
+                       "repetitions of one prefill of the prompt at the given KV depth and one "
+                       "decode phase; rates are medians over the repetitions, error bars one "
+                       "sample standard deviation.");
+    rc |= tlb_doc_item(doc, "Memory:", "peak resident set size (VmHWM) of that process: weights, "
+                       "KV cache, buffers and the runtime.");
+    rc |= tlb_doc_item(doc, "Accuracy:", "mean KL divergence of the next-token distribution and "
+                       "top-1 agreement against the f32 weights on the reference kernel, teacher "
+                       "forced on the same tokens.");
+    rc |= tlb_doc_item(doc, "Energy:", "integrated from the board's power source over the decode "
+                       "phase, idle power included; the scope (package, board PMIC, module, wall) "
+                       "differs between sources, so compare boards with the same scope.");
+    rc |= tlb_doc_item(doc, "Schema:", "the CSV columns are documented in docs/csv-schema.md of "
+                       "tlbench; compare two runs with tlbench compare, size a RAM budget with "
+                       "tlbench fit.");
+    if (rc) {
+        tlb_error("out of memory while building the report");
+        tlb_doc_free(doc);
+        return NULL;
+    }
+    return doc;
+}

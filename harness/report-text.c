@@ -1,0 +1,252 @@
+/* report-text.c — text handling for `tlbench report`: the gnuplot-safe label filter, a
+ * growing buffer with HTML, Markdown and base64 writers, and number formatting for tables.
+ * Every string from a CSV goes through one of these before it is written anywhere. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+void tlb_rep_safe(const char *s, char *out, size_t n, size_t max_chars) {
+    if (n == 0) return;
+    if (!s) s = "";
+    size_t limit = n - 1 < max_chars ? n - 1 : max_chars, o = 0;
+    int space = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+            space = o > 0;
+            continue;
+        }
+        if (c >= 0x80 && (c & 0xC0) == 0x80) continue; /* UTF-8 continuation: one '?' per char */
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 strchr("._+-()/:=,", c) != NULL;
+        if (space) {
+            if (o >= limit) goto cut;
+            out[o++] = ' ';
+            space = 0;
+        }
+        if (o >= limit) goto cut;
+        out[o++] = ok ? (char)c : '?';
+    }
+    out[o] = '\0';
+    if (o == 0) snprintf(out, n, "-");
+    return;
+cut:
+    /* cut with "..." (when there is room for it) */
+    if (limit >= 4) {
+        memcpy(out + limit - 3, "...", 3);
+        o = limit;
+    }
+    out[o] = '\0';
+}
+
+/* ---------------------------------------------------------------- buffer */
+
+static int grow(struct tlb_rep_buf *b, size_t extra) {
+    if (b->oom) return -1;
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1) {
+        if (cap > ((size_t)1 << 40)) {
+            b->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void tlb_rep_putn(struct tlb_rep_buf *b, const char *s, size_t n) {
+    if (grow(b, n)) return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void tlb_rep_put(struct tlb_rep_buf *b, const char *s) { tlb_rep_putn(b, s, strlen(s)); }
+
+void tlb_rep_printf(struct tlb_rep_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (k < 0 || grow(b, (size_t)k)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)k;
+}
+
+/* Length of a valid UTF-8 sequence starting at p (1..4), or 0 when invalid. */
+static int utf8_len(const unsigned char *p) {
+    if (p[0] < 0x80) return 1;
+    int n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || (n == 2 && p[0] < 0xC2) || p[0] > 0xF4) return 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && p[0] == 0xE0 && p[1] < 0xA0) return 0;  /* overlong */
+    if (n == 3 && p[0] == 0xED && p[1] >= 0xA0) return 0; /* surrogates */
+    if (n == 4 && p[0] == 0xF0 && p[1] < 0x90) return 0;
+    if (n == 4 && p[0] == 0xF4 && p[1] >= 0x90) return 0;
+    return n;
+}
+
+void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        unsigned char c = *p;
+        const char *e = NULL;
+        switch (c) {
+        case '&': e = "&amp;"; break;
+        case '<': e = "&lt;"; break;
+        case '>': e = "&gt;"; break;
+        case '"': e = "&quot;"; break;
+        case '\'': e = "&#39;"; break;
+        default: break;
+        }
+        if (e) {
+            tlb_rep_put(b, e);
+            p++;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            if (c == '\t' || c == '\n') tlb_rep_putn(b, " ", 1);
+            p++;
+            continue;
+        }
+        int n = utf8_len(p);
+        if (n == 0) {
+            tlb_rep_put(b, "\xEF\xBF\xBD");
+            p++;
+            continue;
+        }
+        tlb_rep_putn(b, (const char *)p, (size_t)n);
+        p += n;
+    }
+}
+
+void tlb_rep_put_md(struct tlb_rep_buf *b, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        unsigned char c = *p;
+        if (c == '\n' || c == '\r' || c == '\t') {
+            tlb_rep_putn(b, " ", 1);
+            p++;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            p++;
+            continue;
+        }
+        switch (c) {
+        case '&': tlb_rep_put(b, "&amp;"); p++; continue;
+        case '<': tlb_rep_put(b, "&lt;"); p++; continue;
+        case '>': tlb_rep_put(b, "&gt;"); p++; continue;
+        case '|': case '\\': case '`': case '*': case '_': case '[': case ']': case '#':
+        case '!':
+            tlb_rep_putn(b, "\\", 1);
+            tlb_rep_putn(b, (const char *)p, 1);
+            p++;
+            continue;
+        default: break;
+        }
+        int n = utf8_len(p);
+        if (n == 0) {
+            tlb_rep_put(b, "\xEF\xBF\xBD");
+            p++;
+            continue;
+        }
+        tlb_rep_putn(b, (const char *)p, (size_t)n);
+        p += n;
+    }
+}
+
+void tlb_rep_put_base64(struct tlb_rep_buf *b, const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (grow(b, (n + 2) / 3 * 4)) return;
+    char *o = b->p + b->len;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = tab[v >> 18];
+        *o++ = tab[(v >> 12) & 63];
+        *o++ = tab[(v >> 6) & 63];
+        *o++ = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = tab[v >> 18];
+        *o++ = tab[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = '\0';
+}
+
+int tlb_rep_buf_save(const struct tlb_rep_buf *b, const char *path) {
+    if (b->oom) {
+        tlb_error("%s: out of memory while building it", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        tlb_error("%s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
+    int bad = b->len && fwrite(b->p, 1, b->len, f) != b->len;
+    if (fclose(f) != 0) bad = 1;
+    if (bad) {
+        tlb_error("%s: write error", path);
+        return -1;
+    }
+    return 0;
+}
+
+void tlb_rep_buf_free(struct tlb_rep_buf *b) {
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---------------------------------------------------------------- numbers */
+
+const char *tlb_rep_num(double v, char *buf, size_t n) {
+    if (!isfinite(v)) {
+        snprintf(buf, n, "-");
+        return buf;
+    }
+    double a = fabs(v);
+    if (a == 0) snprintf(buf, n, "0");
+    else if (a >= 1000) snprintf(buf, n, "%.0f", v);
+    else if (a >= 100) snprintf(buf, n, "%.0f", v);
+    else if (a >= 10) snprintf(buf, n, "%.1f", v);
+    else if (a >= 1) snprintf(buf, n, "%.2f", v);
+    else if (a >= 0.01) snprintf(buf, n, "%.3f", v);
+    else snprintf(buf, n, "%.2e", v);
+    return buf;
+}
+
+const char *tlb_rep_budget_name(uint64_t b, char *buf, size_t n) {
+    if (b % ((uint64_t)1 << 30) == 0) snprintf(buf, n, "%llu GiB", (unsigned long long)(b >> 30));
+    else if (b % ((uint64_t)1 << 20) == 0) snprintf(buf, n, "%llu MiB", (unsigned long long)(b >> 20));
+    else snprintf(buf, n, "%.2f GiB", (double)b / (1024.0 * 1024 * 1024));
+    return buf;
+}
+
+const char *tlb_rep_bytes(double v, char *buf, size_t n) {
+    if (!isfinite(v) || v < 0) snprintf(buf, n, "-");
+    else if (v >= 1024.0 * 1024 * 1024) snprintf(buf, n, "%.2f GiB", v / (1024.0 * 1024 * 1024));
+    else if (v >= 1024.0 * 1024) snprintf(buf, n, "%.0f MiB", v / (1024.0 * 1024));
+    else snprintf(buf, n, "%.0f KiB", v / 1024.0);
+    return buf;
+}
