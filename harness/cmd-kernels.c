@@ -102,7 +102,9 @@ static void usage(FILE *f) {
         "CSV columns: test_time, tlbench_version, cpu, kernel, kernel_version, weight_type, n,\n"
         "k, m, n_threads, reps, time_us_median, time_us_min, time_us_max, gflops, gbps,\n"
         "bw_probe_gbps, peak_probe_gflops, pct_bw, pct_peak, weight_bytes, flush_copies,\n"
-        "scratch_bytes, nmse, passed, status (ok or 'unsupported: reason').\n"
+        "scratch_bytes, nmse, passed, status (ok or 'unsupported: reason'), load_avg (1-minute\n"
+        "load average when the row was written: above the CPU count, other processes shared\n"
+        "the cores and the memory bus and the figures are low).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
 }
 
@@ -488,6 +490,17 @@ struct out {
     char time[32], cpu[160];
 };
 
+/* 1-minute load average, or -1 when unknown. */
+static double load_avg(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 static int put_field(struct out *ou, const char *s, int first) {
     if (!first && fputc(',', ou->f) == EOF) return -1;
     return csv_fwrite(ou->f, s, strlen(s)) == 0 ? 0 : -1;
@@ -548,6 +561,7 @@ static int emit(struct out *ou, const struct result *r) {
         num(b[14], 40, (double)r->wbytes, 1), num(b[15], 40, r->copies, ran),
         num(b[16], 40, (double)r->scratch, ran), num(b[17], 40, r->nmse, ran),
         ran ? (r->passed ? "1" : "0") : "", ran ? "ok" : r->status,
+        num(b[18], 40, load_avg(), load_avg() >= 0),
     };
     for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
         if (put_field(ou, cells[i], i == 0) != 0) return -1;
@@ -565,7 +579,7 @@ static int emit_header(struct out *ou) {
         "test_time", "tlbench_version", "cpu", "kernel", "kernel_version", "weight_type", "n",
         "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
         "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
-        "flush_copies", "scratch_bytes", "nmse", "passed", "status"};
+        "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg"};
     if (ou->no_header) return 0;
     for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
         if (put_field(ou, cols[i], i == 0) != 0) return -1;
@@ -793,6 +807,12 @@ static int kernels_run(int argc, char **argv) {
     const char *mask = tlb_cpu_mask_string();
     fprintf(stderr, "tlbench: kernels: cpu '%s', features: %s%s%s\n", ou.cpu, feats,
             *mask ? "; masked: " : "", mask);
+    const double la = load_avg();
+    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (la >= 0 && ncpu > 0 && la > 0.5 * (double)ncpu)
+        tlb_warn("load average %.1f on %ld CPUs: other processes compete for the cores and the "
+                 "memory bus, so times are longer and less stable than on a quiet machine",
+                 la, ncpu);
     rc = run_bench(&o, &ps, &ou);
     pools_free(&ps);
     if (f && fclose(f) != 0) {

@@ -10,7 +10,8 @@
 struct tlb_pool;
 
 /* Read bandwidth in GB/s (1e9 bytes/s): every thread of pool reads its contiguous share of
- * buf (bytes long, 64-byte aligned, already written once); the best of passes. */
+ * buf (bytes long, 64-byte aligned, already written once) with the widest loads usable here;
+ * the best of passes. */
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
 
 /* f32 FMA peak in GFLOP/s, all threads of pool running at once (the total, not per thread);
