@@ -249,6 +249,7 @@ static const char css[] =
     "h2{font-size:21px;margin:36px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}"
     "h3{font-size:17px;margin:24px 0 8px}"
     "p{margin:8px 0 12px;max-width:80em}"
+    "h1,h2,h3,p,li,.note{overflow-wrap:anywhere}"
     "nav{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px 18px;"
     "margin:18px 0}"
     "nav strong{display:block;margin-bottom:4px}"

@@ -171,8 +171,8 @@ static int machines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
 static int ranking(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
     int rc = 0;
     static const char *const hdr[] = {"rank", "board", "configuration", "decode tokens/s",
-                                      "prefill tokens/s", "peak memory", "fits up to ctx",
-                                      "mean KLD", "tokens/J", "price", "decode tokens/s per USD"};
+                                      "prefill tokens/s", "peak memory", "fits up to ctx (tokens)",
+                                      "mean KLD (nats)", "tokens/J", "price", "decode tokens/s per USD"};
     for (int bi = 0; bi < o->n_budgets; bi++) {
         char bud[32], h[96];
         tlb_rep_budget_name(o->budgets[bi], bud, sizeof bud);
@@ -235,7 +235,7 @@ static int per_type(struct tlb_doc *doc, const struct tlb_rep_data *d, const str
     int rc = 0;
     static const char *const hdr[] = {"weights", "fastest kernel", "threads", "decode tokens/s",
                                       "prefill tokens/s", "peak memory (shortest ctx)",
-                                      "peak memory (longest ctx)", "mean KLD", "top-1 agreement",
+                                      "peak memory (longest ctx)", "mean KLD (nats)", "top-1 agreement",
                                       "J/token", "smallest budget that fits"};
     for (int b = 0; b < d->n_boards; b++) {
         const struct tlb_rep_board *bd = &d->boards[b];
