@@ -84,7 +84,8 @@ static void usage(FILE *f) {
         "                    256x2048, 5632x2048, 2048x5632, 32000x2048)\n"
         "  -r, --reps N      at most N timed repetitions per configuration (default 10)\n"
         "  --budget-ms MS    stop repeating once a configuration has used MS milliseconds\n"
-        "                    and has 3 repetitions (default 400)\n"
+        "                    and has 3 repetitions (2 when the warm-up took over a third of\n"
+        "                    MS, 1 when it took longer than MS; default 300)\n"
         "  --format F        table (default) or csv (libcsv-quoted, one row per config)\n"
         "  -o FILE           write to FILE instead of stdout (csv: appended, header when the\n"
         "                    file is new or empty)\n"
@@ -229,7 +230,7 @@ static int parse(int argc, char **argv, struct opts *o) {
     };
     memset(o, 0, sizeof *o);
     o->reps = -1;
-    o->budget_s = 0.4;
+    o->budget_s = 0.3;
     o->flush_mb = -1;
     o->probe_mb = 1024;
     struct int_list tl = {o->threads, &o->n_threads, "-t", 1, 1024};
@@ -625,7 +626,7 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
     double times[1000];
     const int max_reps = o->reps < 1000 ? o->reps : 1000;
     if (kn->init && kn->init(&st, pool) != 0) return -1;
-    int rc = 0, done = 0;
+    int rc = 0, done = 0, min_reps = 3;
     double used = 0;
     const char *used_copy = NULL;
     for (int it = -1; done < max_reps; it++) { /* it = -1: warm-up */
@@ -636,10 +637,13 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
             break;
         }
         const double s = (double)(tlb_now_ns() - t0) * 1e-9;
-        if (it < 0) continue;
+        if (it < 0) { /* slow configurations: fewer repetitions, long runs vary less */
+            min_reps = s > o->budget_s ? 1 : s > o->budget_s / 3 ? 2 : 3;
+            continue;
+        }
         times[done++] = s;
         used += s;
-        if (used >= o->budget_s && done >= 3) break;
+        if (used >= o->budget_s && done >= min_reps) break;
     }
     if (rc == 0) {
         qsort(times, (size_t)done, sizeof times[0], cmp_double);
