@@ -5,9 +5,11 @@
  * t-faults.sh. */
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model.h"
@@ -17,6 +19,7 @@
 #include "sha256.h"
 #include "sweep-plan.h"
 #include "test.h"
+#include "util.h"
 #include "worker.h"
 
 /* Run fn with stderr captured into buf (for checking error messages). */
@@ -46,6 +49,14 @@ static void capture_end(char *buf, size_t n) {
 }
 
 static char tmpdir[64];
+
+/* remove the temporary directory when the test binary exits */
+__attribute__((destructor)) static void remove_tmpdir(void) {
+    if (!tmpdir[0] || strncmp(tmpdir, "/tmp/tlb-test-runner-", 21) != 0) return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
 static const char *tmp_file(const char *name, const char *content) {
     static char path[256];
     if (!tmpdir[0]) {
@@ -314,6 +325,74 @@ TLB_TEST(runner_one_configuration) {
     TLB_CHECK(!strcmp(tlb_row_get(row, "status"), "unsupported"), "status cell");
     tlb_row_free(row);
     tlb_model_free(m);
+}
+
+/* A fake RAPL package counter that rises at 1 W: energy_uj = microseconds since start,
+ * replaced atomically (rename) every millisecond. */
+struct fake_rapl {
+    char path[512], tmp[520];
+    volatile int stop;
+};
+
+static void *rapl_writer(void *arg) {
+    struct fake_rapl *f = arg;
+    int64_t t0 = tlb_now_ns();
+    while (!f->stop) {
+        FILE *o = fopen(f->tmp, "w");
+        if (o) {
+            fprintf(o, "%lld\n", 1000000LL + (long long)((tlb_now_ns() - t0) / 1000));
+            fclose(o);
+            rename(f->tmp, f->path);
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+TLB_TEST(runner_power_and_thermal_columns) {
+    const char *fixture = "tests/fixtures/sysfs/x86-server";
+    if (access(fixture, F_OK) != 0) TLB_SKIP("%s absent", fixture);
+    if (!tmp_file("probe", "")) TLB_CHECK(0, "temp dir");
+    char root[256], cmd[700];
+    snprintf(root, sizeof root, "%s/x86-server", tmpdir);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", fixture, root);
+    TLB_CHECK(system(cmd) == 0, "copy the fixture");
+    struct fake_rapl f = {.stop = 0};
+    snprintf(f.path, sizeof f.path, "%s/sys/class/powercap/intel-rapl:0/energy_uj", root);
+    snprintf(f.tmp, sizeof f.tmp, "%s.new", f.path);
+    pthread_t th;
+    TLB_CHECK(pthread_create(&th, NULL, rapl_writer, &f) == 0, "thread");
+    struct tlb_model *m = NULL;
+    struct tlb_load_opts lo = {.spec = "synthetic:small", .convert = 1, .wtype = TLB_TYPE_Q8_0,
+                               .seed = 42, .n_threads = 1};
+    int lrc = tlb_model_load(&m, &lo);
+    struct tlb_row *row = tlb_row_new();
+    struct tlb_run_opts o = {.kernel = tlb_kernel_find("naive"), .n_threads = 1, .n_depth = 0,
+                             .kv_type = TLB_TYPE_F32, .n_prompt = 32, .n_gen = 16, .reps = 2,
+                             .warmup = 0, .seed = 7, .monitor = 1, .root = root,
+                             .power_source = "rapl", .counters = 0, .idle_w = 0.75};
+    char detail[256] = "";
+    enum tlb_status st = lrc == 0 ? tlb_runner_run(m, &o, row, detail, sizeof detail)
+                                  : TLB_STATUS_ERROR;
+    f.stop = 1;
+    pthread_join(th, NULL);
+    tlb_model_free(m);
+    TLB_CHECK(st == TLB_STATUS_OK, "status %s: %s", tlb_status_name(st), detail);
+    TLB_CHECK(!strncmp(tlb_row_get(row, "power_source"), "rapl", 4), "source '%s'",
+              tlb_row_get(row, "power_source"));
+    TLB_CHECK(!strcmp(tlb_row_get(row, "power_scope"), "package"), "scope '%s'",
+              tlb_row_get(row, "power_scope"));
+    double pp = cell(row, "pp_energy_j"), tg = cell(row, "tg_energy_j"), w = cell(row, "avg_w");
+    TLB_CHECK(pp >= 0 && tg > 0, "energies pp %g tg %g", pp, tg);
+    TLB_CHECK(w > 0.3 && w < 3.0, "a 1 W counter gave %g W", w);
+    TLB_CHECK_NEAR(cell(row, "j_per_token"), tg / 16, 1e-12);
+    TLB_CHECK_NEAR(cell(row, "tokens_per_j"), 16 / tg, 1e-6 * (16 / tg));
+    TLB_CHECK_NEAR(cell(row, "idle_w"), 0.75, 1e-12);
+    TLB_CHECK(cell(row, "temp_start_c") == 47.0 && cell(row, "temp_max_c") == 47.0,
+              "temps %g %g (fixture zones: 45 and 47 C)", cell(row, "temp_start_c"),
+              cell(row, "temp_max_c"));
+    tlb_row_free(row);
 }
 
 TLB_TEST(tokens_avoid_control_ids) {
