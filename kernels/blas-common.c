@@ -1,17 +1,18 @@
 /* blas-common.c — the part of the openblas and blis kernels that does not depend on which
  * library is loaded: the dlopen search, the per-engine state and the matmul driver.
  *
- * Threads. f32 weights go to the library in one call, with the library's own threads set to
- * the engine's pool size (the pool stays idle). Other weight types must be dequantized first;
- * there each pool thread takes its share of W's rows and, tile by tile, dequantizes into its
- * own f32 tile and calls the library single-threaded on it. The alternative — the pool
- * dequantizes a tile, then the library multiplies it with its own threads — puts two sets of
- * busy threads on the same cores: the pool's workers spin (~1 ms) after each job while the
- * library's threads start, and OpenBLAS's own workers spin-yield after each call while the
- * pool dequantizes. Measured on the 2-core dev VM (2048x2048, 2 threads, best of 3, a busy
- * machine) that alternative was 1.1-2.4x slower for both libraries at m = 1 and m = 128
- * (e.g. OpenBLAS q8_0 m = 128: 48 vs 19 GFLOP/s), so exactly one set of threads works at
- * any time. */
+ * Threads: the engine's pool, with the library single-threaded. Each pool thread takes its
+ * share of W's rows and calls the library on them (f32 weights directly; other types tile by
+ * tile, dequantized into the thread's own f32 tile). Letting the library run its own N
+ * threads instead puts two sets of busy threads on the same cores: in an engine the pool's
+ * workers spin (~1 ms) after every job (attention, norms) while the library's threads
+ * start, and OpenBLAS's workers spin-yield after each call. Measured on the 2-core dev VM
+ * (2048x2048, 2 threads, best of 3, a busy machine): f32 m = 1 right after a pool job took
+ * 1.0 ms (OpenBLAS) / 1.6 ms (BLIS) with the library's threads vs 0.43 / 0.88 ms on the pool;
+ * at m = 128 OpenBLAS was even (81 vs 80 GFLOP/s) and BLIS's OpenMP threads collapsed (8 vs
+ * 30 GFLOP/s); dequantizing on the pool then multiplying on library threads was 1.1-2.4x
+ * slower than per-thread tiles (OpenBLAS q8_0 m = 128: 19 vs 48 GFLOP/s). So exactly one
+ * set of threads works at any time, and it is the pool: N pool threads = N BLAS threads. */
 #include "blas-common.h"
 
 #include <dlfcn.h>
@@ -70,7 +71,7 @@ int tlb_blas_init(void **state, struct tlb_pool *pool, const struct tlb_blas_ops
     if (!s) return -1;
     s->ops = ops;
     s->nth = pool ? tlb_pool_size(pool) : 1;
-    ops->set_threads(s->nth);
+    ops->set_threads(1); /* the pool provides the parallelism (see the top of this file) */
     *state = s;
     return 0;
 }
@@ -123,6 +124,18 @@ static void tile_worker(void *arg, int ith, int nth) {
     }
 }
 
+/* f32 weights: one pool thread, one call on its share of W's rows. */
+static void f32_worker(void *arg, int ith, int nth) {
+    const struct tile_job *j = arg;
+    const int n = (int)j->w->rows, k = (int)j->w->cols;
+    long lo, hi;
+    tlb_split_range(n, ith, nth, &lo, &hi);
+    if (lo >= hi) return;
+    const float *w = (const float *)j->w->data + (size_t)lo * (size_t)k;
+    if (j->m == 1) j->s->ops->gemv((int)(hi - lo), k, w, j->x, j->y + lo);
+    else j->s->ops->gemm(j->m, (int)(hi - lo), k, j->x, w, j->y + lo, n);
+}
+
 int tlb_blas_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                     const struct tlb_tensor *w, int m) {
     struct blas_state *s = state;
@@ -134,10 +147,10 @@ int tlb_blas_matmul(void *state, struct tlb_pool *pool, float *y, const float *x
         return -1;
     }
     const int n = (int)w->rows, k = (int)w->cols;
+    struct tile_job job = {s, y, x, w, m, 0};
+    ops->set_threads(1);
     if (w->type == TLB_TYPE_F32) {
-        ops->set_threads(s->nth);
-        if (m == 1) ops->gemv(n, k, w->data, x, y);
-        else ops->gemm(m, n, k, x, w->data, y, n);
+        tlb_pool_run(pool, f32_worker, &job);
         return 0;
     }
     /* The pool may have grown since init (it cannot in the engine, but be safe). */
@@ -148,7 +161,7 @@ int tlb_blas_matmul(void *state, struct tlb_pool *pool, float *y, const float *x
         s->tile_floats = 0;
         s->nth = nth;
     }
-    struct tile_job job = {s, y, x, w, m, tile_rows_for(k, n)};
+    job.rows = tile_rows_for(k, n);
     size_t need = (size_t)job.rows * (size_t)k;
     if (need > s->tile_floats) {
         size_t bytes;
@@ -162,7 +175,6 @@ int tlb_blas_matmul(void *state, struct tlb_pool *pool, float *y, const float *x
         s->tile = t;
         s->tile_floats = need;
     }
-    ops->set_threads(1);
     tlb_pool_run(pool, tile_worker, &job);
     return 0;
 }

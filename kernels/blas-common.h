@@ -1,7 +1,8 @@
 /* blas-common.h — what the openblas and blis kernels share: a small table of the f32 entry
  * points each file loaded with dlopen, the dlopen search itself, and one matmul driver that
- * calls those entry points directly for f32 weights and, for every other weight type,
- * dequantizes W into bounded f32 tiles with the type's to_f32 (engine/quant.h) first. */
+ * splits W's rows over the engine's pool and calls the library single-threaded on each share:
+ * directly for f32 weights and, for every other weight type, after dequantizing W into
+ * bounded f32 tiles with the type's to_f32 (engine/quant.h). */
 #ifndef TLB_BLAS_COMMON_H
 #define TLB_BLAS_COMMON_H
 
@@ -17,7 +18,7 @@ struct tlb_blas_ops {
     void (*gemm)(int m, int n, int k, const float *x, const float *w, float *y, int ldy);
     /* y[n] = w[n x k] * x[k]: the m = 1 case */
     void (*gemv)(int n, int k, const float *w, const float *x, float *y);
-    /* the library's own thread count (global to the process) */
+    /* the library's own thread count (global to the process; blas-common uses 1) */
     void (*set_threads)(int n);
 };
 

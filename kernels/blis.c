@@ -1,10 +1,10 @@
 /* blis.c — the blis kernel: BLIS through its own typed API (bli_sgemm, bli_sgemv), loaded
  * privately with dlopen(RTLD_LOCAL); BLIS's BLAS/CBLAS layer, whose names clash with
- * OpenBLAS's, is never called. f32 weights are multiplied directly; other types are
- * dequantized to f32 tiles first (blas-common.c). The version string records BLIS's active
- * configuration (e.g. skx, haswell, zen3, generic): BLIS 0.9 reads BLIS_ARCH_TYPE as a
- * *number* (its arch_t id, e.g. 0 = skx, 3 = haswell), so check the recorded name. Set
- * TLBENCH_BLIS=/path/libblis.so to choose a build. */
+ * OpenBLAS's, is never called. Each pool thread calls it single-threaded on its share of W:
+ * f32 directly, other types after dequantizing to f32 tiles (blas-common.c). The version
+ * string records BLIS's active configuration (e.g. skx, haswell, zen3, generic): BLIS 0.9
+ * reads BLIS_ARCH_TYPE as a *number* (its arch_t id, e.g. 0 = skx, 3 = haswell), so check
+ * the recorded name. Set TLBENCH_BLIS=/path/libblis.so to choose a build. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -161,7 +161,8 @@ static void bl_gemv(int n, int k, const float *w, const float *x, float *y) {
               y, 1);
 }
 
-/* Global to BLIS (its global runtime, under a mutex): change it only when it differs. */
+/* Global to BLIS (its global runtime, under a mutex). blas-common keeps it at 1 (the pool
+ * runs N single-threaded calls); set it only when the value changes. */
 static void bl_set_threads(int n) {
     if (n != lib.threads) {
         lib.set_num_threads(n);
@@ -187,7 +188,7 @@ static const char *blis_version(void *state) {
 
 const struct tlb_kernel tlb_kernel_blis = {
     .name = "blis",
-    .summary = "BLIS typed API bli_sgemm/sgemv (dlopen); non-f32 weights dequantized to f32 "
+    .summary = "BLIS bli_sgemm/sgemv (dlopen) on pool threads; non-f32 W dequantized to f32 "
                "tiles",
     .wtypes = TLB_ALL_TYPES,
     /* Like openblas: below the SIMD kernels for `auto`; just under openblas as well. */

@@ -1,8 +1,9 @@
 /* openblas.c — the openblas kernel: OpenBLAS's cblas_sgemm/cblas_sgemv, loaded privately with
  * dlopen(RTLD_LOCAL) so that it never meets BLIS's identically named BLAS symbols and the
- * binary runs without it. f32 weights are multiplied directly; other types are dequantized
- * to f32 tiles first (blas-common.c). Set TLBENCH_OPENBLAS=/path/libopenblas.so to choose a
- * build; OPENBLAS_CORETYPE (OpenBLAS's own variable) overrides its CPU detection. */
+ * binary runs without it. Each pool thread calls it single-threaded on its share of W: f32
+ * directly, other types after dequantizing to f32 tiles (blas-common.c). Set
+ * TLBENCH_OPENBLAS=/path/libopenblas.so to choose a build; OPENBLAS_CORETYPE (OpenBLAS's own
+ * variable) overrides its CPU detection. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -105,8 +106,8 @@ static void ob_gemv(int n, int k, const float *w, const float *x, float *y) {
     lib.sgemv(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, n, k, 1.0f, w, k, x, 1, 0.0f, y, 1);
 }
 
-/* The thread count is global to OpenBLAS; change it only when it differs (the call is cheap
- * but not free, and the f32 and tiled paths alternate between N and 1). */
+/* Global to OpenBLAS. blas-common keeps it at 1 (the pool runs N single-threaded calls);
+ * the call is cheap but not free, so it is made only when the value changes. */
 static void ob_set_threads(int n) {
     if (n != lib.threads) {
         lib.set_num_threads(n);
@@ -132,7 +133,7 @@ static const char *openblas_version(void *state) {
 
 const struct tlb_kernel tlb_kernel_openblas = {
     .name = "openblas",
-    .summary = "OpenBLAS cblas_sgemm/sgemv (dlopen); non-f32 weights dequantized to f32 tiles",
+    .summary = "OpenBLAS sgemm/sgemv (dlopen) on pool threads; non-f32 W dequantized to f32 tiles",
     .wtypes = TLB_ALL_TYPES,
     /* Below the SIMD kernels: dequantizing costs more than it saves in decode. `auto` is per
      * weight type, yet for f32 prefill BLAS may well beat them: measure with `kernels`. */

@@ -1,9 +1,9 @@
 /* test-blas.c — the openblas and blis kernels in ONE process: both loaded, interleaved
  * (openblas, blis, openblas) on the same inputs, each compared with naive, proving that
  * loading them privately keeps their identical BLAS symbols apart. Also: shapes that span
- * several dequantization tiles per thread, the thread-count switch between the f32 path
- * (library threads) and the tiled path (pool threads), version strings, and the dlopen
- * search's error messages. Skips, naming the library, when one is not installed. */
+ * several dequantization tiles per thread, f32 and quantized calls alternating on one state
+ * and pool, version strings, and the dlopen search's error messages. Skips, naming the
+ * library, when one is not installed. */
 #include <dlfcn.h>
 #include <stdint.h>
 
@@ -163,9 +163,9 @@ TLB_TEST(openblas_blis_interleaved) {
     TLB_CHECK(strstr(tlb_kernel_find("blis")->version(NULL), "BLIS"), "blis version");
 }
 
-/* f32 (library threads = pool size) and q4_0 (library single-threaded, pool tiles) alternate
- * in one engine state: each switch of the global thread count must leave results right. */
-TLB_TEST(blas_thread_switching) {
+/* f32 (direct) and q4_0 (dequantized tiles) alternate on one engine state and a 2-thread
+ * pool, as the layers of a model do: results stay right and the tiles are reported. */
+TLB_TEST(blas_f32_and_tiles_alternate) {
     static const char *const kns[] = {"openblas", "blis"};
     int ran = 0;
     char why[256], msg[256];
