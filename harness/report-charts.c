@@ -872,20 +872,52 @@ static int chart_roofline(struct gp *g) {
         if (plot.oom) g->body.oom = 1;
         tlb_rep_buf_free(&plot);
 
-        /* right: decode GB/s by weight type and kernel, against the bandwidth probe */
+        /* right: decode GB/s by weight type and kernel, against the bandwidth probe; the
+         * weight types of this file, in the usual order */
+        static const char *const order[] = {"f32", "f16", "bf16", "q8_0", "q4_0"};
+        const char *ws[TLB_REP_MAX_VALUES];
+        int nw = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t r = 0; r < kf->n_rows; r++) {
+                const char *w = kf->rows[r].wtype;
+                int known = 0, seen = 0;
+                for (size_t i = 0; i < TLB_ARRAY_LEN(order); i++) known |= !strcmp(w, order[i]);
+                for (int i = 0; i < nw; i++) seen |= !strcmp(ws[i], w);
+                if (seen || nw == TLB_REP_MAX_VALUES || strcmp(kf->rows[r].status, "ok") ||
+                    kf->rows[r].m != 1 || (pass == 0) != known)
+                    continue;
+                ws[nw++] = w;
+            }
+        for (int i = 1; i < nw; i++) /* known types by their rank (unknown ones stay last) */
+            for (int j = i; j > 0; j--) {
+                int ra = (int)TLB_ARRAY_LEN(order), rb = ra;
+                for (int k = 0; k < (int)TLB_ARRAY_LEN(order); k++) {
+                    if (!strcmp(ws[j], order[k])) ra = k;
+                    if (!strcmp(ws[j - 1], order[k])) rb = k;
+                }
+                if (ra >= rb) break;
+                const char *t = ws[j];
+                ws[j] = ws[j - 1];
+                ws[j - 1] = t;
+            }
+        if (!nw) {
+            empty_panel(g, "decode bandwidth", "no decode (m = 1) rows");
+            continue;
+        }
         int idx = block(g);
-        for (int wi = 0; wi < d->n_wtypes || wi == 0; wi++) {
-            const char *w = d->n_wtypes ? d->wtypes[wi] : "q4_0";
-            tlb_rep_put(&g->data, lab(l1, w));
+        double barmax = 0;
+        for (int wi = 0; wi < nw; wi++) {
+            tlb_rep_put(&g->data, lab(l1, ws[wi]));
             for (int ki = 0; ki < nk; ki++) {
                 double sum = 0;
                 int n = 0;
                 for (size_t r = 0; r < kf->n_rows; r++) {
                     const struct tlb_rep_krow *kr = &kf->rows[r];
                     if (!strcmp(kr->status, "ok") && kr->threads == thr && kr->m == 1 &&
-                        !strcmp(kr->kernel, ks[ki]) && !strcmp(kr->wtype, w) && kr->gbps > 0)
+                        !strcmp(kr->kernel, ks[ki]) && !strcmp(kr->wtype, ws[wi]) && kr->gbps > 0)
                         sum += kr->gbps, n++;
                 }
+                if (n && sum / n > barmax) barmax = sum / n;
                 tlb_rep_put(&g->data, "\t");
                 num(&g->data, n ? sum / n : NAN);
             }
@@ -898,7 +930,9 @@ static int chart_roofline(struct gp *g) {
                        "set title 'decode (m = 1): weight bytes streamed per second' font ',10'\n"
                        "set xlabel 'weight type'\nset ylabel 'GB/s'\nset xrange [-0.6:%g]\n"
                        "set yrange [0:%g]\nset key inside top left\n",
-                       (d->n_wtypes ? d->n_wtypes : 1) - 0.4, isfinite(bw) ? bw * 1.45 : ymaxv);
+                       nw - 0.4,
+                       fmax(isfinite(bw) ? bw * 1.45 : 0, barmax * 1.3) > 0
+                           ? fmax(isfinite(bw) ? bw * 1.45 : 0, barmax * 1.3) : 1);
         if (isfinite(bw))
             tlb_rep_printf(&g->body,
                            "set arrow 1 from graph 0, first %g to graph 1, first %g nohead lc rgb "

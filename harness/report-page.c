@@ -15,8 +15,9 @@
 /* "q4_0, avx512, 2 threads, KV f32" */
 static void config_text(const struct tlb_rep_data *d, const struct tlb_rep_row *r, char *buf,
                         size_t n) {
-    snprintf(buf, n, "%s, %s, %lld thread%s%s%s", r->wtype, r->kernel, (long long)r->threads,
-             r->threads == 1 ? "" : "s", d->n_kv > 1 ? ", KV " : "", d->n_kv > 1 ? r->kv : "");
+    snprintf(buf, n, "%s, %s, %lld thread%s%s%s%s", r->wtype, r->kernel, (long long)r->threads,
+             r->threads == 1 ? "" : "s", d->n_kv > 1 ? ", KV " : "", d->n_kv > 1 ? r->kv : "",
+             r->noisy ? " (noisy)" : "");
 }
 
 /* "12.4 ± 0.2": the spread with as many decimals as the value. */
@@ -406,6 +407,16 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
     rc |= per_type(doc, d, o);
 
     rc |= tlb_doc_heading(doc, 2, "charts", "Charts");
+    size_t noisy = 0;
+    for (size_t i = 0; i < d->n_rows; i++) noisy += d->rows[i].noisy != 0;
+    if (noisy) {
+        snprintf(t, sizeof t, "%zu of the %zu measured configurations are flagged noisy (their "
+                 "repetitions vary by more than %g%% or include an outlier; marked \"(noisy)\" "
+                 "in the tables): their error bars are wide and single comparisons between them "
+                 "are not reliable. Rerun on an idle machine, with more repetitions (-r).",
+                 noisy, d->n_rows, TLB_NOISY_CV_PCT);
+        rc |= tlb_doc_note(doc, t);
+    }
     for (int i = 0; i < n_charts; i++) {
         rc |= tlb_doc_heading(doc, 3, NULL, charts[i].title);
         rc |= tlb_doc_figure(doc, &charts[i]);
