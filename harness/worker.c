@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -896,9 +897,13 @@ static int emit(struct driver *d, int idx, enum tlb_status st, const char *detai
     return rc;
 }
 
-static void note(struct tlb_sweep_env *env, const char *fmt, const char *a, const char *b) {
+__attribute__((format(printf, 2, 3))) static void note(struct tlb_sweep_env *env,
+                                                       const char *fmt, ...) {
     char buf[1200];
-    snprintf(buf, sizeof buf, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
     if (env->on_note) env->on_note(env->cb, buf);
 }
 
@@ -948,8 +953,7 @@ static int run_ref(struct driver *d, struct group *g, int ref_fd) {
         msg_free(&m);
     }
     if (!d->ref_ok)
-        note(d->env, "accuracy columns left empty: the reference pass failed (%s)%s", detail,
-             "");
+        note(d->env, "accuracy columns left empty: the reference pass failed (%s)", detail);
     return 0;
 }
 
@@ -973,7 +977,17 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
         model_hash(&d, s->models[mi], s->seed);
         d.ref_ok = 0;
         if (acc) {
-            if (ref_fd < 0 && (ref_fd = anon_tmpfile()) < 0) acc = 0;
+            /* the reference needs the f32 weights in memory: say so when they cannot fit */
+            long long w = predict_weights(s->models[mi], TLB_TYPE_F32), avail = tlb_mem_available();
+            long long margin = tlb_mem_margin();
+            if (w >= 0 && avail >= 0 && w + (long long)TLB_MEM_DEFAULT_OVERHEAD > avail - margin) {
+                char a[32], b[32];
+                note(env, "accuracy columns left empty: the f32 reference needs %s, MemAvailable "
+                     "is %s", tlb_format_size((uint64_t)w, a, sizeof a),
+                     tlb_format_size((uint64_t)avail, b, sizeof b));
+                acc = 0;
+            }
+            if (acc && ref_fd < 0 && (ref_fd = anon_tmpfile()) < 0) acc = 0;
             /* without f32 among the weight types, a model process serves the reference only */
             int f32_runs = 0;
             for (int i = 0; i < p->n; i++)
@@ -993,8 +1007,8 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                     }
                     group_stop(&g);
                 } else {
-                    note(env, "accuracy columns left empty: the f32 reference model: %s%s",
-                         detail, "");
+                    note(env, "accuracy columns left empty: the f32 reference model: %s",
+                         detail);
                 }
             }
         }
