@@ -150,6 +150,37 @@ bench: all
 kernel-tests: $(KERNEL_TESTS:tests/%.c=$(BUILD)/tests/%)
 
 clean:
-	rm -rf build build-san build-aarch64 build-x86_64
+	rm -rf build build-san build-aarch64 build-x86_64 build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/harness/main.d $(TEST_BINS:=.d)
+
+# ---- fuzzing (owner: gguf): libFuzzer targets tests/fuzz/fuzz-<parser>.c, built with clang ----
+#   make fuzz FUZZ_SECONDS=60   build every target and run each for FUZZ_SECONDS
+#   make fuzz-smoke             each target ~10 s (CI-sized)
+# Seeds are tests/fuzz/corpus/<parser>/ (read only); new inputs go to $(FUZZ_BUILD)/corpus/,
+# crashes to $(FUZZ_BUILD)/crash-<parser>-*. A finding fails the target.
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libtlbench.a
+	@for t in $(FUZZ_NAMES); do \
+	  echo "$(FUZZ_CC) ... -o $(FUZZ_BUILD)/fuzz-$$t"; \
+	  $(FUZZ_CC) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer tests/fuzz/fuzz-$$t.c \
+	    $(FUZZ_BUILD)/libtlbench.a $(LDLIBS) -o $(FUZZ_BUILD)/fuzz-$$t || exit 1; done
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "fuzz-$$t: $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>$(FUZZ_BUILD)/fuzz-$$t.log \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz-$$t.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz-$$t.log; done
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
