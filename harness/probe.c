@@ -47,8 +47,10 @@ __attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, siz
         c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(const void *)(p + i + 8)));
         d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(const void *)(p + i + 12)));
     }
-    a = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
-    return (uint64_t)_mm256_extract_epi64(a, 0) + (uint64_t)_mm256_extract_epi64(a, 3);
+    uint64_t v[4], sum = 0;
+    _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+    for (int i = 0; i < 4; i++) sum += v[i];
+    return sum;
 }
 
 __attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *p, size_t words) {
@@ -59,8 +61,10 @@ __attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *p
         c = _mm512_add_epi64(c, _mm512_load_si512((const void *)(p + i + 16)));
         d = _mm512_add_epi64(d, _mm512_load_si512((const void *)(p + i + 24)));
     }
-    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a, b),
-                                                              _mm512_add_epi64(c, d)));
+    uint64_t v[8], sum = 0; /* unsigned: the reduce intrinsic adds as signed (UB on overflow) */
+    _mm512_storeu_si512((void *)v, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
+    for (int i = 0; i < 8; i++) sum += v[i];
+    return sum;
 }
 #endif
 

@@ -35,6 +35,10 @@ if ! command -v qemu-x86_64 >/dev/null 2>&1; then
     echo "skip dispatch_qemu: qemu-x86_64 not installed (Debian package qemu-user)"
     exit 0
 fi
+if grep -q __asan_init "$bin"; then # its shadow memory does not fit qemu-user's address space
+    echo "skip dispatch_qemu: $bin is an AddressSanitizer build, which cannot run under qemu-user"
+    exit 0
+fi
 
 # run_cpu CPU FILTER: test-kernels under qemu, its output in $out, its status in $rc. Only
 # our kernels: Debian's OpenBLAS picks its Haswell code on qemu64 and dies of SIGILL.
