@@ -1,12 +1,7 @@
 /* avx2.c — x86 AVX2 + FMA + F16C kernel (Haswell and later, Intel AI PCs, older AMD), with
- * AVX-VNNI vpdpbusd when the CPU has it (Alder Lake and later), else vpmaddubsw/vpmaddwd.
- * Same design as avx512.c with 16 ymm registers: float weights in dot-form register tiles
- * (up to 2 X rows x 4 W rows), f16/bf16 converted exactly in registers (or once per block
- * into an f32 tile when m > 2); q8_0/q4_0 with X quantized once per matmul to q8_0
- * (bit-exact with the reference), one block per ymm, 2 X rows x 4 W rows per tile.
- * Compiled with its own ISA flags (Makefile); elsewhere a stub whose probe says why. AVX-VNNI
- * is emitted with inline asm so the file needs no -mavxvnni and the compiler cannot place a
- * VNNI instruction on the other path. */
+ * AVX-VNNI when present, else vpmaddubsw: the avx512.c design with 16 ymm registers. Decode
+ * streams W row by row; prefill repacks W per thread (6x16 outer-product f32 GEMM, 8-row
+ * vpdpbusd tiles). VNNI is inline asm, so no -mavxvnni. Non-x86 builds get a stub. */
 #include <stdlib.h>
 #include <string.h>
 

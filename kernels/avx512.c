@@ -1,13 +1,8 @@
-/* avx512.c — x86 AVX-512 kernel (AVX512F/BW/VL/DQ + FMA + F16C; VNNI vpdpbusd when the CPU
- * has it, else vpmaddubsw/vpmaddwd). Float weights: dot-form register tiles (up to 4 X rows x
- * 6 W rows of zmm accumulators), f16/bf16 converted exactly in registers (or once per block
- * into an f32 tile when m > 4), so results equal naive's up to summation order. q8_0/q4_0:
- * X quantized once per matmul to q8_0 (bit-exact with the reference), two blocks per zmm,
- * 4 X rows x 4 W rows per tile so each weight load serves 4 rows of X. No AVX512-BF16
- * vdpbf16ps: it would round X to bf16 (~1e-5 relative error vs naive) for no decode gain.
- * Compiled with its own ISA flags (Makefile); on other builds it is a stub whose probe says
- * why. VNNI is emitted with inline asm so the file needs no -mavx512vnni: the compiler can
- * then never place a VNNI instruction on the non-VNNI path. */
+/* avx512.c — x86 AVX-512 kernel (F/BW/VL/DQ + FMA + F16C; VNNI when present): decode streams
+ * W row by row (f16/bf16 converted exactly in registers; q8_0/q4_0 against X quantized once
+ * to q8_0, bit-exact with the reference); prefill repacks W per thread for outer-product f32
+ * GEMM or 16-row vpdpbusd tiles. VNNI is inline asm, so no -mavx512vnni: the compiler cannot
+ * place it on the non-VNNI path. Non-x86 builds get a stub whose probe says why. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +17,9 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-#define QMR 4     /* X rows per quantized tile */
+/* No AVX512-BF16 vdpbf16ps: it would round X to bf16 (~1e-5 relative error vs naive) and the
+ * decode it could speed up is memory-bound. */
+#define QMR 4     /* X rows per quantized tile (dot path: m < PACK_MIN_M, or no VNNI) */
 #define QNR 4     /* W rows per quantized tile */
 #define QKC 128   /* blocks per k chunk when m > 1: 4 X rows x 4 KiB stay in L1 */
 #define QNB 64    /* W rows per block when m > 1 (64 x 4 KiB q8_0 chunk: L2) */
