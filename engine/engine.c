@@ -44,6 +44,21 @@ size_t tlb_kv_bytes_for(const struct tlb_config *c, enum tlb_type kv_type, int n
     return 2 * (size_t)c->n_layers * (size_t)n_tokens * (size_t)tlb_kv_dim(c) * elem;
 }
 
+size_t tlb_engine_scratch_bytes_for(const struct tlb_config *c, int n_threads, int ctx_len,
+                                    int max_batch) {
+    /* one term per buffer tlb_engine_create allocates (a test checks they agree) */
+    const size_t B = (size_t)(max_batch > 0 ? max_batch : 512), d = (size_t)c->dim;
+    const size_t kv = (size_t)tlb_kv_dim(c), h = (size_t)c->hidden_dim;
+    const size_t hd = (size_t)tlb_head_dim(c), n = (size_t)(ctx_len > 0 ? ctx_len : 0);
+    const size_t th = (size_t)(n_threads > 0 ? n_threads : 1);
+    const size_t group = (size_t)(c->n_heads / c->n_kv_heads);
+    size_t floats = B * (4 * d + 2 * kv + 2 * h) /* x, xb, xb2, q, k, v, hb, hb2 */
+                    + th * group * n             /* attention scores per thread */
+                    + th * hd                    /* one f16 K/V row as f32 per thread */
+                    + 2 * n * (hd / 2);          /* RoPE cos and sin tables */
+    return floats * sizeof(float);
+}
+
 static float *alloc_f32(struct tlb_engine *e, size_t n, const char *what) {
     size_t bytes;
     if (tlb_mul_size(n, sizeof(float), &bytes)) return NULL;

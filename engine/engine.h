@@ -41,6 +41,11 @@ int tlb_engine_threads(const struct tlb_engine *e);
 /* Bytes of the KV cache and of activation/kernel scratch buffers (computed, not measured). */
 size_t tlb_engine_kv_bytes(const struct tlb_engine *e);
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e);
+/* Bytes of activation scratch an engine allocates for this model, thread count, KV context and
+ * prefill chunk (0 = 512): the formula behind tlb_engine_scratch_bytes, before the kernel's own
+ * scratch, so memory can be predicted without creating an engine. */
+size_t tlb_engine_scratch_bytes_for(const struct tlb_config *c, int n_threads, int ctx_len,
+                                    int max_batch);
 /* KV bytes a context of n tokens needs for this model and KV type. */
 size_t tlb_kv_bytes_for(const struct tlb_config *c, enum tlb_type kv_type, int n_tokens);
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void tlb_error(const char *fmt, ...) {
     va_list ap;
@@ -104,6 +105,21 @@ int tlb_parse_double(const char *s, double *out) {
     double v = strtod(s, &end);
     if (errno || *end != '\0' || !isfinite(v)) return -1;
     *out = v;
+    return 0;
+}
+
+int tlb_write_full(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
     return 0;
 }
 

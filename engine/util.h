@@ -35,6 +35,9 @@ int tlb_add_size(size_t a, size_t b, size_t *out);
 int tlb_parse_int(const char *s, long min, long max, long *out);
 int tlb_parse_double(const char *s, double *out);
 
+/* Write all n bytes to fd, retrying short writes and EINTR. Returns 0, or -1 (errno set). */
+int tlb_write_full(int fd, const void *buf, size_t n);
+
 /* Read a whole file into a malloc'd buffer (NUL-terminated for convenience; *len excludes
  * the NUL). Returns NULL with an error printed naming the file. max_bytes caps the size. */
 char *tlb_read_file(const char *path, size_t max_bytes, size_t *len);

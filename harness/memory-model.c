@@ -35,16 +35,7 @@ uint64_t tlb_mem_kv_per_token(const struct tlb_config *c, enum tlb_type kv_type)
 }
 
 uint64_t tlb_mem_scratch(const struct tlb_config *c, int64_t ctx, int n_threads, int max_batch) {
-    uint64_t B = (uint64_t)(max_batch > 0 ? max_batch : 512);
-    uint64_t d = (uint64_t)c->dim, kv = (uint64_t)tlb_kv_dim(c), h = (uint64_t)c->hidden_dim;
-    uint64_t hd = (uint64_t)tlb_head_dim(c), n = ctx > 0 ? (uint64_t)ctx : 0;
-    uint64_t th = (uint64_t)(n_threads > 0 ? n_threads : 1);
-    uint64_t group = (uint64_t)(c->n_heads / c->n_kv_heads); /* query heads per KV head */
-    uint64_t floats = B * (4 * d + 2 * kv + 2 * h) /* x, xb, xb2, q, k, v, hb, hb2 */
-                      + th * group * n               /* attention scores per thread */
-                      + th * hd                      /* one dequantized KV row per thread */
-                      + 2 * n * (hd / 2);            /* RoPE cos and sin tables */
-    return floats * 4;
+    return (uint64_t)tlb_engine_scratch_bytes_for(c, n_threads, (int)ctx, max_batch);
 }
 
 int tlb_mem_fit(const double *known, const double *weights, const double *peak, size_t n,

@@ -18,10 +18,8 @@
 uint64_t tlb_mem_weights(const struct tlb_config *c, enum tlb_type wtype, int shared_classifier);
 /* KV cache bytes per context token: 2 x n_layers x kv_dim x sizeof(kv type). */
 uint64_t tlb_mem_kv_per_token(const struct tlb_config *c, enum tlb_type kv_type);
-/* Engine buffers for a context of ctx tokens (mirrors tlb_engine_create; test-fit checks
- * it against a real engine): activations for a prefill batch of max_batch rows, attention
- * scores (n_threads x heads-per-KV-head x ctx), a KV row per thread, RoPE tables
- * (ctx x head_dim). Kernel scratch is not included (it is part of the fitted overhead). */
+/* Activation scratch of an engine (tlb_engine_scratch_bytes_for: the engine owns the formula).
+ * Kernel scratch is not included (it is part of the fitted overhead). */
 uint64_t tlb_mem_scratch(const struct tlb_config *c, int64_t ctx, int n_threads, int max_batch);
 
 /* Runtime overhead assumed when no measured row exists to fit it: the process's code,

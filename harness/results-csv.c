@@ -576,17 +576,6 @@ static int lock_fd(int fd, int op) {
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Make a new directory entry durable. */
 static void sync_parent_dir(const char *path) {
     char dir[4096];
@@ -630,7 +619,7 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
         /* New, empty, or a header torn before its newline: start over with a header. */
         if (s.content_end > 0)
             tlb_warn("%s: no complete header line (torn write?); rewriting the header", path);
-        if (ftruncate(fd, 0) != 0 || header_text(&hdr) || write_all(fd, hdr.p, hdr.len) ||
+        if (ftruncate(fd, 0) != 0 || header_text(&hdr) || tlb_write_full(fd, hdr.p, hdr.len) ||
             fsync(fd) != 0) {
             tlb_error("%s: cannot write the header: %s", path, strerror(errno));
             ok = 0;
@@ -687,7 +676,7 @@ int tlb_csv_append(struct tlb_csv_writer *w, const struct tlb_row *r) {
     }
     int rc = 0;
     off_t before = lseek(w->fd, 0, SEEK_END);
-    if (write_all(w->fd, w->buf.p, w->buf.len) != 0 || fsync(w->fd) != 0) {
+    if (tlb_write_full(w->fd, w->buf.p, w->buf.len) != 0 || fsync(w->fd) != 0) {
         tlb_error("%s: cannot append a row: %s", w->path, strerror(errno));
         /* Do not leave a torn line behind if we can help it. */
         if (before >= 0 && ftruncate(w->fd, before) == 0) fsync(w->fd);

@@ -56,18 +56,6 @@ const char *tlb_signal_name(int sig) {
 
 /* ---------------------------------------------------------------- I/O helpers */
 
-static int write_full(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Read exactly n bytes. deadline: tlb_now_ns() value, 0 = none. Returns 0, -1 on EOF or
  * error, -2 on timeout, -3 when interrupted (tlb_sweep_interrupted, if interruptible). */
 static int read_exact(int fd, void *p, size_t n, int64_t deadline, int interruptible) {
@@ -150,7 +138,7 @@ static int msg_send(int fd, uint32_t type, uint32_t index, int32_t status, const
     memcpy(b.p + count_at, &n_cells, sizeof n_cells);
     uint32_t len = (uint32_t)(b.len - 4);
     memcpy(b.p, &len, sizeof len);
-    rc = write_full(fd, b.p, b.len);
+    rc = tlb_write_full(fd, b.p, b.len);
 out:
     free(b.p);
     return rc;
@@ -831,7 +819,7 @@ static int group_request(struct tlb_sweep_env *env, struct group *g, uint32_t ty
                          size_t dn) {
     uint32_t req[2] = {type, index};
     long long oom0 = oom_kill_count();
-    if (write_full(g->req_fd, req, sizeof req) != 0) {
+    if (tlb_write_full(g->req_fd, req, sizeof req) != 0) {
         *st = reap_group(g, oom0, detail, dn);
         return 1;
     }
