@@ -88,12 +88,12 @@ int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
         tlb_error("no kernel selected");
         return -1;
     }
-    if ((o->kernel->probe && o->kernel->probe(why, sizeof why) != 0) ||
-        (m->types_used & ~o->kernel->wtypes)) {
-        if (!(o->kernel->probe && o->kernel->probe(why, sizeof why) != 0))
-            snprintf(why, sizeof why, "it does not support every weight type of this model");
-        tlb_error("kernel '%s' cannot run %s: %s", o->kernel->name, m->name, why);
-        return -1;
+    for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+        if ((m->types_used & TLB_TYPE_BIT(t)) &&
+            tlb_kernel_usable(o->kernel, (enum tlb_type)t, why, sizeof why) != 0) {
+            tlb_error("kernel '%s' cannot run %s: %s", o->kernel->name, m->name, why);
+            return -1;
+        }
     }
     if (o->n_threads < 1 || o->n_threads > 1024) {
         tlb_error("--threads must be between 1 and 1024 (got %d)", o->n_threads);
