@@ -7,12 +7,8 @@
 #include <string.h>
 
 #include "quant.h"
+#include "util.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define TLB_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TLB_MULTIVERSION
-#endif
 
 static inline uint32_t bits_of(float f) {
     uint32_t u;

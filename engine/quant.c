@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "util.h"
+
 #define TLB_QMIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* ---- scalar conversions ---- */
@@ -72,6 +74,7 @@ static float f32_dot(const void *w, const float *x, int64_t n) {
 
 /* ---- f16 ---- */
 
+TLB_MULTIVERSION
 static void f16_to_f32(const void *src, float *dst, int64_t n) {
     const uint16_t *h = src;
     for (int64_t i = 0; i < n; i++) dst[i] = tlb_f16_to_f32(h[i]);
@@ -89,6 +92,7 @@ static float f16_dot(const void *w, const float *x, int64_t n) {
 
 /* ---- bf16 ---- */
 
+TLB_MULTIVERSION
 static void bf16_to_f32(const void *src, float *dst, int64_t n) {
     const uint16_t *h = src;
     for (int64_t i = 0; i < n; i++) dst[i] = tlb_bf16_to_f32(h[i]);
@@ -121,6 +125,7 @@ void tlb_quantize_row_q8_0(const float *x, struct tlb_block_q8_0 *y, int64_t n) 
 static void q8_0_from_f32(const float *src, void *dst, int64_t n) {
     tlb_quantize_row_q8_0(src, dst, n);
 }
+TLB_MULTIVERSION
 static void q8_0_to_f32(const void *src, float *dst, int64_t n) {
     const struct tlb_block_q8_0 *x = src;
     for (int64_t b = 0; b < n / TLB_QK; b++) {
@@ -174,6 +179,7 @@ static void q4_0_from_f32(const float *src, void *dst, int64_t n) {
         }
     }
 }
+TLB_MULTIVERSION
 static void q4_0_to_f32(const void *src, float *dst, int64_t n) {
     const struct tlb_block_q4_0 *x = src;
     for (int64_t b = 0; b < n / TLB_QK; b++) {

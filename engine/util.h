@@ -46,6 +46,15 @@ char *tlb_read_file(const char *path, size_t max_bytes, size_t *len);
 #define TLB_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TLB_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* Compile a portable loop three times (AVX-512, AVX2, baseline) and pick at load time by
+ * the CPU (GCC ifunc). For loops whose speed matters on every x86 but that are not kernels:
+ * attention, dequantization. Off under ASan (its ifunc resolvers run before ASan is up). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define TLB_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TLB_MULTIVERSION
+#endif
+
 /* Internal invariant (programmer error), never for input validation. */
 #define TLB_ASSERT(x)                                                                  \
     do {                                                                               \
