@@ -79,22 +79,54 @@ void tlb_engine_free(struct tlb_engine *e) {
     free(e);
 }
 
+/* 0 when k can multiply every weight type m uses, else -1 with the reason printed */
+static int check_kernel(const struct tlb_kernel *k, const struct tlb_model *m) {
+    char why[256];
+    for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+        if ((m->types_used & TLB_TYPE_BIT(t)) &&
+            tlb_kernel_usable(k, (enum tlb_type)t, why, sizeof why) != 0) {
+            tlb_error("kernel '%s' cannot run %s: %s", k->name, m->name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Initialise k on the engine's pool and make it the engine's kernel (the old one, if any,
+ * is released only once the new one is up). */
+static int attach_kernel(struct tlb_engine *e, const struct tlb_kernel *k) {
+    void *state = NULL;
+    if (k->init && k->init(&state, e->pool) != 0) {
+        tlb_error("kernel '%s' failed to initialise", k->name);
+        return -1;
+    }
+    if (e->kernel && e->kernel->release) e->kernel->release(e->kstate);
+    e->kernel = k;
+    e->kstate = state;
+    const char *v = k->version ? k->version(state) : NULL;
+    snprintf(e->kernel_version, sizeof e->kernel_version, "%s", v ? v : "");
+    return 0;
+}
+
+int tlb_engine_set_kernel(struct tlb_engine *e, const struct tlb_kernel *k) {
+    if (!k) {
+        tlb_error("no kernel selected");
+        return -1;
+    }
+    if (k == e->kernel) return 0;
+    if (check_kernel(k, e->m) != 0) return -1;
+    return attach_kernel(e, k);
+}
+
 int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
                       const struct tlb_engine_opts *o) {
     *out = NULL;
     const struct tlb_config *c = &m->cfg;
-    char why[256];
     if (!o->kernel) {
         tlb_error("no kernel selected");
         return -1;
     }
-    for (int t = 0; t < TLB_TYPE_COUNT; t++) {
-        if ((m->types_used & TLB_TYPE_BIT(t)) &&
-            tlb_kernel_usable(o->kernel, (enum tlb_type)t, why, sizeof why) != 0) {
-            tlb_error("kernel '%s' cannot run %s: %s", o->kernel->name, m->name, why);
-            return -1;
-        }
-    }
+    if (check_kernel(o->kernel, m) != 0) return -1;
     if (o->n_threads < 1 || o->n_threads > 1024) {
         tlb_error("--threads must be between 1 and 1024 (got %d)", o->n_threads);
         return -1;
@@ -117,15 +149,7 @@ int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
     e->kv_type = o->kv_type;
     e->kv_elem = o->kv_type == TLB_TYPE_F16 ? 2 : 4;
     if (!(e->pool = tlb_pool_create(o->n_threads))) goto fail;
-    if (o->kernel->init && o->kernel->init(&e->kstate, e->pool) != 0) {
-        tlb_error("kernel '%s' failed to initialise", o->kernel->name);
-        goto fail;
-    }
-    e->kernel = o->kernel;
-    if (o->kernel->version) {
-        const char *v = o->kernel->version(e->kstate);
-        snprintf(e->kernel_version, sizeof e->kernel_version, "%s", v ? v : "");
-    }
+    if (attach_kernel(e, o->kernel) != 0) goto fail;
     const size_t B = (size_t)e->max_batch, d = (size_t)c->dim, kv = (size_t)tlb_kv_dim(c);
     const size_t h = (size_t)c->hidden_dim, hs2 = (size_t)tlb_head_dim(c) / 2;
     if (!(e->x = alloc_f32(e, B * d, "activations")) || !(e->xb = alloc_f32(e, B * d, "xb")) ||
@@ -152,7 +176,6 @@ int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
     if (!(e->key_cache = tlb_alloc_aligned(e->kv_bytes / 2, "KV cache")) ||
         !(e->value_cache = tlb_alloc_aligned(e->kv_bytes / 2, "KV cache")))
         goto fail;
-    if (e->kernel->scratch_bytes) e->scratch_bytes += e->kernel->scratch_bytes(e->kstate);
     *out = e;
     return 0;
 fail:

@@ -24,6 +24,10 @@ struct tlb_engine;
 int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
                       const struct tlb_engine_opts *o);
 void tlb_engine_free(struct tlb_engine *e);
+/* Switch the engine to kernel k, keeping the KV cache (the sweep fills a long context with a
+ * fast kernel, untimed, before timing a slow one). Returns 0, or -1 with the reason printed,
+ * leaving the engine on its old kernel. */
+int tlb_engine_set_kernel(struct tlb_engine *e, const struct tlb_kernel *k);
 
 /* Run tokens[0..n) at positions pos..pos+n-1 (KV cache entries before pos must have been
  * filled by earlier calls). logits: if all_logits, (n, vocab) — every position's logits;

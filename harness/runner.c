@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "counters.h"
+#include "cpuload.h"
 #include "engine.h"
 #include "monitor.h"
 #include "sampler.h"
@@ -208,20 +209,31 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         if (!mon) tlb_warn("monitor not started: %s", why);
     }
 
-    struct tlb_engine_opts eo = {.kernel = o->kernel, .n_threads = o->n_threads,
+    /* depth: filled once, untimed, by the fastest kernel for these weights (the naive kernel
+     * would spend minutes on 256 tokens of a 1.1B model; what is timed afterwards depends on
+     * how many positions are cached, not on which kernel computed them); then the engine
+     * switches to the kernel under test, and every repetition rewrites positions after it */
+    const struct tlb_kernel *fill_k = o->kernel;
+    if (o->n_depth > 0) {
+        const struct tlb_kernel *fast = tlb_kernel_select("auto", m->types_used, why, sizeof why);
+        if (fast) fill_k = fast;
+    }
+    struct tlb_engine_opts eo = {.kernel = fill_k, .n_threads = o->n_threads,
                                  .ctx_len = (int)n_ctx, .max_batch = np < 512 ? np : 512,
                                  .kv_type = o->kv_type};
     if (tlb_engine_create(&e, m, &eo) != 0) {
         st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "engine creation failed");
         goto done;
     }
-    set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
-
-    /* depth: filled once, untimed; every repetition then rewrites positions after it */
     if (o->n_depth > 0 && tlb_engine_forward(e, depth_tok, o->n_depth, 0, NULL, 0) != 0) {
         st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "depth fill failed");
         goto done;
     }
+    if (tlb_engine_set_kernel(e, o->kernel) != 0) {
+        st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "switching to the kernel under test failed");
+        goto done;
+    }
+    set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
     const int pos0 = o->n_depth;
     for (int w = 0; w < o->warmup; w++) {
         if (tlb_engine_forward(e, prompt, np, pos0, logits, 0) != 0) goto fwd_fail;
@@ -237,6 +249,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     memset(&pa, 0, sizeof pa);
     long long vals[TLB_CTR_MAX_EVENTS], by_role[TLB_CTR_ROLE_COUNT];
     if (mon) tlb_monitor_reset(mon);
+    struct tlb_cpuload_sample load0, load1;
+    int have_load = tlb_cpuload_sample(o->root, &load0) == 0;
     int64_t t_all0 = tlb_now_ns();
     for (int r = 0; r < reps; r++) {
         if (ctr && tlb_counters_start(ctr, why, sizeof why) != 0) {
@@ -284,8 +298,20 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     }
     int64_t t_all = tlb_now_ns() - t_all0;
 
+    /* ---- interference: someone else's work in our window makes the timings unreliable ---- */
+    char busy[200] = "";
+    double others_cpus, steal_cpus;
+    if (have_load && tlb_cpuload_sample(o->root, &load1) == 0 &&
+        tlb_cpuload_between(&load0, &load1, &others_cpus, &steal_cpus) == 0 &&
+        others_cpus + steal_cpus > TLB_CPULOAD_BUSY_CPUS)
+        snprintf(busy, sizeof busy,
+                 "busy machine: other processes used %.2f CPUs and the hypervisor stole %.2f "
+                 "on average while measuring",
+                 others_cpus, steal_cpus);
+    if (busy[0]) tlb_warn("%s", busy);
+
     /* ---- latency ---- */
-    int noisy = 0;
+    int noisy = busy[0] != '\0';
     rate_cols(row, "pp", pp_ms, pp_ts, reps, &rc, &noisy);
     set_d(row, "ttft_ms", tlb_stat_median(ttft, (size_t)reps), &rc);
     if (ng > 0) {
@@ -345,7 +371,14 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         if (strcmp(ms.throttle_source, "none") && ms.throttle_source[0])
             set_i(row, "throttled", ms.throttled, &rc);
         if (!ms.valid) {
-            set_s(row, "invalid_reason", ms.invalid_reason, &rc);
+            if (busy[0]) { /* one cell for both reasons */
+                char both[sizeof ms.invalid_reason + sizeof busy + 2];
+                snprintf(both, sizeof both, "%s; %s", ms.invalid_reason, busy);
+                set_s(row, "invalid_reason", both, &rc);
+                busy[0] = '\0';
+            } else {
+                set_s(row, "invalid_reason", ms.invalid_reason, &rc);
+            }
             if (ms.throttled) {
                 st = TLB_STATUS_INVALID;
                 snprintf(detail, dn, "throttled while measuring: %s", ms.throttle_reason);
@@ -355,6 +388,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         set_s(row, "power_source", "none", &rc);
         set_s(row, "power_scope", "none", &rc);
     }
+
+    if (busy[0]) set_s(row, "invalid_reason", busy, &rc);
 
     /* ---- counters ---- */
     if (ctr && pa.have_ctr) {

@@ -73,7 +73,7 @@ const struct tlb_column tlb_columns[] = {
     {"tg_cv_pct", "%", F, 1, "Coefficient of variation of tg_samples_ts."},
     {"pp_outliers", "count", I, 1, "Prefill repetitions whose modified z-score 0.6745 x |x - median| / MAD exceeds 3.5."},
     {"tg_outliers", "count", I, 1, "Decode repetitions that are MAD outliers (same rule)."},
-    {"noisy", "0/1", I, 1, "1 when pp_cv_pct or tg_cv_pct exceeds 5 or any repetition is an outlier."},
+    {"noisy", "0/1", I, 1, "1 when pp_cv_pct or tg_cv_pct exceeds 5, any repetition is an outlier, or other processes (or the hypervisor) used more than 0.25 CPUs while measuring."},
     /* ---- memory ---- */
     {"weights_bytes", "bytes", I, 1, "Bytes of weights the engine holds (as stored, including any repacked copy)."},
     {"kv_bytes", "bytes", I, 1, "Bytes of the KV cache allocated for n_ctx positions."},
@@ -98,7 +98,7 @@ const struct tlb_column tlb_columns[] = {
     {"temp_end_c", "degC", F, 1, "Hottest thermal zone at the end of the test."},
     {"freq_min_mhz", "MHz", F, 1, "Lowest CPU frequency seen on the used cores during the test."},
     {"throttled", "0/1", I, 1, "1 when throttling or under-voltage started during the test."},
-    {"invalid_reason", "", S, 1, "Why the power or timing measurement is not trustworthy (throttled, too few samples...)."},
+    {"invalid_reason", "", S, 1, "Why the power or timing measurement is not trustworthy (throttled, too few power samples, a busy machine...)."},
     /* ---- accuracy ---- */
     {"acc_ref", "", S, 1, "Reference the accuracy columns compare against, e.g. `f32/naive` (`f32/avx512`: models over 100M parameters use the fastest f32 kernel unless --acc-ref is given)."},
     {"kld_mean", "nats", F, 1, "Mean KL divergence of the next-token distribution from the reference (teacher forced)."},

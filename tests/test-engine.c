@@ -205,6 +205,51 @@ TLB_TEST(forward_rejects_bad_positions_and_tokens) {
     TLB_CHECK(r4 == 0, "valid last position rejected");
 }
 
+/* The sweep fills a long context with a fast kernel, then times another: switching kernels
+ * must keep the KV cache (logits after the switch match an engine that ran the second kernel
+ * throughout, to kernel rounding) and refuse a kernel that cannot run the weights. */
+TLB_TEST(set_kernel_keeps_kv_cache) {
+    struct tlb_model *m = load("synthetic:small", 1, TLB_TYPE_Q8_0, 4);
+    TLB_CHECK(m != NULL, "load failed");
+    const int n = 24, V = m->cfg.vocab_size;
+    int tokens[24];
+    for (int i = 0; i < n; i++) tokens[i] = (i * 37 + 11) % V;
+    float *a = malloc((size_t)V * 4), *b = malloc((size_t)V * 4), *c = malloc((size_t)V * 4);
+    const struct tlb_kernel *naive = tlb_kernel_find("naive"), *tiled = tlb_kernel_find("tiled");
+    struct tlb_engine_opts eo = {.kernel = tiled, .n_threads = 2, .ctx_len = 32};
+    struct tlb_engine *sw = NULL, *ref = NULL, *cold = NULL;
+    int ok = a && b && c && tlb_engine_create(&sw, m, &eo) == 0;
+    eo.kernel = naive;
+    ok = ok && tlb_engine_create(&ref, m, &eo) == 0 && tlb_engine_create(&cold, m, &eo) == 0;
+    /* sw: context by tiled, last token by naive; ref: all naive; cold: last token alone */
+    ok = ok && !tlb_engine_forward(sw, tokens, n - 1, 0, NULL, 0) &&
+         tlb_engine_set_kernel(sw, naive) == 0 && tlb_engine_kernel(sw) == naive &&
+         !tlb_engine_forward(sw, tokens + n - 1, 1, n - 1, a, 0) &&
+         !tlb_engine_forward(ref, tokens, n, 0, b, 0) &&
+         !tlb_engine_forward(cold, tokens + n - 1, 1, 0, c, 0);
+    double d_ref = ok ? max_rel_diff(a, b, (size_t)V) : INFINITY;
+    double d_cold = ok ? max_rel_diff(a, c, (size_t)V) : 0;
+    /* a kernel that does not exist for this build/CPU must be refused, engine unchanged */
+    const struct tlb_kernel *neon = tlb_kernel_find("neon");
+    char why[256];
+    int refused = 1;
+    if (neon && tlb_kernel_usable(neon, TLB_TYPE_Q8_0, why, sizeof why) != 0)
+        refused = tlb_engine_set_kernel(sw, neon) != 0 && tlb_engine_kernel(sw) == naive &&
+                  !tlb_engine_forward(sw, tokens, 1, n, a, 0);
+    free(a);
+    free(b);
+    free(c);
+    tlb_engine_free(sw);
+    tlb_engine_free(ref);
+    tlb_engine_free(cold);
+    tlb_model_free(m);
+    TLB_CHECK(ok, "forward or switch failed");
+    TLB_CHECK(d_ref < 1e-3, "logits after the switch differ from naive-only by %g", d_ref);
+    TLB_CHECK(d_cold > 1e-2, "the cached context made no difference (%g): was the KV kept?",
+              d_cold);
+    TLB_CHECK(refused, "an unusable kernel was accepted or broke the engine");
+}
+
 /* ---- sampler ---- */
 
 TLB_TEST(greedy_lowest_id_on_ties) {
