@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "util.h"
 
 /* f32 tile of W per thread: about 1 MiB (about an L2) but 16..256 rows. */
@@ -104,6 +105,22 @@ struct tile_job {
     const struct tlb_tensor *w;
     int m, rows; /* rows per tile */
 };
+
+int tlb_blas_choose_avx512(const char *var, const char *value) {
+#if defined(__x86_64__)
+    const char *mode = getenv("TLBENCH_BLAS_CONFIG");
+    if ((mode && !strcmp(mode, "library")) || getenv(var)) return 0;
+    const unsigned need = TLB_CPU_BIT(TLB_CPU_AVX512F) | TLB_CPU_BIT(TLB_CPU_AVX512BW) |
+                          TLB_CPU_BIT(TLB_CPU_AVX512VL) | TLB_CPU_BIT(TLB_CPU_AVX512DQ);
+    char why[128];
+    if (tlb_cpu_require(need, var, why, sizeof why) != 0) return 0;
+    return setenv(var, value, 0) == 0;
+#else
+    (void)var;
+    (void)value;
+    return 0;
+#endif
+}
 
 /* One pool thread: its share of W's rows, tile by tile: dequantize, then multiply with the
  * library running single-threaded. */

@@ -30,6 +30,16 @@ struct tlb_blas_ops {
 void *tlb_blas_dlopen(const char *what, const char *const *names, const char *env,
                       const char *marker, char *why, size_t why_len);
 
+/* Old library releases do not recognise newer CPUs and fall back to slower code: Debian 12's
+ * BLIS 0.9 runs its unoptimised `generic` configuration on AMD Zen 5, although it has AVX-512
+ * (measured on the 2-vCPU dev VM, f32 prefill of 128 tokens on 2 threads: 25 tokens/s generic,
+ * 65 skx, 68 zen3; OpenBLAS 0.3.21 picks Cooperlake there by itself). On an
+ * x86 CPU with AVX-512 F/BW/VL/DQ, and only when the user has not set the library's own
+ * variable (nor TLBENCH_BLAS_CONFIG=library, which keeps the library's choice), set var to
+ * value before the library reads it. Returns 1 when it was set (the kernel's version string
+ * then says so), else 0. */
+int tlb_blas_choose_avx512(const char *var, const char *value);
+
 /* Kernel callbacks shared by both files (see struct tlb_kernel). */
 int tlb_blas_init(void **state, struct tlb_pool *pool, const struct tlb_blas_ops *ops);
 void tlb_blas_release(void *state);

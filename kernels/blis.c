@@ -4,7 +4,8 @@
  * f32 directly, other types after dequantizing to f32 tiles (blas-common.c). The version
  * string records BLIS's active configuration (e.g. skx, haswell, zen3, generic): BLIS 0.9
  * reads BLIS_ARCH_TYPE as a *number* (its arch_t id, e.g. 0 = skx, 3 = haswell), so check
- * the recorded name. Set TLBENCH_BLIS=/path/libblis.so to choose a build. */
+ * the recorded name. Set TLBENCH_BLIS=/path/libblis.so to choose a build. On AVX-512 CPUs
+ * tlbench sets BLIS_ARCH_TYPE to skx when it is unset (see tlb_blas_choose_avx512). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +128,19 @@ static void load(void) {
                  "BLIS found but its dim_t is not 64-bit; tlbench calls the 64-bit typed API");
         return;
     }
+    /* BLIS reads BLIS_ARCH_TYPE at init; 0.9 wants the configuration's number, so look up
+     * the id of "skx" (the table ends with "generic", which bounds the search) */
+    int chosen = 0;
+    char skx_id[16] = "";
+    for (int i = 0; i < 64; i++) {
+        const char *name = arch_string(i);
+        if (!name || !strcmp(name, "generic")) break;
+        if (!strcmp(name, "skx")) {
+            snprintf(skx_id, sizeof skx_id, "%d", i);
+            break;
+        }
+    }
+    if (skx_id[0]) chosen = tlb_blas_choose_avx512("BLIS_ARCH_TYPE", skx_id);
     if (!arch_type_ok(init, lib.why, sizeof lib.why)) return;
     /* Initialize before asking for the configuration: BLIS 0.9 answers "generic" (and
      * aborts when BLIS_ARCH_TYPE is set) if its kernel structures are not set up yet. */
@@ -136,8 +151,9 @@ static void load(void) {
     const char *thr = omp && omp() ? "openmp" : pthreads && pthreads() ? "pthreads"
                                                                           : "single-threaded";
     const char *env = getenv("BLIS_ARCH_TYPE");
-    snprintf(lib.version, sizeof lib.version, "BLIS %s %s (%s%s%s)", ver ? ver : "?",
-             arch ? arch : "?", thr, env ? ", BLIS_ARCH_TYPE=" : "", env ? env : "");
+    snprintf(lib.version, sizeof lib.version, "BLIS %s %s (%s%s%s%s)", ver ? ver : "?",
+             arch ? arch : "?", thr, env ? ", BLIS_ARCH_TYPE=" : "", env ? env : "",
+             chosen ? " set by tlbench" : "");
     lib.ok = 1;
 }
 

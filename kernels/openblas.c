@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blas-common.h"
@@ -86,8 +87,11 @@ static void load(void) {
         return;
     }
     int par = get_parallel ? get_parallel() : -1;
-    snprintf(lib.version, sizeof lib.version, "%s (core %s, %s)", config, core ? core : "?",
-             par == 0 ? "sequential" : par == 1 ? "pthread" : par == 2 ? "openmp" : "?");
+    /* a core forced by the environment is easy to miss (some images set it globally) */
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    snprintf(lib.version, sizeof lib.version, "%s (core %s, %s%s%s)", config, core ? core : "?",
+             par == 0 ? "sequential" : par == 1 ? "pthread" : par == 2 ? "openmp" : "?",
+             forced ? ", OPENBLAS_CORETYPE=" : "", forced ? forced : "");
     lib.ok = 1;
 }
 
