@@ -1,8 +1,8 @@
 /* tiled.c — portable C kernel, cache-blocked and written so that gcc -O2 vectorizes it (no
  * intrinsics): accumulators are small fixed-size lane arrays with constant trip counts, loops
  * over tile rows are unrolled with `#pragma GCC unroll`, and branch-free f16 conversion.
- * m = 1 streams 4 W rows at a time against x held in L1; m > 1 converts a block of W once into
- * an f32 (or int16) tile and reuses it for every X row. q8_0/q4_0 use q8_0 activations and
+ * m = 1 streams W rows against x held in L1; m > 1 converts a block of W once into a k-major
+ * f32 (or int16) tile and reuses it for every X row. q8_0/q4_0 use q8_0 activations and
  * accumulate block by block in naive's order, so they match naive bit for bit. */
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +16,7 @@
 #define PR 4      /* W rows per quantized prefill step (X block loaded once for 4 rows) */
 #define KC 256    /* k per prefill chunk: the f32 tile is NB x KC */
 #define MR 4      /* X rows per prefill micro-tile */
-#define NP 2      /* W rows per prefill micro-tile (MR*NP*4 lanes = 8 SSE registers) */
-#define VP 4      /* lanes per prefill accumulator */
+#define NT 8      /* W rows per prefill micro-tile: MR x NT accumulators = 8 SSE registers */
 #define NB 64     /* W rows per prefill block: NB*KC*4 B = 64 KiB tile, L2 resident */
 #define QNB 16    /* W rows per quantized prefill block (a multiple of PR) */
 #define QKC 1024  /* k per quantized prefill block: QNB*QKC*2 B = 32 KiB int16 tile */
@@ -170,24 +169,22 @@ static void dot_rows_bf16(const float *x, const void *const w[NR], int64_t len, 
     dot_rows_t(TLB_TYPE_BF16, x, w, len, out);
 }
 
-/* out[r][j] = sum_c x[r][c] * w[j][c], MR x NP tile. */
-static void dot_tile(const float *const x[MR], const float *const w[NP], int64_t len,
-                     float out[MR][NP]) {
-    float acc[MR][NP][VP] = {{{0}}};
-    int64_t c = 0;
-    for (; c + VP <= len; c += VP) {
+/* acc[r][t] = sum_c x[r][c] * wt[c * NB + t]: an MR x NT outer-product tile over a k-major
+ * packed block. The inner loop is NT contiguous lanes times a broadcast x value, which every
+ * compiler vectorizes without shuffles (the earlier dot-product tile reduced along k and gcc
+ * vectorized it across the wrong loop: 6.5 GFLOP/s on Zen 5 against 61 for AVX2). */
+static void outer_tile(const float *const x[MR], const float *wt, int64_t len,
+                       float out[MR][NT]) {
+    float acc[MR][NT] = {{0}};
+    for (int64_t c = 0; c < len; c++) {
+        const float *wc = wt + c * NB;
 #pragma GCC unroll 4
-        for (int r = 0; r < MR; r++)
-#pragma GCC unroll 2
-            for (int j = 0; j < NP; j++)
-                for (int l = 0; l < VP; l++) acc[r][j][l] += x[r][c + l] * w[j][c + l];
-    }
-    for (int r = 0; r < MR; r++)
-        for (int j = 0; j < NP; j++) {
-            float s = (acc[r][j][0] + acc[r][j][2]) + (acc[r][j][1] + acc[r][j][3]);
-            for (int64_t t = c; t < len; t++) s += x[r][t] * w[j][t];
-            out[r][j] = s;
+        for (int r = 0; r < MR; r++) {
+            const float xv = x[r][c];
+            for (int t = 0; t < NT; t++) acc[r][t] += xv * wc[t];
         }
+    }
+    memcpy(out, acc, sizeof acc);
 }
 
 /* isum[j] = sum_l x[l] * w[j][l] over one block of 32 (an integer reduction: gcc -O2 turns it
@@ -244,38 +241,40 @@ static void gemv_float(const struct job *j, int64_t lo, int64_t hi) {
     }
 }
 
-/* Float weights, m > 1: per (k chunk, block of NB W rows) the block is converted once into an
- * f32 tile and multiplied by every X row in MR x NP register tiles. */
+/* Float weights, m > 1: per (k chunk, block of NB W rows) the block is converted and packed
+ * k-major once (zero-padded to a multiple of NT rows) and multiplied by every X row in
+ * MR x NT register tiles. */
 static void gemm_float(const struct job *j, int64_t lo, int64_t hi, float *tile) {
     const struct tlb_tensor *w = j->w;
     const int64_t n = w->rows, k = w->cols;
     const size_t rb = tlb_type_row_bytes(w->type, k);
     const int m = j->m;
+    float row[KC];
     for (int64_t c = 0; c < k; c += KC) {
         const int64_t len = k - c < KC ? k - c : KC;
         for (int64_t jb = lo; jb < hi; jb += NB) {
             const int64_t nb = hi - jb < NB ? hi - jb : NB;
-            const float *wrow[NB];
-            for (int64_t t = 0; t < nb; t++) {
-                const char *src = (const char *)w->data + (size_t)(jb + t) * rb;
-                if (w->type == TLB_TYPE_F32) {
-                    wrow[t] = (const float *)src + c;
-                } else {
-                    cvt_row(w->type, src + (size_t)c * 2, tile + t * KC, len);
-                    wrow[t] = tile + t * KC;
-                }
+            const int64_t nbp = (nb + NT - 1) / NT * NT;
+            for (int64_t t = 0; t < nbp; t++) {
+                const float *src = row;
+                if (t >= nb)
+                    memset(row, 0, (size_t)len * sizeof(float));
+                else if (w->type == TLB_TYPE_F32)
+                    src = (const float *)((const char *)w->data + (size_t)(jb + t) * rb) + c;
+                else
+                    cvt_row(w->type, (const char *)w->data + (size_t)(jb + t) * rb + (size_t)c * 2,
+                            row, len);
+                for (int64_t cc = 0; cc < len; cc++) tile[cc * NB + t] = src[cc];
             }
             for (int r0 = 0; r0 < m; r0 += MR) {
                 const float *xr[MR];
                 for (int r = 0; r < MR; r++)
                     xr[r] = j->x + (size_t)(r0 + r < m ? r0 + r : m - 1) * (size_t)k + c;
-                for (int64_t t0 = 0; t0 < nb; t0 += NP) {
-                    const float *wr[NP];
-                    for (int t = 0; t < NP; t++) wr[t] = wrow[t0 + t < nb ? t0 + t : nb - 1];
-                    float out[MR][NP];
-                    dot_tile(xr, wr, len, out);
+                for (int64_t t0 = 0; t0 < nb; t0 += NT) {
+                    float out[MR][NT];
+                    outer_tile(xr, tile + t0, len, out);
                     for (int r = 0; r < MR && r0 + r < m; r++)
-                        for (int t = 0; t < NP && t0 + t < nb; t++) {
+                        for (int t = 0; t < NT && t0 + t < nb; t++) {
                             float *yy = j->y + (size_t)(r0 + r) * (size_t)n + jb + t0 + t;
                             *yy = c == 0 ? out[r][t] : *yy + out[r][t];
                         }
