@@ -65,6 +65,8 @@ static const struct key keys[] = {
     {"n_gen", K_INT, F(n_gen), 1, 1 << 20, 1},
     {"reps", K_INT, F(reps), 1, 10000, 1},
     {"warmup", K_INT, F(warmup), 0, 1000, 0},
+    {"short_kernels", K_TEXT, F(short_kernels), 0, 0, 0},
+    {"short_phases", K_TEXT, F(short_phases), 0, 0, 0},
     {"cross_prefix", K_TEXT, F(cross_prefix), 0, 0, 0},
     {"cflags", K_TEXT, F(cflags), 0, 0, 0},
     {"price_usd", K_DOUBLE, F(price_usd), 0, 1e7, 0},

@@ -48,6 +48,8 @@ struct tlb_profile {
     int ctx[TLB_PROFILE_MAX_LIST];     /* KV depths before decoding */
     int n_ctx;
     int n_prompt, n_gen, reps, warmup;
+    char short_kernels[128];  /* kernels run with short phases ("" = none), e.g. "naive" */
+    char short_phases[32];    /* their "PROMPT,GEN,REPETITIONS", "" = the default 4,4,2 */
 
     /* build and purchase */
     char cross_prefix[64];    /* e.g. "aarch64-linux-gnu-", "" = native */

@@ -21,7 +21,7 @@
 enum {
     O_MODEL = 1000, O_QUANT, O_KERNEL, O_CTX, O_KV, O_WARMUP, O_TIMEOUT, O_RESUME, O_COOLDOWN,
     O_MAXTEMP, O_EVALTEXT, O_TOKENIZER, O_SEED, O_POWERCMD, O_PROFILE, O_SWEEP, O_ACCREF,
-    O_NOACC, O_POWER, O_NOMON, O_NOCTR, O_DRYRUN, O_FORMAT, O_HELP
+    O_NOACC, O_POWER, O_NOMON, O_NOCTR, O_DRYRUN, O_FORMAT, O_HELP, O_SHORTK, O_SHORTP
 };
 
 static const struct option long_opts[] = {
@@ -41,6 +41,8 @@ static const struct option long_opts[] = {
     {"power", required_argument, 0, O_POWER},       {"no-monitor", no_argument, 0, O_NOMON},
     {"no-counters", no_argument, 0, O_NOCTR},       {"dry-run", no_argument, 0, O_DRYRUN},
     {"format", required_argument, 0, O_FORMAT},     {"help", no_argument, 0, O_HELP},
+    {"short-kernels", required_argument, 0, O_SHORTK},
+    {"short-phases", required_argument, 0, O_SHORTP},
     {0, 0, 0, 0}};
 
 /* option -> (spec key, name shown in errors) */
@@ -65,6 +67,8 @@ static const char *spec_key(int opt, const char **shown) {
     case O_SEED: *shown = "--seed"; return "seed";
     case O_POWERCMD: *shown = "--power-cmd"; return "power-cmd";
     case O_ACCREF: *shown = "--acc-ref"; return "acc-ref";
+    case O_SHORTK: *shown = "--short-kernels"; return "short-kernels";
+    case O_SHORTP: *shown = "--short-phases"; return "short-phases";
     default: return NULL;
     }
 }
@@ -93,6 +97,10 @@ void tlb_sweep_cli_help(FILE *out, enum tlb_cli_mode mode) {
         "  --acc-ref K      kernel of the f32 accuracy reference (default: naive; for models\n"
         "                   over 100M parameters the fastest f32 kernel unless given)\n"
         "  --no-accuracy    skip the accuracy columns\n"
+        "  --short-kernels LIST  kernels measured with short phases, no warm-up and no\n"
+        "                   accuracy pass (the profiles list naive: minutes per repetition\n"
+        "                   on a 1.1B model); '' for none\n"
+        "  --short-phases P,N,R  their prompt tokens, generated tokens, repetitions (4,4,2)\n"
         "  --power SRC      power source: auto (default), none, or %s\n"
         "  --power-cmd CMD  external meter: a command printing watts (scope: wall)\n"
         "  --no-monitor     no power/thermal monitoring in the workers\n"
@@ -250,6 +258,14 @@ static int profile_layer(const struct tlb_profile *p, int n_cpus, struct tlb_swe
         snprintf(buf, sizeof buf, "%d", ints[i].v);
         snprintf(where, sizeof where, "%s: %s", p->path, ints[i].key);
         if (tlb_spec_set(l, ints[i].key, buf, where)) return -1;
+    }
+    const struct { const char *key, *profile_key, *v; } texts[] = {
+        {"short-kernels", "short_kernels", p->short_kernels},
+        {"short-phases", "short_phases", p->short_phases}};
+    for (size_t i = 0; i < TLB_ARRAY_LEN(texts); i++) {
+        if (!texts[i].v[0]) continue;
+        snprintf(where, sizeof where, "%s: %s", p->path, texts[i].profile_key);
+        if (tlb_spec_set(l, texts[i].key, texts[i].v, where)) return -1;
     }
     if (isfinite(p->throttle_temp_c)) {
         snprintf(buf, sizeof buf, "%g", p->throttle_temp_c);

@@ -24,7 +24,8 @@ static const char *const keys[TLB_SF_COUNT] = {
     [TLB_SF_MAX_TEMP] = "max-temp",   [TLB_SF_SEED] = "seed",
     [TLB_SF_EVAL_TEXT] = "eval-text", [TLB_SF_TOKENIZER] = "tokenizer",
     [TLB_SF_POWER_CMD] = "power-cmd", [TLB_SF_ACC_REF] = "acc-ref",
-    [TLB_SF_ACCURACY] = "accuracy",
+    [TLB_SF_ACCURACY] = "accuracy",   [TLB_SF_SHORT_KERNELS] = "short-kernels",
+    [TLB_SF_SHORT_PHASES] = "short-phases",
 };
 
 const char *tlb_spec_keys(void) {
@@ -54,6 +55,7 @@ static void free_strs(char **v, int *n) {
 void tlb_spec_free(struct tlb_sweep_spec *s) {
     free_strs(s->models, &s->n_models);
     free_strs(s->kernels, &s->n_kernels);
+    free_strs(s->short_kernels, &s->n_short);
     free(s->eval_text);
     free(s->tokenizer);
     free(s->power_cmd);
@@ -92,6 +94,9 @@ void tlb_spec_defaults(struct tlb_sweep_spec *s) {
     s->seed = 42;
     s->acc_ref = dup_str("naive");
     s->accuracy = 1;
+    s->short_np = 4;
+    s->short_ng = 4;
+    s->short_reps = 2;
 }
 
 static int copy_strs(char **dst, int *nd, char *const *src, int ns) {
@@ -142,6 +147,13 @@ int tlb_spec_merge(struct tlb_sweep_spec *d, const struct tlb_sweep_spec *s) {
     if (HAS(TLB_SF_MAX_TEMP)) d->max_temp_c = s->max_temp_c;
     if (HAS(TLB_SF_SEED)) d->seed = s->seed;
     if (HAS(TLB_SF_ACCURACY)) d->accuracy = s->accuracy;
+    if (HAS(TLB_SF_SHORT_KERNELS))
+        rc |= copy_strs(d->short_kernels, &d->n_short, s->short_kernels, s->n_short);
+    if (HAS(TLB_SF_SHORT_PHASES)) {
+        d->short_np = s->short_np;
+        d->short_ng = s->short_ng;
+        d->short_reps = s->short_reps;
+    }
     if (HAS(TLB_SF_EVAL_TEXT)) rc |= replace_str(&d->eval_text, s->eval_text);
     if (HAS(TLB_SF_TOKENIZER)) rc |= replace_str(&d->tokenizer, s->tokenizer);
     if (HAS(TLB_SF_POWER_CMD)) rc |= replace_str(&d->power_cmd, s->power_cmd);
@@ -427,6 +439,39 @@ int tlb_spec_set(struct tlb_sweep_spec *s, const char *key, const char *v,
             return -1;
         }
         break;
+    case TLB_SF_SHORT_KERNELS:
+        if (!*v) {
+            free_strs(s->short_kernels, &s->n_short);
+            break;
+        }
+        if (parse_str_list(what, v, s->short_kernels, &s->n_short, 1) < 0) return -1;
+        break;
+    case TLB_SF_SHORT_PHASES: {
+        /* not tlb_parse_int_list: that one refuses repeated values ("4,4,2") */
+        long ph[3] = {0, 0, 0};
+        char buf[64];
+        int np = 0;
+        if (strlen(v) < sizeof buf) {
+            snprintf(buf, sizeof buf, "%s", v);
+            char *save = NULL;
+            for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (np == 3 || tlb_parse_int(tok, 0, 1 << 20, &ph[np]) != 0) {
+                    np = -1;
+                    break;
+                }
+                np++;
+            }
+        }
+        if (np != 3 || ph[0] < 1 || ph[2] < 1) {
+            tlb_error("%s: '%s' is not PROMPT,GEN,REPETITIONS (e.g. 4,4,2; prompt and "
+                      "repetitions at least 1)", what, v);
+            return -1;
+        }
+        s->short_np = (int)ph[0];
+        s->short_ng = (int)ph[1];
+        s->short_reps = (int)ph[2];
+        break;
+    }
     case TLB_SF_COUNT: return -1;
     }
     if (rc) return -1;
@@ -542,6 +587,12 @@ static int expand_kernels(const struct tlb_sweep_spec *s, struct kentry *out, in
     return n;
 }
 
+static int is_short(const struct tlb_sweep_spec *s, const char *kernel) {
+    for (int i = 0; i < s->n_short; i++)
+        if (!strcmp(s->short_kernels[i], kernel)) return 1;
+    return 0;
+}
+
 int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
     p->items = NULL;
     p->n = 0;
@@ -588,6 +639,10 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                             it->kv_type = s->kv_types[vi];
                             it->n_depth = s->depths[di];
                             it->n_threads = s->threads[ti];
+                            it->n_prompt = s->n_prompt;
+                            it->n_gen = s->n_gen;
+                            it->reps = s->reps;
+                            it->warmup = s->warmup;
                             it->pre_status = TLB_STATUS_OK;
                             char why[256] = "";
                             const struct tlb_kernel *k = ks[ki].k;
@@ -613,6 +668,13 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                             }
                             it->kernel = k;
                             snprintf(it->kernel_name, sizeof it->kernel_name, "%s", k->name);
+                            if (is_short(s, k->name)) {
+                                it->n_prompt = s->short_np;
+                                it->n_gen = s->short_ng;
+                                it->reps = s->short_reps;
+                                it->warmup = 0;
+                                it->short_phases = 1;
+                            }
                             if (tlb_kernel_usable(k, it->wtype, why, sizeof why) != 0) {
                                 it->pre_status = TLB_STATUS_UNSUPPORTED;
                                 snprintf(it->pre_detail, sizeof it->pre_detail, "%s%s%.200s",
@@ -620,13 +682,13 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                                          strstr(why, k->name) ? "" : ": ", why);
                                 continue;
                             }
-                            long need = (long)it->n_depth + s->n_prompt + s->n_gen;
+                            long need = (long)it->n_depth + it->n_prompt + it->n_gen;
                             if (known_cfg && need > cfg.seq_len) {
                                 it->pre_status = TLB_STATUS_UNSUPPORTED;
                                 snprintf(it->pre_detail, sizeof it->pre_detail,
                                          "context %ld (depth %d + prompt %d + gen %d) exceeds "
                                          "the model's maximum of %d tokens",
-                                         need, it->n_depth, s->n_prompt, s->n_gen,
+                                         need, it->n_depth, it->n_prompt, it->n_gen,
                                          cfg.seq_len);
                             }
                         }
@@ -639,9 +701,13 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
 }
 
 void tlb_plan_item_label(const struct tlb_plan_item *it, char *buf, size_t n) {
-    snprintf(buf, n, "%s %s t=%d d=%d%s%s", tlb_type_traits(it->wtype)->name, it->kernel_name,
+    char phases[64] = "";
+    if (it->short_phases)
+        snprintf(phases, sizeof phases, " (short: p=%d n=%d r=%d)", it->n_prompt, it->n_gen,
+                 it->reps);
+    snprintf(buf, n, "%s %s t=%d d=%d%s%s%s", tlb_type_traits(it->wtype)->name, it->kernel_name,
              it->n_threads, it->n_depth, it->kv_type == TLB_TYPE_F32 ? "" : " kv=",
-             it->kv_type == TLB_TYPE_F32 ? "" : tlb_type_traits(it->kv_type)->name);
+             it->kv_type == TLB_TYPE_F32 ? "" : tlb_type_traits(it->kv_type)->name, phases);
 }
 
 /* ---- resume ---- */
@@ -666,12 +732,12 @@ int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const
         if (!tlb_table_int(t, r, c_t, &th) || !tlb_table_int(t, r, c_d, &d) ||
             !tlb_table_int(t, r, c_p, &np) || !tlb_table_int(t, r, c_n, &ng))
             continue;
-        if (np != s->n_prompt || ng != s->n_gen) continue;
         const char *model = tlb_table_str(t, r, c_model), *w = tlb_table_str(t, r, c_w),
                    *k = tlb_table_str(t, r, c_k), *kv = tlb_table_str(t, r, c_kv);
         for (int i = 0; i < p->n; i++) {
             struct tlb_plan_item *it = &p->items[i];
-            if (it->done || it->n_threads != th || it->n_depth != d ||
+            if (it->done || it->n_threads != th || it->n_depth != d || it->n_prompt != np ||
+                it->n_gen != ng ||
                 strcmp(s->models[it->model], model) ||
                 strcmp(tlb_type_traits(it->wtype)->name, w) ||
                 strcmp(it->kernel_name, k) || strcmp(tlb_type_traits(it->kv_type)->name, kv))

@@ -21,7 +21,8 @@ enum tlb_spec_field {
     TLB_SF_MODEL, TLB_SF_QUANT, TLB_SF_KERNEL, TLB_SF_THREADS, TLB_SF_CTX, TLB_SF_KV_TYPE,
     TLB_SF_N_PROMPT, TLB_SF_N_GEN, TLB_SF_REPS, TLB_SF_WARMUP, TLB_SF_TIMEOUT,
     TLB_SF_COOLDOWN, TLB_SF_MAX_TEMP, TLB_SF_SEED, TLB_SF_EVAL_TEXT, TLB_SF_TOKENIZER,
-    TLB_SF_POWER_CMD, TLB_SF_ACC_REF, TLB_SF_ACCURACY,
+    TLB_SF_POWER_CMD, TLB_SF_ACC_REF, TLB_SF_ACCURACY, TLB_SF_SHORT_KERNELS,
+    TLB_SF_SHORT_PHASES,
     TLB_SF_COUNT
 };
 
@@ -45,6 +46,13 @@ struct tlb_sweep_spec {
     char *eval_text, *tokenizer, *power_cmd;    /* owned, NULL when unset */
     char *acc_ref;                              /* reference kernel for accuracy */
     int accuracy;                               /* 1: compute accuracy columns */
+    /* Kernels measured with short phases (short_np prompt tokens, short_ng generated,
+     * short_reps repetitions, no warm-up): the naive reference takes minutes per
+     * repetition of the normal phases on a 1.1B model. Their rows say so in n_prompt,
+     * n_gen and repetitions. */
+    char *short_kernels[TLB_PLAN_MAX_LIST];     /* names (owned) */
+    int n_short;
+    int short_np, short_ng, short_reps;
 };
 
 /* Built-in defaults (llama-bench-like, sized for a 2-core machine). */
@@ -82,6 +90,8 @@ struct tlb_plan_item {
     char kernel_name[32];           /* as resolved or as given when unknown */
     enum tlb_type kv_type;
     int n_depth, n_threads;
+    int n_prompt, n_gen, reps, warmup; /* the spec's, or its short phases for short kernels */
+    int short_phases;                  /* 1: a short kernel (no accuracy pass either) */
     enum tlb_status pre_status;     /* OK: to run; UNSUPPORTED: decided before running */
     char pre_detail[256];           /* why, when not OK */
     int done;                       /* already in the results file (--resume) */
@@ -100,12 +110,13 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p);
 void tlb_plan_free(struct tlb_plan *p);
 
 /* --resume: mark items that already have a row in the results file at path (same model
- * source, weight type, kernel, threads, depth, kv type, n_prompt, n_gen). A missing file
+ * source, weight type, kernel, threads, depth, kv type, and the item's n_prompt, n_gen). A missing file
  * marks nothing. Returns the number marked, or -1 when the file cannot be read (error
  * printed). */
 int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const char *path);
 
-/* "q4_0 avx512 t=2 d=512" (plus " kv=f16" when the KV type is not f32). */
+/* "q4_0 avx512 t=2 d=512" (plus " kv=f16" when the KV type is not f32, and
+ * " (short: p=4 n=4 r=2)" for a short kernel). */
 void tlb_plan_item_label(const struct tlb_plan_item *it, char *buf, size_t n);
 
 #endif

@@ -355,8 +355,8 @@ static void worker_main(struct server *sv, uint32_t type, uint32_t index, int ou
         maybe_fault((int)index + 1);
         struct tlb_run_opts ro = {
             .kernel = it->kernel, .n_threads = it->n_threads, .n_depth = it->n_depth,
-            .kv_type = it->kv_type, .n_prompt = s->n_prompt, .n_gen = s->n_gen,
-            .reps = s->reps, .warmup = s->warmup, .seed = s->seed, .monitor = env->monitor,
+            .kv_type = it->kv_type, .n_prompt = it->n_prompt, .n_gen = it->n_gen,
+            .reps = it->reps, .warmup = it->warmup, .seed = s->seed, .monitor = env->monitor,
             .root = env->root, .power_source = env->power_source,
             .power_prefer = env->power_prefer, .power_cmd = s->power_cmd,
             .power_rails = env->power_rails, .thermal_zones = env->thermal_zones,
@@ -471,8 +471,8 @@ static struct tlb_row *memory_cells(const struct tlb_config *c, long long weight
                                     const struct tlb_plan_item *it) {
     struct tlb_row *r = tlb_row_new();
     if (!r) return NULL;
-    int64_t ctx = (int64_t)it->n_depth + s->n_prompt + s->n_gen;
-    int mb = s->n_prompt < 512 ? s->n_prompt : 512;
+    int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
+    int mb = it->n_prompt < 512 ? it->n_prompt : 512;
     long long kv = (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx);
     long long sc = (long long)tlb_mem_scratch(c, ctx, it->n_threads, mb);
     if (weights >= 0) tlb_row_set_int(r, "weights_bytes", weights);
@@ -488,9 +488,9 @@ static long long predict_extra(const struct server *sv, uint32_t type, uint32_t 
     const struct tlb_config *c = &sv->m->cfg;
     if (type == REQ_RUN) {
         const struct tlb_plan_item *it = &sv->env->plan->items[index];
-        int64_t ctx = (int64_t)it->n_depth + s->n_prompt + s->n_gen;
+        int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
         if (ctx > c->seq_len) return 0; /* the worker reports it unsupported */
-        int mb = s->n_prompt < 512 ? s->n_prompt : 512;
+        int mb = it->n_prompt < 512 ? it->n_prompt : 512;
         return (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx +
                            tlb_mem_scratch(c, ctx, it->n_threads, mb) +
                            TLB_MEM_DEFAULT_OVERHEAD);
@@ -865,10 +865,10 @@ static int emit(struct driver *d, int idx, enum tlb_status st, const char *detai
         .run_id = env->run_id, .si = env->si, .board_kind = env->board_kind,
         .model_spec = s->models[it->model], .model_hash = d->model_hash[0] ? d->model_hash : NULL,
         .wtype = it->wtype, .kv_type = it->kv_type, .kernel = it->kernel_name,
-        .n_threads = it->n_threads, .n_depth = it->n_depth, .n_prompt = s->n_prompt,
-        .n_gen = s->n_gen, .reps = s->reps, .warmup = s->warmup, .seed = s->seed};
+        .n_threads = it->n_threads, .n_depth = it->n_depth, .n_prompt = it->n_prompt,
+        .n_gen = it->n_gen, .reps = it->reps, .warmup = it->warmup, .seed = s->seed};
     tlb_runner_identity(row, &id);
-    tlb_row_set_int(row, "n_ctx", (int64_t)it->n_depth + s->n_prompt + s->n_gen);
+    tlb_row_set_int(row, "n_ctx", (int64_t)it->n_depth + it->n_prompt + it->n_gen);
     row_merge(row, model_cells);
     row_merge(row, worker);
     if (d->acc_cells && it->kernel == d->acc_kernel && st != TLB_STATUS_UNSUPPORTED) {
@@ -1072,6 +1072,17 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                             break;
                         }
                     }
+                }
+                /* short kernels (the naive reference on a big model) would spend minutes on
+                 * the accuracy pass too: their accuracy columns stay empty */
+                if (acc && d.ref_ok && d.acc_kernel != it->kernel && it->short_phases) {
+                    tlb_row_free(d.acc_cells);
+                    d.acc_cells = NULL;
+                    d.acc_kernel = it->kernel;
+                    char lbl[96];
+                    tlb_plan_item_label(it, lbl, sizeof lbl);
+                    note(env, "accuracy of %s not computed: %s runs with short phases "
+                              "(short-kernels)", lbl, it->kernel_name);
                 }
                 /* accuracy once per (weight type, kernel), before its first row */
                 if (acc && d.ref_ok && d.acc_kernel != it->kernel) {

@@ -221,6 +221,49 @@ TLB_TEST(plan_cross_product) {
     tlb_spec_free(&s);
 }
 
+/* Short kernels: their items carry the short phases (no warm-up), the others the spec's;
+ * bad short-phases values are refused with the source named. */
+TLB_TEST(plan_short_kernels) {
+    struct tlb_sweep_spec s;
+    tlb_spec_defaults(&s);
+    TLB_CHECK(tlb_spec_set(&s, "model", "synthetic:tiny", "x") == 0 &&
+                  tlb_spec_set(&s, "quant", "f32", "x") == 0 &&
+                  tlb_spec_set(&s, "kernel", "naive,tiled", "x") == 0 &&
+                  tlb_spec_set(&s, "threads", "1", "x") == 0 &&
+                  tlb_spec_set(&s, "n-prompt", "16", "x") == 0 &&
+                  tlb_spec_set(&s, "n-gen", "8", "x") == 0 &&
+                  tlb_spec_set(&s, "repetitions", "3", "x") == 0,
+              "spec");
+    TLB_CHECK(tlb_spec_set(&s, "short-kernels", "naive", "x") == 0, "short-kernels");
+    TLB_CHECK(tlb_spec_set(&s, "short-phases", "4,4,2", "x") == 0, "repeated values allowed");
+    struct tlb_plan p;
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0 && p.n == 2, "plan");
+    for (int i = 0; i < p.n; i++) {
+        const struct tlb_plan_item *it = &p.items[i];
+        if (!strcmp(it->kernel_name, "naive"))
+            TLB_CHECK(it->short_phases && it->n_prompt == 4 && it->n_gen == 4 && it->reps == 2 &&
+                          it->warmup == 0,
+                      "naive: p %d n %d r %d w %d", it->n_prompt, it->n_gen, it->reps,
+                      it->warmup);
+        else
+            TLB_CHECK(!it->short_phases && it->n_prompt == 16 && it->n_gen == 8 &&
+                          it->reps == 3 && it->warmup == 1,
+                      "tiled: p %d n %d r %d w %d", it->n_prompt, it->n_gen, it->reps,
+                      it->warmup);
+    }
+    char lbl[128];
+    tlb_plan_item_label(&p.items[0], lbl, sizeof lbl);
+    TLB_CHECK(!strcmp(lbl, "f32 naive t=1 d=0 (short: p=4 n=4 r=2)"), "label '%s'", lbl);
+    tlb_plan_free(&p);
+    const char *bad[] = {"4,4", "4,4,2,1", "0,4,2", "4,4,0", "a,b,c", "4,-1,2", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        TLB_CHECK(tlb_spec_set(&s, "short-phases", bad[i], "x") != 0, "accepted '%s'", bad[i]);
+    TLB_CHECK(tlb_spec_set(&s, "short-kernels", "warp9", "x") != 0, "unknown kernel accepted");
+    TLB_CHECK(tlb_spec_set(&s, "short-kernels", "", "x") == 0 && s.n_short == 0,
+              "'' must clear the list");
+    tlb_spec_free(&s);
+}
+
 TLB_TEST(resume_marks_rows_in_csv) {
     struct tlb_sweep_spec s;
     tlb_spec_defaults(&s);
