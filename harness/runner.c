@@ -84,6 +84,12 @@ long long tlb_mem_margin(void) {
 
 /* ---- row helpers: a failed setter is a programming error, counted in *rc ---- */
 
+int tlb_runner_max_batch(int n_prompt, int n_depth) {
+    int mb = n_depth < 128 ? n_depth : 128;
+    if (mb < n_prompt) mb = n_prompt;
+    return mb < 512 ? mb : 512;
+}
+
 static void set_d(struct tlb_row *r, const char *col, double v, int *rc) {
     if (isfinite(v)) *rc |= tlb_row_set_double(r, col, v);
 }
@@ -219,7 +225,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         if (fast) fill_k = fast;
     }
     struct tlb_engine_opts eo = {.kernel = fill_k, .n_threads = o->n_threads,
-                                 .ctx_len = (int)n_ctx, .max_batch = np < 512 ? np : 512,
+                                 .ctx_len = (int)n_ctx,
+                                 .max_batch = tlb_runner_max_batch(np, o->n_depth),
                                  .kv_type = o->kv_type};
     if (tlb_engine_create(&e, m, &eo) != 0) {
         st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "engine creation failed");
@@ -238,7 +245,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     for (int w = 0; w < o->warmup; w++) {
         if (tlb_engine_forward(e, prompt, np, pos0, logits, 0) != 0) goto fwd_fail;
         int tok = tlb_argmax(logits, V);
-        int nw = ng < 4 ? ng : 4;
+        int nw = ng < 1 ? ng : 1; /* as llama-bench: the prompt, then one decode step */
         for (int i = 0; i < nw; i++) {
             if (tlb_engine_forward(e, &tok, 1, pos0 + np + i, logits, 0) != 0) goto fwd_fail;
             tok = tlb_argmax(logits, V);

@@ -83,4 +83,10 @@ int tlb_runner_identity(struct tlb_row *row, const struct tlb_run_ident *id);
 /* Worker exit code meaning "an allocation failed" (the row is status oom). */
 #define TLB_WORKER_EXIT_OOM 3
 
+/* The engine's prefill chunk (max_batch) for a configuration: the prompt length, or up to 128
+ * rows when a longer KV depth is filled first (with 32-token chunks a 256-token fill streams
+ * every weight 8 times; 4-token chunks, 64 times), at most 512. The memory prediction uses
+ * the same value. */
+int tlb_runner_max_batch(int n_prompt, int n_depth);
+
 #endif

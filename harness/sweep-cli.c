@@ -88,7 +88,7 @@ void tlb_sweep_cli_help(FILE *out, enum tlb_cli_mode mode) {
         "  -p, --n-prompt N prompt tokens in the timed prefill (llama-bench -p)\n"
         "  -n, --n-gen N    tokens decoded one at a time after it (llama-bench -n; 0 = none)\n"
         "  -r, --repetitions N  timed repetitions (each: one prefill + one decode phase)\n"
-        "  --warmup N       untimed warm-up runs (prefill + 4 decode steps) before them\n"
+        "  --warmup N       untimed warm-up runs (prefill + 1 decode step) before them\n"
         "  --timeout SEC    kill a configuration's worker after SEC seconds (status timeout)\n"
         "  --seed N         seed of the synthetic weights and of the prompt/depth tokens\n"
         "  --eval-text F    text for accuracy: KL divergence against the f32 reference on it,\n"

@@ -472,7 +472,7 @@ static struct tlb_row *memory_cells(const struct tlb_config *c, long long weight
     struct tlb_row *r = tlb_row_new();
     if (!r) return NULL;
     int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
-    int mb = it->n_prompt < 512 ? it->n_prompt : 512;
+    int mb = tlb_runner_max_batch(it->n_prompt, it->n_depth);
     long long kv = (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx);
     long long sc = (long long)tlb_mem_scratch(c, ctx, it->n_threads, mb);
     if (weights >= 0) tlb_row_set_int(r, "weights_bytes", weights);
@@ -490,7 +490,7 @@ static long long predict_extra(const struct server *sv, uint32_t type, uint32_t 
         const struct tlb_plan_item *it = &sv->env->plan->items[index];
         int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
         if (ctx > c->seq_len) return 0; /* the worker reports it unsupported */
-        int mb = it->n_prompt < 512 ? it->n_prompt : 512;
+        int mb = tlb_runner_max_batch(it->n_prompt, it->n_depth);
         return (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx +
                            tlb_mem_scratch(c, ctx, it->n_threads, mb) +
                            TLB_MEM_DEFAULT_OVERHEAD);

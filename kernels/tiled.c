@@ -56,12 +56,9 @@ static void cvt_row(enum tlb_type t, const void *src, float *dst, int64_t n) {
     const uint16_t *h = src;
     int64_t i = 0;
     if (t == TLB_TYPE_F16) {
-        for (; i + 8 <= n; i += 8) {
-            uint32_t o[8];
-            for (int l = 0; l < 8; l++) o[l] = f16_bits(h[i + l]);
-            memcpy(dst + i, o, sizeof o);
-        }
-        for (; i < n; i++) dst[i] = tlb_f16_to_f32(h[i]);
+        /* the shared row conversion: portable C too, built per ISA level (TLB_MULTIVERSION);
+         * f16_bits in this loop ran at 4.4 GB/s on Zen 5 */
+        tlb_type_traits(TLB_TYPE_F16)->to_f32(src, dst, n);
     } else if (t == TLB_TYPE_BF16) {
         for (; i + 8 <= n; i += 8) {
             uint32_t o[8];
@@ -228,6 +225,28 @@ static void gemv_float(const struct job *j, int64_t lo, int64_t hi) {
     void (*dot)(const float *, const void *const[NR], int64_t, float[NR]) =
         w->type == TLB_TYPE_F32 ? dot_rows_f32 : w->type == TLB_TYPE_F16 ? dot_rows_f16
                                                                         : dot_rows_bf16;
+    if (w->type != TLB_TYPE_F32 && NR == 1) {
+        /* f16/bf16: convert KC weights at a time into an L1 buffer with the vectorized
+         * cvt_row, then an f32 dot; converting inside the dot loop ran at 4.6 GB/s on Zen 5 */
+        float buf[KC];
+        const void *bp[1] = {buf};
+        for (int r = 0; r < j->m; r++) {
+            const float *x = j->x + (size_t)r * (size_t)k;
+            for (int64_t i = lo; i < hi; i++) {
+                const char *row = (const char *)w->data + (size_t)i * rb;
+                float s = 0;
+                for (int64_t c = 0; c < k; c += KC) {
+                    const int64_t len = k - c < KC ? k - c : KC;
+                    float part;
+                    cvt_row(w->type, row + (size_t)c * 2, buf, len);
+                    dot_rows_f32(x + c, bp, len, &part);
+                    s += part;
+                }
+                j->y[(size_t)r * (size_t)n + i] = s;
+            }
+        }
+        return;
+    }
     for (int r = 0; r < j->m; r++) {
         const float *x = j->x + (size_t)r * (size_t)k;
         for (int64_t i = lo; i < hi; i += NR) {
