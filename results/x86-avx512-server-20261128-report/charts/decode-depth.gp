@@ -25,13 +25,13 @@ set title '' font ',10'
 set xlabel 'context depth (tokens already in the KV cache)'
 set ylabel 'decode tokens/s'
 set xrange [-7.68:269.8]
-set yrange [0:64.7298]
+set yrange [0:86.2175]
 set key inside top right
 set xtics (0, 256)
-plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (openblas, 1 thr)', \
-     'decode-depth.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'f16 (avx512, 1 thr)', \
-     'decode-depth.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'q8_0 (avx512, 1 thr)', \
-     'decode-depth.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'q4_0 (avx512, 1 thr)'
+plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (avx512, 2 thr)', \
+     'decode-depth.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'f16 (avx512, 2 thr)', \
+     'decode-depth.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'q8_0 (avx512, 2 thr)', \
+     'decode-depth.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'q4_0 (avx512, 2 thr)'
 unset multiplot
 unset output
 set terminal svg size 1000,510 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -59,12 +59,12 @@ set title '' font ',10'
 set xlabel 'context depth (tokens already in the KV cache)'
 set ylabel 'decode tokens/s'
 set xrange [-7.68:269.8]
-set yrange [0:64.7298]
+set yrange [0:86.2175]
 set key inside top right
 set xtics (0, 256)
-plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (openblas, 1 thr)', \
-     'decode-depth.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'f16 (avx512, 1 thr)', \
-     'decode-depth.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'q8_0 (avx512, 1 thr)', \
-     'decode-depth.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'q4_0 (avx512, 1 thr)'
+plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (avx512, 2 thr)', \
+     'decode-depth.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'f16 (avx512, 2 thr)', \
+     'decode-depth.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'q8_0 (avx512, 2 thr)', \
+     'decode-depth.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'q4_0 (avx512, 2 thr)'
 unset multiplot
 unset output

@@ -25,42 +25,54 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:6.47748]
+set yrange [0:18.321]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
-plot 'decode-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:13.7796]
+set yrange [0:27.7847]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'decode-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:24.5344]
+set yrange [0:52.8971]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
-plot 'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:43.68]
+set yrange [0:76.2693]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'decode-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 unset multiplot
 unset output
 set terminal svg size 1100,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -88,41 +100,53 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:6.47748]
+set yrange [0:18.321]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
-plot 'decode-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:13.7796]
+set yrange [0:27.7847]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'decode-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:24.5344]
+set yrange [0:52.8971]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
-plot 'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:43.68]
+set yrange [0:76.2693]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'decode-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'decode-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'decode-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'decode-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'decode-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 unset multiplot
 unset output

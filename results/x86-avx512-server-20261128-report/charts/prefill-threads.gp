@@ -25,42 +25,54 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:37.2339]
+set yrange [0:125.35]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
-plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:68.0756]
+set yrange [0:122.171]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:152.212]
+set yrange [0:332.259]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
-plot 'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:184.764]
+set yrange [0:311.906]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 unset multiplot
 unset output
 set terminal svg size 1100,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -88,41 +100,53 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:37.2339]
+set yrange [0:125.35]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
-plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:68.0756]
+set yrange [0:122.171]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:152.212]
+set yrange [0:332.259]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
-plot 'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:184.764]
+set yrange [0:311.906]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'openblas', \
-     'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'avx512'
+plot 'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512'
 unset multiplot
 unset output
