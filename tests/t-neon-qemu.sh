@@ -27,11 +27,12 @@ if [ ! -e "$sysroot/lib/ld-linux-aarch64.so.1" ]; then
     exit 0
 fi
 
-# A clean sub-make: `make test`'s MAKEFLAGS carry its BUILD/CFLAGS (e.g. the sanitizer flags),
-# which must not leak into the cross build. Without arm64 libcsv the Makefile builds the
+# A clean sub-make: `make test`'s MAKEFLAGS (and, for command-line variables, the
+# environment) carry its BUILD/CFLAGS (e.g. `make sanitize`'s AddressSanitizer flags, whose
+# shadow memory does not fit qemu-user), which must not leak into the cross build. Without arm64 libcsv the Makefile builds the
 # kernel tests only (KERNEL_ONLY); with it, tlbench too.
 start=$(date +%s)
-if ! out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+if ! out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u CFLAGS -u LDFLAGS -u OPT \
            make -s -j2 CROSS="$cross" BUILD="$xbuild" all kernel-tests 2>&1); then
     echo "FAIL neon_cross_build: make CROSS=$cross BUILD=$xbuild failed:"
     tail -15 <<<"$out" | sed 's/^/    /'
