@@ -36,14 +36,6 @@
 _Static_assert((size_t)GNB * GKC * 4 <= TILE_BYTES && (size_t)(PNB / 8) * PKB * PBLK <= TILE_BYTES,
                "packs fit the per-thread buffer");
 
-struct avx2_state {
-    uint8_t *xq;     /* quantized X: (m, xstride) bytes, then (m, dstride) float scales */
-    size_t xq_cap;
-    float *tiles;    /* per-thread pack buffers (TILE_BYTES each) for the prefill paths */
-    int n_tiles;
-    int vnni;        /* AVX-VNNI, decided at init from tlb_cpu_has */
-};
-
 /* AVX-VNNI (VEX encoded): acc += sum of 4 (u8 a * s8 b) per 32-bit lane. */
 INLINE __m256i dpbusd(__m256i acc, __m256i a_u8, __m256i b_s8) {
     __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a_u8), "x"(b_s8));
@@ -485,38 +477,9 @@ static const ptile_fn ptiles[PMR] = {ptile_1, ptile_2};
 
 /* ---- jobs ---- */
 
-struct job {
-    float *y;
-    const float *x;
-    const struct tlb_tensor *w;
-    int m;
-    uint8_t *xq;      /* (m, xstride) */
-    size_t xstride;
-    float *xd;        /* (m, dstride) */
-    size_t dstride;
-    int32_t *xc;      /* (m, dstride) packed path: block corrections */
-    float *tiles;
-    int vnni;
-    int packed;       /* quantized prefill through the packed path */
-};
-
-static void thread_rows(int64_t n, int unit, int ith, int nth, int64_t *lo, int64_t *hi) {
-    long l, h;
-    tlb_split_range((long)((n + unit - 1) / unit), ith, nth, &l, &h);
-    *lo = (int64_t)l * unit;
-    *hi = (int64_t)h * unit < n ? (int64_t)h * unit : n;
-}
-
-/* y[r0 + r][c0 + t] (+)= out[r][t] for the rows of the tile that exist (< hi). */
-static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, int64_t hi,
-                       int accumulate, const float *out, int ld) {
-    const int64_t n = j->w->rows;
-    for (int r = 0; r < mr; r++)
-        for (int t = 0; t < nr && c0 + t < hi; t++) {
-            float *yy = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)(c0 + t);
-            *yy = accumulate ? *yy + out[r * ld + t] : out[r * ld + t];
-        }
-}
+#define KNAME "avx2 kernel" /* for messages */
+#define VL 8 /* floats per vector */
+#include "simd-jobs.h"
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) {
     const struct tlb_tensor *w = j->w;
@@ -614,71 +577,6 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
     }
 }
 
-static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
-    const struct tlb_tensor *w = j->w;
-    const int wt = w->type == TLB_TYPE_F32 ? WT_F32 : w->type == TLB_TYPE_F16 ? WT_F16 : WT_BF16;
-    const int64_t n = w->rows, k = w->cols;
-    const size_t rb = tlb_type_row_bytes(w->type, k);
-    const int m = j->m;
-    if (m <= FMR) { /* decode / small m: W streamed once, row after row (one sequential
-                       * stream), converted in registers, used by the m X rows */
-        const frow_fn f = frows[wt][m - 1];
-        const float *xr[FMR];
-        for (int r = 0; r < FMR; r++) xr[r] = j->x + (size_t)(r < m ? r : 0) * (size_t)k;
-        for (int64_t i = lo; i < hi; i++) {
-            float out[FMR];
-            f(xr, (const char *)w->data + (size_t)i * rb, k, out);
-            for (int r = 0; r < m; r++) j->y[(size_t)r * (size_t)n + (size_t)i] = out[r];
-        }
-        return;
-    }
-    /* prefill: the packed outer-product path */
-    for (int64_t c0 = 0; c0 < k; c0 += GKC) {
-        const int64_t len = k - c0 < GKC ? k - c0 : GKC;
-        for (int64_t jb = lo; jb < hi; jb += GNB) {
-            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
-            const int nv = (int)((je - jb + 7) / 8);
-            pack_float(w, wt, jb, je, c0, len, tile);
-            for (int r0 = 0; r0 < m; r0 += GMR) {
-                const int mr = m - r0 < GMR ? m - r0 : GMR;
-                const float *xr[GMR];
-                for (int r = 0; r < GMR; r++)
-                    xr[r] = j->x + (size_t)(r < mr ? r0 + r : r0) * (size_t)k + (size_t)c0;
-                for (int v = 0; v < nv; v += 2) {
-                    const float *p0 = tile + (size_t)v * (size_t)len * 8;
-                    const float *p1 = v + 1 < nv ? p0 + (size_t)len * 8 : p0;
-                    float out[GMR][16];
-                    gtiles[mr - 1](xr, p0, p1, len, out);
-                    const int64_t c = jb + v * 8;
-                    const int cnt = (int)(je - c < 16 ? je - c : 16);
-                    for (int r = 0; r < mr; r++) {
-                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c;
-                        if (c0 == 0)
-                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
-                        else
-                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
-                    }
-                }
-            }
-        }
-    }
-}
-
-static void matmul_job(void *arg, int ith, int nth) {
-    const struct job *j = arg;
-    int64_t lo, hi;
-    const int quant = tlb_type_traits(j->w->type)->is_quantized;
-    thread_rows(j->w->rows, j->packed || (!quant && j->m > FMR) ? 16 : QNR, ith, nth, &lo, &hi);
-    if (lo >= hi) return;
-    char *tile = (char *)j->tiles + (size_t)ith * TILE_BYTES;
-    if (j->packed)
-        quant_packed(j, lo, hi, (uint8_t *)tile);
-    else if (quant)
-        quant_rows(j, lo, hi, tile);
-    else
-        float_rows(j, lo, hi, (float *)(void *)tile);
-}
-
 static void quantize_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     const int64_t k = j->w->cols;
@@ -703,72 +601,13 @@ static int avx2_probe(char *why, size_t why_len) {
 
 static int avx2_init(void **state, struct tlb_pool *pool) {
     (void)pool;
-    struct avx2_state *s = tlb_calloc(1, sizeof *s, "avx2 kernel state");
-    if (!s) return -1;
-    s->vnni = tlb_cpu_has(TLB_CPU_AVXVNNI);
-    *state = s;
-    return 0;
-}
-
-static void avx2_release(void *state) {
-    struct avx2_state *s = state;
-    if (!s) return;
-    tlb_free_aligned(s->xq);
-    tlb_free_aligned(s->tiles);
-    free(s);
-}
-
-static size_t avx2_scratch(void *state) {
-    const struct avx2_state *s = state;
-    return s ? s->xq_cap + (size_t)s->n_tiles * TILE_BYTES : 0;
+    return simd_init(state, tlb_cpu_has(TLB_CPU_AVXVNNI));
 }
 
 static const char *avx2_version(void *state) {
-    const struct avx2_state *s = state;
+    const struct simd_state *s = state;
     const int vnni = s ? s->vnni : tlb_cpu_has(TLB_CPU_AVXVNNI);
     return vnni ? "AVX2 + AVX-VNNI (vpdpbusd)" : "AVX2 (vpmaddubsw, no VNNI)";
-}
-
-static int avx2_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
-                       const struct tlb_tensor *w, int m) {
-    struct avx2_state *s = state;
-    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
-    const int nth = tlb_pool_size(pool);
-    const int quant = tlb_type_traits(w->type)->is_quantized;
-    job.packed = quant && s->vnni && m >= PACK_MIN_M;
-    if ((job.packed || (!quant && m > FMR) || (quant && m == 1)) && nth > s->n_tiles) {
-        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, "avx2 kernel tiles");
-        if (!t) return -1;
-        tlb_free_aligned(s->tiles);
-        s->tiles = t;
-        s->n_tiles = nth;
-    }
-    if (quant) {
-        job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
-        job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
-        size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t)), need;
-        if (tlb_mul_size(per_row, (size_t)m, &need)) {
-            tlb_error("avx2 kernel: activation scratch size overflows");
-            return -1;
-        }
-        if (need > s->xq_cap) {
-            uint8_t *p = tlb_alloc_aligned(need, "avx2 kernel activations");
-            if (!p) return -1;
-            tlb_free_aligned(s->xq);
-            s->xq = p;
-            s->xq_cap = need;
-        }
-        job.xq = s->xq;
-        job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
-        job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
-        if (m == 1)
-            quantize_job(&job, 0, 1);
-        else
-            tlb_pool_run(pool, quantize_job, &job);
-    }
-    job.tiles = s->tiles;
-    tlb_pool_run(pool, matmul_job, &job);
-    return 0;
 }
 
 const struct tlb_kernel tlb_kernel_avx2 = {
@@ -778,10 +617,10 @@ const struct tlb_kernel tlb_kernel_avx2 = {
     .priority = 20,
     .probe = avx2_probe,
     .init = avx2_init,
-    .release = avx2_release,
-    .matmul = avx2_matmul,
+    .release = simd_release,
+    .matmul = simd_matmul,
     .version = avx2_version,
-    .scratch_bytes = avx2_scratch,
+    .scratch_bytes = simd_scratch,
 };
 
 #else /* not an x86-64 build with the AVX2 flags */

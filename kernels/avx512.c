@@ -47,14 +47,6 @@ _Static_assert(GPACK_BYTES <= TILE_BYTES, "the float pack lives in the tile buff
 #define PACK_BYTES ((size_t)(PNB / 16) * PKB * PBLK)
 _Static_assert(PACK_BYTES <= TILE_BYTES, "the pack lives in the per-thread tile buffer");
 
-struct avx512_state {
-    uint8_t *xq;     /* quantized X: (m, xstride) bytes, then (m, dstride) float scales */
-    size_t xq_cap;
-    float *tiles;    /* per-thread pack buffers (TILE_BYTES each) for the prefill paths */
-    int n_tiles;
-    int vnni;        /* use vpdpbusd (decided at init from tlb_cpu_has) */
-};
-
 /* ---- VNNI without -mavx512vnni: acc += sum of 4 (u8 a * s8 b) per 32-bit lane ---- */
 INLINE __m512i dpbusd(__m512i acc, __m512i a_u8, __m512i b_s8) {
     __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a_u8), "v"(b_s8));
@@ -557,40 +549,9 @@ static const gtile_fn gtiles[GMR] = {gtile_1, gtile_2, gtile_3, gtile_4,
 
 /* ---- jobs ---- */
 
-struct job {
-    float *y;
-    const float *x;
-    const struct tlb_tensor *w;
-    int m;
-    uint8_t *xq;      /* (m, xstride) */
-    size_t xstride;
-    float *xd;        /* (m, dstride) */
-    size_t dstride;
-    int32_t *xc;      /* (m, dstride) packed path: block corrections */
-    float *tiles;
-    int vnni;
-    int packed;       /* quantized prefill through the packed path */
-};
-
-/* Rows [lo, hi) of thread ith, in whole tiles of unit rows (each thread streams contiguous
- * weight memory). */
-static void thread_rows(int64_t n, int unit, int ith, int nth, int64_t *lo, int64_t *hi) {
-    long l, h;
-    tlb_split_range((long)((n + unit - 1) / unit), ith, nth, &l, &h);
-    *lo = (int64_t)l * unit;
-    *hi = (int64_t)h * unit < n ? (int64_t)h * unit : n;
-}
-
-/* y[r0 + r][c0 + t] (+)= out[r][t] for the rows of the tile that exist (< hi). */
-static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, int64_t hi,
-                       int accumulate, const float *out, int ld) {
-    const int64_t n = j->w->rows;
-    for (int r = 0; r < mr; r++)
-        for (int t = 0; t < nr && c0 + t < hi; t++) {
-            float *yy = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)(c0 + t);
-            *yy = accumulate ? *yy + out[r * ld + t] : out[r * ld + t];
-        }
-}
+#define KNAME "avx512 kernel" /* for messages */
+#define VL 16 /* floats per vector */
+#include "simd-jobs.h"
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) {
     const struct tlb_tensor *w = j->w;
@@ -740,71 +701,6 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
     }
 }
 
-static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
-    const struct tlb_tensor *w = j->w;
-    const int wt = w->type == TLB_TYPE_F32 ? WT_F32 : w->type == TLB_TYPE_F16 ? WT_F16 : WT_BF16;
-    const int64_t n = w->rows, k = w->cols;
-    const size_t rb = tlb_type_row_bytes(w->type, k);
-    const int m = j->m;
-    if (m <= FMR) { /* decode / small m: W streamed once, row after row (one sequential
-                       * stream, see qdecs), converted in registers, used by the m X rows */
-        const frow_fn f = frows[wt][m - 1];
-        const float *xr[FMR];
-        for (int r = 0; r < FMR; r++) xr[r] = j->x + (size_t)(r < m ? r : 0) * (size_t)k;
-        for (int64_t i = lo; i < hi; i++) {
-            float out[FMR];
-            f(xr, (const char *)w->data + (size_t)i * rb, k, out);
-            for (int r = 0; r < m; r++) j->y[(size_t)r * (size_t)n + (size_t)i] = out[r];
-        }
-        return;
-    }
-    /* prefill: the packed outer-product path */
-    for (int64_t c0 = 0; c0 < k; c0 += GKC) {
-        const int64_t len = k - c0 < GKC ? k - c0 : GKC;
-        for (int64_t jb = lo; jb < hi; jb += GNB) {
-            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
-            const int nv = (int)((je - jb + 15) / 16);
-            pack_float(w, wt, jb, je, c0, len, tile);
-            for (int r0 = 0; r0 < m; r0 += GMR) {
-                const int mr = m - r0 < GMR ? m - r0 : GMR;
-                const float *xr[GMR];
-                for (int r = 0; r < GMR; r++)
-                    xr[r] = j->x + (size_t)(r < mr ? r0 + r : r0) * (size_t)k + (size_t)c0;
-                for (int v = 0; v < nv; v += 2) {
-                    const float *p0 = tile + (size_t)v * (size_t)len * 16;
-                    const float *p1 = v + 1 < nv ? p0 + (size_t)len * 16 : p0;
-                    float out[GMR][32];
-                    gtiles[mr - 1](xr, p0, p1, len, out);
-                    const int64_t c = jb + v * 16;
-                    const int cnt = (int)(je - c < 32 ? je - c : 32);
-                    for (int r = 0; r < mr; r++) {
-                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c;
-                        if (c0 == 0)
-                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
-                        else
-                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
-                    }
-                }
-            }
-        }
-    }
-}
-
-static void matmul_job(void *arg, int ith, int nth) {
-    const struct job *j = arg;
-    int64_t lo, hi;
-    const int quant = tlb_type_traits(j->w->type)->is_quantized;
-    thread_rows(j->w->rows, j->packed || (!quant && j->m > FMR) ? 32 : QNR, ith, nth, &lo, &hi);
-    if (lo >= hi) return;
-    char *tile = (char *)j->tiles + (size_t)ith * TILE_BYTES;
-    if (j->packed)
-        quant_packed(j, lo, hi, (uint8_t *)tile);
-    else if (quant)
-        quant_rows(j, lo, hi, tile);
-    else
-        float_rows(j, lo, hi, (float *)(void *)tile);
-}
-
 static void quantize_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     const int64_t k = j->w->cols;
@@ -832,72 +728,13 @@ static int avx512_probe(char *why, size_t why_len) {
 
 static int avx512_init(void **state, struct tlb_pool *pool) {
     (void)pool;
-    struct avx512_state *s = tlb_calloc(1, sizeof *s, "avx512 kernel state");
-    if (!s) return -1;
-    s->vnni = tlb_cpu_has(TLB_CPU_AVX512VNNI);
-    *state = s;
-    return 0;
-}
-
-static void avx512_release(void *state) {
-    struct avx512_state *s = state;
-    if (!s) return;
-    tlb_free_aligned(s->xq);
-    tlb_free_aligned(s->tiles);
-    free(s);
-}
-
-static size_t avx512_scratch(void *state) {
-    const struct avx512_state *s = state;
-    return s ? s->xq_cap + (size_t)s->n_tiles * TILE_BYTES : 0;
+    return simd_init(state, tlb_cpu_has(TLB_CPU_AVX512VNNI));
 }
 
 static const char *avx512_version(void *state) {
-    const struct avx512_state *s = state;
+    const struct simd_state *s = state;
     const int vnni = s ? s->vnni : tlb_cpu_has(TLB_CPU_AVX512VNNI);
     return vnni ? "AVX-512 + VNNI (vpdpbusd)" : "AVX-512BW (vpmaddubsw, no VNNI)";
-}
-
-static int avx512_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
-                         const struct tlb_tensor *w, int m) {
-    struct avx512_state *s = state;
-    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
-    const int nth = tlb_pool_size(pool);
-    const int quant = tlb_type_traits(w->type)->is_quantized;
-    job.packed = quant && s->vnni && m >= PACK_MIN_M;
-    if ((job.packed || (!quant && m > FMR) || (quant && m == 1)) && nth > s->n_tiles) {
-        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, "avx512 kernel tiles");
-        if (!t) return -1;
-        tlb_free_aligned(s->tiles);
-        s->tiles = t;
-        s->n_tiles = nth;
-    }
-    if (quant) {
-        job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
-        job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
-        size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t)), need;
-        if (tlb_mul_size(per_row, (size_t)m, &need)) {
-            tlb_error("avx512 kernel: activation scratch size overflows");
-            return -1;
-        }
-        if (need > s->xq_cap) {
-            uint8_t *p = tlb_alloc_aligned(need, "avx512 kernel activations");
-            if (!p) return -1;
-            tlb_free_aligned(s->xq);
-            s->xq = p;
-            s->xq_cap = need;
-        }
-        job.xq = s->xq;
-        job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
-        job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
-        if (m == 1)
-            quantize_job(&job, 0, 1);
-        else
-            tlb_pool_run(pool, quantize_job, &job);
-    }
-    job.tiles = s->tiles;
-    tlb_pool_run(pool, matmul_job, &job);
-    return 0;
 }
 
 const struct tlb_kernel tlb_kernel_avx512 = {
@@ -907,10 +744,10 @@ const struct tlb_kernel tlb_kernel_avx512 = {
     .priority = 30,
     .probe = avx512_probe,
     .init = avx512_init,
-    .release = avx512_release,
-    .matmul = avx512_matmul,
+    .release = simd_release,
+    .matmul = simd_matmul,
     .version = avx512_version,
-    .scratch_bytes = avx512_scratch,
+    .scratch_bytes = simd_scratch,
 };
 
 #else /* not an x86-64 build with the AVX-512 flags */

@@ -1,0 +1,190 @@
+/* simd-jobs.h — the job and the drivers the avx2 and avx512 kernels share, written once for
+ * any vector width. Not compiled alone: each of those files includes it (compiled with its own
+ * ISA flags, everything static) after defining VL (floats per vector: 8 or 16), FMR, GMR, GKC,
+ * GNB, QNR, PACK_MIN_M, TILE_BYTES, KNAME, WT_*, frows[3][FMR], gtiles[GMR] (GMR X rows x
+ * 2 VL W rows of packed panels) and pack_float(); it declares the quant_rows(), quant_packed()
+ * and quantize_job() they define after it. Holds the kernel state, sizes the scratch, splits
+ * rows over threads in whole tiles, runs decode (m <= FMR) row by row and prefill over packed
+ * panels. */
+#ifndef TLB_SIMD_JOBS_H
+#define TLB_SIMD_JOBS_H
+
+struct job {
+    float *y;
+    const float *x;
+    const struct tlb_tensor *w;
+    int m;
+    uint8_t *xq;      /* (m, xstride) */
+    size_t xstride;
+    float *xd;        /* (m, dstride) */
+    size_t dstride;
+    int32_t *xc;      /* (m, dstride) packed path: block corrections */
+    float *tiles;
+    int vnni;
+    int packed;       /* quantized prefill through the packed path */
+};
+
+/* Rows [lo, hi) of thread ith, in whole tiles of unit rows (each thread streams contiguous
+ * weight memory). */
+static void thread_rows(int64_t n, int unit, int ith, int nth, int64_t *lo, int64_t *hi) {
+    long l, h;
+    tlb_split_range((long)((n + unit - 1) / unit), ith, nth, &l, &h);
+    *lo = (int64_t)l * unit;
+    *hi = (int64_t)h * unit < n ? (int64_t)h * unit : n;
+}
+
+/* y[r0 + r][c0 + t] (+)= out[r][t] for the rows of the tile that exist (< hi). */
+static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, int64_t hi,
+                       int accumulate, const float *out, int ld) {
+    const int64_t n = j->w->rows;
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nr && c0 + t < hi; t++) {
+            float *yy = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)(c0 + t);
+            *yy = accumulate ? *yy + out[r * ld + t] : out[r * ld + t];
+        }
+}
+
+static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile);
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack);
+
+static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
+    const struct tlb_tensor *w = j->w;
+    const int wt = w->type == TLB_TYPE_F32 ? WT_F32 : w->type == TLB_TYPE_F16 ? WT_F16 : WT_BF16;
+    const int64_t n = w->rows, k = w->cols;
+    const size_t rb = tlb_type_row_bytes(w->type, k);
+    const int m = j->m;
+    if (m <= FMR) { /* decode / small m: W streamed once, row after row (one sequential
+                       * stream), converted in registers, used by the m X rows */
+        const frow_fn f = frows[wt][m - 1];
+        const float *xr[FMR];
+        for (int r = 0; r < FMR; r++) xr[r] = j->x + (size_t)(r < m ? r : 0) * (size_t)k;
+        for (int64_t i = lo; i < hi; i++) {
+            float out[FMR];
+            f(xr, (const char *)w->data + (size_t)i * rb, k, out);
+            for (int r = 0; r < m; r++) j->y[(size_t)r * (size_t)n + (size_t)i] = out[r];
+        }
+        return;
+    }
+    /* prefill: the packed outer-product path */
+    for (int64_t c0 = 0; c0 < k; c0 += GKC) {
+        const int64_t len = k - c0 < GKC ? k - c0 : GKC;
+        for (int64_t jb = lo; jb < hi; jb += GNB) {
+            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
+            const int nv = (int)((je - jb + VL - 1) / VL);
+            pack_float(w, wt, jb, je, c0, len, tile);
+            for (int r0 = 0; r0 < m; r0 += GMR) {
+                const int mr = m - r0 < GMR ? m - r0 : GMR;
+                const float *xr[GMR];
+                for (int r = 0; r < GMR; r++)
+                    xr[r] = j->x + (size_t)(r < mr ? r0 + r : r0) * (size_t)k + (size_t)c0;
+                for (int v = 0; v < nv; v += 2) {
+                    const float *p0 = tile + (size_t)v * (size_t)len * VL;
+                    const float *p1 = v + 1 < nv ? p0 + (size_t)len * VL : p0;
+                    float out[GMR][2 * VL];
+                    gtiles[mr - 1](xr, p0, p1, len, out);
+                    const int64_t c = jb + v * VL;
+                    const int cnt = (int)(je - c < 2 * VL ? je - c : 2 * VL);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c;
+                        if (c0 == 0)
+                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
+                        else
+                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void matmul_job(void *arg, int ith, int nth) {
+    const struct job *j = arg;
+    int64_t lo, hi;
+    const int quant = tlb_type_traits(j->w->type)->is_quantized;
+    thread_rows(j->w->rows, j->packed || (!quant && j->m > FMR) ? 2 * VL : QNR, ith, nth, &lo, &hi);
+    if (lo >= hi) return;
+    char *tile = (char *)j->tiles + (size_t)ith * TILE_BYTES;
+    if (j->packed)
+        quant_packed(j, lo, hi, (uint8_t *)tile);
+    else if (quant)
+        quant_rows(j, lo, hi, tile);
+    else
+        float_rows(j, lo, hi, (float *)(void *)tile);
+}
+
+/* ---- state and entry point ---- */
+
+struct simd_state {
+    uint8_t *xq;     /* quantized X: (m, xstride) bytes, then (m, dstride) scales, corrections */
+    size_t xq_cap;
+    float *tiles;    /* per-thread pack buffers (TILE_BYTES each) for the prefill paths */
+    int n_tiles;
+    int vnni;        /* VNNI dot products, decided at init from tlb_cpu_has */
+};
+
+static int simd_init(void **state, int vnni) {
+    struct simd_state *s = tlb_calloc(1, sizeof *s, KNAME " state");
+    if (!s) return -1;
+    s->vnni = vnni;
+    *state = s;
+    return 0;
+}
+
+static void simd_release(void *state) {
+    struct simd_state *s = state;
+    if (!s) return;
+    tlb_free_aligned(s->xq);
+    tlb_free_aligned(s->tiles);
+    free(s);
+}
+
+static size_t simd_scratch(void *state) {
+    const struct simd_state *s = state;
+    return s ? s->xq_cap + (size_t)s->n_tiles * TILE_BYTES : 0;
+}
+
+static void quantize_job(void *arg, int ith, int nth);
+
+static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
+                       const struct tlb_tensor *w, int m) {
+    struct simd_state *s = state;
+    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
+    const int nth = tlb_pool_size(pool);
+    const int quant = tlb_type_traits(w->type)->is_quantized;
+    job.packed = quant && s->vnni && m >= PACK_MIN_M;
+    if ((job.packed || (!quant && m > FMR) || (quant && m == 1)) && nth > s->n_tiles) {
+        float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, KNAME " tiles");
+        if (!t) return -1;
+        tlb_free_aligned(s->tiles);
+        s->tiles = t;
+        s->n_tiles = nth;
+    }
+    if (quant) {
+        job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
+        job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
+        size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t)), need;
+        if (tlb_mul_size(per_row, (size_t)m, &need)) {
+            tlb_error(KNAME ": activation scratch size overflows");
+            return -1;
+        }
+        if (need > s->xq_cap) {
+            uint8_t *p = tlb_alloc_aligned(need, KNAME " activations");
+            if (!p) return -1;
+            tlb_free_aligned(s->xq);
+            s->xq = p;
+            s->xq_cap = need;
+        }
+        job.xq = s->xq;
+        job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
+        job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
+        if (m == 1)
+            quantize_job(&job, 0, 1);
+        else
+            tlb_pool_run(pool, quantize_job, &job);
+    }
+    job.tiles = s->tiles;
+    tlb_pool_run(pool, matmul_job, &job);
+    return 0;
+}
+
+#endif
