@@ -82,13 +82,13 @@ long long tlb_mem_margin(void) {
     return m;
 }
 
-/* ---- row helpers: a failed setter is a programming error, counted in *rc ---- */
-
 int tlb_runner_max_batch(int n_prompt, int n_depth) {
     int mb = n_depth < 128 ? n_depth : 128;
     if (mb < n_prompt) mb = n_prompt;
     return mb < 512 ? mb : 512;
 }
+
+/* ---- row helpers: a failed setter is a programming error, counted in *rc ---- */
 
 static void set_d(struct tlb_row *r, const char *col, double v, int *rc) {
     if (isfinite(v)) *rc |= tlb_row_set_double(r, col, v);
