@@ -141,7 +141,13 @@ static void load(void) {
         }
     }
     if (skx_id[0]) chosen = tlb_blas_choose_avx512("BLIS_ARCH_TYPE", skx_id);
-    if (!arch_type_ok(init, lib.why, sizeof lib.why)) return;
+    if (!arch_type_ok(init, lib.why, sizeof lib.why)) {
+        if (!chosen) return;
+        /* this BLIS was built without skx: our choice would abort it, so let it choose */
+        unsetenv("BLIS_ARCH_TYPE");
+        chosen = 0;
+        lib.why[0] = '\0';
+    }
     /* Initialize before asking for the configuration: BLIS 0.9 answers "generic" (and
      * aborts when BLIS_ARCH_TYPE is set) if its kernel structures are not set up yet. */
     init();
