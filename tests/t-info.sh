@@ -91,3 +91,20 @@ expect info_extra_arg 2 stray
 expect info_missing_root 1 --root "$tmp/no-such-dir"
 expect info_unknown_profile 1 --profile no-such-board
 "$T" info --help >"$tmp/h" 2>&1 && grep -q -- '--root DIR' "$tmp/h" && ok info_help || fail info_help "no --root in help"
+
+# BLIS on an AVX-512 CPU: tlbench chooses the skx configuration when BLIS_ARCH_TYPE is unset
+# and says so; TLBENCH_BLAS_CONFIG=library leaves the choice to BLIS; a user's value is kept
+env -u BLIS_ARCH_TYPE "$T" info >"$tmp/b" 2>&1
+blis=$(grep '^kernel\.blis ' "$tmp/b")
+if ! grep -q '^isa .*avx512dq' "$tmp/b" || ! grep -q usable <<<"$blis"; then
+    echo "skip info_blis_config: needs an AVX-512 CPU and a usable BLIS ($(head -c 120 <<<"$blis"))"
+else
+    lib=$(env -u BLIS_ARCH_TYPE TLBENCH_BLAS_CONFIG=library "$T" info 2>&1 | grep '^kernel\.blis ')
+    user=$(BLIS_ARCH_TYPE=3 "$T" info 2>&1 | grep '^kernel\.blis ')
+    if grep -q 'skx .*set by tlbench' <<<"$blis" && ! grep -q 'set by tlbench' <<<"$lib" &&
+       grep -q 'BLIS_ARCH_TYPE=3)' <<<"$user" && ! grep -q 'set by tlbench' <<<"$user"; then
+        ok info_blis_config
+    else
+        fail info_blis_config "auto: $blis | library: $lib | user: $user"
+    fi
+fi
