@@ -103,6 +103,17 @@ static int utf8_len(const unsigned char *p) {
     return n;
 }
 
+/* Copy the UTF-8 sequence at p, or U+FFFD when it is invalid; returns what follows it. */
+static const unsigned char *put_utf8(struct tlb_rep_buf *b, const unsigned char *p) {
+    int n = utf8_len(p);
+    if (n == 0) {
+        tlb_rep_put(b, "\xEF\xBF\xBD");
+        return p + 1;
+    }
+    tlb_rep_putn(b, (const char *)p, (size_t)n);
+    return p + n;
+}
+
 void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s) {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
         unsigned char c = *p;
@@ -125,14 +136,7 @@ void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s) {
             p++;
             continue;
         }
-        int n = utf8_len(p);
-        if (n == 0) {
-            tlb_rep_put(b, "\xEF\xBF\xBD");
-            p++;
-            continue;
-        }
-        tlb_rep_putn(b, (const char *)p, (size_t)n);
-        p += n;
+        p = put_utf8(b, p);
     }
 }
 
@@ -160,14 +164,7 @@ void tlb_rep_put_md(struct tlb_rep_buf *b, const char *s) {
             continue;
         default: break;
         }
-        int n = utf8_len(p);
-        if (n == 0) {
-            tlb_rep_put(b, "\xEF\xBF\xBD");
-            p++;
-            continue;
-        }
-        tlb_rep_putn(b, (const char *)p, (size_t)n);
-        p += n;
+        p = put_utf8(b, p);
     }
 }
 
