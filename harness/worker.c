@@ -464,17 +464,23 @@ enum tlb_status tlb_worker_classify(int timed_out, double timeout_s, int wstatus
     return TLB_STATUS_ERROR;
 }
 
+/* KV and engine-buffer bytes of a configuration, computed from the shapes (memory-model.h). */
+static void item_memory(const struct tlb_config *c, const struct tlb_plan_item *it,
+                        long long *kv, long long *scratch) {
+    int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
+    int mb = tlb_runner_max_batch(it->n_prompt, it->n_depth);
+    *kv = (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx);
+    *scratch = (long long)tlb_mem_scratch(c, ctx, it->n_threads, mb);
+}
+
 /* The memory columns of a configuration that is not run (skipped-memory): weights as
- * given, KV and engine buffers computed from the shapes (memory-model.h). */
+ * given, KV and engine buffers computed. */
 static struct tlb_row *memory_cells(const struct tlb_config *c, long long weights,
-                                    const struct tlb_sweep_spec *s,
                                     const struct tlb_plan_item *it) {
     struct tlb_row *r = tlb_row_new();
     if (!r) return NULL;
-    int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
-    int mb = tlb_runner_max_batch(it->n_prompt, it->n_depth);
-    long long kv = (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx);
-    long long sc = (long long)tlb_mem_scratch(c, ctx, it->n_threads, mb);
+    long long kv, sc;
+    item_memory(c, it, &kv, &sc);
     if (weights >= 0) tlb_row_set_int(r, "weights_bytes", weights);
     tlb_row_set_int(r, "kv_bytes", kv);
     tlb_row_set_int(r, "scratch_bytes", sc);
@@ -488,12 +494,11 @@ static long long predict_extra(const struct server *sv, uint32_t type, uint32_t 
     const struct tlb_config *c = &sv->m->cfg;
     if (type == REQ_RUN) {
         const struct tlb_plan_item *it = &sv->env->plan->items[index];
-        int64_t ctx = (int64_t)it->n_depth + it->n_prompt + it->n_gen;
-        if (ctx > c->seq_len) return 0; /* the worker reports it unsupported */
-        int mb = tlb_runner_max_batch(it->n_prompt, it->n_depth);
-        return (long long)(tlb_mem_kv_per_token(c, it->kv_type) * (uint64_t)ctx +
-                           tlb_mem_scratch(c, ctx, it->n_threads, mb) +
-                           TLB_MEM_DEFAULT_OVERHEAD);
+        if ((int64_t)it->n_depth + it->n_prompt + it->n_gen > c->seq_len)
+            return 0; /* the worker reports it unsupported */
+        long long kv, sc;
+        item_memory(c, it, &kv, &sc);
+        return kv + sc + (long long)TLB_MEM_DEFAULT_OVERHEAD;
     }
     int w = sv->env->acc_window > 0 ? sv->env->acc_window : c->seq_len;
     if (w > c->seq_len) w = c->seq_len;
@@ -516,7 +521,7 @@ static void serve_one(struct server *sv, uint32_t type, uint32_t index) {
                  tlb_format_size((uint64_t)margin, c, sizeof c));
         struct tlb_row *cells =
             type == REQ_RUN ? memory_cells(&sv->m->cfg, (long long)tlb_model_weight_bytes(sv->m),
-                                           s, &sv->env->plan->items[index])
+                                           &sv->env->plan->items[index])
                             : NULL;
         msg_send(sv->resp_fd, MSG_RESULT, index, TLB_STATUS_SKIPPED_MEMORY, detail, cells);
         tlb_row_free(cells);
@@ -1045,7 +1050,7 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                     struct tlb_row *cells = NULL;
                     if (group_st == TLB_STATUS_SKIPPED_MEMORY && !strncmp(spec, "synthetic:", 10) &&
                         tlb_synthetic_config(spec + 10, &cfg) == 0)
-                        cells = memory_cells(&cfg, predict_weights(spec, wtype), s, it);
+                        cells = memory_cells(&cfg, predict_weights(spec, wtype), it);
                     if (emit(&d, j, group_st, group_detail, NULL, cells)) result = -1;
                     tlb_row_free(cells);
                     continue;
