@@ -29,7 +29,7 @@
  * multiplied by GMR X rows at a time as outer products: X broadcast from memory, 2 vectors of
  * W, 2 x GMR accumulators, no horizontal sums (the BLIS scheme, W^T as the packed B). */
 #define GMR 8     /* X rows per float packed tile (x 32 W rows: 16 zmm accumulators) */
-#define GKC 256   /* k per chunk: a 2-vector panel is 32 KiB, the 8 X rows 8 KiB (L1) */
+#define GKC 512   /* k per chunk: a 2-vector panel is 32 KiB, the 8 X rows 8 KiB (L1) */
 #define GNB 64    /* W rows per packed block (4 vectors) */
 #define GPACK_BYTES ((size_t)GNB * GKC * sizeof(float))
 #define TILE_BYTES ((size_t)192 << 10) /* per-thread pack buffer (both packed paths) */
@@ -618,26 +618,6 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
                     store_tile(j, r0, mr, i, QNR, je, b0 > 0, &out[0][0], QNR);
                 }
             }
-        }
-    }
-}
-
-/* Weights of the next pack, prefetched into L2 a slice at a time while the current pack is
- * multiplied, so the pack itself does not wait for DRAM. */
-struct prefetch {
-    const char *base;  /* first row's segment */
-    size_t rb, len;    /* row stride, bytes per row segment */
-    int64_t rows, row;
-    size_t off;
-};
-
-static void prefetch_some(struct prefetch *pf, int lines) {
-    while (lines-- > 0 && pf->row < pf->rows) {
-        _mm_prefetch(pf->base + (size_t)pf->row * pf->rb + pf->off, _MM_HINT_T1);
-        pf->off += 64;
-        if (pf->off >= pf->len) {
-            pf->off = 0;
-            pf->row++;
         }
     }
 }

@@ -44,6 +44,26 @@ static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, 
         }
 }
 
+/* Weights of the next pack, prefetched into L2 a slice at a time while the current pack is
+ * multiplied, so the pack itself does not wait for DRAM. */
+struct prefetch {
+    const char *base;  /* first row's segment */
+    size_t rb, len;    /* row stride, bytes per row segment */
+    int64_t rows, row;
+    size_t off;
+};
+
+static void prefetch_some(struct prefetch *pf, int lines) {
+    while (lines-- > 0 && pf->row < pf->rows) {
+        _mm_prefetch(pf->base + (size_t)pf->row * pf->rb + pf->off, _MM_HINT_T1);
+        pf->off += 64;
+        if (pf->off >= pf->len) {
+            pf->off = 0;
+            pf->row++;
+        }
+    }
+}
+
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile);
 static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack);
 
@@ -72,7 +92,23 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
             const int64_t je = jb + GNB < hi ? jb + GNB : hi;
             const int nv = (int)((je - jb + VL - 1) / VL);
             pack_float(w, wt, jb, je, c0, len, tile);
+            /* the next pack: the next rows of this chunk, else the first rows of the next */
+            struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
+            int64_t nc0 = c0, njb = je;
+            if (njb >= hi) {
+                nc0 = c0 + GKC;
+                njb = lo;
+            }
+            if (nc0 < k) {
+                const int64_t nlen = k - nc0 < GKC ? k - nc0 : GKC;
+                pf.base = (const char *)w->data + (size_t)njb * rb + tlb_type_row_bytes(w->type, nc0);
+                pf.len = tlb_type_row_bytes(w->type, nlen);
+                pf.rows = hi - njb < GNB ? hi - njb : GNB;
+            }
+            const int steps = (m + GMR - 1) / GMR;
+            const int per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
             for (int r0 = 0; r0 < m; r0 += GMR) {
+                prefetch_some(&pf, per_step);
                 const int mr = m - r0 < GMR ? m - r0 : GMR;
                 const float *xr[GMR];
                 for (int r = 0; r < GMR; r++)
