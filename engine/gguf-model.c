@@ -129,7 +129,7 @@ static int take_matrix(struct load_state *st, struct tlb_tensor *t, const char *
         tlb_error("%s: tensor %s: inconsistent size", g->source, name);
         return -1;
     }
-    if (want == stored && ((uintptr_t)s->data % 32) == 0) {
+    if (st->o->map_weights && want == stored && ((uintptr_t)s->data % 32) == 0) {
         *t = (struct tlb_tensor){stored, rows, cols, s->data, short_name};
         st->n_inplace++;
         return 0;
@@ -161,6 +161,7 @@ static int take_matrix(struct load_state *st, struct tlb_tensor *t, const char *
         to->from_f32(st->row, d, cols);
     }
     *t = (struct tlb_tensor){want, rows, cols, dst, short_name};
+    if (g->map) tlb_drop_mapped(s->data, s->n_bytes);
     st->n_copied++;
     return 0;
 }
@@ -272,7 +273,7 @@ int tlb_gguf_model_from(struct tlb_model *m, struct tlb_gguf *g, const struct tl
     if (!o->convert) m->wtype = m->layers[0].wq.type; /* the file's main type */
     snprintf(m->format, sizeof m->format, "gguf");
     snprintf(m->mapping, sizeof m->mapping, "%s",
-             st.n_copied == 0 ? "mmap" : st.n_inplace == 0 ? "malloc+thp" : "mmap+malloc");
+             st.n_copied == 0 ? "mmap" : st.n_inplace == 0 ? "copy" : "mmap+copy");
     struct tlb_gguf_str gname;
     if (tlb_gguf_get_str(g, "general.name", &gname) == 0 && gname.n > 0 &&
         !memchr(gname.p, '\0', (size_t)gname.n)) {

@@ -18,7 +18,10 @@
 static int take_matrix(struct tlb_model *m, const struct tlb_load_opts *o, struct tlb_tensor *t,
                        const char *name, const float *src, int64_t rows, int64_t cols) {
     enum tlb_type type = o->convert ? tlb_model_type_for(o->wtype, cols) : TLB_TYPE_F32;
-    return tlb_model_tensor_from_f32(m, t, name, type, rows, cols, src);
+    if (tlb_model_tensor_from_f32(m, t, name, type, rows, cols, src)) return -1;
+    /* the copy is the model's now (a tied classifier faults the pages in again) */
+    tlb_drop_mapped(src, (size_t)rows * (size_t)cols * sizeof(float));
+    return 0;
 }
 
 static float *take_vector(struct tlb_model *m, const float *src, size_t n, const char *what) {

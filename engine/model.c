@@ -169,7 +169,10 @@ int tlb_model_load(struct tlb_model **out, const struct tlb_load_opts *opts) {
     m->wtype = opts->convert ? opts->wtype : TLB_TYPE_F32;
     const char *spec = opts->spec ? opts->spec : "";
     snprintf(m->path, sizeof m->path, "%s", spec);
-    int rc = tlb_load_dispatch(m, spec, opts);
+    struct tlb_load_opts o = *opts;
+    const char *mm = getenv("TLBENCH_MMAP");
+    if (mm && !strcmp(mm, "1")) o.map_weights = 1;
+    int rc = tlb_load_dispatch(m, spec, &o);
     if (rc != 0) {
         tlb_model_free(m);
         return -1;

@@ -60,7 +60,8 @@ struct tlb_model {
     char path[512];              /* file or directory it came from ("" for synthetic) */
     enum tlb_type wtype;         /* the requested/main weight type of the matrices */
     uint32_t types_used;         /* TLB_TYPE_BIT of every type among the matrices */
-    char mapping[64];            /* how weights sit in memory: "malloc+thp", "mmap", ... */
+    char mapping[64];            /* how matrices sit in memory: "mmap" (in the file mapping),
+                                  * "copy" (allocated, huge pages), "mmap+copy", "generated" */
     uint64_t seed;               /* synthetic weights' seed (0 otherwise) */
 
     struct tlb_region *regions;
@@ -74,6 +75,11 @@ struct tlb_load_opts {
     enum tlb_type wtype;         /* target weight type when convert (f32 by default) */
     uint64_t seed;               /* synthetic weights */
     int n_threads;               /* threads used to generate/convert weights */
+    /* 1: matrices stored in the wanted type stay in the file mapping (llama.cpp's default
+     * mmap); 0 (default): every matrix is copied into huge-page memory. Decoding from the
+     * 4 KiB pages of a file mapping streams slower and less steadily (measured on the dev
+     * VM, f16 GGUF, 2 threads: 17-20 vs 22-26 tokens/s). TLBENCH_MMAP=1 sets it too. */
+    int map_weights;
 };
 
 /* Load a model (dispatches on the spec and the file's magic). Returns 0, or -1 with a

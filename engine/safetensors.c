@@ -971,7 +971,8 @@ static int load_matrix(struct st_ctx *c, struct tlb_tensor *t, const char *hf,
     enum tlb_type want = c->o->convert ? tlb_model_type_for(c->o->wtype, cols) : s->type;
     const unsigned char *src = f->data + s->begin;
     if (!permute_enabled) head_dim = 0;
-    if (!head_dim && want == s->type && (uintptr_t)src % elem_size(s->type) == 0) {
+    if (c->o->map_weights && !head_dim && want == s->type &&
+        (uintptr_t)src % elem_size(s->type) == 0) {
         *t = (struct tlb_tensor){want, rows, cols, src, eng};
         f->in_place = 1;
         c->n_in_place++;
@@ -989,6 +990,7 @@ static int load_matrix(struct st_ctx *c, struct tlb_tensor *t, const char *hf,
                            row_bytes, rows, cols, head_dim, c->scratch};
     tlb_pool_run(c->pool, conv_rows, &job);
     *t = (struct tlb_tensor){want, rows, cols, dst, eng};
+    if (f->map) tlb_drop_mapped(src, (size_t)rows * (size_t)cols * elem_size(s->type));
     c->n_copied++;
     return 0;
 }

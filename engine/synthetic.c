@@ -116,7 +116,7 @@ int tlb_synthetic_load(struct tlb_model *m, const char *name, const struct tlb_l
     m->seed = o->seed;
     snprintf(m->name, sizeof m->name, "synthetic:%s", name);
     snprintf(m->format, sizeof m->format, "synthetic");
-    snprintf(m->mapping, sizeof m->mapping, "malloc+thp");
+    snprintf(m->mapping, sizeof m->mapping, "generated");
     m->path[0] = '\0';
     int nth = o->n_threads > 0 ? o->n_threads : 1;
     struct tlb_pool *pool = tlb_pool_create(nth);

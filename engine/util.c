@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistd.h>
 
 void tlb_error(const char *fmt, ...) {
     va_list ap;
@@ -75,6 +76,14 @@ void *tlb_alloc_aligned(size_t n, const char *what) {
 }
 
 void tlb_free_aligned(void *p) { free(p); }
+
+void tlb_drop_mapped(const void *p, size_t len) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if (!p || !len || page == 0 || page == (uintptr_t)-1) return;
+    const uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    const uintptr_t hi = ((uintptr_t)p + len) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice: failure only costs RSS */
+}
 
 int tlb_mul_size(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return -1;

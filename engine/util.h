@@ -26,6 +26,10 @@ void *tlb_calloc(size_t count, size_t size, const char *what);
  * madvise(MADV_HUGEPAGE) (measured: ~6% more decode bandwidth). Free with tlb_free_aligned. */
 void *tlb_alloc_aligned(size_t n, const char *what);
 void tlb_free_aligned(void *p);
+/* Drop the whole pages inside [p, p + len) of a read-only file mapping from this process
+ * (MADV_DONTNEED; a later read faults them in again from the file): a loader that copied a
+ * tensor out of the mapping keeps its peak RSS near one copy of the model, not two. */
+void tlb_drop_mapped(const void *p, size_t len);
 
 /* Overflow-checked arithmetic: return 0 and store the result, or return -1 on overflow. */
 int tlb_mul_size(size_t a, size_t b, size_t *out);

@@ -775,7 +775,11 @@ static const struct tlb_schema_version *detect_version(const struct scan *s) {
     for (int i = 0; i < tlb_n_schema_versions; i++)
         if (header_matches(s, &tlb_schema_versions[i], why, sizeof why))
             return &tlb_schema_versions[i];
-    header_matches(s, &tlb_schema_versions[tlb_n_schema_versions - 1], why, sizeof why);
+    /* explain against the version of the same width, else the newest */
+    const struct tlb_schema_version *near = &tlb_schema_versions[tlb_n_schema_versions - 1];
+    for (int i = 0; i < tlb_n_schema_versions; i++)
+        if ((size_t)tlb_schema_versions[i].n_columns == s->n_hdr) near = &tlb_schema_versions[i];
+    header_matches(s, near, why, sizeof why);
     tlb_error("%s: header matches no schema version this tlbench reads (%s): %s", s->path,
               tlb_schema_known_list(), why);
     return NULL;

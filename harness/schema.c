@@ -14,7 +14,7 @@
 
 const struct tlb_column tlb_columns[] = {
     /* ---- identity ---- */
-    {"schema_version", "", S, 1, "Version of this schema, `tlbench-csv-1`; always the first column."},
+    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-2`, or `tlbench-csv-1` in older files); always the first column."},
     {"run_id", "", S, 1, "Identifier shared by all rows written by one sweep invocation."},
     {"test_time", "RFC 3339", S, 1, "When the configuration finished, UTC, `YYYY-MM-DDTHH:MM:SSZ` (as llama-bench)."},
     {"tlbench_version", "", S, 1, "tlbench version string."},
@@ -115,6 +115,8 @@ const struct tlb_column tlb_columns[] = {
     {"ctr_task_clock_ms", "ms", F, 1, "CPU time of all threads (task clock), summed over the timed phases."},
     {"ctr_page_faults", "count", I, 1, "Page faults during the timed phases."},
     {"ctr_ctx_switches", "count", I, 1, "Context switches during the timed phases."},
+    /* ---- version 2 ---- */
+    {"weight_mapping", "", S, 2, "Where the matrices sat: `copy` (copied at load into huge-page memory, the default), `mmap` (used in place from the file mapping, TLBENCH_MMAP=1), `mmap+copy` (both), `generated` (synthetic)."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 
@@ -124,7 +126,8 @@ const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 #undef X
 
 const struct tlb_schema_version tlb_schema_versions[] = {
-    {"tlbench-csv-1", 1, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
+    {"tlbench-csv-1", 1, 93},
+    {"tlbench-csv-2", 2, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
 };
 const int tlb_n_schema_versions =
     (int)(sizeof tlb_schema_versions / sizeof tlb_schema_versions[0]);

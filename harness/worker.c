@@ -658,6 +658,7 @@ static void server_main(struct sweep_group_args *a) {
         if (!strncmp(name, "synthetic:", 10)) name += 10;
         tlb_row_set_str(cells, "model_name", name);
         tlb_row_set_str(cells, "model_format", m->format);
+        tlb_row_set_str(cells, "weight_mapping", m->mapping);
         tlb_row_set_int(cells, "model_n_params", (int64_t)tlb_model_n_params(m));
         tlb_row_set_int(cells, "model_size", (int64_t)tlb_model_weight_bytes(m));
         tlb_row_set_double(cells, "load_ms", load_ms);

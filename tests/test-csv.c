@@ -71,8 +71,9 @@ static void header_v1(char *buf, size_t n) {
 
 /* A minimal valid data line for v1 with given first cells; the rest empty. */
 static void data_line(char *buf, size_t n, const char *first_cells, int n_given) {
+    const struct tlb_schema_version *v = tlb_schema_find("tlbench-csv-1");
     snprintf(buf, n, "%s", first_cells);
-    for (int i = n_given; i < tlb_n_columns; i++) strncat(buf, ",", n - strlen(buf) - 1);
+    for (int i = n_given; v && i < v->n_columns; i++) strncat(buf, ",", n - strlen(buf) - 1);
     strncat(buf, "\n", n - strlen(buf) - 1);
 }
 

@@ -353,10 +353,21 @@ static int write_file(const char *path, const void *p, size_t n) {
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static struct tlb_model *load_path(const char *path, int convert, enum tlb_type t) {
-    struct tlb_load_opts o = {.spec = path, .convert = convert, .wtype = t, .n_threads = 1};
+static struct tlb_model *load_opts(const char *path, int convert, enum tlb_type t, int map) {
+    struct tlb_load_opts o = {.spec = path, .convert = convert, .wtype = t, .n_threads = 1,
+                              .map_weights = map};
     struct tlb_model *m = NULL;
     return tlb_model_load(&m, &o) == 0 ? m : NULL;
+}
+
+/* The default load: matrices copied into allocated memory. */
+static struct tlb_model *load_path(const char *path, int convert, enum tlb_type t) {
+    return load_opts(path, convert, t, 0);
+}
+
+/* Matrices left in the file mapping where their type allows (llama.cpp's mmap). */
+static struct tlb_model *load_mapped(const char *path, int convert, enum tlb_type t) {
+    return load_opts(path, convert, t, 1);
 }
 
 /* Run `tlbench ARGS...` (the binary next to the tests directory); returns the exit status and
@@ -449,17 +460,26 @@ static const char *expect_bad(const struct built *o, int mode, const char *name)
 
 /* ---- the valid tiny file ---- */
 
-TLB_TEST(tiny_valid_file_loads_in_place) {
+TLB_TEST(tiny_valid_file_loads_copied_or_in_place) {
     struct recipe r = base_recipe();
     struct built o;
     build(&o, &r);
     const char *path = tmp_path("valid.gguf");
     TLB_CHECK(write_file(path, o.b.p, o.b.n) == 0, "write");
     free(o.b.p);
+    /* mapped: the matrices point into the file's bytes; default: the same bytes, copied */
+    struct tlb_model *mm = load_mapped(path, 0, TLB_TYPE_F32);
+    TLB_CHECK(mm && !strcmp(mm->mapping, "mmap"), "mapped load: mapping '%s'",
+              mm ? mm->mapping : "(failed)");
     struct tlb_model *m = load_path(path, 0, TLB_TYPE_F32);
     TLB_CHECK(m, "valid tiny GGUF did not load");
+    const struct tlb_tensor *a = &m->layers[0].w2, *b = &mm->layers[0].w2;
+    int same = a->type == b->type && a->data != b->data &&
+               !memcmp(a->data, b->data, tlb_type_row_bytes(a->type, a->cols) * (size_t)a->rows);
+    tlb_model_free(mm);
+    TLB_CHECK(same, "copied and mapped matrices differ (or the copy is the mapping)");
     int ok = m->cfg.dim == 8 && m->cfg.hidden_dim == 16 && m->cfg.vocab_size == 262 &&
-             m->cfg.n_kv_heads == 1 && !strcmp(m->mapping, "mmap") && !m->shared_classifier &&
+             m->cfg.n_kv_heads == 1 && !strcmp(m->mapping, "copy") && !m->shared_classifier &&
              !strcmp(m->name, "tiny test");
     char mapping[64];
     snprintf(mapping, sizeof mapping, "%s", m->mapping);
@@ -813,7 +833,7 @@ TLB_TEST(requantize_refused_dequantize_allowed) {
     const char *path = tmp_path("q8.gguf");
     TLB_CHECK(write_file(path, o.b.p, o.b.n) == 0, "write");
     free(o.b.p);
-    struct tlb_model *m = load_path(path, 0, TLB_TYPE_F32);
+    struct tlb_model *m = load_mapped(path, 0, TLB_TYPE_F32);
     TLB_CHECK(m && m->wtype == TLB_TYPE_Q8_0 && !strcmp(m->mapping, "mmap"), "q8_0 in place");
     tlb_model_free(m);
     m = load_path(path, 1, TLB_TYPE_Q4_0);
@@ -821,11 +841,16 @@ TLB_TEST(requantize_refused_dequantize_allowed) {
     m = load_path(path, 1, TLB_TYPE_F16);
     TLB_CHECK(!m, "q8_0 -> f16 was not refused");
     m = load_path(path, 1, TLB_TYPE_F32);
-    TLB_CHECK(m && m->layers[0].wq.type == TLB_TYPE_F32 && !strcmp(m->mapping, "malloc+thp"),
+    TLB_CHECK(m && m->layers[0].wq.type == TLB_TYPE_F32 && !strcmp(m->mapping, "copy"),
               "q8_0 -> f32 dequantization refused");
     tlb_model_free(m);
-    m = load_path(path, 1, TLB_TYPE_Q8_0);
+    m = load_mapped(path, 1, TLB_TYPE_Q8_0);
     TLB_CHECK(m && !strcmp(m->mapping, "mmap"), "q8_0 -> q8_0 not in place");
+    tlb_model_free(m);
+    setenv("TLBENCH_MMAP", "1", 1); /* the environment's way to ask for the mapping */
+    m = load_path(path, 1, TLB_TYPE_Q8_0);
+    unsetenv("TLBENCH_MMAP");
+    TLB_CHECK(m && !strcmp(m->mapping, "mmap"), "TLBENCH_MMAP=1 did not keep the mapping");
     tlb_model_free(m);
 }
 
@@ -885,7 +910,7 @@ TLB_TEST(synthetic_roundtrip_bit_identical) {
         int ok = same_tensor(&a->tok_embd, &b->tok_embd) && same_tensor(&a->output, &b->output) &&
                  !memcmp(a->final_norm, b->final_norm, (size_t)a->cfg.dim * 4) &&
                  !memcmp(&a->cfg, &b->cfg, sizeof a->cfg) && b->wtype == types[i] &&
-                 !strcmp(b->mapping, "mmap");
+                 !strcmp(b->mapping, "copy");
         for (int l = 0; ok && l < a->cfg.n_layers; l++) {
             const struct tlb_layer *x = &a->layers[l], *y = &b->layers[l];
             ok = same_tensor(&x->wq, &y->wq) && same_tensor(&x->wk, &y->wk) &&
@@ -909,6 +934,56 @@ TLB_TEST(synthetic_roundtrip_bit_identical) {
         TLB_CHECK(ok, "%s tensors differ after a round trip", tlb_type_traits(types[i])->name);
         TLB_CHECK(vocab_ok, "generated vocabulary wrong");
     }
+}
+
+static long status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
+    if (f) fclose(f);
+    return v;
+}
+
+/* Copying out of the file mapping must not hold both: the copied tensors' file pages are
+ * dropped as the load goes, so the load's peak RSS grows by about one model, not two. */
+TLB_TEST(copying_load_peak_is_one_model) {
+    struct tlb_load_opts lo = {.spec = "synthetic:small", .seed = 3, .n_threads = 1};
+    struct tlb_model *a = NULL;
+    TLB_CHECK(tlb_model_load(&a, &lo) == 0, "synthetic load");
+    const char *path = tmp_path("peak.gguf");
+    TLB_CHECK(tlb_gguf_write_model(path, a, NULL) == 0, "write");
+    const double wbytes = (double)tlb_model_weight_bytes(a);
+    tlb_model_free(a);
+    if (status_kb("VmHWM") < 0) {
+        printf("  skipped: no VmHWM in /proc/self/status\n");
+        return;
+    }
+    int fd[2];
+    TLB_CHECK(pipe(fd) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) { /* a fresh high-water mark: the child's starts at its RSS now */
+        close(fd[0]);
+        long before = status_kb("VmHWM");
+        struct tlb_model *m = load_path(path, 0, TLB_TYPE_F32);
+        long grew[2] = {m ? status_kb("VmHWM") - before : -1, m ? (long)strcmp(m->mapping, "copy") : 1};
+        tlb_model_free(m);
+        _exit(write(fd[1], grew, sizeof grew) == (ssize_t)sizeof grew ? 0 : 1);
+    }
+    close(fd[1]);
+    long grew[2] = {-1, 1};
+    ssize_t got = read(fd[0], grew, sizeof grew);
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    TLB_CHECK(got == (ssize_t)sizeof grew && grew[0] >= 0 && grew[1] == 0, "child load failed");
+    const double ratio = (double)grew[0] * 1024.0 / wbytes;
+    printf("  load peak RSS grew %.1f MiB for %.1f MiB of weights (%.2fx)\n",
+           (double)grew[0] / 1024.0, wbytes / 1048576.0, ratio);
+    TLB_CHECK(ratio > 0.8 && ratio < 1.4, "load peak grew %.2fx the weights (want ~1x: copy "
+              "without holding the mapped file as well)", ratio);
 }
 
 TLB_TEST(writer_leaves_no_partial_file) {
