@@ -25,7 +25,7 @@ set title '' font ',10'
 set xlabel 'context depth (tokens already in the KV cache)'
 set ylabel 'decode tokens/s'
 set xrange [-7.68:269.8]
-set yrange [0:86.2175]
+set yrange [0:87.5084]
 set key inside top right
 set xtics (0, 256)
 plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (avx512, 2 thr)', \
@@ -59,7 +59,7 @@ set title '' font ',10'
 set xlabel 'context depth (tokens already in the KV cache)'
 set ylabel 'decode tokens/s'
 set xrange [-7.68:269.8]
-set yrange [0:86.2175]
+set yrange [0:87.5084]
 set key inside top right
 set xtics (0, 256)
 plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (avx512, 2 thr)', \

@@ -27,7 +27,7 @@ set logscale xy 10
 set format x '%g'
 set format y '%g'
 set xrange [0.25:910.222]
-set yrange [5.14343:2376.05]
+set yrange [4.39349:2067.42]
 set xtics autofreq
 set xlabel 'arithmetic intensity (FLOP per byte of weights)'
 set ylabel 'GFLOP/s'
@@ -43,7 +43,7 @@ plot 'kernels-roofline.tsv' index 0 using 1:2:3:4 with yerrorbars ls 1 pt 6 ps 1
      'kernels-roofline.tsv' index 7 using 1:2:3:4 with yerrorbars ls 2 pt 7 ps 1.3 title 'openblas', \
      'kernels-roofline.tsv' index 8 using 1:2:3:4 with yerrorbars ls 3 pt 6 ps 1.3 notitle, \
      'kernels-roofline.tsv' index 9 using 1:2:3:4 with yerrorbars ls 3 pt 7 ps 1.3 title 'blis', \
-     (x * 68.0561 < 424.751 ? x * 68.0561 : 424.751) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 68.1 GB/s, 425 GFLOP/s f32'
+     (x * 56.3397 < 448.289 ? x * 56.3397 : 448.289) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 56.3 GB/s, 448 GFLOP/s f32'
 unset logscale xy
 set format y '%g'
 set style data histograms
@@ -55,10 +55,10 @@ set title 'decode (m = 1): weight bytes streamed per second' font ',10'
 set xlabel 'weight type'
 set ylabel 'GB/s'
 set xrange [-0.6:3.6]
-set yrange [0:98.6814]
+set yrange [0:81.6926]
 set key inside top left
-set arrow 1 from graph 0, first 68.0561 to graph 1, first 68.0561 nohead lc rgb '#333333' dt 2 lw 1.5 front
-set label 1 'measured read bandwidth 68.1 GB/s' at graph 0.99, first 68.0561 right offset 0,0.6 font ',9' front
+set arrow 1 from graph 0, first 56.3397 to graph 1, first 56.3397 nohead lc rgb '#333333' dt 2 lw 1.5 front
+set label 1 'measured read bandwidth 56.3 GB/s' at graph 0.99, first 56.3397 right offset 0,0.6 font ',9' front
 plot 'kernels-roofline.tsv' index 10 using 2:xtic(1) ls 1 title 'tiled', \
      'kernels-roofline.tsv' index 10 using 3 ls 4 title 'avx2', \
      'kernels-roofline.tsv' index 10 using 4 ls 5 title 'avx512', \
@@ -95,7 +95,7 @@ set logscale xy 10
 set format x '%g'
 set format y '%g'
 set xrange [0.25:910.222]
-set yrange [5.14343:2376.05]
+set yrange [4.39349:2067.42]
 set xtics autofreq
 set xlabel 'arithmetic intensity (FLOP per byte of weights)'
 set ylabel 'GFLOP/s'
@@ -111,7 +111,7 @@ plot 'kernels-roofline.tsv' index 0 using 1:2:3:4 with yerrorbars ls 1 pt 6 ps 1
      'kernels-roofline.tsv' index 7 using 1:2:3:4 with yerrorbars ls 2 pt 7 ps 1.3 title 'openblas', \
      'kernels-roofline.tsv' index 8 using 1:2:3:4 with yerrorbars ls 3 pt 6 ps 1.3 notitle, \
      'kernels-roofline.tsv' index 9 using 1:2:3:4 with yerrorbars ls 3 pt 7 ps 1.3 title 'blis', \
-     (x * 68.0561 < 424.751 ? x * 68.0561 : 424.751) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 68.1 GB/s, 425 GFLOP/s f32'
+     (x * 56.3397 < 448.289 ? x * 56.3397 : 448.289) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 56.3 GB/s, 448 GFLOP/s f32'
 unset logscale xy
 set format y '%g'
 set style data histograms
@@ -123,10 +123,10 @@ set title 'decode (m = 1): weight bytes streamed per second' font ',10'
 set xlabel 'weight type'
 set ylabel 'GB/s'
 set xrange [-0.6:3.6]
-set yrange [0:98.6814]
+set yrange [0:81.6926]
 set key inside top left
-set arrow 1 from graph 0, first 68.0561 to graph 1, first 68.0561 nohead lc rgb '#333333' dt 2 lw 1.5 front
-set label 1 'measured read bandwidth 68.1 GB/s' at graph 0.99, first 68.0561 right offset 0,0.6 font ',9' front
+set arrow 1 from graph 0, first 56.3397 to graph 1, first 56.3397 nohead lc rgb '#333333' dt 2 lw 1.5 front
+set label 1 'measured read bandwidth 56.3 GB/s' at graph 0.99, first 56.3397 right offset 0,0.6 font ',9' front
 plot 'kernels-roofline.tsv' index 10 using 2:xtic(1) ls 1 title 'tiled', \
      'kernels-roofline.tsv' index 10 using 3 ls 4 title 'avx2', \
      'kernels-roofline.tsv' index 10 using 4 ls 5 title 'avx512', \

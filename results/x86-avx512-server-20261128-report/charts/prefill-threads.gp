@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:125.35]
+set yrange [0:116.449]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:122.171]
+set yrange [0:119.622]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:332.259]
+set yrange [0:241.441]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -64,7 +64,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:311.906]
+set yrange [0:313.373]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -100,7 +100,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:125.35]
+set yrange [0:116.449]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -113,7 +113,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:122.171]
+set yrange [0:119.622]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -126,7 +126,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:332.259]
+set yrange [0:241.441]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -139,7 +139,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:311.906]
+set yrange [0:313.373]
 set xlabel 'threads'
 set ylabel ''
 set key top left

@@ -28,7 +28,7 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:86.2175]
+set yrange [0:87.5084]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'openblas', \
@@ -37,7 +37,7 @@ plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 0 using 10:11 ls 5 title 'avx512'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:375.598]
+set yrange [0:354.248]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'openblas', \
@@ -74,7 +74,7 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:86.2175]
+set yrange [0:87.5084]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'openblas', \
@@ -83,7 +83,7 @@ plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 0 using 10:11 ls 5 title 'avx512'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:375.598]
+set yrange [0:354.248]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'openblas', \
