@@ -625,8 +625,6 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
 static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
     const struct tlb_tensor *w = j->w;
     const int64_t n = w->rows, nbk = w->cols / 32;
-    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
-    const size_t bsz = w->type == TLB_TYPE_Q4_0 ? 18 : 34;
     const int m = j->m;
     for (int64_t b0 = 0; b0 < nbk; b0 += PKB) {
         const int64_t nblk = nbk - b0 < PKB ? nbk - b0 : PKB;
@@ -634,21 +632,9 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
             const int64_t je = jb + PNB < hi ? jb + PNB : hi;
             const int nv = (int)((je - jb + 15) / 16);
             pack_quant(w, jb, je, b0, nblk, pack);
-            /* the next pack: the next rows of this chunk, else the first rows of the next */
-            struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
-            int64_t nb0 = b0, njb = je;
-            if (njb >= hi) {
-                nb0 = b0 + PKB;
-                njb = lo;
-            }
-            if (nb0 < nbk) {
-                const int64_t nn = nbk - nb0 < PKB ? nbk - nb0 : PKB;
-                pf.base = (const char *)w->data + (size_t)njb * rb + (size_t)nb0 * bsz;
-                pf.len = (size_t)nn * bsz;
-                pf.rows = hi - njb < PNB ? hi - njb : PNB;
-            }
-            const int steps = (m + PMR - 1) / PMR;
-            const int per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
+            int per_step; /* columns: 32 per block */
+            struct prefetch pf = next_pack(w, b0 * 32, PKB * 32, je, lo, hi, PNB, (m + PMR - 1) / PMR,
+                                           &per_step);
             for (int r0 = 0; r0 < m; r0 += PMR) {
                 prefetch_some(&pf, per_step);
                 const int mr = m - r0 < PMR ? m - r0 : PMR;

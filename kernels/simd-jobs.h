@@ -64,6 +64,28 @@ static void prefetch_some(struct prefetch *pf, int lines) {
     }
 }
 
+/* What to prefetch while the pack of rows [.., je) x columns [c0, c0 + kc) is multiplied:
+ * the next pack, i.e. the next nb rows of this k chunk, else the first rows of the next
+ * chunk; *per_step = cache lines per call of prefetch_some over `steps` calls. */
+static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t kc, int64_t je,
+                                 int64_t lo, int64_t hi, int64_t nb, int steps, int *per_step) {
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
+    int64_t nc0 = c0, njb = je;
+    if (njb >= hi) {
+        nc0 = c0 + kc;
+        njb = lo;
+    }
+    if (nc0 < w->cols) {
+        const int64_t nlen = w->cols - nc0 < kc ? w->cols - nc0 : kc;
+        pf.base = (const char *)w->data + (size_t)njb * rb + tlb_type_row_bytes(w->type, nc0);
+        pf.len = tlb_type_row_bytes(w->type, nlen);
+        pf.rows = hi - njb < nb ? hi - njb : nb;
+    }
+    *per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
+    return pf;
+}
+
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile);
 static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack);
 
@@ -92,21 +114,8 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
             const int64_t je = jb + GNB < hi ? jb + GNB : hi;
             const int nv = (int)((je - jb + VL - 1) / VL);
             pack_float(w, wt, jb, je, c0, len, tile);
-            /* the next pack: the next rows of this chunk, else the first rows of the next */
-            struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
-            int64_t nc0 = c0, njb = je;
-            if (njb >= hi) {
-                nc0 = c0 + GKC;
-                njb = lo;
-            }
-            if (nc0 < k) {
-                const int64_t nlen = k - nc0 < GKC ? k - nc0 : GKC;
-                pf.base = (const char *)w->data + (size_t)njb * rb + tlb_type_row_bytes(w->type, nc0);
-                pf.len = tlb_type_row_bytes(w->type, nlen);
-                pf.rows = hi - njb < GNB ? hi - njb : GNB;
-            }
-            const int steps = (m + GMR - 1) / GMR;
-            const int per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
+            int per_step;
+            struct prefetch pf = next_pack(w, c0, GKC, je, lo, hi, GNB, (m + GMR - 1) / GMR, &per_step);
             for (int r0 = 0; r0 < m; r0 += GMR) {
                 prefetch_some(&pf, per_step);
                 const int mr = m - r0 < GMR ? m - r0 : GMR;
