@@ -97,6 +97,17 @@ if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/b2.csv")" -eq 2 ] && [ "$(rows "$tmp/b.csv
     && head -1 "$tmp/b2.csv" | grep -q '^schema_version,'; then ok bench_csv
 else fail bench_csv "exit $rc: $(head -c 300 "$tmp/b2.csv") $(tail -2 "$tmp/err")"; fi
 
+# ---- where the weights sat: copied by default, the file mapping with TLBENCH_MMAP=1 ----
+M=(-p 4 -n 2 -r 1 --warmup 0 --power none --no-accuracy --quant f32 --kernel naive -t 1)
+if "$T" convert --model synthetic:tiny --quant f32 --out "$tmp/tiny.gguf" 2>"$tmp/err"; then
+    "$T" bench --model "$tmp/tiny.gguf" "${M[@]}" >"$tmp/m1.txt" 2>>"$tmp/err"
+    TLBENCH_MMAP=1 "$T" bench --model "$tmp/tiny.gguf" "${M[@]}" >"$tmp/m2.txt" 2>>"$tmp/err"
+    "$T" bench --model synthetic:tiny "${M[@]}" >"$tmp/m3.txt" 2>>"$tmp/err"
+    got="$(col "$tmp/m1.txt" weight_mapping) $(col "$tmp/m2.txt" weight_mapping) $(col "$tmp/m3.txt" weight_mapping)"
+    [ "$got" = "copy mmap generated" ] && ok bench_weight_mapping \
+        || fail bench_weight_mapping "got '$got', want 'copy mmap generated': $(tail -2 "$tmp/err")"
+else fail bench_weight_mapping "convert failed: $(tail -2 "$tmp/err")"; fi
+
 # ---- peak RSS of the worker vs /usr/bin/time -v (max RSS over the process tree) ----
 if [ -x /usr/bin/time ]; then
     /usr/bin/time -v "$T" bench --model synthetic:small --quant f32 --kernel naive -t 1 -p 16 -n 4 \
