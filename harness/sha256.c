@@ -1,10 +1,18 @@
 /* sha256.c — SHA-256 as specified in FIPS 180-4 (see sha256.h); checked against the
- * standard test vectors in tests/test-runner.c. */
+ * standard test vectors in tests/test-runner.c. On x86 CPUs with the SHA extensions the
+ * blocks go through sha256rnds2/msg1/msg2 (chosen at run time): hashing the 2.2 GB f16
+ * TinyLlama GGUF for model_hash took 8.7 s in portable C on the Zen 5 dev VM, seconds of
+ * waiting before every bench of a real model. */
 #include "sha256.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 #include "util.h"
 
@@ -57,6 +65,76 @@ static void block(struct tlb_sha256 *s, const unsigned char *p) {
     s->h[7] += h;
 }
 
+#if defined(__x86_64__)
+/* The same compression with the SHA extensions (Intel's layout: the state as ABEF / CDGH
+ * vectors; two rounds per sha256rnds2, the schedule four words at a time). */
+__attribute__((target("sha,sse4.1"))) static void blocks_shani(uint32_t h[8],
+                                                               const unsigned char *p,
+                                                               size_t nblocks) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xB1);
+    __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1B);
+    __m128i s0 = _mm_alignr_epi8(t, s1, 8); /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xF0);      /* CDGH */
+    for (; nblocks > 0; nblocks--, p += 64) {
+        const __m128i abef = s0, cdgh = s1;
+        __m128i m[4];
+        for (int g = 0; g < 16; g++) {
+            __m128i w;
+            if (g < 4) {
+                w = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)),
+                                     bswap);
+            } else { /* W[t-16] + s0(W[t-15]) + W[t-7] + s1(W[t-2]) */
+                w = _mm_sha256msg1_epu32(m[g & 3], m[(g + 1) & 3]);
+                w = _mm_add_epi32(w, _mm_alignr_epi8(m[(g + 3) & 3], m[(g + 2) & 3], 4));
+                w = _mm_sha256msg2_epu32(w, m[(g + 3) & 3]);
+            }
+            m[g & 3] = w;
+            __m128i k = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)(const void *)&K[4 * g]));
+            s1 = _mm_sha256rnds2_epu32(s1, s0, k);
+            s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(k, 0x0E));
+        }
+        s0 = _mm_add_epi32(s0, abef);
+        s1 = _mm_add_epi32(s1, cdgh);
+    }
+    t = _mm_shuffle_epi32(s0, 0x1B);    /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);   /* DCHG */
+    s0 = _mm_blend_epi16(t, s1, 0xF0);  /* DCBA */
+    s1 = _mm_alignr_epi8(s1, t, 8);     /* HGFE */
+    _mm_storeu_si128((__m128i *)(void *)&h[0], s0);
+    _mm_storeu_si128((__m128i *)(void *)&h[4], s1);
+}
+
+static int have_shani(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3)) return 0;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)); /* CPUID.7.0:EBX.SHA */
+}
+#endif
+
+static int use_hw = -1; /* -1: not decided yet */
+
+int tlb_sha256_set_hw(int on) {
+#if defined(__x86_64__)
+    use_hw = on && have_shani();
+#else
+    use_hw = 0;
+    (void)on;
+#endif
+    return use_hw;
+}
+
+static void blocks(struct tlb_sha256 *s, const unsigned char *p, size_t n) {
+    if (use_hw < 0) tlb_sha256_set_hw(1);
+#if defined(__x86_64__)
+    if (use_hw) {
+        blocks_shani(s->h, p, n);
+        return;
+    }
+#endif
+    for (; n > 0; n--, p += 64) block(s, p);
+}
+
 void tlb_sha256_init(struct tlb_sha256 *s) {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -75,10 +153,12 @@ void tlb_sha256_update(struct tlb_sha256 *s, const void *data, size_t n) {
         p += take;
         n -= take;
         if (s->n < 64) return;
-        block(s, s->blk);
+        blocks(s, s->blk, 1);
         s->n = 0;
     }
-    for (; n >= 64; p += 64, n -= 64) block(s, p);
+    blocks(s, p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
     memcpy(s->blk, p, n);
     s->n = n;
 }

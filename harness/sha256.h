@@ -21,5 +21,8 @@ void tlb_sha256_final(struct tlb_sha256 *s, unsigned char out[32]);
 void tlb_sha256_hex(const void *data, size_t n, char hex[65]);
 /* Hex digest of a whole file. Returns 0, or -1 with an error naming the file. */
 int tlb_sha256_file(const char *path, char hex[65]);
+/* Use the CPU's SHA instructions when on != 0 and the CPU has them (the default), else the
+ * portable code; returns 1 when the instructions are in use. For tests and comparisons. */
+int tlb_sha256_set_hw(int on);
 
 #endif
