@@ -29,7 +29,7 @@
  * multiplied by GMR X rows at a time as outer products: X broadcast from memory, 2 vectors of
  * W, 2 x GMR accumulators, no horizontal sums (the BLIS scheme, W^T as the packed B). */
 #define GMR 8     /* X rows per float packed tile (x 32 W rows: 16 zmm accumulators) */
-#define GKC 512   /* k per chunk: a 2-vector panel is 32 KiB, the 8 X rows 8 KiB (L1) */
+#define GKC 256   /* k per chunk: a 2-vector panel is 32 KiB, the 8 X rows 8 KiB (L1) */
 #define GNB 64    /* W rows per packed block (4 vectors) */
 #define GPACK_BYTES ((size_t)GNB * GKC * sizeof(float))
 #define TILE_BYTES ((size_t)192 << 10) /* per-thread pack buffer (both packed paths) */
