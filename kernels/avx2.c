@@ -538,7 +538,7 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
 
 static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
     const struct tlb_tensor *w = j->w;
-    const int64_t n = w->rows, nbk = w->cols / 32;
+    const int64_t nbk = w->cols / 32;
     const int m = j->m;
     for (int64_t b0 = 0; b0 < nbk; b0 += PKB) {
         const int64_t nblk = nbk - b0 < PKB ? nbk - b0 : PKB;
@@ -562,15 +562,7 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
                     const uint8_t *p1 = v + 1 < nv ? p0 + (size_t)nblk * PBLK : p0;
                     float out[PMR][16];
                     ptiles[mr - 1](xq, xd, xc, p0, p1, nblk, out);
-                    const int64_t c0 = jb + v * 8;
-                    const int cnt = (int)(je - c0 < 16 ? je - c0 : 16);
-                    for (int r = 0; r < mr; r++) {
-                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c0;
-                        if (b0 == 0)
-                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
-                        else
-                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
-                    }
+                    store_tile(j, r0, mr, jb + v * 8, 16, je, b0 > 0, &out[0][0], 16);
                 }
             }
         }

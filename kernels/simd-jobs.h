@@ -33,15 +33,20 @@ static void thread_rows(int64_t n, int unit, int ith, int nth, int64_t *lo, int6
     *hi = (int64_t)h * unit < n ? (int64_t)h * unit : n;
 }
 
-/* y[r0 + r][c0 + t] (+)= out[r][t] for the rows of the tile that exist (< hi). */
+/* y[r0 + r][c0 + t] (+)= out[r][t], t < nr, for the W rows of the tile that exist (< hi):
+ * every tile of every path (the first k chunk stores, later chunks add). */
 static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, int64_t hi,
                        int accumulate, const float *out, int ld) {
     const int64_t n = j->w->rows;
-    for (int r = 0; r < mr; r++)
-        for (int t = 0; t < nr && c0 + t < hi; t++) {
-            float *yy = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)(c0 + t);
-            *yy = accumulate ? *yy + out[r * ld + t] : out[r * ld + t];
-        }
+    const int cnt = (int)(hi - c0 < nr ? hi - c0 : nr);
+    for (int r = 0; r < mr; r++) {
+        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c0;
+        const float *o = out + (size_t)r * (size_t)ld;
+        if (!accumulate)
+            memcpy(yr, o, (size_t)cnt * sizeof(float));
+        else
+            for (int t = 0; t < cnt; t++) yr[t] += o[t];
+    }
 }
 
 /* Weights of the next pack, prefetched into L2 a slice at a time while the current pack is
@@ -127,15 +132,7 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
                     const float *p1 = v + 1 < nv ? p0 + (size_t)len * VL : p0;
                     float out[GMR][2 * VL];
                     gtiles[mr - 1](xr, p0, p1, len, out);
-                    const int64_t c = jb + v * VL;
-                    const int cnt = (int)(je - c < 2 * VL ? je - c : 2 * VL);
-                    for (int r = 0; r < mr; r++) {
-                        float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c;
-                        if (c0 == 0)
-                            memcpy(yr, out[r], (size_t)cnt * sizeof(float));
-                        else
-                            for (int t = 0; t < cnt; t++) yr[t] += out[r][t];
-                    }
+                    store_tile(j, r0, mr, jb + v * VL, 2 * VL, je, c0 > 0, &out[0][0], 2 * VL);
                 }
             }
         }
