@@ -10,6 +10,19 @@
 # ISA-specific kernel files get their own flags (see "per-file ISA flags"); everything else
 # builds for the baseline ISA so one binary runs on any CPU of its architecture.
 
+# `make deps X...` installs the packages and then builds X in a second make: the library probes
+# below run when this file is parsed, so in the first make they saw the machine before deps.
+# The sub-make gets the same variables (MAKEFLAGS) and probes the machine as deps left it.
+GOALS_AFTER_DEPS := $(filter-out deps,$(MAKECMDGOALS))
+ifneq ($(and $(filter deps,$(MAKECMDGOALS)),$(GOALS_AFTER_DEPS)),)
+.PHONY: deps $(GOALS_AFTER_DEPS)
+deps:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(GOALS_AFTER_DEPS)
+$(GOALS_AFTER_DEPS): deps
+	@:
+else
+
 CROSS   ?=
 CC      := $(CROSS)gcc
 MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
@@ -184,3 +197,5 @@ fuzz: fuzz-build
 	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz-$$t.log; done
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
+
+endif # GOALS_AFTER_DEPS
