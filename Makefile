@@ -31,7 +31,7 @@ BUILD   ?= $(if $(CROSS),build-$(ARCH),build)
 
 OPT      ?= -O3
 CFLAGS   ?= $(OPT) -g
-CPPFLAGS += -D_GNU_SOURCE -I. -Iengine -Ikernels -Iharness
+CPPFLAGS += -D_GNU_SOURCE
 WARN      = -std=c11 -Wall -Wextra -Wno-unused-parameter
 LDLIBS   += -lm -lpthread -ldl
 
@@ -60,9 +60,25 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 CPPFLAGS   += -DTLB_BUILD_COMMIT='"$(GIT_COMMIT)"' -DTLB_CFLAGS='"$(CFLAGS)"' \
               -DTLB_COMPILER='"$(shell $(CC) --version 2>/dev/null | head -1)"'
 
-# ---- sources ----
-LIB_SRCS  := $(wildcard engine/*.c kernels/*.c harness/*.c platforms/*.c)
-LIB_SRCS  := $(filter-out harness/main.c,$(LIB_SRCS))
+# ---- sources, and the layers they may include ----
+# Each folder sees only its own headers and those of the layers below it, so an include that
+# reaches upward (kernels -> engine, report -> sweep) does not compile:
+#   base <- kernels <- engine <- harness/{results,sensors} <- harness/{sweep,report} <- harness/cli
+SRC_DIRS := base kernels engine harness/results harness/sensors harness/sweep harness/report \
+            harness/cli
+INC_base             := base
+INC_kernels          := $(INC_base) kernels
+INC_engine           := $(INC_kernels) engine
+INC_harness/results  := $(INC_engine) harness/results
+INC_harness/sensors  := $(INC_engine) harness/sensors
+INC_harness/sweep    := $(INC_engine) harness/results harness/sensors harness/sweep
+INC_harness/report   := $(INC_engine) harness/results harness/sensors harness/report
+INC_harness/cli      := $(SRC_DIRS)
+$(foreach d,$(SRC_DIRS),$(eval $(BUILD)/obj/$(d)/%.o: LAYER_INC = $(addprefix -I,$(INC_$(d)))))
+TEST_INC := $(addprefix -I,$(SRC_DIRS))
+
+LIB_SRCS  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+LIB_SRCS  := $(filter-out harness/cli/main.c,$(LIB_SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/test-*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -81,7 +97,7 @@ endif
 endif
 ALL_TARGETS := $(BUILD)/tlbench
 ifeq ($(KERNEL_ONLY),1)
-LIB_SRCS    := $(wildcard engine/*.c kernels/*.c)
+LIB_SRCS    := $(wildcard base/*.c kernels/*.c engine/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS   := $(KERNEL_TESTS)
 TEST_BINS   := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -104,18 +120,18 @@ all: check-deps $(ALL_TARGETS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(ISAFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(CPPFLAGS) $(LAYER_INC) $(CFLAGS) $(ISAFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtlbench.a: $(LIB_OBJS)
 	@rm -f $@
 	$(CROSS)ar rcs $@ $^
 
-$(BUILD)/tlbench: $(BUILD)/obj/harness/main.o $(BUILD)/libtlbench.a
+$(BUILD)/tlbench: $(BUILD)/obj/harness/cli/main.o $(BUILD)/libtlbench.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libtlbench.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtlbench.a $(LDLIBS)
+	$(CC) $(WARN) $(CPPFLAGS) $(TEST_INC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtlbench.a $(LDLIBS)
 
 tests: $(TEST_BINS) $(ALL_TARGETS)
 
@@ -165,7 +181,7 @@ kernel-tests: $(KERNEL_TESTS:tests/%.c=$(BUILD)/tests/%)
 clean:
 	rm -rf build build-san build-aarch64 build-x86_64 build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/harness/main.d $(TEST_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/harness/cli/main.d $(TEST_BINS:=.d)
 
 # ---- fuzzing (owner: gguf): libFuzzer targets tests/fuzz/fuzz-<parser>.c, built with clang ----
 #   make fuzz FUZZ_SECONDS=60   build every target and run each for FUZZ_SECONDS
@@ -184,7 +200,7 @@ fuzz-build:
 	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libtlbench.a
 	@for t in $(FUZZ_NAMES); do \
 	  echo "$(FUZZ_CC) ... -o $(FUZZ_BUILD)/fuzz-$$t"; \
-	  $(FUZZ_CC) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer tests/fuzz/fuzz-$$t.c \
+	  $(FUZZ_CC) $(CPPFLAGS) $(TEST_INC) $(FUZZ_SAN) -fsanitize=fuzzer tests/fuzz/fuzz-$$t.c \
 	    $(FUZZ_BUILD)/libtlbench.a $(LDLIBS) -o $(FUZZ_BUILD)/fuzz-$$t || exit 1; done
 fuzz: fuzz-build
 	@for t in $(FUZZ_NAMES); do \

@@ -1,5 +1,5 @@
-/* kcheck.c — compare a kernel's output rows with naive and with the f32 product (kcheck.h). */
-#include "kcheck.h"
+/* kernel-check.c — compare a kernel's output rows with naive and with the f32 product (kernel-check.h). */
+#include "kernel-check.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* kcheck.h — is a kernel's matmul output right? Compares output rows with the naive kernel
+/* kernel-check.h — is a kernel's matmul output right? Compares output rows with the naive kernel
  * (same q8_0 activations for quantized weights) and, for quantized weights, with the
  * dequantized-weights x f32-activations product (what BLAS kernels compute). Used by
  * `tlbench kernels` for its per-row `passed` spot check and for `--check`. */

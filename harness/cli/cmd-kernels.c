@@ -15,7 +15,7 @@
 
 #include "command.h"
 #include "cpu.h"
-#include "kcheck.h"
+#include "kernel-check.h"
 #include "kernel.h"
 #include "probe.h"
 #include "sysinfo.h"
