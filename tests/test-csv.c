@@ -392,7 +392,8 @@ TLB_TEST(torn_last_line_repaired) {
     size_t good_len;
     char *good = read_text(path, &good_len);
     TLB_CHECK(good, "read");
-    /* Every prefix of the last row (without its newline) must be repaired. */
+    /* Every shorter prefix of the last row must be repaired (the whole row without its
+     * newline is a complete row: last_row_without_newline_kept). */
     const char *last = good + good_len - 1;
     while (last > good && last[-1] != '\n') last--;
     /* the last row may contain quoted newlines: find its real start via a 2-row file */
@@ -401,7 +402,7 @@ TLB_TEST(torn_last_line_repaired) {
     char *two = read_text(path, &two_len);
     TLB_CHECK(two && two_len < good_len && !memcmp(two, good, two_len), "prefix property");
     size_t row_len = good_len - two_len;
-    for (size_t cut = 1; cut < row_len; cut += (cut < 40 ? 1 : 37)) {
+    for (size_t cut = 1; cut + 1 < row_len; cut += (cut < 40 ? 1 : 37)) {
         TLB_CHECK(write_text(path, good, two_len + cut) == 0, "write torn");
         capture_begin();
         struct tlb_table *t = NULL;
@@ -423,21 +424,85 @@ TLB_TEST(torn_last_line_repaired) {
         free(now);
         TLB_CHECK(same, "cut %zu: file not truncated back to 2 complete rows (%zu bytes)", cut, n);
     }
-    /* A complete line with the wrong cell count at the end is also cut. */
+    /* A complete line with the wrong cell count at the end ends in a newline: no write of
+     * ours tore it, so appending is refused and the file is left alone. */
     TLB_CHECK(write_text(path, two, two_len) == 0 && append_bytes(path, "\"x\",1,2\n", 8) == 0,
               "write short line");
     capture_begin();
     struct tlb_csv_writer *w = tlb_csv_open_append(path);
-    free(capture_end());
-    TLB_CHECK(w, "open after short line");
+    char *err = capture_end();
+    int named = err && strstr(err, path) && strstr(err, "cells");
+    free(err);
     tlb_csv_close(w);
     size_t n;
     char *now = read_text(path, &n);
-    int same = now && n == two_len;
+    int same = now && n == two_len + 8;
     free(now);
     free(two);
     free(good);
-    TLB_CHECK(same, "short last line not removed");
+    TLB_CHECK(!w && named, "a terminated short last line must be refused with an error naming the file");
+    TLB_CHECK(same, "a refused file was modified");
+}
+
+/* A complete last row that only lacks its newline is a row, not a tear: readers count it and
+ * the appender keeps it, adding the newline. */
+TLB_TEST(last_row_without_newline_kept) {
+    TMP(path, "no-newline.csv");
+    TLB_CHECK(write_rows(path, 3) == 0, "write 3 rows");
+    size_t good_len;
+    char *good = read_text(path, &good_len);
+    TLB_CHECK(good && good_len > 1 && good[good_len - 1] == '\n', "read");
+    TLB_CHECK(write_text(path, good, good_len - 1) == 0, "write without the last newline");
+    struct tlb_table *t = NULL;
+    capture_begin();
+    int rd = tlb_csv_read(path, &t);
+    free(capture_end());
+    size_t rows = t ? t->n_rows : 0;
+    tlb_table_free(t);
+    capture_begin();
+    struct tlb_csv_writer *w = tlb_csv_open_append(path);
+    free(capture_end());
+    struct tlb_row *r = tlb_row_new();
+    int appended = w && r && fill_row(r, 3) == 0 && tlb_csv_append(w, r) == 0;
+    tlb_row_free(r);
+    tlb_csv_close(w);
+    size_t n;
+    char *now = read_text(path, &n);
+    int kept = now && n > good_len && !memcmp(now, good, good_len);
+    free(now);
+    free(good);
+    TLB_CHECK(rd == 0 && rows == 3, "reader: rc %d, %zu rows (want 3)", rd, rows);
+    TLB_CHECK(appended, "append after a row without newline");
+    TLB_CHECK(kept, "the complete last row was cut or rewritten");
+    TLB_CHECK(tlb_csv_read(path, &t) == 0 && t->n_rows == 4, "4 rows after the append");
+    tlb_table_free(t);
+}
+
+/* A file that is not a tlbench results file is never truncated by the appender (`-o`). */
+TLB_TEST(foreign_file_never_truncated) {
+    TMP(path, "notes.txt");
+    static const char *const texts[] = {
+        "my notes, one line, no newline",
+        "line one\nline two\n",
+        "schema_version,run_id,something else",  /* looks like ours, but is not a header prefix */
+        "a,b\n1,2",
+    };
+    for (size_t i = 0; i < TLB_ARRAY_LEN(texts); i++) {
+        size_t len = strlen(texts[i]);
+        TLB_CHECK(write_text(path, texts[i], len) == 0, "write");
+        capture_begin();
+        struct tlb_csv_writer *w = tlb_csv_open_append(path);
+        char *err = capture_end();
+        int named = err && strstr(err, path) != NULL;
+        free(err);
+        tlb_csv_close(w);
+        size_t n;
+        char *now = read_text(path, &n);
+        int same = now && n == len && !memcmp(now, texts[i], n);
+        free(now);
+        TLB_CHECK(!w && named, "text %zu: appending must be refused naming the file", i);
+        TLB_CHECK(same, "text %zu: a foreign file was modified", i);
+    }
 }
 
 /* A file holding only part of a header is started over. */
@@ -651,6 +716,7 @@ TLB_TEST(random_damage_never_crashes) {
 __attribute__((destructor)) static void cleanup(void) {
     if (!tmpdir[0]) return;
     static const char *const names[] = {"rt.csv", "stream.csv", "torn.csv", "torn-header.csv",
+                                        "no-newline.csv", "notes.txt",
                                         "v9.csv", "bad.csv", "crlf.csv", "huge.csv", "stderr.txt",
                                         "fuzz.csv"};
     for (size_t i = 0; i < TLB_ARRAY_LEN(names); i++) {

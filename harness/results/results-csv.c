@@ -382,6 +382,9 @@ struct scan {
     uint64_t content_end;       /* offset after the last byte that is not CR/LF */
     int bad_pending;            /* the last terminated record had the wrong cell count */
     size_t bad_line, bad_cells;
+    /* the file ends without a newline: its last record is either a complete valid row
+     * (kept: unterminated_row) or a prefix of one torn by a crash (eof_torn) */
+    int at_eof, unterminated_row, eof_torn;
 };
 
 static void scan_fail(struct scan *s, const char *msg) {
@@ -408,7 +411,6 @@ static void on_cell(void *data, size_t len, void *ud) {
         s->hdr[s->n_hdr++] = c;
         return;
     }
-    if (!s->store) return;
     if (s->text.len > UINT32_MAX - len - 1) return scan_fail(s, "too much text");
     if (s->n_off == s->cap_off) {
         size_t cap = s->cap_off ? s->cap_off * 2 : 1024;
@@ -423,9 +425,31 @@ static void on_cell(void *data, size_t len, void *ud) {
 }
 
 static void end_record(struct scan *s) {
+    if (!s->store) { /* the appender keeps only the record in progress (for record_valid) */
+        s->text.len = 0;
+        s->n_off = 0;
+    }
     s->rec_cells = 0;
     s->rec_text_start = s->text.len;
     s->rec_off_start = s->n_off;
+}
+
+/* Is the record in progress a whole row: as many cells as the header, a known schema version
+ * first, every cell valid for its column? Decides whether an unterminated last line is a
+ * row that only lacks its newline or a torn prefix of one. */
+static int record_valid(const struct scan *s) {
+    if (s->rec_cells != s->n_hdr || s->n_hdr > (size_t)tlb_n_columns || s->n_hdr == 0)
+        return 0;
+    const uint32_t *o = s->off + s->rec_off_start;
+    if (!tlb_schema_find(s->text.p + o[0])) return 0;
+    for (size_t c = 1; c < s->rec_cells; c++)
+        if (tlb_cell_valid(tlb_columns[c].type, s->text.p + o[c]) != 0) return 0;
+    int status_col = tlb_column_index("status");
+    enum tlb_status st;
+    if ((size_t)status_col < s->rec_cells && s->text.p[o[status_col]] &&
+        tlb_status_from_name(s->text.p + o[status_col], &st) != 0)
+        return 0;
+    return 1;
 }
 
 static void on_record(int c, void *ud) {
@@ -444,6 +468,13 @@ static void on_record(int c, void *ud) {
         s->line = s->bad_line;
         snprintf(msg, sizeof msg, "%zu cells, but the header has %zu", s->bad_cells, s->n_hdr);
         return scan_fail(s, msg);
+    }
+    if (s->at_eof && !record_valid(s)) { /* a prefix of a row torn by a crash */
+        s->eof_torn = 1;
+        s->text.len = s->rec_text_start;
+        s->n_off = s->rec_off_start;
+        end_record(s);
+        return;
     }
     if (s->rec_cells != s->n_hdr) {
         /* Fine only if it turns out to be the last line (torn by a crash). */
@@ -468,6 +499,7 @@ static void on_record(int c, void *ud) {
     }
     s->n_rows++;
     s->good_end = s->pos;
+    if (s->at_eof) s->unterminated_row = 1;
     end_record(s);
 }
 
@@ -482,7 +514,7 @@ static void scan_free(struct scan *s) {
 /* Feed the whole file (from offset 0 of fd) to libcsv. Returns 0 or -1 (error printed). */
 static int scan_fd(struct scan *s, int fd) {
     struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_APPEND_NULL) != 0) {
+    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
         tlb_error("%s: cannot initialise the CSV parser", s->path);
         return -1;
     }
@@ -532,15 +564,36 @@ static int scan_fd(struct scan *s, int fd) {
         }
         if (s->err) break;
     }
+    if (rc == 0 && !s->err && s->have_hdr && s->content_end > s->term_end) {
+        /* The last line has no newline: finish its record (an open quote = torn). */
+        s->at_eof = 1;
+        if (csv_fini(&p, on_cell, on_record, s) != 0 && !s->err) s->eof_torn = 1;
+        if (!s->unterminated_row) s->eof_torn = 1;
+    }
     if (s->err) rc = -1;
     free(buf);
     csv_free(&p);
     return rc;
 }
 
-/* Is the end of the scanned file torn (an unterminated or short last record)? */
+/* Is the end of the scanned file torn (an unterminated prefix of a row, or a short last
+ * record)? A complete row that only lacks its newline is not. */
 static int scan_torn(const struct scan *s) {
-    return s->bad_pending || s->content_end > s->term_end;
+    return s->bad_pending || s->eof_torn;
+}
+
+/* Are the first n bytes of fd a prefix of the current header line (a header write torn by
+ * a crash), so that rewriting the header loses nothing? */
+static int is_header_prefix(int fd, uint64_t n) {
+    struct sbuf hdr = {0};
+    int yes = 0;
+    if (header_text(&hdr) == 0 && n <= hdr.len) {
+        char *buf = malloc(n ? (size_t)n : 1);
+        if (buf && pread(fd, buf, (size_t)n, 0) == (ssize_t)n) yes = !memcmp(buf, hdr.p, (size_t)n);
+        free(buf);
+    }
+    free(hdr.p);
+    return yes;
 }
 
 /* Does the header equal a version's column list? If not, why (into why[n]). */
@@ -615,7 +668,12 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
     struct scan s = {.path = path, .store = 0};
     struct sbuf hdr = {0};
     int ok = scan_fd(&s, fd) == 0;
-    if (ok && !s.have_hdr) {
+    if (ok && !s.have_hdr && s.pos > 0 && !is_header_prefix(fd, s.pos)) {
+        /* One line that is not the start of our header: someone else's file. */
+        tlb_error("%s: not a tlbench results file (its only line is not a %s header); "
+                  "refusing to overwrite it, write to a new file", path, TLB_SCHEMA_VERSION);
+        ok = 0;
+    } else if (ok && !s.have_hdr) {
         /* New, empty, or a header torn before its newline: start over with a header. */
         if (s.content_end > 0)
             tlb_warn("%s: no complete header line (torn write?); rewriting the header", path);
@@ -631,13 +689,25 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
             tlb_error("%s: not a %s file (%s); rows of this build cannot be appended to it, "
                       "write to a new file", path, TLB_SCHEMA_VERSION, why);
             ok = 0;
-        } else if (scan_torn(&s)) {
-            tlb_warn("%s: the last line is incomplete (%s; a crash during a write?): "
-                     "removing its %llu bytes", path,
-                     s.bad_pending ? "wrong number of cells" : "no newline",
+        } else if (s.bad_pending) {
+            /* It ends with a newline, so no write of ours tore it: not ours to cut. */
+            tlb_error("%s: line %zu has %zu cells but the header has %zu, and it is complete "
+                      "(not a torn write); refusing to append, repair or move the file", path,
+                      s.bad_line, s.bad_cells, s.n_hdr);
+            ok = 0;
+        } else if (s.eof_torn) {
+            tlb_warn("%s: the last line is an incomplete row (no newline; a crash during a "
+                     "write?): removing its %llu bytes", path,
                      (unsigned long long)(s.pos - s.good_end));
             if (ftruncate(fd, (off_t)s.good_end) != 0 || fsync(fd) != 0) {
                 tlb_error("%s: cannot truncate the torn line: %s", path, strerror(errno));
+                ok = 0;
+            }
+        } else if (s.unterminated_row) {
+            /* A complete row whose newline is missing: keep it, end it. */
+            if (tlb_write_full(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+                tlb_error("%s: cannot end the last row with a newline: %s", path,
+                          strerror(errno));
                 ok = 0;
             }
         }
@@ -853,7 +923,8 @@ int tlb_csv_read(const char *path, struct tlb_table **out) {
             tlb_warn("%s: line %zu has %zu cells but the header has %zu (a torn last line?); "
                      "ignoring it", path, s.bad_line, s.bad_cells, s.n_hdr);
         else
-            tlb_warn("%s: the last line has no newline (a torn write?); ignoring it", path);
+            tlb_warn("%s: the last line is an incomplete row (a torn write?); ignoring it",
+                     path);
     }
     if (rc == 0 && !(ver = detect_version(&s))) rc = -1;
     char why[160];

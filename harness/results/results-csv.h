@@ -57,10 +57,13 @@ int tlb_csv_write_header(FILE *f);
 int tlb_csv_write_row(FILE *f, const struct tlb_row *r);
 
 struct tlb_csv_writer;
-/* Open (creating if needed) a results file for appending. A new or empty file gets the
- * header. An existing file must have the current schema's header (else -> NULL, error
- * says why); a torn last line (no newline, or the wrong number of cells) is truncated
- * away with a warning. Holds no lock between calls; each append takes flock(). */
+/* Open (creating if needed) a results file for appending. A new or empty file (or one
+ * holding only a torn prefix of the header) gets the header. An existing file must have the
+ * current schema's header (else -> NULL, error says why, the file is left alone). At its end:
+ * a complete valid row that lacks only its newline is kept (the newline is added); an
+ * unterminated prefix of a row (torn by a crash) is truncated away with a warning; a complete
+ * line with the wrong number of cells is refused (-> NULL). Holds no lock between calls;
+ * each append takes flock(). */
 struct tlb_csv_writer *tlb_csv_open_append(const char *path);
 /* Append one row in a single write(), then fsync. Returns 0 or -1 (error printed). */
 int tlb_csv_append(struct tlb_csv_writer *w, const struct tlb_row *r);
@@ -83,8 +86,9 @@ struct tlb_table {
 
 /* Read and validate a whole results file. Returns 0, or -1 after one error line naming
  * the file (and line/column) — unknown schema version, bad header, malformed CSV, a cell
- * that does not parse as its column's type, over-size input. A torn last line is
- * ignored with a warning. */
+ * that does not parse as its column's type, over-size input. A torn last line (an
+ * unterminated prefix of a row, or too few cells) is ignored with a warning; a valid last
+ * row without its newline is read. */
 int tlb_csv_read(const char *path, struct tlb_table **out);
 void tlb_table_free(struct tlb_table *t);
 
