@@ -92,10 +92,16 @@ if [ $rc -eq 0 ] && [ "$(col "$tmp/b.txt" status)" = ok ] && [ -n "$(col "$tmp/b
     && [ -n "$(col "$tmp/b.txt" kld_mean)" ] && [ -n "$(col "$tmp/b.txt" peak_rss_bytes)" ]; then ok bench_table
 else fail bench_table "exit $rc: $(head -5 "$tmp/b.txt") $(tail -2 "$tmp/err")"; fi
 "$T" bench "${Q[@]}" --quant q8_0 --kernel naive -t 1 --no-accuracy --format csv -o "$tmp/b.csv" \
-    >"$tmp/b2.csv" 2>"$tmp/err"; rc=$?
+    --board-label 'pi 5 #1' >"$tmp/b2.csv" 2>"$tmp/err"; rc=$?
 if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/b2.csv")" -eq 2 ] && [ "$(rows "$tmp/b.csv")" -eq 1 ] \
     && head -1 "$tmp/b2.csv" | grep -q '^schema_version,'; then ok bench_csv
 else fail bench_csv "exit $rc: $(head -c 300 "$tmp/b2.csv") $(tail -2 "$tmp/err")"; fi
+# the user's label lands in board_label (and in the default file name of a sweep)
+head -1 "$tmp/b.csv" | grep -q ',board_label' && tail -1 "$tmp/b.csv" | grep -q ',"pi 5 #1"' \
+    && ok bench_board_label || fail bench_board_label "$(tail -1 "$tmp/b.csv" | tail -c 200)"
+"$T" sweep "${P[@]}" "${Q[@]}" --board-label 'Rack 7/Pi' --dry-run >"$tmp/out" 2>/dev/null
+grep -q '^results: results/rack-7-pi-[0-9]*\.csv$' "$tmp/out" && ok sweep_label_names_file \
+    || fail sweep_label_names_file "$(tail -1 "$tmp/out")"
 
 # ---- where the weights sat: copied by default, the file mapping with TLBENCH_MMAP=1 ----
 M=(-p 4 -n 2 -r 1 --warmup 0 --power none --no-accuracy --quant f32 --kernel naive -t 1)
@@ -139,6 +145,8 @@ expect_error sweep_bad_quant 2 "unknown type 'q3'" sweep --quant f32,q3 --dry-ru
 expect_error sweep_bad_kv 2 "KV cache type must be" sweep --kv-type q8_0 --dry-run
 expect_error sweep_unknown_option 2 "unknown option" sweep --frobnicate
 expect_error bench_list_refused 2 "takes one value" bench -t 1,2
+expect_error sweep_bad_board_label 2 "--board-label: .* without control characters" \
+    sweep --board-label "$(printf 'a\nb')" --dry-run
 expect_error bench_no_resume 2 "option --resume is not available" bench --resume
 printf 'model = synthetic:tiny\n\nthreds = 2\n' >"$tmp/bad.conf"
 expect_error sweep_file_unknown_key 1 "bad.conf:3: unknown key 'threds'" sweep --sweep "$tmp/bad.conf" --dry-run

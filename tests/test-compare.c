@@ -162,6 +162,35 @@ TLB_TEST(different_boards_need_cross) {
     TLB_CHECK(rc == 0 && matched, "--cross: exit %d; rows must match without the board", rc);
 }
 
+/* Two runs on one machine with different --board-label values are two boards; a file
+ * without labels (before tlbench-csv-3, or no --board-label) still matches on the board. */
+TLB_TEST(board_labels_tell_boards_apart) {
+    char a[256], b[256], *t = NULL, l[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(a, sizeof a, "%s/tlb-cmp-a-%d.csv", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(b, sizeof b, "%s/tlb-cmp-b-%d.csv", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    TLB_CHECK(tlb_test_csv_v3_labelled(FX "base.csv", a, "rack-1") == 0 &&
+                  tlb_test_csv_v3_labelled(FX "new-regress.csv", b, "rack-2") == 0,
+              "cannot write the labelled copies");
+    int rc1 = run(&t, a, b, NULL);
+    int named = t == NULL; /* refused: no report */
+    free(t);
+    int rc2 = run(&t, a, FX "new-regress.csv", NULL);
+    int matched = t && line_of(t, C1, "tg_ts", l, sizeof l) && strstr(l, "regression");
+    free(t);
+    tlb_test_csv_v3_labelled(FX "new-regress.csv", b, "rack-1");
+    int rc3 = run(&t, a, b, NULL);
+    int same = t && strstr(t, "board: rack-1;") && line_of(t, C1, "tg_ts", l, sizeof l);
+    free(t);
+    unlink(a);
+    unlink(b);
+    TLB_CHECK(rc1 == 2 && named, "labels rack-1 vs rack-2: exit %d, want 2 (different boards)",
+              rc1);
+    TLB_CHECK(rc2 == 1 && matched, "labelled vs unlabelled file of one board: exit %d, want 1 "
+              "(rows matched on board)", rc2);
+    TLB_CHECK(rc3 == 1 && same, "same label: exit %d, want 1 and 'board: rack-1'", rc3);
+}
+
 TLB_TEST(mean_sd_fallback) {
     char *t, l[512];
     int rc = run(&t, FX "base.csv", FX "new-nosamples.csv", "-m", "tg_ts", NULL);

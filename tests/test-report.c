@@ -162,6 +162,47 @@ TLB_TEST(decisions_on_two_boards) {
     TLB_CHECK(ok, "wrong decision");
 }
 
+/* Two sweeps on boards of one model (same `board`) are two boards when labelled; a label
+ * is its own key (a board without a label stays apart from a labelled one) and names the
+ * board in the page and for --price. Files before tlbench-csv-3 keep keying by board. */
+TLB_TEST(board_labels_key_boards) {
+    char a[256], b[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(a, sizeof a, "%s/tlb-rep-a-%d.csv", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(b, sizeof b, "%s/tlb-rep-b-%d.csv", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    TLB_CHECK(tlb_test_csv_v3_labelled(FIX "x86.csv", a, "lab-x86-1") == 0 &&
+                  tlb_test_csv_v3_labelled(FIX "x86.csv", b, "lab-x86-2") == 0,
+              "cannot write the labelled copies");
+    struct tlb_rep_data d;
+    const char *two[] = {a, b};
+    int rc = tlb_rep_load(&d, two, 2, NULL, NULL);
+    int ok = rc == 0 && d.n_boards == 2 && !strcmp(d.boards[0].label, "lab-x86-1") &&
+             !strcmp(d.boards[1].label, "lab-x86-2") && !strcmp(d.boards[1].user_label, "lab-x86-2") &&
+             d.boards[0].n_charted == d.boards[1].n_charted && d.boards[0].n_charted > 0;
+    struct tlb_rep_opts o;
+    memset(&o, 0, sizeof o);
+    o.prices[0] = (struct tlb_rep_price){"lab-x86-2", 123};
+    o.n_prices = 1;
+    if (rc == 0) tlb_rep_prices(&d, &o);
+    ok = ok && d.boards[1].price_usd == 123 && d.boards[0].price_usd != 123;
+    tlb_rep_free(&d);
+    const char *mixed[] = {FIX "x86.csv", a};
+    rc = tlb_rep_load(&d, mixed, 2, NULL, NULL);
+    int ok2 = rc == 0 && d.n_boards == 2 &&
+              !strcmp(d.boards[0].label, "QEMU Standard PC (Q35 + ICH9, 2009)") &&
+              !strcmp(d.boards[1].label, "lab-x86-1");
+    tlb_rep_free(&d);
+    const char *same[] = {FIX "x86.csv", FIX "x86.csv"};
+    rc = tlb_rep_load(&d, same, 2, NULL, NULL);
+    int ok3 = rc == 0 && d.n_boards == 1;
+    tlb_rep_free(&d);
+    unlink(a);
+    unlink(b);
+    TLB_CHECK(ok, "two labels on one board model must give two boards named by the labels");
+    TLB_CHECK(ok2, "an unlabelled file and a labelled one must give two boards");
+    TLB_CHECK(ok3, "unlabelled rows of one board must stay one board");
+}
+
 TLB_TEST(model_selection_and_errors) {
     struct tlb_rep_data d;
     const char *files[] = {FIX "x86.csv"};

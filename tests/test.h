@@ -77,6 +77,29 @@ static inline const char *tlb_test_data(char *buf, size_t n, const char *rel) {
     return buf;
 }
 
+/* Copy a tlbench-csv-1 fixture (one row per line) to a tlbench-csv-3 file whose rows carry
+ * board_label = label (label needs no CSV quoting; the v2 column weight_mapping stays empty).
+ * Returns 0, or -1 when src is not such a file or dst cannot be written. */
+static inline int tlb_test_csv_v3_labelled(const char *src, const char *dst, const char *label) {
+    FILE *in = fopen(src, "r"), *out = in ? fopen(dst, "w") : NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = in && out ? 0 : -1, first = 1;
+    ssize_t n;
+    while (rc == 0 && (n = getline(&line, &cap, in)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+        if (first) fprintf(out, "%s,weight_mapping,board_label\n", line);
+        else if (!strncmp(line, "tlbench-csv-1,", 14))
+            fprintf(out, "tlbench-csv-3%s,,%s\n", line + 13, label);
+        else rc = -1;
+        first = 0;
+    }
+    free(line);
+    if (in) fclose(in);
+    if (out && fclose(out) != 0) rc = -1;
+    return first ? -1 : rc;
+}
+
 #define TLB_TEST_MAIN()                                                              \
     int tlb_test_state;                                                              \
     char tlb_test_msg[512];                                                          \

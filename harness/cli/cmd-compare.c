@@ -39,6 +39,7 @@ static const struct metric metrics[] = {
 };
 #define N_METRICS ((int)(sizeof metrics / sizeof metrics[0]))
 
+/* key_cols[0] stands for the board column of the run (opts.board_col). */
 static const char *const key_cols[] = {"board",   "model_name", "kernel", "weight_type",
                                        "kv_type", "n_threads",  "n_prompt", "n_gen",
                                        "n_depth"};
@@ -53,7 +54,12 @@ struct opts {
     const char *output;
     uint64_t seed;
     int resamples;
+    const char *board_col; /* "board_label" when both files label every row, else "board" */
 };
+
+static const char *key_col(const struct opts *op, int i) {
+    return i == 0 ? op->board_col : key_cols[i];
+}
 
 /* ---------------------------------------------------------------- keys */
 
@@ -70,13 +76,14 @@ static int cmp_keyed(const void *a, const void *b) {
 }
 
 /* Sorted keys of a table; duplicates dropped keeping the last row (with a warning). */
-static struct keyed *build_keys(const struct tlb_table *t, const int *skip, size_t *n_out) {
+static struct keyed *build_keys(const struct tlb_table *t, const struct opts *op,
+                                const int *skip, size_t *n_out) {
     struct keyed *k = tlb_calloc(t->n_rows ? t->n_rows : 1, sizeof *k, "compare keys");
     if (!k) return NULL;
     for (size_t r = 0; r < t->n_rows; r++) {
         size_t len = 1;
         for (int i = 0; i < N_KEYS; i++)
-            if (!skip[i]) len += strlen(tlb_table_str(t, r, tlb_table_col(t, key_cols[i]))) + 1;
+            if (!skip[i]) len += strlen(tlb_table_str(t, r, tlb_table_col(t, key_col(op, i)))) + 1;
         char *s = tlb_malloc(len, "compare key");
         if (!s) {
             for (size_t j = 0; j < r; j++) free(k[j].key);
@@ -86,7 +93,7 @@ static struct keyed *build_keys(const struct tlb_table *t, const int *skip, size
         s[0] = '\0';
         for (int i = 0; i < N_KEYS; i++) {
             if (skip[i]) continue;
-            strcat(s, tlb_table_str(t, r, tlb_table_col(t, key_cols[i])));
+            strcat(s, tlb_table_str(t, r, tlb_table_col(t, key_col(op, i))));
             strcat(s, "\x1f");
         }
         k[r] = (struct keyed){s, r};
@@ -136,6 +143,15 @@ static int share_value(const struct tlb_table *a, const struct tlb_table *b, con
 
 static const char *first_value(const struct tlb_table *t, const char *col) {
     return t->n_rows ? tlb_table_str(t, 0, tlb_table_col(t, col)) : "";
+}
+
+/* Does every row carry a board label? (files before tlbench-csv-3 have none) */
+static int all_labelled(const struct tlb_table *t) {
+    int c = tlb_table_col(t, "board_label");
+    if (c < 0) return 0;
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (!*tlb_table_str(t, r, c)) return 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- one metric */
@@ -273,10 +289,10 @@ static void fmt_value(const char *metric, double v, int full, char *buf, size_t 
     }
 }
 
-static void config_label(const struct tlb_table *t, size_t row, int show_board,
-                         int show_model, char *buf, size_t n) {
+static void config_label(const struct tlb_table *t, size_t row, const char *board_col,
+                         int show_board, int show_model, char *buf, size_t n) {
 #define C(name) tlb_table_str(t, row, tlb_table_col(t, name))
-    snprintf(buf, n, "%s%s%s%s%s/%s %s t%s pp%s+tg%s@d%s", show_board ? C("board") : "",
+    snprintf(buf, n, "%s%s%s%s%s/%s %s t%s pp%s+tg%s@d%s", show_board ? C(board_col) : "",
              show_board ? " " : "", show_model ? C("model_name") : "", show_model ? " " : "",
              C("weight_type"), C("kv_type"), C("kernel"), C("n_threads"), C("n_prompt"),
              C("n_gen"), C("n_depth"));
@@ -316,7 +332,8 @@ static int emit(struct tlb_otable *ot, const struct opts *op, const struct tlb_t
         return tlb_otable_add(ot, cells);
     }
     const char *cells[20];
-    for (int i = 0; i < N_KEYS; i++) cells[i] = tlb_table_str(t, row, tlb_table_col(t, key_cols[i]));
+    for (int i = 0; i < N_KEYS; i++)
+        cells[i] = tlb_table_str(t, row, tlb_table_col(t, key_col(op, i)));
     const char *rest[] = {metric, base, cand, ratio, change, p, lo, hi,
                           r && strcmp(metric, "status") ? method_names[r->method] : "", verdict,
                           note};
@@ -340,7 +357,9 @@ static void usage(FILE *f) {
         "Compares two results files configuration by configuration and says, per metric,\n"
         "whether NEW is a regression, an improvement, no change, or inconclusive.\n"
         "Rows match on board, model_name, kernel, weight_type, kv_type, n_threads, n_prompt,\n"
-        "n_gen and n_depth; rows present in only one file are listed.\n"
+        "n_gen and n_depth; rows present in only one file are listed. The board is the\n"
+        "board_label (sweep --board-label) when both files label every row, else the\n"
+        "detected board name.\n"
         "\n"
         "A metric is a regression only when its change exceeds the threshold AND is\n"
         "significant on the per-repetition samples: Mann-Whitney U two-sided p < alpha, or\n"
@@ -540,19 +559,21 @@ static int run(int argc, char **argv) {
     if (tlb_csv_read(files[0], &tb) || tlb_csv_read(files[1], &tn)) goto done;
 
     int skip[N_KEYS] = {0};
-    int shared_board = share_value(tb, tn, "board"), shared_model = share_value(tb, tn, "model_name");
+    const char *bcol = all_labelled(tb) && all_labelled(tn) ? "board_label" : "board";
+    op.board_col = bcol;
+    int shared_board = share_value(tb, tn, bcol), shared_model = share_value(tb, tn, "model_name");
     if ((!shared_board || !shared_model) && tb->n_rows && tn->n_rows && !op.cross) {
         tlb_error("%s and %s are from different %s ('%.60s' vs '%.60s'); use --cross to "
                   "compare them anyway", files[0], files[1], !shared_board ? "boards" : "models",
-                  first_value(tb, !shared_board ? "board" : "model_name"),
-                  first_value(tn, !shared_board ? "board" : "model_name"));
+                  first_value(tb, !shared_board ? bcol : "model_name"),
+                  first_value(tn, !shared_board ? bcol : "model_name"));
         goto done;
     }
     if (op.cross) {
         skip[0] = 1;                 /* board */
         if (!shared_model) skip[1] = 1; /* model_name */
     }
-    if (!(kb = build_keys(tb, skip, &nkb)) || !(kn = build_keys(tn, skip, &nkn))) goto done;
+    if (!(kb = build_keys(tb, &op, skip, &nkb)) || !(kn = build_keys(tn, &op, skip, &nkn))) goto done;
 
     int csv = op.fmt == TLB_OFMT_CSV;
     ot = csv ? tlb_otable_new(20, csv_headers) : tlb_otable_new(10, table_headers);
@@ -563,8 +584,8 @@ static int run(int argc, char **argv) {
         goto done;
     }
     /* Show board/model in labels only when they vary. */
-    int show_board = op.cross ? varies(tb, tb, "board") || varies(tn, tn, "board")
-                              : varies(tb, tn, "board");
+    int show_board = op.cross ? varies(tb, tb, bcol) || varies(tn, tn, bcol)
+                              : varies(tb, tn, bcol);
     int show_model = varies(tb, tn, "model_name");
 
     size_t count[V_COUNT] = {0}, n_matched = 0, only_b = 0, only_n = 0;
@@ -577,7 +598,7 @@ static int run(int argc, char **argv) {
             int side = c < 0 ? 0 : 1;
             const struct tlb_table *t = side ? tn : tb;
             size_t row = side ? kn[j++].row : kb[i++].row;
-            config_label(t, row, show_board, show_model, label, sizeof label);
+            config_label(t, row, bcol, show_board, show_model, label, sizeof label);
             if (csv) {
                 if (emit(ot, &op, t, row, label, "", NULL, side ? "only in new" : "only in base",
                          "") != 0)
@@ -591,7 +612,7 @@ static int run(int argc, char **argv) {
         }
         size_t rb = kb[i++].row, rn = kn[j++].row;
         n_matched++;
-        config_label(tb, rb, show_board, show_model, label, sizeof label);
+        config_label(tb, rb, bcol, show_board, show_model, label, sizeof label);
         const char *sb = tlb_table_str(tb, rb, st_col_b), *sn = tlb_table_str(tn, rn, st_col_n);
         if (!*sb) sb = "ok";
         if (!*sn) sn = "ok";
@@ -638,11 +659,11 @@ static int run(int argc, char **argv) {
                 md ? "### " : "", files[0], tb->n_rows, files[1], tn->n_rows);
         if (tb->n_rows && tn->n_rows && (op.cross || show_board || show_model))
             fprintf(out, "BASE: board '%s', model '%s'; NEW: board '%s', model '%s'%s\n\n",
-                    first_value(tb, "board"), first_value(tb, "model_name"),
-                    first_value(tn, "board"), first_value(tn, "model_name"),
+                    first_value(tb, bcol), first_value(tb, "model_name"),
+                    first_value(tn, bcol), first_value(tn, "model_name"),
                     op.cross ? " (--cross)" : "");
         else if (tb->n_rows)
-            fprintf(out, "board: %s; model: %s\n\n", first_value(tb, "board"),
+            fprintf(out, "board: %s; model: %s\n\n", first_value(tb, bcol),
                     first_value(tb, "model_name"));
         fprintf(out, "thresholds:");
         for (int m = 0; m < N_METRICS; m++)

@@ -21,7 +21,8 @@
 enum {
     O_MODEL = 1000, O_QUANT, O_KERNEL, O_CTX, O_KV, O_WARMUP, O_TIMEOUT, O_RESUME, O_COOLDOWN,
     O_MAXTEMP, O_EVALTEXT, O_TOKENIZER, O_SEED, O_POWERCMD, O_PROFILE, O_SWEEP, O_ACCREF,
-    O_NOACC, O_POWER, O_NOMON, O_NOCTR, O_DRYRUN, O_FORMAT, O_HELP, O_SHORTK, O_SHORTP
+    O_NOACC, O_POWER, O_NOMON, O_NOCTR, O_DRYRUN, O_FORMAT, O_HELP, O_SHORTK, O_SHORTP,
+    O_BOARDLABEL
 };
 
 static const struct option long_opts[] = {
@@ -43,6 +44,7 @@ static const struct option long_opts[] = {
     {"format", required_argument, 0, O_FORMAT},     {"help", no_argument, 0, O_HELP},
     {"short-kernels", required_argument, 0, O_SHORTK},
     {"short-phases", required_argument, 0, O_SHORTP},
+    {"board-label", required_argument, 0, O_BOARDLABEL},
     {0, 0, 0, 0}};
 
 /* option -> (spec key, name shown in errors) */
@@ -104,11 +106,24 @@ void tlb_sweep_cli_help(FILE *out, enum tlb_cli_mode mode) {
         "  --power SRC      power source: auto (default), none, or %s\n"
         "  --power-cmd CMD  external meter: a command printing watts (scope: wall)\n"
         "  --no-monitor     no power/thermal monitoring in the workers\n"
-        "  --no-counters    no PAPI/OS event counters\n",
+        "  --no-counters    no PAPI/OS event counters\n"
+        "  --board-label TEXT  your name for this board (column board_label; reports and\n"
+        "                   compare tell boards apart by it), at most %d bytes, no control\n"
+        "                   characters\n",
         L, L, L, sw ? ",\n                   all (every registered kernel) or usable (every kernel that\n"
                       "                   can run here)" : "", L,
         sw ? ": lists like 1,2,4 or ranges 1-8*2, 1-8+2 (llama-bench)" : "", L, L,
-        tlb_power_kinds());
+        tlb_power_kinds(), TLB_BOARD_LABEL_MAX);
+}
+
+/* A label is free text for people (UTF-8 allowed) but must stay one short CSV cell and one
+ * line in reports: no control characters, bounded length. */
+static int board_label_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > TLB_BOARD_LABEL_MAX) return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    return 1;
 }
 
 int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cli_mode mode, struct tlb_sweep_cli *c,
@@ -144,6 +159,15 @@ int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cli_mode mode, struct tl
                 }
             }
             c->power = optarg;
+            break;
+        case O_BOARDLABEL:
+            if (!board_label_ok(optarg)) {
+                /* not echoed: it may hold a newline or an escape sequence */
+                tlb_error("--board-label: the label (%zu bytes) must be 1 to %d bytes without "
+                          "control characters", strlen(optarg), TLB_BOARD_LABEL_MAX);
+                return TLB_EXIT_USAGE;
+            }
+            c->board_label = optarg;
             break;
         case O_NOMON: c->no_monitor = 1; break;
         case O_NOCTR: c->no_counters = 1; break;
@@ -341,7 +365,8 @@ int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
         return TLB_EXIT_USAGE;
     }
     if (tlb_plan_build(&s->spec, &s->plan) != 0) return TLB_EXIT_USAGE;
-    slug(s->have_prof ? s->prof.name : s->si.board, s->board_slug, sizeof s->board_slug);
+    slug(c->board_label ? c->board_label : s->have_prof ? s->prof.name : s->si.board,
+         s->board_slug, sizeof s->board_slug);
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -496,7 +521,8 @@ int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c) {
     }
     struct tlb_sweep_env env = {
         .spec = &s->spec, .plan = &s->plan, .si = &s->si,
-        .board_kind = s->have_prof ? s->prof.name : NULL, .run_id = s->run_id,
+        .board_kind = s->have_prof ? s->prof.name : NULL, .board_label = c->board_label,
+        .run_id = s->run_id,
         .monitor = monitor, .counters = !c->no_counters, .root = "",
         .power_source = c->power, .power_prefer = prefer, .power_rails = rails,
         .thermal_zones = zones, .idle_w = s->idle_w, .acc_window = 0, .acc_chunks = 1,

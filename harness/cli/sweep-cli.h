@@ -15,6 +15,9 @@
 
 enum tlb_cli_mode { TLB_CLI_SWEEP, TLB_CLI_BENCH };
 
+/* Longest --board-label, in bytes. */
+#define TLB_BOARD_LABEL_MAX 64
+
 struct tlb_sweep_cli {
     struct tlb_sweep_spec cli;  /* the command-line layer */
     const char *profile;        /* --profile NAME */
@@ -22,6 +25,7 @@ struct tlb_sweep_cli {
     const char *out_path;       /* -o FILE.csv */
     const char *power;          /* --power SOURCE ("auto" unless given) */
     const char *format;         /* bench: --format table|csv */
+    const char *board_label;    /* --board-label TEXT (NULL: none) */
     int resume, dry_run, no_monitor, no_counters;
 };
 
@@ -40,7 +44,8 @@ struct tlb_session {
     struct tlb_profile prof;
     int have_prof;
     char run_id[64];
-    char board_slug[64];        /* profile name or a slug of the board, for file names */
+    char board_slug[64];        /* slug of the board label, else of the profile name or the
+                                 * board, for file names */
     double idle_w;
     struct tlb_thermal *thermal;
     int runs_started, warned_no_thermal;

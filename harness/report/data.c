@@ -94,10 +94,14 @@ static void add_value(const char **list, int *n, const char *v, const char *cons
 
 /* ---------------------------------------------------------------- boards */
 
+/* A board is the user's label when the row has one (a fleet of identical boards), else the
+ * detected name, else profile and CPU. Labels get their own key space so that a label equal
+ * to some board's detected name is still another board. */
 static void board_key(const struct tlb_table *t, size_t r, char *key, size_t n) {
-    const char *name = cell(t, r, "board");
-    if (*name && strcmp(name, "unknown") != 0) snprintf(key, n, "%s", name);
-    else snprintf(key, n, "%s / %s", cell(t, r, "board_kind"), cell(t, r, "cpu_info"));
+    const char *label = cell(t, r, "board_label"), *name = cell(t, r, "board");
+    if (*label) snprintf(key, n, "label:%s", label);
+    else if (*name && strcmp(name, "unknown") != 0) snprintf(key, n, "board:%s", name);
+    else snprintf(key, n, "kind:%s / %s", cell(t, r, "board_kind"), cell(t, r, "cpu_info"));
 }
 
 static int find_board(struct tlb_rep_data *d, const struct tlb_table *t, size_t r) {
@@ -114,6 +118,7 @@ static int find_board(struct tlb_rep_data *d, const struct tlb_table *t, size_t 
     memset(b, 0, sizeof *b);
     snprintf(b->key, sizeof b->key, "%s", key);
     b->name = cell(t, r, "board");
+    b->user_label = cell(t, r, "board_label");
     b->kind = cell(t, r, "board_kind");
     b->cpu = cell(t, r, "cpu_info");
     b->os = cell(t, r, "os");
@@ -124,9 +129,11 @@ static int find_board(struct tlb_rep_data *d, const struct tlb_table *t, size_t 
     b->power_scope = "none";
     b->min_depth = INT64_MAX;
     b->price_usd = NAN;
-    /* Display label: the board name, or "kind (cpu)" when the name is unknown. */
+    /* Display label: the user's label, the board name, or "kind (cpu)" when the name is
+     * unknown. */
     char raw[300];
-    if (*b->name && strcmp(b->name, "unknown") != 0) snprintf(raw, sizeof raw, "%s", b->name);
+    if (*b->user_label) snprintf(raw, sizeof raw, "%s", b->user_label);
+    else if (*b->name && strcmp(b->name, "unknown") != 0) snprintf(raw, sizeof raw, "%s", b->name);
     else snprintf(raw, sizeof raw, "%s (%s)", *b->kind ? b->kind : "unknown board", b->cpu);
     tlb_rep_safe(raw, b->label, sizeof b->label, 38);
     for (int i = 0, dup = 2; i < d->n_boards; i++) {
@@ -388,8 +395,9 @@ void tlb_rep_prices(struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
         struct tlb_rep_board *b = &d->boards[bi];
         for (int i = 0; i < o->n_prices; i++) {
             const char *p = o->prices[i].board;
-            if (!strcmp(p, b->name) || !strcmp(p, b->label) || !strcmp(p, b->key) ||
-                !strcmp(p, b->kind)) {
+            const char *key = strchr(b->key, ':') + 1; /* after "label:", "board:", "kind:" */
+            if ((*b->user_label && !strcmp(p, b->user_label)) || !strcmp(p, b->name) ||
+                !strcmp(p, b->label) || !strcmp(p, key) || !strcmp(p, b->kind)) {
                 b->price_usd = o->prices[i].usd;
                 snprintf(b->price_src, sizeof b->price_src, "--price");
                 used[i] = 1;

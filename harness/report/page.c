@@ -34,8 +34,10 @@ static const char *pm(double v, double sd, char *buf, size_t n) {
     return buf;
 }
 
+/* The user's label, else the detected name, else "kind / cpu" (the key after its prefix). */
 static const char *board_name(const struct tlb_rep_board *b) {
-    return *b->name && strcmp(b->name, "unknown") != 0 ? b->name : b->key;
+    if (*b->user_label) return b->user_label;
+    return *b->name && strcmp(b->name, "unknown") != 0 ? b->name : strchr(b->key, ':') + 1;
 }
 
 /* ---------------------------------------------------------------- sections */
@@ -125,9 +127,10 @@ static int machines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     }
     align[d->n_boards + 1] = '\0';
     int rc = tlb_doc_table(doc, d->n_boards + 1, hdr, align);
-    static const char *const fields[] = {"Profile",      "CPU",     "CPUs",  "Operating system",
-                                         "Compiler",     "CFLAGS",  "tlbench", "Tested",
-                                         "Rows",         "Power source", "Price", "Files"};
+    static const char *const fields[] = {"Board",   "Profile", "CPU",    "CPUs",
+                                         "Operating system",   "Compiler", "CFLAGS",
+                                         "tlbench", "Tested",  "Rows",   "Power source",
+                                         "Price",   "Files"};
     char cells[TLB_REP_MAX_BOARDS + 1][600];
     const char *row[TLB_REP_MAX_BOARDS + 1];
     for (size_t f = 0; f < TLB_ARRAY_LEN(fields); f++) {
@@ -137,30 +140,31 @@ static int machines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
             char *c = cells[b + 1];
             size_t n = sizeof cells[b + 1];
             switch (f) {
-            case 0: snprintf(c, n, "%s", bd->kind); break;
-            case 1: snprintf(c, n, "%s", bd->cpu); break;
-            case 2: snprintf(c, n, "%lld", (long long)bd->n_cpus); break;
-            case 3: snprintf(c, n, "%s", bd->os); break;
-            case 4: snprintf(c, n, "%s", bd->compiler); break;
-            case 5: snprintf(c, n, "%s", bd->cflags); break;
-            case 6: snprintf(c, n, "%s", bd->versions); break;
-            case 7:
+            case 0: snprintf(c, n, "%s", *bd->name ? bd->name : "unknown"); break;
+            case 1: snprintf(c, n, "%s", bd->kind); break;
+            case 2: snprintf(c, n, "%s", bd->cpu); break;
+            case 3: snprintf(c, n, "%lld", (long long)bd->n_cpus); break;
+            case 4: snprintf(c, n, "%s", bd->os); break;
+            case 5: snprintf(c, n, "%s", bd->compiler); break;
+            case 6: snprintf(c, n, "%s", bd->cflags); break;
+            case 7: snprintf(c, n, "%s", bd->versions); break;
+            case 8:
                 if (strcmp(bd->date_lo, bd->date_hi)) snprintf(c, n, "%s to %s", bd->date_lo, bd->date_hi);
                 else snprintf(c, n, "%s", *bd->date_lo ? bd->date_lo : "-");
                 break;
-            case 8:
+            case 9:
                 snprintf(c, n, "%zu charted of %zu (%zu ok)", bd->n_charted, bd->n_rows,
                          bd->status_counts[TLB_STATUS_OK]);
                 break;
-            case 9:
+            case 10:
                 if (bd->has_power) snprintf(c, n, "%s (scope %s)", bd->power_source, bd->power_scope);
                 else snprintf(c, n, "none (energy not measured)");
                 break;
-            case 10:
+            case 11:
                 if (isfinite(bd->price_usd)) snprintf(c, n, "%.0f USD (%s)", bd->price_usd, bd->price_src);
                 else snprintf(c, n, "- (give --price)");
                 break;
-            case 11: snprintf(c, n, "%s", bd->files); break;
+            case 12: snprintf(c, n, "%s", bd->files); break;
             }
         }
         for (int i = 0; i <= d->n_boards; i++) row[i] = cells[i];

@@ -24,7 +24,7 @@
 /* ---------------------------------------------------------------- options */
 
 struct tlb_rep_price {
-    const char *board; /* matches a board's name, display label or profile (board_kind) */
+    const char *board; /* matches a board's label, name, display label or profile (board_kind) */
     double usd;
 };
 
@@ -46,10 +46,12 @@ struct tlb_rep_opts {
 /* One board (a machine): the rows of every input file that came from it. */
 struct tlb_rep_board {
     const char *name;       /* `board` as recorded (may be "unknown") */
+    const char *user_label; /* `board_label` as recorded ("" when none: before csv-3) */
     const char *kind, *cpu, *os, *compiler, *cflags, *power_source, *power_scope;
     int64_t n_cpus;
-    char key[256];          /* grouping key: name, or kind/cpu when the name is unknown */
-    char label[TLB_REP_LABEL]; /* gnuplot-safe display label, unique among boards */
+    char key[256];          /* grouping key: the user's label, else the name, else kind/cpu */
+    char label[TLB_REP_LABEL]; /* gnuplot-safe display label (the user's label when given),
+                                * unique among boards */
     char date_lo[11], date_hi[11]; /* YYYY-MM-DD of the first and last test_time */
     char versions[64];      /* distinct tlbench_version values (sanitized), ", "-joined */
     char files[512];        /* input files (as given), ", "-joined, may be truncated */

@@ -14,7 +14,7 @@
 
 const struct tlb_column tlb_columns[] = {
     /* ---- identity ---- */
-    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-2`, or `tlbench-csv-1` in older files); always the first column."},
+    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-3`; `tlbench-csv-1` or `tlbench-csv-2` in older files); always the first column."},
     {"run_id", "", S, 1, "Identifier shared by all rows written by one sweep invocation."},
     {"test_time", "RFC 3339", S, 1, "When the configuration finished, UTC, `YYYY-MM-DDTHH:MM:SSZ` (as llama-bench)."},
     {"tlbench_version", "", S, 1, "tlbench version string."},
@@ -117,6 +117,8 @@ const struct tlb_column tlb_columns[] = {
     {"ctr_ctx_switches", "count", I, 1, "Context switches during the timed phases."},
     /* ---- version 2 ---- */
     {"weight_mapping", "", S, 2, "Where the matrices sat: `copy` (copied at load into huge-page memory, the default), `mmap` (used in place from the file mapping, TLBENCH_MMAP=1), `mmap+copy` (both), `generated` (synthetic)."},
+    /* ---- version 3 ---- */
+    {"board_label", "", S, 3, "The user's name for the board (`--board-label`, e.g. the inventory name of a fleet run); empty when not given. Reports and compare tell boards apart by it when present."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 
@@ -127,7 +129,8 @@ const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 
 const struct tlb_schema_version tlb_schema_versions[] = {
     {"tlbench-csv-1", 1, 93},
-    {"tlbench-csv-2", 2, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
+    {"tlbench-csv-2", 2, 94},
+    {"tlbench-csv-3", 3, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
 };
 const int tlb_n_schema_versions =
     (int)(sizeof tlb_schema_versions / sizeof tlb_schema_versions[0]);

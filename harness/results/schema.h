@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 /* The version this build writes. */
-#define TLB_SCHEMA_VERSION "tlbench-csv-2"
+#define TLB_SCHEMA_VERSION "tlbench-csv-3"
 
 enum tlb_col_type {
     TLB_COL_STR,     /* free text (any UTF-8, quoted by libcsv when needed) */

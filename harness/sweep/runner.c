@@ -452,6 +452,7 @@ int tlb_runner_identity(struct tlb_row *row, const struct tlb_run_ident *id) {
     set_s(row, "tlbench_version", TLB_VERSION, &rc);
     set_s(row, "build_commit", TLB_BUILD_COMMIT, &rc);
     set_s(row, "board_kind", id->board_kind ? id->board_kind : "unknown", &rc);
+    if (id->board_label) set_s(row, "board_label", id->board_label, &rc);
     if (id->si) {
         set_s(row, "board", id->si->board, &rc);
         set_s(row, "cpu_info", id->si->cpu_model, &rc);

@@ -70,6 +70,7 @@ struct tlb_run_ident {
     const char *run_id;
     const struct tlb_sysinfo *si;   /* may be NULL */
     const char *board_kind;         /* profile name, NULL = "unknown" */
+    const char *board_label;        /* the user's name for the board, NULL = none */
     const char *model_spec;         /* as given */
     const char *model_hash;         /* sha256 hex or synthetic:NAME:seed=N, may be NULL */
     enum tlb_type wtype, kv_type;

@@ -869,6 +869,7 @@ static int emit(struct driver *d, int idx, enum tlb_status st, const char *detai
     if (!row) return -1;
     struct tlb_run_ident id = {
         .run_id = env->run_id, .si = env->si, .board_kind = env->board_kind,
+        .board_label = env->board_label,
         .model_spec = s->models[it->model], .model_hash = d->model_hash[0] ? d->model_hash : NULL,
         .wtype = it->wtype, .kv_type = it->kv_type, .kernel = it->kernel_name,
         .n_threads = it->n_threads, .n_depth = it->n_depth, .n_prompt = it->n_prompt,

@@ -24,6 +24,7 @@ struct tlb_sweep_env {
     struct tlb_plan *plan;
     const struct tlb_sysinfo *si;  /* may be NULL */
     const char *board_kind;        /* profile name, NULL = unknown */
+    const char *board_label;       /* the user's --board-label, NULL = none */
     const char *run_id;
     /* monitoring in the workers */
     int monitor, counters;
