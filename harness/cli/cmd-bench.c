@@ -8,6 +8,7 @@
 #include "command.h"
 #include "out-table.h"
 #include "results-csv.h"
+#include "results-lock.h"
 #include "sweep-cli.h"
 #include "util.h"
 
@@ -80,13 +81,15 @@ int tlb_cmd_bench(int argc, char **argv) {
     }
     struct tlb_session s;
     struct bench_out o = {.format = c.format, .st = TLB_STATUS_ERROR};
+    struct tlb_results_lock *lock = NULL;
     rc = tlb_session_open(&s, &c, TLB_CLI_BENCH);
     if (rc) goto out;
     if (c.dry_run) {
         tlb_session_print_plan(&s, stdout);
         goto out;
     }
-    if (c.out_path && !(o.w = tlb_csv_open_append(c.out_path))) {
+    if (c.out_path && (tlb_results_lock(c.out_path, &lock) != 0 ||
+                       !(o.w = tlb_csv_open_append(c.out_path)))) {
         rc = TLB_EXIT_FAIL;
         goto out;
     }
@@ -106,6 +109,7 @@ int tlb_cmd_bench(int argc, char **argv) {
     }
 out:
     tlb_csv_close(o.w);
+    tlb_results_unlock(lock);
     tlb_session_close(&s);
     tlb_sweep_cli_free(&c);
     return rc;

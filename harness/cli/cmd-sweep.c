@@ -4,14 +4,17 @@
  * fsync'd CSV row per configuration as soon as it ends. Progress goes to stderr; the
  * results path is printed on stdout at the end. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "command.h"
 #include "progress.h"
 #include "results-csv.h"
+#include "results-lock.h"
 #include "sweep-cli.h"
 #include "util.h"
 
@@ -37,9 +40,12 @@ static void usage(FILE *out) {
         "                   none: the built-in defaults only\n"
         "  --sweep FILE     sweep file: 'key = value' lines, '#' comments; keys:\n"
         "                   %s\n"
-        "  -o FILE.csv      results file (default results/<board>-<YYYYMMDD>.csv); appended\n"
+        "  -o FILE.csv      results file (default results/<board>-<YYYYMMDD>.csv); appended.\n"
+        "                   One sweep per file at a time: a second one is refused\n"
         "  --resume         skip configurations that already have a row in the results file\n"
-        "                   (same model, weight type, kernel, threads, depth, KV type, -p, -n)\n"
+        "                   (same model, weight type, kernel, threads, depth, KV type, -p, -n);\n"
+        "                   without -o, the default file the last sweep on this board wrote\n"
+        "                   (results/.last-<board>), whatever the date is now\n"
         "  --cooldown SEC   pause between configurations\n"
         "  --max-temp C     before each configuration wait until the hottest sensor is below\n"
         "                   C (default: the profile's throttle temperature)\n"
@@ -117,6 +123,56 @@ static int ensure_dir_of(const char *path) {
     return 0;
 }
 
+/* The default results file of a sweep started now: results/<board>-<YYYYMMDD>.csv. */
+static void default_path(const char *board, char *path, size_t n) {
+    char day[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+    snprintf(path, n, "results/%s-%s.csv", board, day);
+}
+
+/* results/.last-<board> names (one line, a file name in results/) the default file the last
+ * sweep on this board wrote, so that --resume without -o finds it after midnight or in another
+ * time zone. Untrusted like any file: a bare *.csv name or nothing. */
+static void last_pointer(const char *board, char *buf, size_t n) {
+    snprintf(buf, n, "results/.last-%s", board);
+}
+
+static int last_default(const char *board, char *path, size_t n) {
+    char ptr[128];
+    last_pointer(board, ptr, sizeof ptr);
+    if (access(ptr, F_OK) != 0) return 0;
+    size_t len;
+    char *text = tlb_read_file(ptr, 4096, &len);
+    if (!text) return 0;
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = '\0';
+    int ok = len > 4 && strlen(text) == len && !strpbrk(text, "/\n\r") && text[0] != '.' &&
+             !strcmp(text + len - 4, ".csv");
+    if (ok) snprintf(path, n, "results/%s", text);
+    else tlb_warn("%s: not a results file name; ignoring it", ptr);
+    free(text);
+    return ok && access(path, F_OK) == 0;
+}
+
+/* Write the pointer (atomically: a crash leaves the old one or the new one). */
+static void remember_default(const char *board, const char *path) {
+    char ptr[128], tmp[160];
+    last_pointer(board, ptr, sizeof ptr);
+    snprintf(tmp, sizeof tmp, "%s.%ld", ptr, (long)getpid());
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && tlb_write_full(fd, name, strlen(name)) == 0 &&
+             tlb_write_full(fd, "\n", 1) == 0;
+    if (fd >= 0 && close(fd) != 0) ok = 0;
+    if (!ok || rename(tmp, ptr) != 0) {
+        tlb_warn("%s: cannot record the last results file (--resume without -o will not find "
+                 "it after today): %s", ptr, strerror(errno));
+        unlink(tmp);
+    }
+}
+
 int tlb_cmd_sweep(int argc, char **argv) {
     struct tlb_sweep_cli c;
     int rc = tlb_sweep_cli_parse(argc, argv, TLB_CLI_SWEEP, &c, usage);
@@ -128,18 +184,18 @@ int tlb_cmd_sweep(int argc, char **argv) {
     rc = tlb_session_open(&s, &c, TLB_CLI_SWEEP);
     char path[1024];
     struct sweep_out o;
+    struct tlb_results_lock *lock = NULL;
     memset(&o, 0, sizeof o);
     o.s = &s;
     if (rc) goto out;
-    if (c.out_path) {
-        snprintf(path, sizeof path, "%s", c.out_path);
-    } else {
-        char day[16];
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(day, sizeof day, "%Y%m%d", &tm);
-        snprintf(path, sizeof path, "results/%s-%s.csv", s.board_slug, day);
+    if (c.out_path) snprintf(path, sizeof path, "%s", c.out_path);
+    else if (!c.resume || !last_default(s.board_slug, path, sizeof path))
+        default_path(s.board_slug, path, sizeof path);
+    /* Claim the file before reading what is done in it: a second sweep is refused here, so
+     * no configuration runs twice. */
+    if (!c.dry_run && (ensure_dir_of(path) != 0 || tlb_results_lock(path, &lock) != 0)) {
+        rc = TLB_EXIT_FAIL;
+        goto out;
     }
     if (c.resume) {
         int n = tlb_plan_mark_done(&s.plan, &s.spec, path);
@@ -169,10 +225,11 @@ int tlb_cmd_sweep(int argc, char **argv) {
         rc = TLB_EXIT_OK;
         goto out;
     }
-    if (ensure_dir_of(path) != 0 || !(o.w = tlb_csv_open_append(path))) {
+    if (!(o.w = tlb_csv_open_append(path))) {
         rc = TLB_EXIT_FAIL;
         goto out;
     }
+    if (!c.out_path) remember_default(s.board_slug, path);
     o.pg = tlb_progress_new(stderr, total, to_run, -1);
     s.cb = &o;
     s.on_row = on_row;
@@ -208,6 +265,7 @@ int tlb_cmd_sweep(int argc, char **argv) {
     }
 out:
     tlb_csv_close(o.w);
+    tlb_results_unlock(lock);
     tlb_progress_free(o.pg);
     tlb_session_close(&s);
     tlb_sweep_cli_free(&c);
