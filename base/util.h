@@ -46,6 +46,12 @@ int tlb_write_full(int fd, const void *buf, size_t n);
  * the NUL). Returns NULL with an error printed naming the file. max_bytes caps the size. */
 char *tlb_read_file(const char *path, size_t max_bytes, size_t *len);
 
+/* Does s end with suffix? */
+int tlb_ends_with(const char *s, const char *suffix);
+/* qsort comparators: ascending doubles (NaN-free input); C strings through char pointers. */
+int tlb_cmp_double(const void *a, const void *b);
+int tlb_cmp_strp(const void *a, const void *b);
+
 #define TLB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define TLB_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TLB_MAX(a, b) ((a) > (b) ? (a) : (b))
