@@ -11,7 +11,7 @@
 #include "sweep-plan.h"
 #include "sysinfo.h"
 #include "thermal.h"
-#include "worker.h"
+#include "sweep-run.h"
 
 enum tlb_cli_mode { TLB_CLI_SWEEP, TLB_CLI_BENCH };
 

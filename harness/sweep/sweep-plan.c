@@ -47,6 +47,13 @@ static int key_index(const char *key) {
 
 /* ---- defaults, free, merge ---- */
 
+int tlb_spec_max_threads(const struct tlb_sweep_spec *s) {
+    int t = 1;
+    for (int i = 0; i < s->n_threads; i++)
+        if (s->threads[i] > t) t = s->threads[i];
+    return t;
+}
+
 static void free_strs(char **v, int *n) {
     for (int i = 0; i < *n; i++) free(v[i]);
     *n = 0;

@@ -55,6 +55,10 @@ struct tlb_sweep_spec {
     int short_np, short_ng, short_reps;
 };
 
+/* The largest thread count of the spec (at least 1): model loading and the accuracy passes
+ * use it. */
+int tlb_spec_max_threads(const struct tlb_sweep_spec *s);
+
 /* Built-in defaults (llama-bench-like, sized for a 2-core machine). */
 void tlb_spec_defaults(struct tlb_sweep_spec *s);
 void tlb_spec_free(struct tlb_sweep_spec *s);
