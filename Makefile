@@ -7,8 +7,9 @@
 #   make CROSS=aarch64-linux-gnu-   cross build for Arm boards (build-aarch64/)
 #
 # Sources are found by wildcard: adding a kernel, a subcommand or a test only adds a file.
-# ISA-specific kernel files get their own flags (see "per-file ISA flags"); everything else
-# builds for the baseline ISA so one binary runs on any CPU of its architecture.
+# Everything builds for the baseline ISA so one binary runs on any CPU of its architecture;
+# a kernel file names the instructions it needs itself (kernels/isa-target.h, or a target
+# attribute as neon.c's dotprod functions) and uses them only after its probe said yes.
 
 # `make deps X...` installs the packages and then builds X in a second make: the library probes
 # below run when this file is parsed, so in the first make they saw the machine before deps.
@@ -104,23 +105,12 @@ TEST_BINS   := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 ALL_TARGETS := $(TEST_BINS)
 endif
 
-# ---- per-file ISA flags: only these translation units may use these instructions ----
-ifeq ($(ARCH),x86_64)
-# VNNI (AVX-VNNI, AVX512-VNNI) is emitted with inline asm only on the paths that checked for
-# it, so no -mavxvnni/-mavx512vnni here: the compiler cannot put it anywhere else.
-$(BUILD)/obj/kernels/avx2.o:   ISAFLAGS = -mavx -mavx2 -mfma -mf16c
-$(BUILD)/obj/kernels/avx512.o: ISAFLAGS = -mavx -mavx2 -mfma -mf16c -mavx512f -mavx512bw \
-                                          -mavx512vl -mavx512dq
-endif
-# aarch64: none. neon.c is built for base ARMv8 (so it runs on a Pi 4's Cortex-A72) and marks
-# only its dotprod functions with target("arch=armv8.2-a+dotprod").
-
 .PHONY: all test sanitize clean deps bench check-deps
 all: check-deps $(ALL_TARGETS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(LAYER_INC) $(CFLAGS) $(ISAFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(CPPFLAGS) $(LAYER_INC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtlbench.a: $(LIB_OBJS)
 	@rm -f $@

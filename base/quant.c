@@ -12,51 +12,27 @@
 
 /* ---- scalar conversions ---- */
 
-static inline uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static inline float f32_from_bits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-float tlb_f16_to_f32(uint16_t h) {
-    const uint32_t w = (uint32_t)h << 16;
-    const uint32_t sign = w & 0x80000000u;
-    const uint32_t two_w = w + w;
-    const uint32_t exp_offset = 0xE0u << 23;
-    const float exp_scale = 0x1.0p-112f;
-    const float normalized = f32_from_bits((two_w >> 4) + exp_offset) * exp_scale;
-    const uint32_t magic_mask = 126u << 23;
-    const float denormalized = f32_from_bits((two_w >> 17) | magic_mask) - 0.5f;
-    const uint32_t cutoff = 1u << 27;
-    return f32_from_bits(sign | (two_w < cutoff ? f32_bits(denormalized) : f32_bits(normalized)));
-}
-
 uint16_t tlb_f32_to_f16(float f) {
     const float scale_to_inf = 0x1.0p+112f;
     const float scale_to_zero = 0x1.0p-110f;
     float base = (fabsf(f) * scale_to_inf) * scale_to_zero;
-    const uint32_t w = f32_bits(f);
+    const uint32_t w = tlb_bits_of_f32(f);
     const uint32_t shl1_w = w + w;
     const uint32_t sign = w & 0x80000000u;
     uint32_t bias = shl1_w & 0xFF000000u;
     if (bias < 0x71000000u) bias = 0x71000000u;
-    base = f32_from_bits((bias >> 1) + 0x07800000u) + base;
-    const uint32_t bits = f32_bits(base);
+    base = tlb_f32_of_bits((bias >> 1) + 0x07800000u) + base;
+    const uint32_t bits = tlb_bits_of_f32(base);
     const uint32_t exp_bits = (bits >> 13) & 0x00007C00u;
     const uint32_t mantissa_bits = bits & 0x00000FFFu;
     const uint32_t nonsign = exp_bits + mantissa_bits;
     return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
 }
 
-float tlb_bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
+float tlb_bf16_to_f32(uint16_t h) { return tlb_f32_of_bits((uint32_t)h << 16); }
 
 uint16_t tlb_f32_to_bf16(float f) {
-    uint32_t u = f32_bits(f);
+    uint32_t u = tlb_bits_of_f32(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 64); /* quiet NaN */
     return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
 }

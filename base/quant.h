@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum tlb_type {
     TLB_TYPE_F32 = 0,
@@ -31,6 +32,20 @@ struct tlb_block_q4_0 {
 };
 _Static_assert(sizeof(struct tlb_block_q8_0) == 34, "q8_0 block must match ggml");
 _Static_assert(sizeof(struct tlb_block_q4_0) == 18, "q4_0 block must match ggml");
+
+/* The layouts for SIMD kernels that address a row of blocks as bytes (q4 = 1: q4_0, else
+ * q8_0): bytes per block, where the quants start, and the f16 scale (at the same offset in
+ * both types) read from any alignment. */
+#define TLB_BLOCK_BYTES(q4) ((q4) ? sizeof(struct tlb_block_q4_0) : sizeof(struct tlb_block_q8_0))
+#define TLB_BLOCK_QS(q4) \
+    ((q4) ? offsetof(struct tlb_block_q4_0, qs) : offsetof(struct tlb_block_q8_0, qs))
+_Static_assert(offsetof(struct tlb_block_q4_0, d) == offsetof(struct tlb_block_q8_0, d),
+               "q4_0 and q8_0 keep the scale at the same offset");
+static inline uint16_t tlb_block_scale(const void *blk) {
+    uint16_t d;
+    memcpy(&d, (const char *)blk + offsetof(struct tlb_block_q8_0, d), sizeof d);
+    return d;
+}
 
 struct tlb_type_traits {
     const char *name;      /* "f32", "q4_0", ... as on the command line and in CSVs */
@@ -59,8 +74,26 @@ size_t tlb_type_row_bytes(enum tlb_type t, int64_t n);
 /* Can a row of n values be stored in this type (n a multiple of its block size)? */
 int tlb_type_fits(enum tlb_type t, int64_t n);
 
-/* Scalar conversions, bit-exact with ggml (round to nearest even; NaN stays NaN). */
-float tlb_f16_to_f32(uint16_t h);
+/* Scalar conversions, bit-exact with ggml (round to nearest even; NaN stays NaN). The f16 ->
+ * f32 one is inline, branch-free bit arithmetic (Maratea's, as in ggml), so loops over rows
+ * vectorize. */
+static inline float tlb_f32_of_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t tlb_bits_of_f32(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline float tlb_f16_to_f32(uint16_t h) {
+    const uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+    const float normalized = tlb_f32_of_bits((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float denormalized = tlb_f32_of_bits((two_w >> 17) | (126u << 23)) - 0.5f;
+    return tlb_f32_of_bits(sign | (two_w < (1u << 27) ? tlb_bits_of_f32(denormalized)
+                                                      : tlb_bits_of_f32(normalized)));
+}
 uint16_t tlb_f32_to_f16(float f);
 float tlb_bf16_to_f32(uint16_t h);
 uint16_t tlb_f32_to_bf16(float f);

@@ -52,6 +52,20 @@ int tlb_ends_with(const char *s, const char *suffix);
 int tlb_cmp_double(const void *a, const void *b);
 int tlb_cmp_strp(const void *a, const void *b);
 
+/* Deterministic pseudo-random numbers for test and benchmark data (Marsaglia's xorshift32):
+ * reproducible from the seed, not for anything that must be unpredictable. *state != 0. */
+static inline uint32_t tlb_xorshift32(uint32_t *state) {
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+/* Uniform in [-1, 1) with 23 bits. */
+static inline float tlb_rand_pm1(uint32_t *state) {
+    return (float)(tlb_xorshift32(state) >> 8) / (float)(1u << 23) - 1.0f;
+}
+
 #define TLB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define TLB_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TLB_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -9,28 +9,9 @@
 #include "quant.h"
 #include "util.h"
 
-
-static inline uint32_t bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static inline float float_of(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-/* Same arithmetic as tlb_f16_to_f32, inlined so the conversion loop vectorises. */
-static inline float half_to_float(uint16_t h) {
-    const uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
-    const float normalized = float_of((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
-    const float denormalized = float_of((two_w >> 17) | (126u << 23)) - 0.5f;
-    return float_of(sign | (two_w < (1u << 27) ? bits_of(denormalized) : bits_of(normalized)));
-}
-
 TLB_MULTIVERSION
 static void row_to_f32(const uint16_t *restrict h, float *restrict out, int n) {
-    for (int i = 0; i < n; i++) out[i] = half_to_float(h[i]);
+    for (int i = 0; i < n; i++) out[i] = tlb_f16_to_f32(h[i]); /* inline: vectorises */
 }
 
 TLB_MULTIVERSION

@@ -1,7 +1,9 @@
 /* avx2.c — x86 AVX2 + FMA + F16C kernel (Haswell and later, Intel AI PCs, older AMD), with
  * AVX-VNNI when present, else vpmaddubsw: the avx512.c design with 16 ymm registers. Decode
  * streams W row by row; prefill repacks W per thread (6x16 outer-product f32 GEMM, 8-row
- * vpdpbusd tiles). VNNI is inline asm, so no -mavxvnni. Non-x86 builds get a stub. */
+ * vpdpbusd tiles). Everything but the probe and the descriptor is compiled for ISA below
+ * (isa-target.h); VNNI is inline asm, not in ISA. Non-x86 builds get a stub. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +11,14 @@
 #include "kernel.h"
 #include "util.h"
 
-#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#if defined(__x86_64__)
 
 #include <immintrin.h>
+
+#include "isa-target.h"
+
+#define ISA "avx,avx2,fma,f16c"
+TLB_TARGET_PUSH(ISA)
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -102,17 +109,14 @@ static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, 
 /* One block of a q8_0/q4_0 row as 32 quants in element order: q8_0 signed, q4_0 the
  * unsigned nibbles q (the -8 is X's correction). */
 INLINE __m256i load_wq(const uint8_t *w, int q4) {
-    if (!q4) return _mm256_loadu_si256((const __m256i *)(const void *)(w + 2));
-    const __m128i n = _mm_loadu_si128((const __m128i *)(const void *)(w + 2));
+    const uint8_t *qs = w + TLB_BLOCK_QS(q4);
+    if (!q4) return _mm256_loadu_si256((const __m256i *)(const void *)qs);
+    const __m128i n = _mm_loadu_si128((const __m128i *)(const void *)qs);
     const __m256i z = _mm256_set_m128i(_mm_srli_epi16(n, 4), n);
     return _mm256_and_si256(z, _mm256_set1_epi8(0x0f));
 }
 
-INLINE float load_wd(const uint8_t *w) {
-    uint16_t h;
-    memcpy(&h, w, 2);
-    return _cvtsh_ss(h);
-}
+INLINE float load_wd(const uint8_t *w) { return _cvtsh_ss(tlb_block_scale(w)); }
 
 /* One block for an mr x nr tile.
  * q4_0: nibbles q (u8) x X (s8), minus 8 x sum(x) per lane, that correction computed once per
@@ -123,7 +127,7 @@ INLINE float load_wd(const uint8_t *w) {
 INLINE void qstep(const int mr, const int nr, const int vnni, const int q4,
                   const uint8_t *const *xr, const float *const *xd, const uint8_t *const *wr,
                   int64_t b, __m256 acc[QMR][QNR]) {
-    const size_t bsz = q4 ? 18 : 34;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
     const __m256i ones16 = _mm256_set1_epi16(1);
     __m256i xv[QMR], xc[QMR];
     for (int r = 0; r < mr; r++) {
@@ -200,7 +204,7 @@ static const qtile_fn qtiles[2][2][QMR] = {{QROW(0, 0), QROW(0, 1)}, {QROW(1, 0)
  * (-8 x sum(x) per lane, xc) computed once per matmul. */
 INLINE __m256 qrow_block(const int vnni, const int q4, const uint8_t *xq, const float *xd,
                          const int32_t *xc, const uint8_t *w, int64_t b, __m256 acc) {
-    const size_t bsz = q4 ? 18 : 34;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
     const __m256i ones16 = _mm256_set1_epi16(1);
     const uint8_t *wb = w + (size_t)b * bsz;
     const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(xq + b * 32));
@@ -396,7 +400,7 @@ static const gtile_fn gtiles[GMR] = {gtile_1, gtile_2, gtile_3, gtile_4, gtile_5
 static void pack_quant(const struct tlb_tensor *w, int64_t jb, int64_t je, int64_t b0,
                        int64_t nblk, uint8_t *p) {
     const int q4 = w->type == TLB_TYPE_Q4_0;
-    const size_t rb = tlb_type_row_bytes(w->type, w->cols), bsz = q4 ? 18 : 34;
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols), bsz = TLB_BLOCK_BYTES(q4);
     for (int v = 0; v < PNB / 8; v++) {
         const uint8_t *rows[8];
         for (int i = 0; i < 8; i++) {
@@ -415,7 +419,7 @@ static void pack_quant(const struct tlb_tensor *w, int64_t jb, int64_t je, int64
                 const uint8_t *blk = rows[i] + (size_t)b * bsz;
                 r[i] = load_wq(blk, q4);
                 if (!q4) r[i] = _mm256_xor_si256(r[i], _mm256_set1_epi8((char)0x80));
-                memcpy(&h[i], blk, 2);
+                h[i] = tlb_block_scale(blk);
             }
             transpose8(r);
             uint8_t *pb = pv + (size_t)b * PBLK;
@@ -486,7 +490,7 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
     const int q4 = w->type == TLB_TYPE_Q4_0;
     const int64_t nbk = w->cols / 32;
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
-    const size_t bsz = q4 ? 18 : 34;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
     const int m = j->m;
     if (m == 1 && (size_t)nbk * 32 <= TILE_BYTES) { /* decode, row after row */
         int32_t *xc = (int32_t *)(void *)tile;
@@ -582,7 +586,9 @@ static void quantize_job(void *arg, int ith, int nth) {
                      j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
 }
 
-/* ---- descriptor ---- */
+TLB_TARGET_POP()
+
+/* ---- descriptor (baseline code: the probe runs on any CPU) ---- */
 
 #define NEEDED (TLB_CPU_BIT(TLB_CPU_AVX) | TLB_CPU_BIT(TLB_CPU_AVX2) | TLB_CPU_BIT(TLB_CPU_FMA) | \
                 TLB_CPU_BIT(TLB_CPU_F16C))
@@ -615,14 +621,10 @@ const struct tlb_kernel tlb_kernel_avx2 = {
     .scratch_bytes = simd_scratch,
 };
 
-#else /* not an x86-64 build with the AVX2 flags */
+#else /* not an x86-64 build */
 
 static int avx2_probe(char *why, size_t why_len) {
-#if defined(__x86_64__)
-    snprintf(why, why_len, "avx2 kernel was compiled without AVX2 flags (see Makefile)");
-#else
     snprintf(why, why_len, "x86-only kernel (this binary is not built for x86-64)");
-#endif
     return -1;
 }
 

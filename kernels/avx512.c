@@ -1,8 +1,11 @@
 /* avx512.c — x86 AVX-512 kernel (F/BW/VL/DQ + FMA + F16C; VNNI when present): decode streams
  * W row by row (f16/bf16 converted exactly in registers; q8_0/q4_0 against X quantized once
  * to q8_0, bit-exact with the reference); prefill repacks W per thread for outer-product f32
- * GEMM or 16-row vpdpbusd tiles. VNNI is inline asm, so no -mavx512vnni: the compiler cannot
- * place it on the non-VNNI path. Non-x86 builds get a stub whose probe says why. */
+ * GEMM or 16-row vpdpbusd tiles. Everything but the probe and the descriptor is compiled for
+ * ISA below (isa-target.h), so the binary still runs on any x86-64 CPU. VNNI is inline asm,
+ * not in ISA: the compiler cannot place it on the non-VNNI path. Non-x86 builds get a stub
+ * whose probe says why. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +13,14 @@
 #include "kernel.h"
 #include "util.h"
 
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
-    defined(__AVX512VL__) && defined(__AVX512DQ__) && defined(__FMA__) && defined(__F16C__)
+#if defined(__x86_64__)
 
 #include <immintrin.h>
+
+#include "isa-target.h"
+
+#define ISA "avx,avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq"
+TLB_TARGET_PUSH(ISA)
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -107,15 +114,16 @@ static void quantize_row(const float *x, int64_t k, uint8_t *q, size_t xstride, 
  * q8_0 signed, q4_0 the unsigned nibbles q (the -8 is X's correction); and their scales as
  * [d0 x8 | d1 x8] matching dpbusd's lanes. */
 INLINE __m512i load_wq(const uint8_t *w, int q4, int half) {
+    const uint8_t *q0 = w + TLB_BLOCK_QS(q4), *q1 = q0 + TLB_BLOCK_BYTES(q4);
     if (!q4) {
-        const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)(w + 2));
+        const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)q0);
         const __m256i hi = half ? _mm256_setzero_si256()
-                                : _mm256_loadu_si256((const __m256i *)(const void *)(w + 36));
+                                : _mm256_loadu_si256((const __m256i *)(const void *)q1);
         return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     }
-    const __m128i n0 = _mm_loadu_si128((const __m128i *)(const void *)(w + 2));
+    const __m128i n0 = _mm_loadu_si128((const __m128i *)(const void *)q0);
     const __m128i n1 = half ? _mm_setzero_si128()
-                            : _mm_loadu_si128((const __m128i *)(const void *)(w + 20));
+                            : _mm_loadu_si128((const __m128i *)(const void *)q1);
     const __m512i z = _mm512_castsi256_si512(_mm256_set_m128i(n1, n0));
     /* [n0, n0, n1, n1]; odd 128-bit lanes take the high nibbles (elements 16..31) */
     const __m512i dup = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(1, 1, 0, 0));
@@ -124,9 +132,7 @@ INLINE __m512i load_wq(const uint8_t *w, int q4, int half) {
 }
 
 INLINE __m512 load_ws(const uint8_t *w, int q4, int half) {
-    uint16_t d0, d1 = 0;
-    memcpy(&d0, w, 2);
-    if (!half) memcpy(&d1, w + (q4 ? 18 : 34), 2);
+    const uint16_t d0 = tlb_block_scale(w), d1 = half ? 0 : tlb_block_scale(w + TLB_BLOCK_BYTES(q4));
     return _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)d1), _mm_set1_epi16((short)d0)));
 }
 
@@ -145,7 +151,7 @@ INLINE __m512 load_xs(const float *d) {
 INLINE void qstep(const int mr, const int nr, const int vnni, const int q4, const int half,
                   const uint8_t *const *xr, const float *const *xd, const uint8_t *const *wr,
                   int64_t b, __m512 acc[QMR][QNR]) {
-    const size_t bsz = q4 ? 18 : 34;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
     const __m512i ones16 = _mm512_set1_epi16(1);
     __m512i xv[QMR], xc[QMR];
     __m512 xs[QMR];
@@ -241,7 +247,7 @@ static const qtile_fn qdecs[2][2] = {{qdec_0_0, qdec_0_1}, {qdec_1_0, qdec_1_1}}
  * scales) and, for q4_0, xc (-8 x sum(x) per lane); each row step is then loads + the W side. */
 INLINE __m512 qrow_pair(const int vnni, const int q4, const uint8_t *xq, const float *xs,
                         const int32_t *xc, const uint8_t *w, int64_t b, int half, __m512 acc) {
-    const size_t bsz = q4 ? 18 : 34;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
     const __m512i ones16 = _mm512_set1_epi16(1);
     const uint8_t *wb = w + (size_t)b * bsz;
     const __m512i xv = _mm512_loadu_si512((const void *)(xq + b * 32));
@@ -296,8 +302,8 @@ static const qrow_fn qrows[2][2] = {{qrow_0_0, qrow_0_1}, {qrow_1_0, qrow_1_1}};
 static void pack_quant(const struct tlb_tensor *w, int64_t jb, int64_t je, int64_t b0,
                        int64_t nblk, uint8_t *p) {
     const int q4 = w->type == TLB_TYPE_Q4_0;
-    const size_t rb = tlb_type_row_bytes(w->type, w->cols), bsz = q4 ? 18 : 34;
-    static const uint8_t zero_block[34];
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols), bsz = TLB_BLOCK_BYTES(q4);
+    static const struct tlb_block_q8_0 zero_block; /* the larger block */
     const __m512i lo_idx = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
     const __m512i hi_idx = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     for (int v = 0; v < PNB / 16; v++) {
@@ -311,17 +317,17 @@ static void pack_quant(const struct tlb_tensor *w, int64_t jb, int64_t je, int64
             __m256i q[16];
             uint16_t h[16];
             for (int i = 0; i < 16; i++) {
-                const uint8_t *blk = rows[i] ? rows[i] + (size_t)b * bsz : zero_block;
+                const uint8_t *blk = rows[i] ? rows[i] + (size_t)b * bsz : (const uint8_t *)&zero_block;
                 if (q4) {
-                    const __m128i nb = _mm_loadu_si128((const __m128i *)(const void *)(blk + 2));
+                    const __m128i nb = _mm_loadu_si128((const __m128i *)(const void *)(blk + TLB_BLOCK_QS(1)));
                     q[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(nb, 4), nb),
                                             _mm256_set1_epi8(0x0f));
                 } else {
-                    q[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(blk + 2)),
+                    q[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(blk + TLB_BLOCK_QS(0))),
                                             _mm256_set1_epi8((char)0x80));
                 }
                 if (!rows[i]) q[i] = _mm256_setzero_si256();
-                memcpy(&h[i], blk, 2);
+                h[i] = tlb_block_scale(blk);
             }
             __m512i z[8], t[8], u[8];
             for (int i = 0; i < 8; i++) /* row i in the low half, row i + 8 in the high half */
@@ -558,7 +564,7 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
     const int q4 = w->type == TLB_TYPE_Q4_0;
     const int64_t nbk = w->cols / 32;
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
-    const size_t bsz = q4 ? 18 : 34;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
     const int m = j->m;
     const int64_t npairs = (nbk + 1) / 2;
     if (m == 1 && (size_t)npairs * 128 <= TILE_BYTES) {
@@ -673,7 +679,9 @@ static void quantize_job(void *arg, int ith, int nth) {
                      j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
 }
 
-/* ---- descriptor ---- */
+TLB_TARGET_POP()
+
+/* ---- descriptor (baseline code: the probe runs on any CPU) ---- */
 
 #define NEEDED (TLB_CPU_BIT(TLB_CPU_AVX) | TLB_CPU_BIT(TLB_CPU_AVX2) | TLB_CPU_BIT(TLB_CPU_FMA) | \
                 TLB_CPU_BIT(TLB_CPU_F16C) | TLB_CPU_BIT(TLB_CPU_AVX512F) |                      \
@@ -708,14 +716,10 @@ const struct tlb_kernel tlb_kernel_avx512 = {
     .scratch_bytes = simd_scratch,
 };
 
-#else /* not an x86-64 build with the AVX-512 flags */
+#else /* not an x86-64 build */
 
 static int avx512_probe(char *why, size_t why_len) {
-#if defined(__x86_64__)
-    snprintf(why, why_len, "avx512 kernel was compiled without AVX-512 flags (see Makefile)");
-#else
     snprintf(why, why_len, "x86-only kernel (this binary is not built for x86-64)");
-#endif
     return -1;
 }
 

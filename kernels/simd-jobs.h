@@ -9,6 +9,38 @@
 #ifndef TLB_SIMD_JOBS_H
 #define TLB_SIMD_JOBS_H
 
+/* The including file's part of the contract that the preprocessor can see (WT_*, frows,
+ * gtiles, pack_float and the quantized paths are checked by the compiler). */
+#ifndef VL
+#error "simd-jobs.h: define VL (floats per vector: 8 or 16) before including"
+#elif VL != 8 && VL != 16
+#error "simd-jobs.h: VL must be 8 (ymm) or 16 (zmm)"
+#endif
+#ifndef FMR
+#error "simd-jobs.h: define FMR (X rows up to which float weights take the decode path)"
+#endif
+#ifndef GMR
+#error "simd-jobs.h: define GMR (X rows per packed float tile)"
+#endif
+#ifndef GKC
+#error "simd-jobs.h: define GKC (k per packed float chunk)"
+#endif
+#ifndef GNB
+#error "simd-jobs.h: define GNB (W rows per packed float block)"
+#endif
+#ifndef QNR
+#error "simd-jobs.h: define QNR (W rows per quantized tile: the thread split's unit)"
+#endif
+#ifndef PACK_MIN_M
+#error "simd-jobs.h: define PACK_MIN_M (X rows from which quantized prefill is packed)"
+#endif
+#ifndef TILE_BYTES
+#error "simd-jobs.h: define TILE_BYTES (per-thread pack buffer)"
+#endif
+#ifndef KNAME
+#error "simd-jobs.h: define KNAME (the kernel's name in messages)"
+#endif
+
 struct job {
     float *y;
     const float *x;

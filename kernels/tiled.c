@@ -92,9 +92,8 @@ static void quantize_row(const float *x, int16_t *q, float *d, int64_t k) {
 
 /* W block (q8_0 or q4_0) -> 32 int16 quants and its scale. */
 static inline float unpack_block(enum tlb_type t, const uint8_t *blk, int16_t *w) {
-    uint16_t dh;
-    memcpy(&dh, blk, 2);
-    const uint8_t *qs = blk + 2;
+    const uint16_t dh = tlb_block_scale(blk);
+    const uint8_t *qs = blk + TLB_BLOCK_QS(t == TLB_TYPE_Q4_0);
     if (t == TLB_TYPE_Q8_0) {
         for (int l = 0; l < TLB_QK; l++) w[l] = (int8_t)qs[l];
     } else {

@@ -22,12 +22,6 @@ const char *__asan_default_options(void) { return "intercept_tls_get_addr=0"; }
 #endif
 
 static uint32_t rng_state = 12345;
-static float frand(void) { /* xorshift32, uniform in [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float)(rng_state >> 8) / (float)(1u << 23) - 1.0f;
-}
 
 struct mat {
     struct tlb_tensor w;
@@ -44,7 +38,7 @@ static int make_weights(struct mat *mt, enum tlb_type t, int n, int k) {
         free(mt->data);
         return -1;
     }
-    for (size_t i = 0; i < (size_t)n * (size_t)k; i++) f[i] = frand();
+    for (size_t i = 0; i < (size_t)n * (size_t)k; i++) f[i] = tlb_rand_pm1(&rng_state);
     tlb_type_traits(t)->from_f32(f, mt->data, (int64_t)n * k);
     free(f);
     mt->w = (struct tlb_tensor){t, n, k, mt->data, "test-w"};
@@ -102,7 +96,7 @@ static int check_against_naive(const char *kn, enum tlb_type t, int n, int k, in
         free(x), free(y), free(ref);
         return 0;
     }
-    for (size_t i = 0; i < (size_t)m * (size_t)k; i++) x[i] = frand();
+    for (size_t i = 0; i < (size_t)m * (size_t)k; i++) x[i] = tlb_rand_pm1(&rng_state);
     for (size_t i = 0; i < (size_t)m * (size_t)n; i++) y[i] = NAN; /* every cell must be set */
     if (run("naive", 1, ref, x, &mt.w, m) != 0 || run(kn, nth, y, x, &mt.w, m) != 0) {
         snprintf(msg, msg_len, "%s matmul failed", kn);
@@ -181,7 +175,7 @@ TLB_TEST(blas_f32_and_tiles_alternate) {
         TLB_CHECK(x && y && ref && pool, "out of memory");
         TLB_CHECK(make_weights(&a, TLB_TYPE_F32, n, kk) == 0, "out of memory");
         TLB_CHECK(make_weights(&b, TLB_TYPE_Q4_0, n, kk) == 0, "out of memory");
-        for (int j = 0; j < m * kk; j++) x[j] = frand();
+        for (int j = 0; j < m * kk; j++) x[j] = tlb_rand_pm1(&rng_state);
         TLB_CHECK(k->init(&st, pool) == 0, "%s init failed", kns[i]);
         for (int rep = 0; rep < 3; rep++) {
             const struct tlb_tensor *w = rep % 2 ? &b.w : &a.w;

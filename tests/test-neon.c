@@ -10,16 +10,11 @@
 #include "kernel.h"
 #include "test.h"
 #include "threadpool.h"
-
-static uint32_t rng_state = 2024;
-static float frand(void) { /* xorshift32, uniform in [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float)(rng_state >> 8) / (float)(1u << 23) - 1.0f;
-}
+#include "util.h"
 
 #if defined(__aarch64__)
+
+static uint32_t rng_state = 2024;
 
 static int run(const struct tlb_kernel *k, int nth, float *y, const float *x,
                const struct tlb_tensor *w, int m, char *ver, size_t ver_len) {
@@ -53,8 +48,8 @@ static int compare_all(char *msg, size_t msg_len, char *ver, size_t ver_len) {
                 snprintf(msg, msg_len, "out of memory");
                 return -1;
             }
-            for (int i = 0; i < n * k; i++) wf[i] = frand();
-            for (int i = 0; i < m * k; i++) x[i] = frand();
+            for (int i = 0; i < n * k; i++) wf[i] = tlb_rand_pm1(&rng_state);
+            for (int i = 0; i < m * k; i++) x[i] = tlb_rand_pm1(&rng_state);
             tr->from_f32(wf, wd, (int64_t)n * k);
             struct tlb_tensor w = {(enum tlb_type)t, n, k, wd, "test"};
             int rc = 0;
@@ -124,7 +119,6 @@ TLB_TEST(neon_stub_off_arm) {
     TLB_CHECK(k, "neon kernel not registered");
     TLB_CHECK(k->probe(why, sizeof why) != 0, "neon claims to be usable on a non-Arm build");
     TLB_CHECK(strstr(why, "Arm-only"), "probe reason '%s' does not say Arm-only", why);
-    (void)frand;
 }
 
 #endif

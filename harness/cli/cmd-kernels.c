@@ -347,17 +347,6 @@ static int parse(int argc, char **argv, struct opts *o) {
 /* ---- helpers ---- */
 
 static uint32_t rng_state = 0x9e3779b9u;
-static float frand(void) { /* xorshift32 in [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float)(rng_state >> 8) / (float)(1u << 23) - 1.0f;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Pools by thread count, created once and reused (as the engine keeps its pool). */
 struct pools {
@@ -417,8 +406,8 @@ static int run_check(const struct opts *o, struct pools *ps) {
                             tlb_error("kernels --check: out of memory");
                             return -1;
                         }
-                        for (size_t i = 0; i < (size_t)n * (size_t)k; i++) wf[i] = frand();
-                        for (size_t i = 0; i < (size_t)m * (size_t)k; i++) x[i] = frand();
+                        for (size_t i = 0; i < (size_t)n * (size_t)k; i++) wf[i] = tlb_rand_pm1(&rng_state);
+                        for (size_t i = 0; i < (size_t)m * (size_t)k; i++) x[i] = tlb_rand_pm1(&rng_state);
                         tr->from_f32(wf, wd, (int64_t)n * k);
                         const struct tlb_tensor w = {t, n, k, wd, "check"};
                         for (int d = 0; d < o->n_threads && !bad; d++, runs++) {
@@ -604,7 +593,7 @@ static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, si
     if (!tmp) return -1;
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {
         const int64_t rows = n - r0 < chunk ? n - r0 : chunk;
-        for (size_t i = 0; i < (size_t)(rows * k); i++) tmp[i] = frand() * 0.05f;
+        for (size_t i = 0; i < (size_t)(rows * k); i++) tmp[i] = tlb_rand_pm1(&rng_state) * 0.05f;
         tr->from_f32(tmp, a->data + (size_t)r0 * rb, rows * k);
     }
     free(tmp);
@@ -646,7 +635,7 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
         if (used >= o->budget_s && done >= min_reps) break;
     }
     if (rc == 0) {
-        qsort(times, (size_t)done, sizeof times[0], cmp_double);
+        qsort(times, (size_t)done, sizeof times[0], tlb_cmp_double);
         r->reps = done;
         r->min = times[0];
         r->max = times[done - 1];
@@ -713,7 +702,7 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
         rc = -1;
         goto done;
     }
-    for (size_t i = 0; i < (size_t)m_max * (size_t)k_max; i++) x[i] = frand();
+    for (size_t i = 0; i < (size_t)m_max * (size_t)k_max; i++) x[i] = tlb_rand_pm1(&rng_state);
     if (emit_header(ou) != 0) goto werr;
     for (int ti = 0; ti < o->n_types; ti++) {
         const enum tlb_type t = o->types[ti];
