@@ -197,11 +197,8 @@ void tlb_sha256_hex(const void *data, size_t n, char hex[65]) {
 }
 
 int tlb_sha256_file(const char *path, char hex[65]) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tlb_fopen_regular(path);
+    if (!f) return -1;
     static unsigned char buf[1 << 16];
     struct tlb_sha256 s;
     tlb_sha256_init(&s);

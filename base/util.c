@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,7 +11,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include <unistd.h>
 
 void tlb_error(const char *fmt, ...) {
@@ -132,15 +132,107 @@ int tlb_write_full(int fd, const void *buf, size_t n) {
     return 0;
 }
 
-char *tlb_read_file(const char *path, size_t max_bytes, size_t *len) {
-    FILE *f = fopen(path, "rb");
+const char *tlb_file_kind(unsigned mode) {
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO (named pipe)";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    case S_IFLNK: return "a symbolic link";
+    }
+    return "not a regular file";
+}
+
+int tlb_open_regular(const char *path, int quiet) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        if (!quiet) tlb_error("%s: cannot open: %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        if (!quiet) tlb_error("%s: cannot stat: %s", path, strerror(e));
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        if (!quiet) tlb_error("%s: is %s, not a regular file", path, tlb_file_kind(st.st_mode));
+        close(fd);
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK); /* regular files never block anyway */
+    return fd;
+}
+
+FILE *tlb_fopen_regular(const char *path) {
+    int fd = tlb_open_regular(path, 0);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         tlb_error("%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+long tlb_read_magic(const char *path, void *buf, size_t n) {
+    int fd = tlb_open_regular(path, 0);
+    if (fd < 0) return -1;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            tlb_error("%s: read error: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    return (long)got;
+}
+
+FILE *tlb_fopen_output(const char *path, const char *mode) {
+    int append = mode[0] == 'a';
+    int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+                            (append ? O_APPEND : 0), 0644);
+    if (fd < 0) {
+        if (errno == ENXIO) tlb_error("%s: is a FIFO with no reader; refusing to wait for one", path);
+        else tlb_error("%s: cannot open for writing: %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !append && ftruncate(fd, 0) != 0) {
+        tlb_error("%s: cannot truncate: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, append ? "a" : "w");
+    if (!f) {
+        tlb_error("%s: cannot open for writing: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+char *tlb_read_file(const char *path, size_t max_bytes, size_t *len) {
+    FILE *f = tlb_fopen_regular(path);
+    if (!f) return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        tlb_error("%s: cannot stat: %s", path, strerror(errno));
         fclose(f);
         return NULL;
     }

@@ -42,8 +42,29 @@ int tlb_parse_double(const char *s, double *out);
 /* Write all n bytes to fd, retrying short writes and EINTR. Returns 0, or -1 (errno set). */
 int tlb_write_full(int fd, const void *buf, size_t n);
 
+/* Every input file is opened by name through these, so that nothing can block on it: the open
+ * is O_NONBLOCK (a FIFO with no writer would wait forever in a blocking open), then fstat,
+ * and anything but a regular file — FIFO, socket, character or block device, directory — is
+ * refused before a byte is read; then O_NONBLOCK is cleared.
+ * tlb_open_regular: the fd (O_RDONLY, O_CLOEXEC), or -1 with errno set (EINVAL or EISDIR for
+ * the wrong kind of file) and, unless quiet, one error line naming the file and what it is,
+ * e.g. "x: is a FIFO (named pipe), not a regular file". */
+int tlb_open_regular(const char *path, int quiet);
+/* The same as a stdio stream for reading ("rb"); NULL after the error line. */
+FILE *tlb_fopen_regular(const char *path);
+/* Up to n leading bytes of a regular file (format sniffing): how many were read, or -1 after
+ * the error line. */
+long tlb_read_magic(const char *path, void *buf, size_t n);
+/* Open an output file by name, mode "w" or "a", without blocking: a FIFO with no reader is
+ * refused at once ("x: is a FIFO with no reader"); pipes with a reader, /dev/null and other
+ * non-regular outputs are allowed. NULL after one error line naming the file. */
+FILE *tlb_fopen_output(const char *path, const char *mode);
+/* What kind of file a mode is, for messages: "a FIFO (named pipe)", "a directory", ... */
+const char *tlb_file_kind(unsigned mode);
+
 /* Read a whole file into a malloc'd buffer (NUL-terminated for convenience; *len excludes
- * the NUL). Returns NULL with an error printed naming the file. max_bytes caps the size. */
+ * the NUL). Returns NULL with an error printed naming the file. max_bytes caps the size.
+ * The file must be a regular file (tlb_open_regular). */
 char *tlb_read_file(const char *path, size_t max_bytes, size_t *len);
 
 /* Does s end with suffix? */

@@ -504,14 +504,11 @@ fail:
 
 int tlb_gguf_open(struct tlb_gguf **out, const char *path) {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = tlb_open_regular(path, 0);
+    if (fd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        tlb_error("%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }

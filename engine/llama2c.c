@@ -31,14 +31,11 @@ static float *take_vector(struct tlb_model *m, const float *src, size_t n, const
 }
 
 int tlb_llama2c_load(struct tlb_model *m, const char *path, const struct tlb_load_opts *o) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        tlb_error("%s: cannot open model: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = tlb_open_regular(path, 0);
+    if (fd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        tlb_error("%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }

@@ -32,13 +32,8 @@ int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_lo
     if (S_ISDIR(st.st_mode) || ends_with(spec, ".safetensors") || ends_with(spec, ".json"))
         return tlb_safetensors_load(m, spec, o);
     unsigned char magic[4] = {0};
-    FILE *f = fopen(spec, "rb");
-    if (!f) {
-        tlb_error("%s: cannot open model: %s", spec, strerror(errno));
-        return -1;
-    }
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
+    long got = tlb_read_magic(spec, magic, 4);
+    if (got < 0) return -1;
     if (got == 4 && memcmp(magic, "GGUF", 4) == 0) return tlb_gguf_load(m, spec, o);
     return tlb_llama2c_load(m, spec, o);
 }

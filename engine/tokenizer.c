@@ -377,10 +377,9 @@ int tlb_tokenizer_load(struct tlb_tokenizer **out, const char *path, int expecte
 int tlb_tokenizer_open(struct tlb_tokenizer **out, const char *path, int expected_vocab) {
     *out = NULL;
     unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        size_t got = fread(magic, 1, sizeof magic, f);
-        fclose(f);
+    long got = tlb_read_magic(path, magic, sizeof magic);
+    if (got < 0) return -1;
+    {
         if (got == 4 && !memcmp(magic, "GGUF", 4)) {
             /* the GGUF reader (gguf-model.c) reads the tokenizer.ggml.* arrays */
             if (tlb_gguf_load_tokenizer(out, path) != 0) return -1;

@@ -578,8 +578,7 @@ static int run(int argc, char **argv) {
     int csv = op.fmt == TLB_OFMT_CSV;
     ot = csv ? tlb_otable_new(20, csv_headers) : tlb_otable_new(10, table_headers);
     if (!ot) goto done;
-    if (op.output && !(out = fopen(op.output, "w"))) {
-        tlb_error("%s: cannot open for writing", op.output);
+    if (op.output && !(out = tlb_fopen_output(op.output, "w"))) {
         out = stdout;
         goto done;
     }

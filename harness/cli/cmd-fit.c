@@ -518,8 +518,7 @@ static int run(int argc, char **argv) {
                            "kld_mean", "tg t/s"};
     ot = csv ? tlb_otable_new(14, csv_h) : tlb_otable_new(9, tab_h);
     if (!ot) goto done;
-    if (o.output && !(out = fopen(o.output, "w"))) {
-        tlb_error("%s: cannot open for writing", o.output);
+    if (o.output && !(out = tlb_fopen_output(o.output, "w"))) {
         out = stdout;
         goto done;
     }

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "command.h"
@@ -172,10 +173,10 @@ static int run(int argc, char **argv) {
     struct tlb_model *m = NULL;
     struct tlb_tokenizer *tok = NULL;
     unsigned char magic[4] = {0};
-    FILE *f = strncmp(spec, "synthetic:", 10) ? fopen(spec, "rb") : NULL;
-    if (f) {
-        size_t got = fread(magic, 1, 4, f);
-        fclose(f);
+    struct stat st;
+    if (strncmp(spec, "synthetic:", 10) && stat(spec, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        long got = tlb_read_magic(spec, magic, 4); /* a FIFO or device is refused here */
+        if (got < 0) goto out;
         if (got == 4 && !memcmp(magic, "GGUF", 4) && tlb_gguf_open(&g, spec) != 0) goto out;
     }
     if (g && g->n_tensors == 0) {

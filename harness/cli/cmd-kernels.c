@@ -18,6 +18,7 @@
 #include "kernel-check.h"
 #include "kernel.h"
 #include "probe.h"
+#include "sysfs.h"
 #include "sysinfo.h"
 #include "threadpool.h"
 #include "util.h"
@@ -482,13 +483,11 @@ struct out {
 
 /* 1-minute load average, or -1 when unknown. */
 static double load_avg(void) {
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1) l = -1;
-        fclose(f);
-    }
-    return l;
+    char buf[128];
+    if (tlb_sysfs_read("", "/proc/loadavg", buf, sizeof buf) <= 0) return -1;
+    char *end = NULL;
+    double l = strtod(buf, &end);
+    return end != buf && l >= 0 ? l : -1;
 }
 
 static int put_field(struct out *ou, const char *s, int first) {
@@ -787,11 +786,8 @@ static int kernels_run(int argc, char **argv) {
     free(si);
     FILE *f = NULL;
     if (o.out) {
-        f = fopen(o.out, o.csv ? "a" : "w");
-        if (!f) {
-            tlb_error("kernels: cannot open '%s': %s", o.out, strerror(errno));
-            return TLB_EXIT_FAIL;
-        }
+        f = tlb_fopen_output(o.out, o.csv ? "a" : "w");
+        if (!f) return TLB_EXIT_FAIL;
         ou.f = f;
     }
     if (o.csv && f && fseek(f, 0, SEEK_END) == 0 && ftell(f) > 0) ou.no_header = 1;

@@ -50,8 +50,12 @@ int tlb_rep_gnuplot_find(char *buf, size_t n) {
 static void first_line(const char *dir, const char *name, char *why, size_t n) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return;
+    int fd = tlb_open_regular(path, 1); /* our own log, but never block on what is there */
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return;
+    }
     char line[512];
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';

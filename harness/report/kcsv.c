@@ -128,11 +128,8 @@ static int kcol(const struct kscan *s, const char *name) {
 
 int tlb_rep_kcsv_is(const char *path) {
     /* Only the first line matters: read at most 64 KiB of it. */
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tlb_fopen_regular(path);
+    if (!f) return -1;
     char buf[65536];
     size_t len = fread(buf, 1, sizeof buf, f);
     int bad = ferror(f);

@@ -196,11 +196,8 @@ int tlb_rep_buf_save(const struct tlb_rep_buf *b, const char *path) {
         tlb_error("%s: out of memory while building it", path);
         return -1;
     }
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        tlb_error("%s: cannot create: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tlb_fopen_output(path, "w");
+    if (!f) return -1;
     int bad = b->len && fwrite(b->p, 1, b->len, f) != b->len;
     if (fclose(f) != 0) bad = 1;
     if (bad) {

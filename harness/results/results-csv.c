@@ -648,7 +648,7 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 && errno == EEXIST) {
         created = 0;
-        fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+        fd = open(path, O_RDWR | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     }
     if (fd < 0) {
         tlb_error("%s: cannot open for appending: %s", path, strerror(errno));
@@ -656,10 +656,13 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
+        tlb_error("%s: is %s, not a regular file", path,
+                  fstat(fd, &st) == 0 ? tlb_file_kind(st.st_mode) : "unreadable");
         close(fd);
         return NULL;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if (lock_fd(fd, LOCK_EX) != 0) {
         tlb_error("%s: cannot lock: %s", path, strerror(errno));
         close(fd);
@@ -887,14 +890,11 @@ static int validate_cells(const struct scan *s, const struct tlb_schema_version 
 
 int tlb_csv_read(const char *path, struct tlb_table **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = tlb_open_regular(path, 0);
+    if (fd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        tlb_error("%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }

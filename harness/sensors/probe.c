@@ -3,12 +3,14 @@
  * the rest of this file is baseline code. */
 #include "probe.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cpu.h"
+#include "sysfs.h"
 #include "threadpool.h"
 #include "util.h"
 
@@ -229,22 +231,20 @@ size_t tlb_probe_llc_bytes(void) {
     for (int i = 0; i < 8; i++) {
         char path[128], buf[64];
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        FILE *f = fopen(path, "r");
-        if (!f) break;
-        int level = 0;
-        if (fscanf(f, "%d", &level) != 1) level = 0;
-        fclose(f);
+        long long lv = 0;
+        if (tlb_sysfs_read_ll_abs(path, &lv) != 0) {
+            if (errno == ENOENT) break;
+            lv = 0;
+        }
+        int level = lv > 0 && lv < 16 ? (int)lv : 0;
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        f = fopen(path, "r");
-        if (!f) continue;
         size_t v = 0;
-        if (fgets(buf, sizeof buf, f)) {
+        if (tlb_sysfs_read_abs(path, buf, sizeof buf) > 0) {
             char unit = 0;
             unsigned long n = 0;
-            if (sscanf(buf, "%lu%c", &n, &unit) >= 1)
+            if (sscanf(buf, "%lu%c", &n, &unit) >= 1 && n < (1ul << 30))
                 v = (size_t)n * (unit == 'K' ? 1024 : unit == 'M' ? 1024 * 1024 : 1);
         }
-        fclose(f);
         if (level >= best_level && v > 0) {
             best_level = level;
             best = v;

@@ -2,6 +2,7 @@
  * rather than stdio so errno tells the caller exactly why a sensor is unreadable, and
  * O_NONBLOCK so a FIFO planted in a fake tree cannot hang a reader. */
 #include "sysfs.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,7 +50,7 @@ int tlb_sysfs_read_abs(const char *abspath, char *buf, size_t n) {
             return -1;
         }
     }
-    int fd = open(abspath, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = tlb_open_regular(abspath, 1);
     if (fd < 0) return -1;
     size_t len = 0;
     while (len + 1 < n) {
@@ -114,7 +115,7 @@ char *tlb_sysfs_slurp(const char *root, const char *path, size_t max_bytes, size
             return NULL;
         }
     }
-    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = tlb_open_regular(p, 1);
     if (fd < 0) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);

@@ -204,11 +204,7 @@ static int text_tokens(const struct tlb_model *m, const struct tlb_acc_source *s
     if (!tp) {
         /* a GGUF model carries its vocabulary */
         char magic[4] = {0};
-        FILE *f = src->model_path ? fopen(src->model_path, "rb") : NULL;
-        if (f) {
-            if (fread(magic, 1, 4, f) != 4) magic[0] = 0;
-            fclose(f);
-        }
+        if (src->model_path && tlb_read_magic(src->model_path, magic, 4) != 4) magic[0] = 0;
         if (memcmp(magic, "GGUF", 4) != 0) {
             tlb_error("--eval-text %s needs --tokenizer (the model has no vocabulary)",
                       src->text_path);
