@@ -55,6 +55,12 @@ int tlb_buf_printf(struct tlb_buf *b, const char *fmt, ...) {
     return 0;
 }
 
+void tlb_buf_clear(struct tlb_buf *b) {
+    b->len = 0;
+    b->failed = 0;
+    if (b->p) b->p[0] = '\0';
+}
+
 void tlb_buf_free(struct tlb_buf *b) {
     size_t max = b->max;
     free(b->p);

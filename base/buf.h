@@ -19,6 +19,8 @@ int tlb_buf_reserve(struct tlb_buf *b, size_t extra);
 int tlb_buf_add(struct tlb_buf *b, const void *d, size_t n);
 int tlb_buf_puts(struct tlb_buf *b, const char *s);
 int tlb_buf_printf(struct tlb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Empty b for reuse: keeps the memory, forgets an earlier failure. */
+void tlb_buf_clear(struct tlb_buf *b);
 /* Free the bytes and reset b to empty (max kept). */
 void tlb_buf_free(struct tlb_buf *b);
 

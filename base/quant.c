@@ -220,6 +220,17 @@ int tlb_type_from_name(const char *name, enum tlb_type *out) {
     return -1;
 }
 
+int tlb_type_from_name_msg(const char *what, const char *name, enum tlb_type *out) {
+    if (tlb_type_from_name(name, out) == 0) return 0;
+    char known[128] = "";
+    for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+        strncat(known, " ", sizeof known - strlen(known) - 1);
+        strncat(known, traits[t].name, sizeof known - strlen(known) - 1);
+    }
+    tlb_error("%s: unknown type '%s' (known:%s)", what, name ? name : "", known);
+    return -1;
+}
+
 int tlb_type_from_ggml(uint32_t ggml_type, enum tlb_type *out) {
     for (int t = 0; t < TLB_TYPE_COUNT; t++) {
         if ((uint32_t)traits[t].ggml_type == ggml_type) {

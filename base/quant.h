@@ -67,6 +67,8 @@ struct tlb_type_traits {
 const struct tlb_type_traits *tlb_type_traits(enum tlb_type t);
 /* Name -> type; returns 0, or -1 for an unknown name. */
 int tlb_type_from_name(const char *name, enum tlb_type *out);
+/* The same with one error line naming what and the known types when name is not one. */
+int tlb_type_from_name_msg(const char *what, const char *name, enum tlb_type *out);
 /* GGUF type id -> type; returns 0, or -1 for an id tlbench does not support. */
 int tlb_type_from_ggml(uint32_t ggml_type, enum tlb_type *out);
 /* Bytes of a row of n values, or 0 when n is not a multiple of the block size or overflows. */

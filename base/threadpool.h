@@ -4,6 +4,9 @@
 #ifndef TLB_THREADPOOL_H
 #define TLB_THREADPOOL_H
 
+/* The most threads anything in tlbench runs with (-t, profiles, the engine's pool). */
+#define TLB_MAX_THREADS 1024
+
 struct tlb_pool;
 
 /* fn(arg, ith, nth) runs once on each of the nth threads, ith = 0..nth-1. */

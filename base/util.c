@@ -1,6 +1,7 @@
 /* util.c — error reporting, clocks, checked allocation and parsing helpers. */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -115,6 +116,38 @@ int tlb_parse_double(const char *s, double *out) {
     if (errno || *end != '\0' || !isfinite(v)) return -1;
     *out = v;
     return 0;
+}
+
+int tlb_parse_int_msg(const char *what, const char *text, long min, long max, long *out) {
+    if (tlb_parse_int(text, min, max, out) != 0) {
+        tlb_error("%s: '%s' is not an integer in [%ld, %ld]", what, text ? text : "", min, max);
+        return -1;
+    }
+    return 0;
+}
+
+int tlb_parse_double_msg(const char *what, const char *text, double min, double max,
+                         double *out) {
+    double v;
+    if (tlb_parse_double(text, &v) != 0 || !(v >= min && v <= max)) {
+        tlb_error("%s: '%s' is not a number in [%g, %g]", what, text ? text : "", min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int tlb_parse_u64_msg(const char *what, const char *text, uint64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    if (!text || !*text || *text == '-') goto bad;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end) goto bad;
+    *out = v;
+    return 0;
+bad:
+    tlb_error("%s: '%s' is not a non-negative integer", what, text ? text : "");
+    return -1;
 }
 
 int tlb_write_full(int fd, const void *buf, size_t n) {
@@ -258,6 +291,38 @@ char *tlb_read_file(const char *path, size_t max_bytes, size_t *len) {
     buf[n] = '\0';
     if (len) *len = n;
     return buf;
+}
+
+static char *trim_blanks(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+int tlb_split_list(char *s, char **items, int cap) {
+    int n = 0;
+    for (char *p = s;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (n == cap) return -1;
+        items[n++] = trim_blanks(p);
+        if (!comma) return n;
+        p = comma + 1;
+    }
+}
+
+int tlb_list_has(const char *list, const char *word) {
+    size_t wl = strlen(word);
+    for (const char *p = list;;) {
+        size_t len = strcspn(p, ",");
+        const char *q = p, *e = p + len;
+        while (q < e && isspace((unsigned char)*q)) q++;
+        while (e > q && isspace((unsigned char)e[-1])) e--;
+        if ((size_t)(e - q) == wl && !strncmp(q, word, wl)) return 1;
+        if (!p[len]) return 0;
+        p += len + 1;
+    }
 }
 
 int tlb_ends_with(const char *s, const char *suffix) {

@@ -38,6 +38,13 @@ int tlb_add_size(size_t a, size_t b, size_t *out);
 /* Parse helpers for CLI and config values; return 0 on success, -1 on malformed input. */
 int tlb_parse_int(const char *s, long min, long max, long *out);
 int tlb_parse_double(const char *s, double *out);
+/* The same for a value named what (an option, "file.conf:3: key"): 0, or -1 after one error
+ * line "<what>: '<text>' is not an integer in [min, max]" (a number in [min, max], a
+ * non-negative integer), so every command and file rejects bad numbers alike. */
+int tlb_parse_int_msg(const char *what, const char *text, long min, long max, long *out);
+int tlb_parse_double_msg(const char *what, const char *text, double min, double max,
+                         double *out);
+int tlb_parse_u64_msg(const char *what, const char *text, uint64_t *out);
 
 /* Write all n bytes to fd, retrying short writes and EINTR. Returns 0, or -1 (errno set). */
 int tlb_write_full(int fd, const void *buf, size_t n);
@@ -66,6 +73,13 @@ const char *tlb_file_kind(unsigned mode);
  * the NUL). Returns NULL with an error printed naming the file. max_bytes caps the size.
  * The file must be a regular file (tlb_open_regular). */
 char *tlb_read_file(const char *path, size_t max_bytes, size_t *len);
+
+/* Comma lists ("1,2,4", "f32, q8_0"): split s in place at commas into items trimmed of white
+ * space. Returns the number of items (an empty s is one empty item), or -1 when there are more
+ * than cap. Empty items stay as "": each caller decides whether "a,,b" is an error. */
+int tlb_split_list(char *s, char **items, int cap);
+/* Is word one of the items of the comma list? */
+int tlb_list_has(const char *list, const char *word);
 
 /* Does s end with suffix? */
 int tlb_ends_with(const char *s, const char *suffix);

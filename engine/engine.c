@@ -127,8 +127,8 @@ int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
         return -1;
     }
     if (check_kernel(o->kernel, m) != 0) return -1;
-    if (o->n_threads < 1 || o->n_threads > 1024) {
-        tlb_error("--threads must be between 1 and 1024 (got %d)", o->n_threads);
+    if (o->n_threads < 1 || o->n_threads > TLB_MAX_THREADS) {
+        tlb_error("--threads must be between 1 and %d (got %d)", TLB_MAX_THREADS, o->n_threads);
         return -1;
     }
     if (o->kv_type != TLB_TYPE_F32 && o->kv_type != TLB_TYPE_F16) {

@@ -9,42 +9,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "gguf.h"
 #include "util.h"
 
 #define ALIGN 32u
 
-/* ---- growable metadata buffer ---- */
+/* ---- metadata: a growable buffer and the key/value pairs counted as they are added ---- */
 
 struct wbuf {
-    unsigned char *p;
-    size_t n, cap;
+    struct tlb_buf b;
     uint64_t n_kv;
-    int err;
 };
 
-static void put(struct wbuf *b, const void *src, size_t n) {
-    if (b->err) return;
-    if (n > b->cap - b->n) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->n < n) {
-            if (cap > SIZE_MAX / 2) {
-                b->err = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
+static void put(struct wbuf *b, const void *src, size_t n) { tlb_buf_add(&b->b, src, n); }
 
 static void put_le(struct wbuf *b, uint64_t v, int n) {
     unsigned char t[8];
@@ -295,7 +273,7 @@ int tlb_gguf_write_model(const char *path, const struct tlb_model *m,
         w[i].offset = off;
         off += (w[i].bytes + ALIGN - 1) / ALIGN * ALIGN;
     }
-    if (b.err) {
+    if (b.b.failed) {
         tlb_error("%s: out of memory assembling GGUF metadata", path);
         goto done;
     }
@@ -329,7 +307,7 @@ int tlb_gguf_write_model(const char *path, const struct tlb_model *m,
     put_le(&h, 3, 4);
     put_le(&h, (uint64_t)n, 8);
     put_le(&h, b.n_kv, 8);
-    put(&h, b.p, b.n);
+    put(&h, b.b.p, b.b.len);
     for (int i = 0; i < n; i++) {
         put_str(&h, w[i].name, strlen(w[i].name));
         put_le(&h, w[i].n_dims, 4);
@@ -337,13 +315,13 @@ int tlb_gguf_write_model(const char *path, const struct tlb_model *m,
         put_le(&h, w[i].ggml_type, 4);
         put_le(&h, w[i].offset, 8);
     }
-    if (h.err) {
-        free(h.p);
+    if (h.b.failed) {
+        tlb_buf_free(&h.b);
         tlb_error("%s: out of memory assembling the GGUF header", path);
         goto done;
     }
-    int err = write_all(f, h.p, h.n, tmp) || write_pad(f, h.n, tmp);
-    free(h.p);
+    int err = write_all(f, h.b.p, h.b.len, tmp) || write_pad(f, h.b.len, tmp);
+    tlb_buf_free(&h.b);
     if (err) goto done;
     for (int i = 0; i < n; i++)
         if (write_all(f, w[i].data, (size_t)w[i].bytes, tmp) || write_pad(f, w[i].bytes, tmp))
@@ -372,7 +350,7 @@ done:
         unlink(tmp);
         free(tmp);
     }
-    free(b.p);
+    tlb_buf_free(&b.b);
     free(w);
     return rc;
 }

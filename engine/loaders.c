@@ -13,11 +13,6 @@
 #include "gguf.h"
 #include "util.h"
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_load_opts *o) {
     if (strncmp(spec, "synthetic:", 10) == 0) return tlb_synthetic_load(m, spec + 10, o);
     if (!*spec) {
@@ -29,7 +24,7 @@ int tlb_load_dispatch(struct tlb_model *m, const char *spec, const struct tlb_lo
         tlb_error("%s: cannot open model: %s", spec, strerror(errno));
         return -1;
     }
-    if (S_ISDIR(st.st_mode) || ends_with(spec, ".safetensors") || ends_with(spec, ".json"))
+    if (S_ISDIR(st.st_mode) || tlb_ends_with(spec, ".safetensors") || tlb_ends_with(spec, ".json"))
         return tlb_safetensors_load(m, spec, o);
     unsigned char magic[4] = {0};
     long got = tlb_read_magic(spec, magic, 4);

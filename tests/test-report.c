@@ -37,22 +37,22 @@ TLB_TEST(safe_label_filters_every_dangerous_byte) {
 }
 
 TLB_TEST(html_and_markdown_escaping) {
-    struct tlb_rep_buf b = {0};
+    struct tlb_buf b = {0};
     tlb_rep_put_html(&b, "<script>a&b \"c\" 'd'</script>\x01\xff\xc3\xa9");
     TLB_CHECK(b.p && !strcmp(b.p, "&lt;script&gt;a&amp;b &quot;c&quot; &#39;d&#39;&lt;/script&gt;"
                                   "\xEF\xBF\xBD\xc3\xa9"), "html '%s'", b.p);
-    tlb_rep_buf_free(&b);
+    tlb_buf_free(&b);
     tlb_rep_put_md(&b, "a|b *c* `d` <e> [f](g)\nh_i & #j");
     TLB_CHECK(b.p && !strcmp(b.p, "a\\|b \\*c\\* \\`d\\` &lt;e&gt; \\[f\\](g) h\\_i &amp; \\#j"),
               "md '%s'", b.p);
-    tlb_rep_buf_free(&b);
+    tlb_buf_free(&b);
     static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
     static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     for (int i = 0; i < 7; i++) {
-        tlb_rep_put(&b, ""); /* an empty buffer still gets a string */
+        tlb_buf_puts(&b, ""); /* an empty buffer still gets a string */
         tlb_rep_put_base64(&b, (const unsigned char *)in[i], strlen(in[i]));
         TLB_CHECK(!strcmp(b.p, want[i]), "base64('%s') = '%s'", in[i], b.p);
-        tlb_rep_buf_free(&b);
+        tlb_buf_free(&b);
     }
 }
 

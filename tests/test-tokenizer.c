@@ -9,44 +9,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "test.h"
 #include "tokenizer.h"
 #include "util.h"
 
 /* ---- helpers ---- */
 
-struct buf {
-    unsigned char *p;
-    size_t n, cap;
-};
-
-static int buf_put(struct buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-    return 0;
-}
-
-static int buf_i32(struct buf *b, int32_t v) {
+static int buf_i32(struct tlb_buf *b, int32_t v) {
     unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
                           (unsigned char)((uint32_t)v >> 24)};
-    return buf_put(b, c, 4);
+    return tlb_buf_add(b, c, 4);
 }
 
-static int buf_f32(struct buf *b, float f) {
+static int buf_f32(struct tlb_buf *b, float f) {
     int32_t v;
     memcpy(&v, &f, 4);
     return buf_i32(b, v);
 }
 
-static int buf_varint(struct buf *b, uint64_t v) {
+static int buf_varint(struct tlb_buf *b, uint64_t v) {
     unsigned char c[10];
     int n = 0;
     do {
@@ -55,11 +37,11 @@ static int buf_varint(struct buf *b, uint64_t v) {
         if (v) c[n] |= 0x80;
         n++;
     } while (v);
-    return buf_put(b, c, (size_t)n);
+    return tlb_buf_add(b, c, (size_t)n);
 }
 
-static int buf_field_bytes(struct buf *b, int field, const void *d, size_t n) {
-    return buf_varint(b, (uint64_t)field << 3 | 2) || buf_varint(b, n) || buf_put(b, d, n);
+static int buf_field_bytes(struct tlb_buf *b, int field, const void *d, size_t n) {
+    return buf_varint(b, (uint64_t)field << 3 | 2) || buf_varint(b, n) || tlb_buf_add(b, d, n);
 }
 
 static char *slurp(const char *path, size_t *len) { return tlb_read_file(path, 64u << 20, len); }
@@ -67,19 +49,19 @@ static char *slurp(const char *path, size_t *len) { return tlb_read_file(path, 6
 /* Concatenate what run.c prints for ids[0..n) after prev (BOS strips the first space). */
 static char *decode_all(const struct tlb_tokenizer *t, int prev, const int *ids, int n,
                         size_t *out_len, int only_printable) {
-    struct buf b = {0};
+    struct tlb_buf b = {0};
     for (int i = 0; i < n; i++) {
         size_t l;
         const char *p = tlb_token_piece(t, prev, ids[i], &l);
-        if ((!only_printable || tlb_piece_printable(p, l)) && buf_put(&b, p, l)) break;
+        if ((!only_printable || tlb_piece_printable(p, l)) && tlb_buf_add(&b, p, l)) break;
         prev = ids[i];
     }
-    if (buf_put(&b, "", 1)) {
+    if (tlb_buf_add(&b, "", 1)) {
         free(b.p);
         return NULL;
     }
-    *out_len = b.n - 1;
-    return (char *)b.p;
+    *out_len = b.len - 1;
+    return b.p;
 }
 
 static int encode(const struct tlb_tokenizer *t, const char *s, size_t n, int bos, int **ids) {
@@ -468,7 +450,7 @@ static void synth_piece(int i, char *buf, size_t *len, int *type) {
 }
 
 /* llama2.c .bin of the synthetic vocab, as tokenizer.py exports it (spaces, "\n<s>\n"). */
-static int synth_bin(struct buf *b) {
+static int synth_bin(struct tlb_buf *b) {
     if (buf_i32(b, 16)) return -1;
     for (int i = 0; i < SYNTH_N; i++) {
         char p[32], q[40];
@@ -481,29 +463,29 @@ static int synth_bin(struct buf *b) {
         else strcpy(q, p);
         l = strlen(q);
         if (buf_f32(b, i < 259 ? 0.0f : (float)-(i - 259)) || buf_i32(b, (int32_t)l) ||
-            buf_put(b, q, l))
+            tlb_buf_add(b, q, l))
             return -1;
     }
     return 0;
 }
 
 /* SentencePiece ModelProto of the same vocab (BPE, add_dummy_prefix, unk/bos/eos 0/1/2). */
-static int synth_model(struct buf *b, int byte_type_for_zz, size_t *pieces_end) {
+static int synth_model(struct tlb_buf *b, int byte_type_for_zz, size_t *pieces_end) {
     for (int i = 0; i < SYNTH_N; i++) {
         char p[32];
         size_t l;
         int type;
         synth_piece(i, p, &l, &type);
         if (byte_type_for_zz && !strcmp(p, "<0xZZ>")) type = 6;
-        struct buf m = {0};
+        struct tlb_buf m = {0};
         int err = buf_field_bytes(&m, 1, p, l) || buf_varint(&m, 2 << 3 | 5) ||
                   buf_f32(&m, i < 259 ? 0.0f : (float)-(i - 259)) || buf_varint(&m, 3 << 3) ||
-                  buf_varint(&m, (uint64_t)type) || buf_field_bytes(b, 1, m.p, m.n);
+                  buf_varint(&m, (uint64_t)type) || buf_field_bytes(b, 1, m.p, m.len);
         free(m.p);
         if (err) return -1;
     }
-    if (pieces_end) *pieces_end = b->n;
-    struct buf ts = {0}, ns = {0};
+    if (pieces_end) *pieces_end = b->len;
+    struct tlb_buf ts = {0}, ns = {0};
     int err = buf_varint(&ts, 3 << 3) || buf_varint(&ts, 2) ||           /* model_type BPE */
               buf_varint(&ts, 4 << 3) || buf_varint(&ts, SYNTH_N) ||     /* vocab_size */
               buf_varint(&ts, 40 << 3) || buf_varint(&ts, 0) ||          /* unk_id */
@@ -512,8 +494,8 @@ static int synth_model(struct buf *b, int byte_type_for_zz, size_t *pieces_end) 
               buf_varint(&ts, 43 << 3) || buf_varint(&ts, UINT64_MAX) || /* pad_id -1 */
               buf_field_bytes(&ns, 1, "identity", 8) || buf_varint(&ns, 3 << 3) ||
               buf_varint(&ns, 1) || buf_varint(&ns, 4 << 3) || buf_varint(&ns, 0) ||
-              buf_field_bytes(b, 2, ts.p, ts.n) ||
-              buf_field_bytes(b, 3, ns.p, ns.n);
+              buf_field_bytes(b, 2, ts.p, ts.len) ||
+              buf_field_bytes(b, 3, ns.p, ns.len);
     free(ts.p);
     free(ns.p);
     return err ? -1 : 0;
@@ -564,13 +546,13 @@ static int try_load(struct tmpdir *d, const void *data, size_t n, int vocab) {
 }
 
 TLB_TEST(synthetic_bin_and_model) {
-    struct buf bb = {0}, mb = {0};
+    struct tlb_buf bb = {0}, mb = {0};
     struct tmpdir d = {.dir = "/tmp/tlb-tok-XXXXXX"};
     TLB_CHECK(synth_bin(&bb) == 0 && synth_model(&mb, 0, NULL) == 0 && mkdtemp(d.dir), "setup");
     struct tlb_tokenizer *a = NULL, *b = NULL;
-    const char *p = write_tmp(&d, bb.p, bb.n);
+    const char *p = write_tmp(&d, bb.p, bb.len);
     int ok = p && tlb_tokenizer_load(&a, p, SYNTH_N) == 0;
-    p = write_tmp(&d, mb.p, mb.n);
+    p = write_tmp(&d, mb.p, mb.len);
     ok = ok && p && tlb_tokenizer_load(&b, p, SYNTH_N) == 0;
     free(bb.p);
     free(mb.p);
@@ -666,55 +648,55 @@ static void put_i32_at(unsigned char *p, int32_t v) {
 }
 
 TLB_TEST(hostile_bin_files) {
-    struct buf g = {0};
+    struct tlb_buf g = {0};
     struct tmpdir d = {.dir = "/tmp/tlb-tok-XXXXXX"};
     TLB_CHECK(synth_bin(&g) == 0 && mkdtemp(d.dir), "setup");
-    unsigned char *w = malloc(g.n + 16);
+    unsigned char *w = malloc(g.len + 16);
     int ok = w != NULL, bad = -1;
     /* the intact file loads, with and without the vocab size */
-    ok &= try_load(&d, g.p, g.n, SYNTH_N) == 1 && try_load(&d, g.p, g.n, 0) == 1;
+    ok &= try_load(&d, g.p, g.len, SYNTH_N) == 1 && try_load(&d, g.p, g.len, 0) == 1;
     /* every truncation fails when the vocab size is known; no header at all fails always */
-    for (size_t cut = 0; ok && cut < g.n; cut += cut < 64 ? 1 : 37)
+    for (size_t cut = 0; ok && cut < g.len; cut += cut < 64 ? 1 : 37)
         if (try_load(&d, g.p, cut, SYNTH_N) != 0) bad = (int)cut;
     ok &= try_load(&d, g.p, 3, 0) == 0 && try_load(&d, g.p, 0, 0) == 0;
     ok &= try_load(&d, g.p, 13, 0) == 0; /* mid-record */
     /* vocab size mismatch: too few and too many */
-    ok &= try_load(&d, g.p, g.n, SYNTH_N + 1) == 0 && try_load(&d, g.p, g.n, SYNTH_N - 1) == 0;
+    ok &= try_load(&d, g.p, g.len, SYNTH_N + 1) == 0 && try_load(&d, g.p, g.len, SYNTH_N - 1) == 0;
     /* max_token_length absurd or zero or negative */
     static const int32_t mtl[] = {0, -1, 1 << 30, INT32_MIN, 65536};
     for (size_t k = 0; ok && k < TLB_ARRAY_LEN(mtl); k++) {
-        memcpy(w, g.p, g.n);
+        memcpy(w, g.p, g.len);
         put_i32_at(w, mtl[k]);
-        ok &= try_load(&d, w, g.n, 0) == 0;
+        ok &= try_load(&d, w, g.len, 0) == 0;
     }
     /* first record (offset 4: score, 8: len) */
     static const int32_t lens[] = {-1, INT32_MIN, INT32_MAX, 17, 100000};
     for (size_t k = 0; ok && k < TLB_ARRAY_LEN(lens); k++) {
-        memcpy(w, g.p, g.n);
+        memcpy(w, g.p, g.len);
         put_i32_at(w + 8, lens[k]);
-        ok &= try_load(&d, w, g.n, 0) == 0;
+        ok &= try_load(&d, w, g.len, 0) == 0;
     }
     static const uint32_t scores[] = {0x7FC00000u, 0x7F800000u, 0xFF800000u}; /* NaN, ±inf */
     for (size_t k = 0; ok && k < TLB_ARRAY_LEN(scores); k++) {
-        memcpy(w, g.p, g.n);
+        memcpy(w, g.p, g.len);
         put_i32_at(w + 4, (int32_t)scores[k]);
-        ok &= try_load(&d, w, g.n, 0) == 0;
+        ok &= try_load(&d, w, g.len, 0) == 0;
     }
     /* the last record's length points past the end */
-    memcpy(w, g.p, g.n);
-    put_i32_at(w + g.n - 1 - 4, 2); /* last piece is ">" (1 byte): claim 2 */
-    ok &= try_load(&d, w, g.n, SYNTH_N) == 0;
+    memcpy(w, g.p, g.len);
+    put_i32_at(w + g.len - 1 - 4, 2); /* last piece is ">" (1 byte): claim 2 */
+    ok &= try_load(&d, w, g.len, SYNTH_N) == 0;
     /* trailing junk after the expected vocab */
-    memcpy(w, g.p, g.n);
-    memset(w + g.n, 0xAB, 5);
-    ok &= try_load(&d, w, g.n + 5, SYNTH_N) == 0 && try_load(&d, w, g.n + 5, 0) == 0;
+    memcpy(w, g.p, g.len);
+    memset(w + g.len, 0xAB, 5);
+    ok &= try_load(&d, w, g.len + 5, SYNTH_N) == 0 && try_load(&d, w, g.len + 5, 0) == 0;
     /* a GGUF magic is refused by tlb_tokenizer_load */
     ok &= try_load(&d, "GGUF\3\0\0\0", 8, 0) == 0;
     /* random byte corruption: load or refuse, never crash (ASan checks) */
     for (int it = 0; it < 200 && w; it++) {
-        memcpy(w, g.p, g.n);
-        for (int k = 0; k < 4; k++) w[rng() % g.n] = (unsigned char)rng();
-        if (try_load(&d, w, g.n, it & 1 ? SYNTH_N : 0) < 0) ok = 0;
+        memcpy(w, g.p, g.len);
+        for (int k = 0; k < 4; k++) w[rng() % g.len] = (unsigned char)rng();
+        if (try_load(&d, w, g.len, it & 1 ? SYNTH_N : 0) < 0) ok = 0;
     }
     free(w);
     free(g.p);
@@ -724,44 +706,44 @@ TLB_TEST(hostile_bin_files) {
 }
 
 TLB_TEST(hostile_model_files) {
-    struct buf g = {0}, zz = {0};
+    struct tlb_buf g = {0}, zz = {0};
     size_t pieces_end = 0;
     struct tmpdir d = {.dir = "/tmp/tlb-tok-XXXXXX"};
     TLB_CHECK(synth_model(&g, 0, &pieces_end) == 0 && synth_model(&zz, 1, NULL) == 0 &&
                   mkdtemp(d.dir),
               "setup");
-    unsigned char *w = malloc(g.n + 64);
+    unsigned char *w = malloc(g.len + 64);
     int ok = w != NULL, bad = -1;
-    ok &= try_load(&d, g.p, g.n, SYNTH_N) == 1 && try_load(&d, g.p, g.n, 0) == 1;
+    ok &= try_load(&d, g.p, g.len, SYNTH_N) == 1 && try_load(&d, g.p, g.len, 0) == 1;
     /* a piece typed BYTE whose text is not <0xHH> */
-    ok &= try_load(&d, zz.p, zz.n, 0) == 0;
+    ok &= try_load(&d, zz.p, zz.len, 0) == 0;
     /* cut inside the pieces: fails; cut inside trainer_spec or normalizer_spec: fails too
      * (cuts at the boundaries between them leave a valid model) */
     for (size_t cut = 3; ok && cut < pieces_end; cut += cut < 64 ? 1 : 29)
         if (try_load(&d, g.p, cut, SYNTH_N) != 0) bad = (int)cut;
     for (size_t cut = pieces_end + 1; ok && cut < pieces_end + 12; cut++)
         if (try_load(&d, g.p, cut, SYNTH_N) != 0) bad = (int)cut;
-    ok &= try_load(&d, g.p, g.n, SYNTH_N + 1) == 0; /* vocab mismatch */
-    struct buf h = {0};
+    ok &= try_load(&d, g.p, g.len, SYNTH_N + 1) == 0; /* vocab mismatch */
+    struct tlb_buf h = {0};
     /* bad varint: 11 continuation bytes as a length */
-    ok &= buf_put(&h, "\x0A", 1) == 0;
-    for (int i = 0; i < 11; i++) ok &= buf_put(&h, "\xFF", 1) == 0;
-    ok &= try_load(&d, h.p, h.n, 0) == 0;
-    h.n = 0;
+    ok &= tlb_buf_add(&h, "\x0A", 1) == 0;
+    for (int i = 0; i < 11; i++) ok &= tlb_buf_add(&h, "\xFF", 1) == 0;
+    ok &= try_load(&d, h.p, h.len, 0) == 0;
+    tlb_buf_clear(&h);
     /* length past the end */
-    ok &= buf_put(&h, "\x0A\x7F\x0A\x01" "a", 5) == 0 && try_load(&d, h.p, h.n, 0) == 0;
-    h.n = 0;
+    ok &= tlb_buf_add(&h, "\x0A\x7F\x0A\x01" "a", 5) == 0 && try_load(&d, h.p, h.len, 0) == 0;
+    tlb_buf_clear(&h);
     /* piece text length past its message */
-    ok &= buf_put(&h, "\x0A\x03\x0A\x09" "a", 5) == 0 && try_load(&d, h.p, h.n, 0) == 0;
-    h.n = 0;
+    ok &= tlb_buf_add(&h, "\x0A\x03\x0A\x09" "a", 5) == 0 && try_load(&d, h.p, h.len, 0) == 0;
+    tlb_buf_clear(&h);
     /* huge length varint (2^63) */
-    ok &= buf_put(&h, "\x0A\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11) == 0 &&
-          try_load(&d, h.p, h.n, 0) == 0;
-    h.n = 0;
+    ok &= tlb_buf_add(&h, "\x0A\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11) == 0 &&
+          try_load(&d, h.p, h.len, 0) == 0;
+    tlb_buf_clear(&h);
     /* group wire type inside the model, and field number 0 */
-    ok &= buf_put(&h, "\x0A\x03\x0A\x01" "a\x0B\x0C", 7) == 0 && try_load(&d, h.p, h.n, 0) == 0;
-    h.n = 0;
-    ok &= buf_put(&h, "\x0A\x03\x0A\x01" "a\x02\x00", 7) == 0 && try_load(&d, h.p, h.n, 0) == 0;
+    ok &= tlb_buf_add(&h, "\x0A\x03\x0A\x01" "a\x0B\x0C", 7) == 0 && try_load(&d, h.p, h.len, 0) == 0;
+    tlb_buf_clear(&h);
+    ok &= tlb_buf_add(&h, "\x0A\x03\x0A\x01" "a\x02\x00", 7) == 0 && try_load(&d, h.p, h.len, 0) == 0;
     /* the good model with a trailing trainer_spec: bos id 1e6, unigram, then a bad type */
     static const unsigned char tails[][8] = {
         {0x12, 0x04, 0xC8, 0x02, 0xC0, 0x84}, /* bos_id = varint truncated */
@@ -771,18 +753,18 @@ TLB_TEST(hostile_model_files) {
     };
     static const size_t tail_len[] = {6, 4, 6, 5};
     for (size_t k = 0; ok && k < TLB_ARRAY_LEN(tails); k++) {
-        memcpy(w, g.p, g.n);
-        memcpy(w + g.n, tails[k], tail_len[k]);
-        ok &= try_load(&d, w, g.n + tail_len[k], 0) == 0;
+        memcpy(w, g.p, g.len);
+        memcpy(w + g.len, tails[k], tail_len[k]);
+        ok &= try_load(&d, w, g.len + tail_len[k], 0) == 0;
     }
     /* an unknown field (number 99, varint) is skipped */
-    memcpy(w, g.p, g.n);
-    memcpy(w + g.n, "\x98\x06\x05", 3);
-    ok &= try_load(&d, w, g.n + 3, SYNTH_N) == 1;
+    memcpy(w, g.p, g.len);
+    memcpy(w + g.len, "\x98\x06\x05", 3);
+    ok &= try_load(&d, w, g.len + 3, SYNTH_N) == 1;
     for (int it = 0; it < 200 && w; it++) {
-        memcpy(w, g.p, g.n);
-        for (int k = 0; k < 3; k++) w[rng() % g.n] = (unsigned char)rng();
-        if (try_load(&d, w, g.n, 0) < 0) ok = 0;
+        memcpy(w, g.p, g.len);
+        for (int k = 0; k < 3; k++) w[rng() % g.len] = (unsigned char)rng();
+        if (try_load(&d, w, g.len, 0) < 0) ok = 0;
     }
     free(h.p);
     free(w);

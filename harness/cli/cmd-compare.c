@@ -121,21 +121,17 @@ static void free_keys(struct keyed *k, size_t n) {
     free(k);
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Does any value of column col appear in both tables? (sorted + binary search) */
 static int share_value(const struct tlb_table *a, const struct tlb_table *b, const char *col) {
     int ca = tlb_table_col(a, col), cb = tlb_table_col(b, col);
     const char **v = tlb_calloc(a->n_rows ? a->n_rows : 1, sizeof *v, "compare");
     if (!v) return 0;
     for (size_t i = 0; i < a->n_rows; i++) v[i] = tlb_table_str(a, i, ca);
-    qsort(v, a->n_rows, sizeof *v, cmp_str);
+    qsort(v, a->n_rows, sizeof *v, tlb_cmp_strp);
     int shared = 0;
     for (size_t j = 0; j < b->n_rows && !shared; j++) {
         const char *key = tlb_table_str(b, j, cb);
-        shared = bsearch(&key, v, a->n_rows, sizeof *v, cmp_str) != NULL;
+        shared = bsearch(&key, v, a->n_rows, sizeof *v, tlb_cmp_strp) != NULL;
     }
     free(v);
     return shared;
@@ -413,8 +409,11 @@ static int parse_metrics(const char *list, int *use) {
     }
     strcpy(buf, list);
     for (int i = 0; i < N_METRICS; i++) use[i] = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *items[128];
+    int ni = tlb_split_list(buf, items, (int)TLB_ARRAY_LEN(items));
+    for (int k = 0; k < ni; k++) {
+        const char *tok = items[k];
+        if (!*tok) continue;
         int found = 0;
         for (int i = 0; i < N_METRICS; i++)
             if (!strcmp(tok, metrics[i].name)) use[i] = found = 1;
@@ -485,10 +484,7 @@ static int parse_args(int argc, char **argv, struct opts *op, const char **files
             op->seed = (uint64_t)lv;
             break;
         case O_RESAMPLES:
-            if (tlb_parse_int(optarg, 100, 1000000, &lv)) {
-                tlb_error("--resamples: '%s' is not an integer in [100, 1000000]", optarg);
-                return -1;
-            }
+            if (tlb_parse_int_msg("--resamples", optarg, 100, 1000000, &lv)) return -1;
             op->resamples = (int)lv;
             break;
         case 'h': usage(stdout); return 1;

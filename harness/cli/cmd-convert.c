@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
 #include "command.h"
 #include "gguf.h"
 #include "loaders.h"
 #include "model.h"
 #include "tokenizer.h"
+#include "threadpool.h"
 #include "util.h"
 
 static void usage(FILE *out) {
@@ -53,9 +53,15 @@ static int run(int argc, char **argv) {
         case 'm': model_spec = optarg; break;
         case 'o': out_path = optarg; break;
         case 'z': tok_path = optarg; break;
-        case 'q': if (tlb_cli_type("--quant", optarg, &wtype)) return TLB_EXIT_USAGE; convert = 1; break;
-        case 's': if (tlb_cli_u64("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
-        case 'T': if (tlb_cli_int("--threads", optarg, 1, 1024, &threads)) return TLB_EXIT_USAGE; break;
+        case 'q':
+            if (tlb_type_from_name_msg("--quant", optarg, &wtype)) return TLB_EXIT_USAGE;
+            convert = 1;
+            break;
+        case 's': if (tlb_parse_u64_msg("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
+        case 'T':
+            if (tlb_parse_int_msg("--threads", optarg, 1, TLB_MAX_THREADS, &threads))
+                return TLB_EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return TLB_EXIT_OK;
         default: usage(stderr); return TLB_EXIT_USAGE;
         }

@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "accuracy.h"
-#include "cli.h"
 #include "command.h"
 #include "memory-model.h"
 #include "model.h"
 #include "runner.h"
+#include "threadpool.h"
 #include "util.h"
 
 static void usage(FILE *out) {
@@ -86,15 +86,24 @@ int tlb_cmd_eval(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, ":t:", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: spec = optarg; break;
-        case O_QUANT: if (tlb_cli_type("--quant", optarg, &wtype)) return TLB_EXIT_USAGE; break;
+        case O_QUANT:
+            if (tlb_type_from_name_msg("--quant", optarg, &wtype)) return TLB_EXIT_USAGE;
+            break;
         case O_KERNEL: kname = optarg; break;
         case O_TEXT: text = optarg; break;
         case O_TOK: tok = optarg; break;
-        case O_CTX: if (tlb_cli_int("--ctx", optarg, 2, 1 << 20, &window)) return TLB_EXIT_USAGE; break;
-        case O_CHUNKS: if (tlb_cli_int("--chunks", optarg, 1, 1 << 20, &chunks)) return TLB_EXIT_USAGE; break;
-        case 't': if (tlb_cli_int("--threads", optarg, 1, 1024, &threads)) return TLB_EXIT_USAGE; break;
+        case O_CTX:
+            if (tlb_parse_int_msg("--ctx", optarg, 2, 1 << 20, &window)) return TLB_EXIT_USAGE;
+            break;
+        case O_CHUNKS:
+            if (tlb_parse_int_msg("--chunks", optarg, 1, 1 << 20, &chunks)) return TLB_EXIT_USAGE;
+            break;
+        case 't':
+            if (tlb_parse_int_msg("--threads", optarg, 1, TLB_MAX_THREADS, &threads))
+                return TLB_EXIT_USAGE;
+            break;
         case O_REF: ref_name = optarg; break;
-        case O_SEED: if (tlb_cli_u64("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
+        case O_SEED: if (tlb_parse_u64_msg("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
         case O_HELP: usage(stdout); return TLB_EXIT_OK;
         case ':':
             tlb_error("eval: option %s needs a value", argv[optind - 1]);

@@ -15,6 +15,7 @@
 #include "quant.h"
 #include "results-csv.h"
 #include "stats.h"
+#include "threadpool.h"
 #include "util.h"
 
 #define N_KV 2
@@ -160,10 +161,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
         case O_RESULTS: o->results = optarg; break;
         case O_MODEL: o->model = optarg; break;
         case O_THREADS:
-            if (tlb_parse_int(optarg, 1, 4096, &lv) != 0) {
-                tlb_error("--threads: '%s' is not an integer in [1, 4096]", optarg);
-                return -1;
-            }
+            if (tlb_parse_int_msg("--threads", optarg, 1, TLB_MAX_THREADS, &lv) != 0) return -1;
             o->threads = (int)lv;
             break;
         case 'f':

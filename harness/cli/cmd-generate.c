@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "command.h"
 #include "engine.h"
 #include "loaders.h"
 #include "model.h"
 #include "sampler.h"
 #include "tokenizer.h"
+#include "threadpool.h"
 #include "util.h"
 
 static void usage(FILE *out) {
@@ -61,15 +61,27 @@ int tlb_cmd_generate(int argc, char **argv) {
         case 'm': model_spec = optarg; break;
         case 'z': tok_path = optarg; break;
         case 'i': prompt = optarg; break;
-        case 'n': if (tlb_cli_int("--steps", optarg, 1, 1 << 20, &steps)) return TLB_EXIT_USAGE; break;
-        case 't': if (tlb_cli_double("--temp", optarg, 0, 1e6, &temp)) return TLB_EXIT_USAGE; break;
-        case 'p': if (tlb_cli_double("--top-p", optarg, 0, 1, &topp)) return TLB_EXIT_USAGE; break;
-        case 's': if (tlb_cli_u64("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
-        case 'T': if (tlb_cli_int("--threads", optarg, 1, 1024, &threads)) return TLB_EXIT_USAGE; break;
+        case 'n':
+            if (tlb_parse_int_msg("--steps", optarg, 1, 1 << 20, &steps)) return TLB_EXIT_USAGE;
+            break;
+        case 't':
+            if (tlb_parse_double_msg("--temp", optarg, 0, 1e6, &temp)) return TLB_EXIT_USAGE;
+            break;
+        case 'p':
+            if (tlb_parse_double_msg("--top-p", optarg, 0, 1, &topp)) return TLB_EXIT_USAGE;
+            break;
+        case 's': if (tlb_parse_u64_msg("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
+        case 'T':
+            if (tlb_parse_int_msg("--threads", optarg, 1, TLB_MAX_THREADS, &threads))
+                return TLB_EXIT_USAGE;
+            break;
         case 'k': kernel_name = optarg; break;
-        case 'q': if (tlb_cli_type("--quant", optarg, &wtype)) return TLB_EXIT_USAGE; convert = 1; break;
+        case 'q':
+            if (tlb_type_from_name_msg("--quant", optarg, &wtype)) return TLB_EXIT_USAGE;
+            convert = 1;
+            break;
         case 'K':
-            if (tlb_cli_type("--kv-type", optarg, &kv_type)) return TLB_EXIT_USAGE;
+            if (tlb_type_from_name_msg("--kv-type", optarg, &kv_type)) return TLB_EXIT_USAGE;
             if (kv_type != TLB_TYPE_F32 && kv_type != TLB_TYPE_F16) {
                 tlb_error("--kv-type: must be f32 or f16 (got %s)", optarg);
                 return TLB_EXIT_USAGE;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
 #include "command.h"
 #include "engine.h"
 #include "gguf.h"
@@ -151,9 +150,9 @@ static int run(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'm': spec = optarg; break;
-        case 'q': if (tlb_cli_type("--quant", optarg, &wtype)) return TLB_EXIT_USAGE; convert = 1; break;
-        case 'n': if (tlb_cli_int("--items", optarg, 0, 1 << 20, &items)) return TLB_EXIT_USAGE; break;
-        case 's': if (tlb_cli_u64("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
+        case 'q': if (tlb_type_from_name_msg("--quant", optarg, &wtype)) return TLB_EXIT_USAGE; convert = 1; break;
+        case 'n': if (tlb_parse_int_msg("--items", optarg, 0, 1 << 20, &items)) return TLB_EXIT_USAGE; break;
+        case 's': if (tlb_parse_u64_msg("--seed", optarg, &seed)) return TLB_EXIT_USAGE; break;
         case 'h': usage(stdout); return TLB_EXIT_OK;
         default: usage(stderr); return TLB_EXIT_USAGE;
         }

@@ -121,10 +121,13 @@ static int each_item(const char *list, const char *opt, int (*fn)(const char *, 
         return -1;
     }
     strcpy(buf, list);
-    char *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
-        if (fn(t, ctx) != 0) return -1;
+    char *items[256];
+    int ni = tlb_split_list(buf, items, (int)TLB_ARRAY_LEN(items)), n = 0;
+    for (int i = 0; i < ni; i++) {
+        if (!items[i][0]) continue;
+        if (fn(items[i], ctx) != 0) return -1;
+        n++;
+    }
     if (n == 0) {
         tlb_error("%s: empty list", opt);
         return -1;
@@ -176,10 +179,7 @@ struct int_list {
 static int add_int(const char *s, void *ctx) {
     struct int_list *l = ctx;
     long v;
-    if (tlb_parse_int(s, l->min, l->max, &v) != 0) {
-        tlb_error("%s: '%s' is not an integer in [%ld, %ld]", l->opt, s, l->min, l->max);
-        return -1;
-    }
+    if (tlb_parse_int_msg(l->opt, s, l->min, l->max, &v) != 0) return -1;
     if (*l->n >= MAX_LIST) {
         tlb_error("%s: too many values", l->opt);
         return -1;
@@ -234,7 +234,7 @@ static int parse(int argc, char **argv, struct opts *o) {
     o->budget_s = 0.3;
     o->flush_mb = -1;
     o->probe_mb = 1024;
-    struct int_list tl = {o->threads, &o->n_threads, "-t", 1, 1024};
+    struct int_list tl = {o->threads, &o->n_threads, "-t", 1, TLB_MAX_THREADS};
     struct int_list ml = {o->ms, &o->n_ms, "-m", 1, 65536};
     int c;
     long v;
@@ -260,17 +260,11 @@ static int parse(int argc, char **argv, struct opts *o) {
             if (each_item(optarg, "--shapes", add_shape, o)) return TLB_EXIT_USAGE;
             break;
         case 'r':
-            if (tlb_parse_int(optarg, 1, 100000, &v)) {
-                tlb_error("-r: '%s' is not an integer in [1, 100000]", optarg);
-                return TLB_EXIT_USAGE;
-            }
+            if (tlb_parse_int_msg("-r", optarg, 1, 100000, &v)) return TLB_EXIT_USAGE;
             o->reps = (int)v;
             break;
         case O_BUDGET:
-            if (tlb_parse_int(optarg, 0, 3600000, &v)) {
-                tlb_error("--budget-ms: '%s' is not an integer in [0, 3600000]", optarg);
-                return TLB_EXIT_USAGE;
-            }
+            if (tlb_parse_int_msg("--budget-ms", optarg, 0, 3600000, &v)) return TLB_EXIT_USAGE;
             o->budget_s = (double)v * 1e-3;
             break;
         case O_FORMAT:
@@ -283,16 +277,12 @@ static int parse(int argc, char **argv, struct opts *o) {
             break;
         case 'o': o->out = optarg; break;
         case O_FLUSH:
-            if (tlb_parse_int(optarg, 0, 1 << 20, &o->flush_mb)) {
-                tlb_error("--flush-mb: '%s' is not an integer in [0, 1048576]", optarg);
+            if (tlb_parse_int_msg("--flush-mb", optarg, 0, 1 << 20, &o->flush_mb))
                 return TLB_EXIT_USAGE;
-            }
             break;
         case O_PROBE:
-            if (tlb_parse_int(optarg, 1, 1 << 20, &o->probe_mb)) {
-                tlb_error("--probe-mb: '%s' is not an integer in [1, 1048576]", optarg);
+            if (tlb_parse_int_msg("--probe-mb", optarg, 1, 1 << 20, &o->probe_mb))
                 return TLB_EXIT_USAGE;
-            }
             break;
         case O_NOPROBE: o->no_probes = 1; break;
         case O_QUICK: o->quick = 1; break;
@@ -326,7 +316,7 @@ static int parse(int argc, char **argv, struct opts *o) {
     }
     if (o->n_threads == 0) {
         if (!o->quick && ncpu > 1) o->threads[o->n_threads++] = 1;
-        o->threads[o->n_threads++] = (int)(ncpu < 1024 ? ncpu : 1024);
+        o->threads[o->n_threads++] = (int)TLB_MIN(ncpu, TLB_MAX_THREADS);
     }
     if (o->n_ms == 0) {
         o->ms[o->n_ms++] = 1;

@@ -80,9 +80,11 @@ static int parse_budgets(const char *list, struct tlb_rep_opts *o) {
     }
     strcpy(buf, list);
     o->n_budgets = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
+    char *items[128];
+    int ni = tlb_split_list(buf, items, (int)TLB_ARRAY_LEN(items));
+    for (int i = 0; i < ni; i++) {
+        const char *t = items[i];
+        if (!*t) continue;
         char item[64];
         /* a bare number is GiB */
         int bare = *t != '\0' && strspn(t, "0123456789.") == strlen(t);

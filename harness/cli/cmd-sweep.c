@@ -149,7 +149,7 @@ static int last_default(const char *board, char *path, size_t n) {
     if (!text) return 0;
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = '\0';
     int ok = len > 4 && strlen(text) == len && !strpbrk(text, "/\n\r") && text[0] != '.' &&
-             !strcmp(text + len - 4, ".csv");
+             tlb_ends_with(text, ".csv");
     if (ok) snprintf(path, n, "results/%s", text);
     else tlb_warn("%s: not a results file name; ignoring it", ptr);
     free(text);

@@ -24,8 +24,8 @@ static const int point_types[] = {7, 5, 9, 13, 11, 15, 6, 4};
 struct gp {
     const struct tlb_rep_data *d;
     const struct tlb_rep_opts *o;
-    struct tlb_rep_buf body;  /* commands, run once per terminal */
-    struct tlb_rep_buf data;  /* NAME.tsv */
+    struct tlb_buf body;  /* commands, run once per terminal */
+    struct tlb_buf data;  /* NAME.tsv */
     int blocks;               /* data blocks so far (gnuplot `index`) */
     struct tlb_rep_chart *c;
     int width, height;
@@ -34,14 +34,14 @@ struct gp {
 
 /* ---------------------------------------------------------------- small writers */
 
-static void num(struct tlb_rep_buf *b, double v) {
-    if (isfinite(v)) tlb_rep_printf(b, "%.6g", v);
-    else tlb_rep_put(b, "NaN");
+static void num(struct tlb_buf *b, double v) {
+    if (isfinite(v)) tlb_buf_printf(b, "%.6g", v);
+    else tlb_buf_puts(b, "NaN");
 }
 
 /* A new data block; returns its index. */
 static int block(struct gp *g) {
-    if (g->blocks) tlb_rep_put(&g->data, "\n\n");
+    if (g->blocks) tlb_buf_puts(&g->data, "\n\n");
     return g->blocks++;
 }
 
@@ -83,7 +83,7 @@ static void titles_for(struct gp *g, const char *title, const char *what, const 
     char tq[200], wq[400];
     quote_twice(title, tq, sizeof tq);
     quote_twice(what, wq, sizeof wq);
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body,
                    "set multiplot layout %%d,%%d title '%s'.\"\\n\".'%s'.\"\\n\".'model %s | %s | "
                    "%s | tlbench %s' font ',12'\n",
                    tq, boards, d->model_label, wq, dates, versions);
@@ -108,30 +108,30 @@ static void layout(struct gp *g, int rows, int cols) {
     if (!p) return;
     char lay[32];
     int k = snprintf(lay, sizeof lay, "%d,%d", rows, cols);
-    struct tlb_rep_buf nb = {0};
-    tlb_rep_putn(&nb, g->body.p, (size_t)(p - g->body.p));
-    tlb_rep_putn(&nb, lay, (size_t)k);
-    tlb_rep_put(&nb, p + 5);
-    if (nb.oom) g->body.oom = 1;
-    tlb_rep_buf_free(&g->body);
+    struct tlb_buf nb = {0};
+    tlb_buf_add(&nb, g->body.p, (size_t)(p - g->body.p));
+    tlb_buf_add(&nb, lay, (size_t)k);
+    tlb_buf_puts(&nb, p + 5);
+    if (nb.failed) g->body.failed = 1;
+    tlb_buf_free(&g->body);
     g->body = nb;
 }
 
 static void common(struct gp *g) {
-    struct tlb_rep_buf *b = &g->body;
-    tlb_rep_put(b, "reset\nset encoding utf8\nset datafile separator \"\\t\"\n"
+    struct tlb_buf *b = &g->body;
+    tlb_buf_puts(b, "reset\nset encoding utf8\nset datafile separator \"\\t\"\n"
                    "set border 3 lc rgb '#606060'\nset tics nomirror out scale 0.6\n"
                    "set grid ytics lc rgb '#e3e3e3' lw 1 dt 1\n"
                    "set key noopaque nobox font ',9' samplen 2 spacing 1.1\n"
                    "set style fill solid 0.88 border rgb '#404040'\n");
     for (int i = 0; i < PALETTE_N; i++)
-        tlb_rep_printf(b, "set style line %d lc rgb '%s' lw 2 pt %d ps 1.1\n", i + 1, palette[i],
+        tlb_buf_printf(b, "set style line %d lc rgb '%s' lw 2 pt %d ps 1.1\n", i + 1, palette[i],
                        point_types[i % (int)TLB_ARRAY_LEN(point_types)]);
 }
 
 /* A panel with nothing to show (keeps the grid of small multiples regular). */
 static void empty_panel(struct gp *g, const char *title, const char *why) {
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body,
                    "set title '%s' font ',10'\nunset border\nunset tics\nunset grid\nunset key\n"
                    "set label 99 '%s' at graph 0.5, graph 0.5 center tc rgb '#888888'\n"
                    "set xrange [0:1]\nset yrange [0:1]\nplot NaN notitle\nunset label 99\n"
@@ -193,10 +193,10 @@ static int distinct(const struct tlb_rep_data *d, int board, int depths, int64_t
     return n;
 }
 
-static void xtics_list(struct tlb_rep_buf *b, const int64_t *v, int n) {
-    tlb_rep_put(b, "set xtics (");
-    for (int i = 0; i < n; i++) tlb_rep_printf(b, "%s%lld", i ? ", " : "", (long long)v[i]);
-    tlb_rep_put(b, ")\n");
+static void xtics_list(struct tlb_buf *b, const int64_t *v, int n) {
+    tlb_buf_puts(b, "set xtics (");
+    for (int i = 0; i < n; i++) tlb_buf_printf(b, "%s%lld", i ? ", " : "", (long long)v[i]);
+    tlb_buf_puts(b, ")\n");
 }
 
 /* ---------------------------------------------------------------- 1, 2: t/s vs threads */
@@ -234,7 +234,7 @@ static void chart_threads(struct gp *g, int prefill) {
             char ptitle[160];
             if (nb == 1) snprintf(ptitle, sizeof ptitle, "%s weights", lab(l1, w));
             else snprintf(ptitle, sizeof ptitle, "%s | %s", d->boards[b].label, lab(l1, w));
-            struct tlb_rep_buf plot = {0};
+            struct tlb_buf plot = {0};
             int series = 0;
             for (int ki = 0; ki < d->n_kernels; ki++) {
                 const char *k = d->kernels[ki];
@@ -246,40 +246,40 @@ static void chart_threads(struct gp *g, int prefill) {
                     const struct tlb_rep_row *r = find(d, b, w, k, th[t], d->boards[b].min_depth);
                     if (!r) continue;
                     double v = prefill ? r->pp : r->tg, sd = prefill ? r->pp_sd : r->tg_sd;
-                    tlb_rep_printf(&g->data, "%lld\t", (long long)th[t]);
+                    tlb_buf_printf(&g->data, "%lld\t", (long long)th[t]);
                     num(&g->data, v);
-                    tlb_rep_put(&g->data, "\t");
+                    tlb_buf_puts(&g->data, "\t");
                     num(&g->data, isfinite(sd) ? sd : 0);
-                    tlb_rep_put(&g->data, "\n");
+                    tlb_buf_puts(&g->data, "\n");
                 }
-                tlb_rep_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
+                tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
                                "title '%s'", series++ ? ", \\\n     " : "plot ", g->c->name, idx,
                                kernel_style(d, k), lab(l2, k));
             }
             if (!series) {
-                tlb_rep_buf_free(&plot);
+                tlb_buf_free(&plot);
                 empty_panel(g, ptitle, "not measured");
                 continue;
             }
-            tlb_rep_printf(&g->body, "set title '%s' font ',10'\n", ptitle);
+            tlb_buf_printf(&g->body, "set title '%s' font ',10'\n", ptitle);
             xtics_list(&g->body, th, nth);
             if (nth > 1 && th[nth - 1] >= 8 * (th[0] > 0 ? th[0] : 1))
-                tlb_rep_printf(&g->body, "set logscale x 2\nset xrange [%g:%g]\n",
+                tlb_buf_printf(&g->body, "set logscale x 2\nset xrange [%g:%g]\n",
                                (double)th[0] / 1.3, (double)th[nth - 1] * 1.3);
             else
-                tlb_rep_printf(&g->body, "unset logscale x\nset xrange [%g:%g]\n",
+                tlb_buf_printf(&g->body, "unset logscale x\nset xrange [%g:%g]\n",
                                (double)th[0] - 0.5, (double)th[nth - 1] + 0.5);
-            tlb_rep_printf(&g->body, "set yrange [0:%g]\nset xlabel 'threads'\n",
+            tlb_buf_printf(&g->body, "set yrange [0:%g]\nset xlabel 'threads'\n",
                            ymax[wi] > 0 ? ymax[wi] * 1.15 : 1);
-            tlb_rep_printf(&g->body, "set ylabel '%s'\nset key top left\n",
+            tlb_buf_printf(&g->body, "set ylabel '%s'\nset key top left\n",
                            panel % cols == 0 ? (prefill ? "prefill tokens/s" : "decode tokens/s") : "");
-            tlb_rep_putn(&g->body, plot.p ? plot.p : "", plot.len);
-            tlb_rep_put(&g->body, "\n");
-            if (plot.oom) g->body.oom = 1;
-            tlb_rep_buf_free(&plot);
+            tlb_buf_add(&g->body, plot.p ? plot.p : "", plot.len);
+            tlb_buf_puts(&g->body, "\n");
+            if (plot.failed) g->body.failed = 1;
+            tlb_buf_free(&plot);
         }
     }
-    tlb_rep_put(&g->body, "unset multiplot\n");
+    tlb_buf_puts(&g->body, "unset multiplot\n");
     snprintf(g->c->how, sizeof g->c->how,
              "Each line is one matmul kernel; each point is the median %s rate over the "
              "repetitions, the error bar one standard deviation. Higher is better. %s "
@@ -316,7 +316,7 @@ static void chart_quant_kernel(struct gp *g) {
             if (isfinite(v) && v + (isfinite(sd) ? sd : 0) > ymax[ph]) ymax[ph] = v + (isfinite(sd) ? sd : 0);
         }
     }
-    tlb_rep_put(&g->body, "set style data histograms\nset style histogram errorbars gap 1.5 lw 1\n"
+    tlb_buf_puts(&g->body, "set style data histograms\nset style histogram errorbars gap 1.5 lw 1\n"
                           "set boxwidth 0.92\nset xtics nomirror scale 0\n"
                           "set key inside top left\n");
     for (int b = 0; b < d->n_boards; b++) {
@@ -333,17 +333,17 @@ static void chart_quant_kernel(struct gp *g) {
                         break;
                     }
             for (int wi = 0; wi < d->n_wtypes; wi++) {
-                tlb_rep_put(&g->data, lab(l1, d->wtypes[wi]));
+                tlb_buf_puts(&g->data, lab(l1, d->wtypes[wi]));
                 for (int ki = 0; ki < nk; ki++) {
                     const struct tlb_rep_row *r =
                         find(d, b, d->wtypes[wi], ks[ki], bd->max_threads, bd->min_depth);
                     double v = r ? (ph ? r->pp : r->tg) : NAN, sd = r ? (ph ? r->pp_sd : r->tg_sd) : NAN;
-                    tlb_rep_put(&g->data, "\t");
+                    tlb_buf_puts(&g->data, "\t");
                     num(&g->data, v);
-                    tlb_rep_put(&g->data, "\t");
+                    tlb_buf_puts(&g->data, "\t");
                     num(&g->data, isfinite(sd) ? sd : 0);
                 }
-                tlb_rep_put(&g->data, "\n");
+                tlb_buf_puts(&g->data, "\n");
             }
             char ptitle[160];
             snprintf(ptitle, sizeof ptitle, "%s%s%s, %lld threads", nb > 1 ? bd->label : "",
@@ -352,20 +352,20 @@ static void chart_quant_kernel(struct gp *g) {
                 empty_panel(g, ptitle, "not measured");
                 continue;
             }
-            tlb_rep_printf(&g->body,
+            tlb_buf_printf(&g->body,
                            "set title '%s' font ',10'\nset ylabel '%s tokens/s'\n"
                            "set yrange [0:%g]\nset xrange [-0.6:%g]\n",
                            ptitle, ph ? "prefill" : "decode",
                            ymax[ph] > 0 ? ymax[ph] * 1.3 : 1, d->n_wtypes - 0.4);
             for (int ki = 0; ki < nk; ki++)
-                tlb_rep_printf(&g->body, "%s'%s.tsv' index %d using %d:%d%s ls %d title '%s'",
+                tlb_buf_printf(&g->body, "%s'%s.tsv' index %d using %d:%d%s ls %d title '%s'",
                                ki ? ", \\\n     " : "plot ", g->c->name, idx, 2 + 2 * ki,
                                3 + 2 * ki, ki ? "" : ":xtic(1)", kernel_style(d, ks[ki]),
                                lab(l1, ks[ki]));
-            tlb_rep_put(&g->body, "\n");
+            tlb_buf_puts(&g->body, "\n");
         }
     }
-    tlb_rep_put(&g->body, "unset multiplot\n");
+    tlb_buf_puts(&g->body, "unset multiplot\n");
     snprintf(g->c->how, sizeof g->c->how,
              "Bars are the median tokens/s at the largest thread count measured on each board, "
              "grouped by weight type; colours are kernels, error bars one standard deviation. "
@@ -408,7 +408,7 @@ static int chart_depth(struct gp *g) {
         if (!bd->n_charted) continue;
         int64_t dep[64];
         int nd = distinct(d, b, 1, dep, 64);
-        struct tlb_rep_buf plot = {0};
+        struct tlb_buf plot = {0};
         int series = 0;
         for (int wi = 0; wi < d->n_wtypes; wi++) {
             long best = tlb_rep_best_for_type(d, b, d->wtypes[wi]);
@@ -418,38 +418,38 @@ static int chart_depth(struct gp *g) {
             for (int di = 0; di < nd; di++) {
                 const struct tlb_rep_row *r = find(d, b, br->wtype, br->kernel, br->threads, dep[di]);
                 if (!r) continue;
-                tlb_rep_printf(&g->data, "%lld\t", (long long)dep[di]);
+                tlb_buf_printf(&g->data, "%lld\t", (long long)dep[di]);
                 num(&g->data, r->tg);
-                tlb_rep_put(&g->data, "\t");
+                tlb_buf_puts(&g->data, "\t");
                 num(&g->data, isfinite(r->tg_sd) ? r->tg_sd : 0);
-                tlb_rep_put(&g->data, "\n");
+                tlb_buf_puts(&g->data, "\n");
             }
-            tlb_rep_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
+            tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
                            "title '%s (%s, %lld thr)'", series++ ? ", \\\n     " : "plot ",
                            g->c->name, idx, wtype_style(d, br->wtype), lab(l1, br->wtype),
                            lab(l2, br->kernel), (long long)br->threads);
         }
         if (!series) {
-            tlb_rep_buf_free(&plot);
+            tlb_buf_free(&plot);
             empty_panel(g, bd->label, "not measured");
             panel++;
             continue;
         }
-        tlb_rep_printf(&g->body,
+        tlb_buf_printf(&g->body,
                        "set title '%s' font ',10'\nset xlabel 'context depth (tokens already in "
                        "the KV cache)'\nset ylabel '%s'\nset xrange [%g:%g]\nset yrange [0:%g]\n"
                        "set key inside top right\n",
                        nb > 1 ? bd->label : "", panel % cols == 0 ? "decode tokens/s" : "",
                        -xmax * 0.03, xmax * 1.05 + 1, ymax > 0 ? ymax * 1.3 : 1);
         if (nb == 1 && nd <= 12) xtics_list(&g->body, dep, nd);
-        else tlb_rep_put(&g->body, "set xtics autofreq\n");
-        tlb_rep_putn(&g->body, plot.p ? plot.p : "", plot.len);
-        tlb_rep_put(&g->body, "\n");
-        if (plot.oom) g->body.oom = 1;
-        tlb_rep_buf_free(&plot);
+        else tlb_buf_puts(&g->body, "set xtics autofreq\n");
+        tlb_buf_add(&g->body, plot.p ? plot.p : "", plot.len);
+        tlb_buf_puts(&g->body, "\n");
+        if (plot.failed) g->body.failed = 1;
+        tlb_buf_free(&plot);
         panel++;
     }
-    tlb_rep_put(&g->body, "unset multiplot\n");
+    tlb_buf_puts(&g->body, "unset multiplot\n");
     snprintf(g->c->how, sizeof g->c->how,
              "Decode speed when the KV cache already holds that many tokens (a long chat or "
              "document). One line per weight type, each with its fastest kernel and thread "
@@ -495,14 +495,14 @@ static int chart_memory(struct gp *g) {
     }
     int idx = block(g);
     for (int wi = 0; wi < d->n_wtypes; wi++) {
-        tlb_rep_put(&g->data, lab(l1, d->wtypes[wi]));
+        tlb_buf_puts(&g->data, lab(l1, d->wtypes[wi]));
         for (int i = 0; i < nb; i++) {
-            tlb_rep_put(&g->data, "\t");
+            tlb_buf_puts(&g->data, "\t");
             num(&g->data, tlb_rep_peak_max(d, bs[i], d->wtypes[wi], NULL) / GIB);
         }
-        tlb_rep_put(&g->data, "\n");
+        tlb_buf_puts(&g->data, "\n");
     }
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body,
                    "set style data histograms\nset style histogram clustered gap 1\n"
                    "set boxwidth 0.92\nset xtics nomirror scale 0\n"
                    "set key outside top center horizontal\nset ylabel 'peak memory (GiB)'\nset xlabel 'weight type'\n"
@@ -514,7 +514,7 @@ static int chart_memory(struct gp *g) {
         if (bgib > ymax) continue;
         char name[32];
         tlb_rep_budget_name(o->lines[i], name, sizeof name);
-        tlb_rep_printf(&g->body,
+        tlb_buf_printf(&g->body,
                        "set arrow %d from graph 0, first %g to graph 1, first %g nohead "
                        "lc rgb '#C0392B' lw 1.5 dt 2 front\n"
                        "set label %d '%s budget' at graph 0.995, first %g right offset 0,0.55 "
@@ -523,11 +523,11 @@ static int chart_memory(struct gp *g) {
         tag++;
     }
     for (int i = 0; i < nb; i++)
-        tlb_rep_printf(&g->body, "%s'%s.tsv' index %d using %d%s ls %d title '%s'",
+        tlb_buf_printf(&g->body, "%s'%s.tsv' index %d using %d%s ls %d title '%s'",
                        i ? ", \\\n     " : "plot ", g->c->name, idx, 2 + i, i ? "" : ":xtic(1)",
                        bs[i] % PALETTE_N + 1, d->boards[bs[i]].label);
     /* the value on top of each bar */
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body,
                    ", \\\n     for [j=0:%d] '%s.tsv' index %d using ($0 + (j - %g)/%g):"
                    "(column(2+j)):(sprintf('%%.2f', column(2+j))) with labels offset 0,0.6 "
                    "font ',8' notitle\nunset multiplot\n",
@@ -543,11 +543,6 @@ static int chart_memory(struct gp *g) {
 }
 
 /* ---------------------------------------------------------------- 6: accuracy vs memory */
-
-static int cmp_dbl(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int chart_accuracy(struct gp *g) {
     const struct tlb_rep_data *d = g->d;
@@ -575,7 +570,7 @@ static int chart_accuracy(struct gp *g) {
     g->width = 1100;
     g->height = 640;
     double xmax = 0;
-    struct tlb_rep_buf plot = {0};
+    struct tlb_buf plot = {0};
     int series = 0, labelled[TLB_REP_MAX_VALUES] = {0};
     for (int b = 0; b < d->n_boards; b++) {
         const struct tlb_rep_board *bd = &d->boards[b];
@@ -604,7 +599,7 @@ static int chart_accuracy(struct gp *g) {
                 }
             }
             if (!nk || !isfinite(mem)) continue;
-            qsort(k, (size_t)nk, sizeof *k, cmp_dbl);
+            qsort(k, (size_t)nk, sizeof *k, tlb_cmp_double);
             double med = nk % 2 ? k[nk / 2] : (k[nk / 2 - 1] + k[nk / 2]) / 2;
             pts[np++] = (struct pt){mem / GIB, med > 0 ? med : zero_at, k[0] > 0 ? k[0] : zero_at,
                                     k[nk - 1] > 0 ? k[nk - 1] : zero_at, wi};
@@ -625,14 +620,14 @@ static int chart_accuracy(struct gp *g) {
                 if ((pts[i].y <= zero_at) != ref) continue;
                 cnt[ref]++;
                 num(&g->data, pts[i].x);
-                tlb_rep_put(&g->data, "\t");
+                tlb_buf_puts(&g->data, "\t");
                 num(&g->data, pts[i].y);
-                tlb_rep_put(&g->data, "\t");
+                tlb_buf_puts(&g->data, "\t");
                 num(&g->data, pts[i].lo);
-                tlb_rep_put(&g->data, "\t");
+                tlb_buf_puts(&g->data, "\t");
                 num(&g->data, pts[i].hi);
                 /* each weight type is labelled once (boards often overlap) */
-                tlb_rep_printf(&g->data, "\t%s%s\n", labelled[pts[i].w] ? "" : lab(l1, d->wtypes[pts[i].w]),
+                tlb_buf_printf(&g->data, "\t%s%s\n", labelled[pts[i].w] ? "" : lab(l1, d->wtypes[pts[i].w]),
                                labelled[pts[i].w] || !ref ? "" : " (reference)");
                 labelled[pts[i].w] = 1;
                 if (pts[i].x > xmax) xmax = pts[i].x;
@@ -642,26 +637,26 @@ static int chart_accuracy(struct gp *g) {
         for (int ref = 0; ref < 2; ref++) {
             if (!cnt[ref]) continue;
             if (ref)
-                tlb_rep_printf(&plot, "%s'%s.tsv' index %d using 1:2 with points ls %d pt 4 ps 1.6 "
+                tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2 with points ls %d pt 4 ps 1.6 "
                                "%s%s%s", series++ ? ", \\\n     " : "plot ", g->c->name, idx[1],
                                ls, cnt[0] ? "notitle" : "title '", cnt[0] ? "" : bd->label,
                                cnt[0] ? "" : "'");
             else
-                tlb_rep_printf(&plot, "%s'%s.tsv' index %d using 1:2:3:4 with yerrorlines ls %d "
+                tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3:4 with yerrorlines ls %d "
                                "title '%s'", series++ ? ", \\\n     " : "plot ", g->c->name,
                                idx[0], ls, bd->label);
-            tlb_rep_printf(&plot, ", \\\n     '%s.tsv' index %d using 1:2:5 with labels offset "
+            tlb_buf_printf(&plot, ", \\\n     '%s.tsv' index %d using 1:2:5 with labels offset "
                            "char 1.2,0.7 left font ',9' tc ls %d notitle",
                            g->c->name, idx[ref], ls);
         }
     }
     if (!series) {
-        tlb_rep_buf_free(&plot);
+        tlb_buf_free(&plot);
         return 0;
     }
-    tlb_rep_printf(&g->body, "set logscale y 10\nset ytics ('0 (= f32)' %g", zero_at);
-    for (int e = e_lo + 1; e <= e_hi; e++) tlb_rep_printf(&g->body, ", '1e%d' 1e%d", e, e);
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body, "set logscale y 10\nset ytics ('0 (= f32)' %g", zero_at);
+    for (int e = e_lo + 1; e <= e_hi; e++) tlb_buf_printf(&g->body, ", '1e%d' 1e%d", e, e);
+    tlb_buf_printf(&g->body,
                    ")\nset yrange [%g:%g]\nset xrange [0:%g]\n"
                    "set xlabel 'peak memory at the shortest context (GiB)'\n"
                    "set ylabel 'mean KL divergence vs f32 (nats, log scale)'\n"
@@ -669,10 +664,10 @@ static int chart_accuracy(struct gp *g) {
                    "set label 90 'better: less memory, closer to f32 (lower left)' at graph 0.02, "
                    "graph 0.04 left tc rgb '#777777' font ',9'\n",
                    zero_at / 2.5, pow(10, e_hi), xmax * 1.2 + 0.05);
-    tlb_rep_putn(&g->body, plot.p ? plot.p : "", plot.len);
-    tlb_rep_put(&g->body, "\nunset multiplot\n");
-    if (plot.oom) g->body.oom = 1;
-    tlb_rep_buf_free(&plot);
+    tlb_buf_add(&g->body, plot.p ? plot.p : "", plot.len);
+    tlb_buf_puts(&g->body, "\nunset multiplot\n");
+    if (plot.failed) g->body.failed = 1;
+    tlb_buf_free(&plot);
     snprintf(g->c->how, sizeof g->c->how,
              "Each point is a weight type: x is its peak memory, y the mean KL divergence of "
              "its next-token distribution from the f32 reference on the same tokens (log "
@@ -705,7 +700,7 @@ static int chart_energy(struct gp *g) {
     int idx = block(g);
     double ymax = 0;
     for (int wi = 0; wi < d->n_wtypes; wi++) {
-        tlb_rep_put(&g->data, lab(l1, d->wtypes[wi]));
+        tlb_buf_puts(&g->data, lab(l1, d->wtypes[wi]));
         for (int i = 0; i < nb; i++) {
             double best = NAN;
             for (size_t r = 0; r < d->n_rows; r++) {
@@ -716,12 +711,12 @@ static int chart_energy(struct gp *g) {
                 if (isnan(best) || row->jpt < best) best = row->jpt;
             }
             if (isfinite(best) && best > ymax) ymax = best;
-            tlb_rep_put(&g->data, "\t");
+            tlb_buf_puts(&g->data, "\t");
             num(&g->data, best);
         }
-        tlb_rep_put(&g->data, "\n");
+        tlb_buf_puts(&g->data, "\n");
     }
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body,
                    "set style data histograms\nset style histogram clustered gap 1\n"
                    "set boxwidth 0.92\nset xtics nomirror scale 0\n"
                    "set key inside top right\nset title 'Energy per generated token (most efficient configuration)' "
@@ -729,16 +724,16 @@ static int chart_energy(struct gp *g) {
                    "set yrange [0:%g]\nset xrange [-0.6:%g]\n",
                    ymax > 0 ? ymax * 1.3 : 1, d->n_wtypes - 0.4);
     for (int i = 0; i < nb; i++)
-        tlb_rep_printf(&g->body, "%s'%s.tsv' index %d using %d%s ls %d title '%s'",
+        tlb_buf_printf(&g->body, "%s'%s.tsv' index %d using %d%s ls %d title '%s'",
                        i ? ", \\\n     " : "plot ", g->c->name, idx, 2 + i, i ? "" : ":xtic(1)",
                        bs[i] % PALETTE_N + 1, d->boards[bs[i]].label);
-    tlb_rep_printf(&g->body,
+    tlb_buf_printf(&g->body,
                    ", \\\n     for [j=0:%d] '%s.tsv' index %d using ($0 + (j - %g)/%g):"
                    "(column(2+j)):(sprintf('%%.2f', column(2+j))) with labels offset 0,0.6 "
                    "font ',8' notitle\n",
                    nb - 1, g->c->name, idx, (nb - 1) / 2.0, nb + 1.0);
     /* right: every configuration, tokens/J vs tokens/s */
-    tlb_rep_put(&g->body, "set style data points\nset xtics autofreq\nset xrange [0:*]\nset yrange [0:*]\n"
+    tlb_buf_puts(&g->body, "set style data points\nset xtics autofreq\nset xrange [0:*]\nset yrange [0:*]\n"
                           "set title 'Every configuration: efficiency vs speed' font ',10'\n"
                           "set xlabel 'decode tokens/s'\nset ylabel 'tokens per joule (higher is better)'\n"
                           "set grid xtics ytics\nset key inside top left\n");
@@ -750,15 +745,15 @@ static int chart_energy(struct gp *g) {
                 strcmp(row->kv, d->kv) || !isfinite(row->tpj) || !isfinite(row->tg))
                 continue;
             num(&g->data, row->tg);
-            tlb_rep_put(&g->data, "\t");
+            tlb_buf_puts(&g->data, "\t");
             num(&g->data, row->tpj);
-            tlb_rep_put(&g->data, "\n");
+            tlb_buf_puts(&g->data, "\n");
         }
-        tlb_rep_printf(&g->body, "%s'%s.tsv' index %d using 1:2 with points ls %d title '%s'",
+        tlb_buf_printf(&g->body, "%s'%s.tsv' index %d using 1:2 with points ls %d title '%s'",
                        i ? ", \\\n     " : "plot ", g->c->name, id, bs[i] % PALETTE_N + 1,
                        d->boards[bs[i]].label);
     }
-    tlb_rep_put(&g->body, "\nunset multiplot\n");
+    tlb_buf_puts(&g->body, "\nunset multiplot\n");
     snprintf(g->c->how, sizeof g->c->how,
              "Left: the energy one generated token costs, for the most efficient kernel and "
              "thread count of each weight type (lower is better; battery life and heat follow "
@@ -827,14 +822,14 @@ static int chart_roofline(struct gp *g) {
         }
         drawn = 1;
         if (isfinite(peak)) ymaxv = fmax(ymaxv, peak);
-        tlb_rep_printf(&g->body,
+        tlb_buf_printf(&g->body,
                        "set style data points\nset title '%s (open: decode m = 1, filled: prefill m > 1)' "
                        "font ',10'\nset logscale xy 10\nset format x '%%g'\nset format y '%%g'\n"
                        "set xrange [%g:%g]\nset yrange [%g:%g]\nset xtics autofreq\n"
                        "set xlabel 'arithmetic intensity (FLOP per byte of weights)'\n"
                        "set ylabel 'GFLOP/s'\nset grid xtics ytics\nset key bottom right\n",
                        ptitle, xmin / 2, xmax * 2, ymin / 3, ymaxv * 2.5);
-        struct tlb_rep_buf plot = {0};
+        struct tlb_buf plot = {0};
         int series = 0;
         for (int ki = 0; ki < nk; ki++) {
             for (int pre = 0; pre < 2; pre++) {
@@ -848,29 +843,29 @@ static int chart_roofline(struct gp *g) {
                     if (kr->t_max > 0 && kr->t_med > 0) lo = kr->gflops * kr->t_med / kr->t_max;
                     if (kr->t_min > 0 && kr->t_med > 0) hi = kr->gflops * kr->t_med / kr->t_min;
                     num(&g->data, kr->gflops / kr->gbps);
-                    tlb_rep_put(&g->data, "\t");
+                    tlb_buf_puts(&g->data, "\t");
                     num(&g->data, kr->gflops);
-                    tlb_rep_put(&g->data, "\t");
+                    tlb_buf_puts(&g->data, "\t");
                     num(&g->data, lo);
-                    tlb_rep_put(&g->data, "\t");
+                    tlb_buf_puts(&g->data, "\t");
                     num(&g->data, hi);
-                    tlb_rep_put(&g->data, "\n");
+                    tlb_buf_puts(&g->data, "\n");
                 }
                 int ls = kfile_style(d, ks[ki], ki);
-                tlb_rep_printf(&plot, "%s'%s.tsv' index %d using 1:2:3:4 with yerrorbars ls %d "
+                tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3:4 with yerrorbars ls %d "
                                "pt %d ps 1.3 %s", series++ ? ", \\\n     " : "plot ", g->c->name,
                                idx, ls, pre ? 7 : 6, pre ? "title '" : "notitle");
-                if (pre) tlb_rep_printf(&plot, "%s'", lab(l1, ks[ki]));
+                if (pre) tlb_buf_printf(&plot, "%s'", lab(l1, ks[ki]));
             }
         }
         if (isfinite(bw) && isfinite(peak))
-            tlb_rep_printf(&plot, ", \\\n     (x * %g < %g ? x * %g : %g) with lines lc rgb "
+            tlb_buf_printf(&plot, ", \\\n     (x * %g < %g ? x * %g : %g) with lines lc rgb "
                            "'#333333' dt 2 lw 1.5 title 'measured limits: %.1f GB/s, %.0f GFLOP/s f32'",
                            bw, peak, bw, peak, bw, peak);
-        tlb_rep_putn(&g->body, plot.p ? plot.p : "", plot.len);
-        tlb_rep_put(&g->body, "\n");
-        if (plot.oom) g->body.oom = 1;
-        tlb_rep_buf_free(&plot);
+        tlb_buf_add(&g->body, plot.p ? plot.p : "", plot.len);
+        tlb_buf_puts(&g->body, "\n");
+        if (plot.failed) g->body.failed = 1;
+        tlb_buf_free(&plot);
 
         /* right: decode GB/s by weight type and kernel, against the bandwidth probe; the
          * weight types of this file, in the usual order */
@@ -907,7 +902,7 @@ static int chart_roofline(struct gp *g) {
         int idx = block(g);
         double barmax = 0;
         for (int wi = 0; wi < nw; wi++) {
-            tlb_rep_put(&g->data, lab(l1, ws[wi]));
+            tlb_buf_puts(&g->data, lab(l1, ws[wi]));
             for (int ki = 0; ki < nk; ki++) {
                 double sum = 0;
                 int n = 0;
@@ -918,12 +913,12 @@ static int chart_roofline(struct gp *g) {
                         sum += kr->gbps, n++;
                 }
                 if (n && sum / n > barmax) barmax = sum / n;
-                tlb_rep_put(&g->data, "\t");
+                tlb_buf_puts(&g->data, "\t");
                 num(&g->data, n ? sum / n : NAN);
             }
-            tlb_rep_put(&g->data, "\n");
+            tlb_buf_puts(&g->data, "\n");
         }
-        tlb_rep_printf(&g->body,
+        tlb_buf_printf(&g->body,
                        "unset logscale xy\nset format y '%%g'\nset style data histograms\n"
                        "set style histogram clustered gap 1\nset boxwidth 0.92\n"
                        "set xtics nomirror scale 0\nset grid noxtics ytics\n"
@@ -934,20 +929,20 @@ static int chart_roofline(struct gp *g) {
                        fmax(isfinite(bw) ? bw * 1.45 : 0, barmax * 1.3) > 0
                            ? fmax(isfinite(bw) ? bw * 1.45 : 0, barmax * 1.3) : 1);
         if (isfinite(bw))
-            tlb_rep_printf(&g->body,
+            tlb_buf_printf(&g->body,
                            "set arrow 1 from graph 0, first %g to graph 1, first %g nohead lc rgb "
                            "'#333333' dt 2 lw 1.5 front\nset label 1 'measured read bandwidth "
                            "%.1f GB/s' at graph 0.99, first %g right offset 0,0.6 font ',9' front\n",
                            bw, bw, bw, bw);
         for (int ki = 0; ki < nk; ki++) {
             int ls = kfile_style(d, ks[ki], ki);
-            tlb_rep_printf(&g->body, "%s'%s.tsv' index %d using %d%s ls %d title '%s'",
+            tlb_buf_printf(&g->body, "%s'%s.tsv' index %d using %d%s ls %d title '%s'",
                            ki ? ", \\\n     " : "plot ", g->c->name, idx, 2 + ki,
                            ki ? "" : ":xtic(1)", ls, lab(l1, ks[ki]));
         }
-        tlb_rep_put(&g->body, "\nunset arrow 1\nunset label 1\n");
+        tlb_buf_puts(&g->body, "\nunset arrow 1\nunset label 1\n");
     }
-    tlb_rep_put(&g->body, "unset multiplot\n");
+    tlb_buf_puts(&g->body, "unset multiplot\n");
     if (!drawn) return 0;
     snprintf(g->c->how, sizeof g->c->how,
              "From `tlbench kernels`, the matmul micro-benchmark on the model's own shapes. "
@@ -963,15 +958,15 @@ static int chart_roofline(struct gp *g) {
 /* ---------------------------------------------------------------- files */
 
 static int write_file(const char *dir, const char *name, const char *ext,
-                      const struct tlb_rep_buf *b) {
+                      const struct tlb_buf *b) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
     return tlb_rep_buf_save(b, path);
 }
 
 static int finish(struct gp *g, const char *dir) {
-    struct tlb_rep_buf s = {0};
-    tlb_rep_printf(&s,
+    struct tlb_buf s = {0};
+    tlb_buf_printf(&s,
                    "# %s.gp - written by tlbench report. Data: %s.tsv (tab-separated; labels "
                    "from the CSVs are sanitized).\n# Re-draw: cd to this directory and run "
                    "'gnuplot %s.gp'.\n",
@@ -981,18 +976,18 @@ static int finish(struct gp *g, const char *dir) {
         {"svg", "svg"},
     };
     for (int i = 0; i < 2; i++) {
-        tlb_rep_printf(&s,
+        tlb_buf_printf(&s,
                        "set terminal %s size %d,%d font 'DejaVu Sans,%d' noenhanced background "
                        "rgb 'white'\nset output '%s.%s'\n",
                        term[i][0], g->width, g->height, g->font > 0 ? g->font : 10, g->c->name,
                        term[i][1]);
-        tlb_rep_putn(&s, g->body.p ? g->body.p : "", g->body.len);
-        tlb_rep_put(&s, "unset output\n");
+        tlb_buf_add(&s, g->body.p ? g->body.p : "", g->body.len);
+        tlb_buf_puts(&s, "unset output\n");
     }
-    if (g->body.oom || g->data.oom) s.oom = 1;
-    tlb_rep_put(&g->data, "\n");
+    if (g->body.failed || g->data.failed) s.failed = 1;
+    tlb_buf_puts(&g->data, "\n");
     int rc = write_file(dir, g->c->name, "tsv", &g->data) || write_file(dir, g->c->name, "gp", &s);
-    tlb_rep_buf_free(&s);
+    tlb_buf_free(&s);
     return rc ? -1 : 0;
 }
 
@@ -1056,12 +1051,12 @@ int tlb_rep_charts_write(const struct tlb_rep_data *d, const struct tlb_rep_opts
             break;
         }
         if (made && finish(&g, charts_dir) != 0) {
-            tlb_rep_buf_free(&g.body);
-            tlb_rep_buf_free(&g.data);
+            tlb_buf_free(&g.body);
+            tlb_buf_free(&g.data);
             return -1;
         }
-        tlb_rep_buf_free(&g.body);
-        tlb_rep_buf_free(&g.data);
+        tlb_buf_free(&g.body);
+        tlb_buf_free(&g.data);
         if (made) n++;
     }
     return n;

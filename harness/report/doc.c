@@ -157,72 +157,72 @@ int tlb_doc_figure(struct tlb_doc *d, const struct tlb_rep_chart *chart) {
 /* ---------------------------------------------------------------- Markdown */
 
 int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
-    struct tlb_rep_buf o = {0};
-    tlb_rep_put(&o, "# ");
+    struct tlb_buf o = {0};
+    tlb_buf_puts(&o, "# ");
     tlb_rep_put_md(&o, d->title);
-    tlb_rep_put(&o, "\n\n");
+    tlb_buf_puts(&o, "\n\n");
     if (*d->subtitle) {
         tlb_rep_put_md(&o, d->subtitle);
-        tlb_rep_put(&o, "\n\n");
+        tlb_buf_puts(&o, "\n\n");
     }
     for (size_t i = 0; i < d->n; i++) {
         const struct block *b = &d->b[i];
         switch (b->kind) {
         case K_HEAD:
-            tlb_rep_put(&o, b->level == 2 ? "## " : "### ");
+            tlb_buf_puts(&o, b->level == 2 ? "## " : "### ");
             tlb_rep_put_md(&o, b->text);
-            tlb_rep_put(&o, "\n\n");
+            tlb_buf_puts(&o, "\n\n");
             break;
         case K_PARA:
         case K_NOTE:
         case K_ITEM:
-            if (b->kind == K_NOTE) tlb_rep_put(&o, "> **Note:** ");
-            if (b->kind == K_ITEM) tlb_rep_put(&o, "- ");
+            if (b->kind == K_NOTE) tlb_buf_puts(&o, "> **Note:** ");
+            if (b->kind == K_ITEM) tlb_buf_puts(&o, "- ");
             if (b->lead) {
-                tlb_rep_put(&o, "**");
+                tlb_buf_puts(&o, "**");
                 tlb_rep_put_md(&o, b->lead);
-                tlb_rep_put(&o, "** ");
+                tlb_buf_puts(&o, "** ");
             }
             tlb_rep_put_md(&o, b->text);
             /* a list ends with a blank line */
-            tlb_rep_put(&o, b->kind == K_ITEM && i + 1 < d->n && d->b[i + 1].kind == K_ITEM ? "\n"
+            tlb_buf_puts(&o, b->kind == K_ITEM && i + 1 < d->n && d->b[i + 1].kind == K_ITEM ? "\n"
                                                                                           : "\n\n");
             break;
         case K_TABLE:
             for (size_t c = 0; c < b->n_cells; c++) {
                 int col = (int)(c % (size_t)b->n_cols);
-                tlb_rep_put(&o, col ? " | " : "| ");
+                tlb_buf_puts(&o, col ? " | " : "| ");
                 tlb_rep_put_md(&o, *b->cells[c] ? b->cells[c] : " ");
                 if (col == b->n_cols - 1) {
-                    tlb_rep_put(&o, " |\n");
+                    tlb_buf_puts(&o, " |\n");
                     if (c + 1 == (size_t)b->n_cols) {
                         for (int k = 0; k < b->n_cols; k++)
-                            tlb_rep_put(&o, b->align[k] == 'r' ? "|---:" : "|:---");
-                        tlb_rep_put(&o, "|\n");
+                            tlb_buf_puts(&o, b->align[k] == 'r' ? "|---:" : "|:---");
+                        tlb_buf_puts(&o, "|\n");
                     }
                 }
             }
-            tlb_rep_put(&o, "\n");
+            tlb_buf_puts(&o, "\n");
             break;
         case K_FIG: {
             const struct tlb_rep_chart *c = &b->chart;
             if (c->drawn) {
-                tlb_rep_put(&o, "![");
+                tlb_buf_puts(&o, "![");
                 tlb_rep_put_md(&o, c->title);
-                tlb_rep_printf(&o, "](charts/%s.png)\n\n", c->name);
+                tlb_buf_printf(&o, "](charts/%s.png)\n\n", c->name);
             } else {
-                tlb_rep_put(&o, "*Chart not drawn (see the note at the top); its data and "
+                tlb_buf_puts(&o, "*Chart not drawn (see the note at the top); its data and "
                                 "gnuplot script are in charts/.*\n\n");
             }
-            tlb_rep_put(&o, "*How to read this:* ");
+            tlb_buf_puts(&o, "*How to read this:* ");
             tlb_rep_put_md(&o, c->how);
-            tlb_rep_put(&o, "\n\n");
+            tlb_buf_puts(&o, "\n\n");
             if (*c->note) {
-                tlb_rep_put(&o, "> **Note:** ");
+                tlb_buf_puts(&o, "> **Note:** ");
                 tlb_rep_put_md(&o, c->note);
-                tlb_rep_put(&o, "\n\n");
+                tlb_buf_puts(&o, "\n\n");
             }
-            tlb_rep_printf(&o, "Files: %s[SVG](charts/%s.svg), [data](charts/%s.tsv), "
+            tlb_buf_printf(&o, "Files: %s[SVG](charts/%s.svg), [data](charts/%s.tsv), "
                                "[gnuplot script](charts/%s.gp)\n\n",
                            c->drawn ? "" : "(after gnuplot runs) ", c->name, c->name, c->name);
             break;
@@ -230,7 +230,7 @@ int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
         }
     }
     int rc = tlb_rep_buf_save(&o, path);
-    tlb_rep_buf_free(&o);
+    tlb_buf_free(&o);
     return rc;
 }
 
@@ -285,8 +285,8 @@ static int png_size(const unsigned char *p, size_t n, unsigned *w, unsigned *h) 
     return *w > 0 && *h > 0;
 }
 
-static void html_figure(struct tlb_rep_buf *o, const struct tlb_rep_chart *c, const char *dir) {
-    tlb_rep_printf(o, "<figure id=\"fig-%s\">\n", c->name);
+static void html_figure(struct tlb_buf *o, const struct tlb_rep_chart *c, const char *dir) {
+    tlb_buf_printf(o, "<figure id=\"fig-%s\">\n", c->name);
     int embedded = 0;
     if (c->drawn) {
         char path[4096];
@@ -295,30 +295,30 @@ static void html_figure(struct tlb_rep_buf *o, const struct tlb_rep_chart *c, co
         unsigned char *png = (unsigned char *)tlb_read_file(path, (size_t)32 << 20, &n);
         unsigned w, h;
         if (png && png_size(png, n, &w, &h)) {
-            tlb_rep_put(o, "<img alt=\"");
+            tlb_buf_puts(o, "<img alt=\"");
             tlb_rep_put_html(o, c->title);
-            tlb_rep_printf(o, "\" width=\"%u\" height=\"%u\" src=\"data:image/png;base64,", w, h);
+            tlb_buf_printf(o, "\" width=\"%u\" height=\"%u\" src=\"data:image/png;base64,", w, h);
             tlb_rep_put_base64(o, png, n);
-            tlb_rep_put(o, "\">\n");
+            tlb_buf_puts(o, "\">\n");
             embedded = 1;
         }
         free(png);
     }
     if (!embedded) {
-        tlb_rep_put(o, "<div class=\"missing\">Chart not drawn: ");
+        tlb_buf_puts(o, "<div class=\"missing\">Chart not drawn: ");
         tlb_rep_put_html(o, c->title);
-        tlb_rep_put(o, " (see the note at the top; its data and gnuplot script are in charts/)"
+        tlb_buf_puts(o, " (see the note at the top; its data and gnuplot script are in charts/)"
                        "</div>\n");
     }
-    tlb_rep_put(o, "<figcaption><span class=\"how\"><strong>How to read this.</strong> ");
+    tlb_buf_puts(o, "<figcaption><span class=\"how\"><strong>How to read this.</strong> ");
     tlb_rep_put_html(o, c->how);
-    tlb_rep_put(o, "</span>");
+    tlb_buf_puts(o, "</span>");
     if (*c->note) {
-        tlb_rep_put(o, "<span class=\"how\"><strong>Note.</strong> ");
+        tlb_buf_puts(o, "<span class=\"how\"><strong>Note.</strong> ");
         tlb_rep_put_html(o, c->note);
-        tlb_rep_put(o, "</span>");
+        tlb_buf_puts(o, "</span>");
     }
-    tlb_rep_printf(o, "<span class=\"files\">Files: <a href=\"charts/%s.svg\">SVG</a> · "
+    tlb_buf_printf(o, "<span class=\"files\">Files: <a href=\"charts/%s.svg\">SVG</a> · "
                       "<a href=\"charts/%s.png\">PNG</a> · <a href=\"charts/%s.tsv\">data</a> · "
                       "<a href=\"charts/%s.gp\">gnuplot script</a></span></figcaption>\n"
                       "</figure>\n",
@@ -326,80 +326,80 @@ static void html_figure(struct tlb_rep_buf *o, const struct tlb_rep_chart *c, co
 }
 
 int tlb_doc_write_html(const struct tlb_doc *d, const char *dir, const char *path) {
-    struct tlb_rep_buf o = {0};
-    tlb_rep_put(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    struct tlb_buf o = {0};
+    tlb_buf_puts(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<meta name=\"generator\" content=\"tlbench " TLB_VERSION "\">\n<title>");
     tlb_rep_put_html(&o, d->title);
-    tlb_rep_printf(&o, "</title>\n<style>%s</style>\n</head>\n<body>\n<main id=\"tlbench-report\">\n"
+    tlb_buf_printf(&o, "</title>\n<style>%s</style>\n</head>\n<body>\n<main id=\"tlbench-report\">\n"
                        "<header>\n<h1>",
                    css);
     tlb_rep_put_html(&o, d->title);
-    tlb_rep_put(&o, "</h1>\n<p class=\"sub\">");
+    tlb_buf_puts(&o, "</h1>\n<p class=\"sub\">");
     tlb_rep_put_html(&o, d->subtitle);
-    tlb_rep_put(&o, "</p>\n</header>\n");
+    tlb_buf_puts(&o, "</p>\n</header>\n");
     /* contents: the level-2 headings */
     int any = 0;
     for (size_t i = 0; i < d->n; i++) {
         const struct block *b = &d->b[i];
         if (b->kind != K_HEAD || b->level != 2 || !b->id) continue;
-        if (!any++) tlb_rep_put(&o, "<nav id=\"contents\"><strong>Contents</strong><ol>\n");
-        tlb_rep_printf(&o, "<li><a href=\"#%s\">", b->id);
+        if (!any++) tlb_buf_puts(&o, "<nav id=\"contents\"><strong>Contents</strong><ol>\n");
+        tlb_buf_printf(&o, "<li><a href=\"#%s\">", b->id);
         tlb_rep_put_html(&o, b->text);
-        tlb_rep_put(&o, "</a></li>\n");
+        tlb_buf_puts(&o, "</a></li>\n");
     }
-    if (any) tlb_rep_put(&o, "</ol></nav>\n");
+    if (any) tlb_buf_puts(&o, "</ol></nav>\n");
     for (size_t i = 0; i < d->n; i++) {
         const struct block *b = &d->b[i];
         switch (b->kind) {
         case K_HEAD:
-            tlb_rep_printf(&o, "<h%d", b->level);
-            if (b->id) tlb_rep_printf(&o, " id=\"%s\"", b->id);
-            tlb_rep_put(&o, ">");
+            tlb_buf_printf(&o, "<h%d", b->level);
+            if (b->id) tlb_buf_printf(&o, " id=\"%s\"", b->id);
+            tlb_buf_puts(&o, ">");
             tlb_rep_put_html(&o, b->text);
-            tlb_rep_printf(&o, "</h%d>\n", b->level);
+            tlb_buf_printf(&o, "</h%d>\n", b->level);
             break;
         case K_PARA:
         case K_NOTE:
         case K_ITEM:
-            if (b->kind == K_ITEM && (i == 0 || d->b[i - 1].kind != K_ITEM)) tlb_rep_put(&o, "<ul>\n");
-            tlb_rep_put(&o, b->kind == K_PARA ? "<p>" : b->kind == K_NOTE ? "<div class=\"note\">"
+            if (b->kind == K_ITEM && (i == 0 || d->b[i - 1].kind != K_ITEM)) tlb_buf_puts(&o, "<ul>\n");
+            tlb_buf_puts(&o, b->kind == K_PARA ? "<p>" : b->kind == K_NOTE ? "<div class=\"note\">"
                                                                           : "<li>");
             if (b->lead) {
-                tlb_rep_put(&o, "<strong>");
+                tlb_buf_puts(&o, "<strong>");
                 tlb_rep_put_html(&o, b->lead);
-                tlb_rep_put(&o, "</strong> ");
+                tlb_buf_puts(&o, "</strong> ");
             }
             tlb_rep_put_html(&o, b->text);
-            tlb_rep_put(&o, b->kind == K_PARA ? "</p>\n" : b->kind == K_NOTE ? "</div>\n"
+            tlb_buf_puts(&o, b->kind == K_PARA ? "</p>\n" : b->kind == K_NOTE ? "</div>\n"
                                                                              : "</li>\n");
             if (b->kind == K_ITEM && (i + 1 == d->n || d->b[i + 1].kind != K_ITEM))
-                tlb_rep_put(&o, "</ul>\n");
+                tlb_buf_puts(&o, "</ul>\n");
             break;
         case K_TABLE:
-            tlb_rep_put(&o, "<div class=\"table-wrap\"><table>\n<thead><tr>");
+            tlb_buf_puts(&o, "<div class=\"table-wrap\"><table>\n<thead><tr>");
             for (size_t c = 0; c < b->n_cells; c++) {
                 int col = (int)(c % (size_t)b->n_cols), head = c < (size_t)b->n_cols;
-                if (col == 0 && !head) tlb_rep_put(&o, "<tr>");
-                tlb_rep_printf(&o, "<%s%s>", head ? "th" : "td",
+                if (col == 0 && !head) tlb_buf_puts(&o, "<tr>");
+                tlb_buf_printf(&o, "<%s%s>", head ? "th" : "td",
                                b->align[col] == 'r' ? " class=\"r\"" : "");
                 tlb_rep_put_html(&o, b->cells[c]);
-                tlb_rep_printf(&o, "</%s>", head ? "th" : "td");
+                tlb_buf_printf(&o, "</%s>", head ? "th" : "td");
                 if (col == b->n_cols - 1)
-                    tlb_rep_put(&o, head ? "</tr></thead>\n<tbody>\n" : "</tr>\n");
+                    tlb_buf_puts(&o, head ? "</tr></thead>\n<tbody>\n" : "</tr>\n");
             }
-            tlb_rep_put(&o, "</tbody>\n</table></div>\n");
+            tlb_buf_puts(&o, "</tbody>\n</table></div>\n");
             break;
         case K_FIG:
             html_figure(&o, &b->chart, dir);
             break;
         }
     }
-    tlb_rep_put(&o, "<footer>Generated by tlbench " TLB_VERSION " (tlbench report). Numbers "
+    tlb_buf_puts(&o, "<footer>Generated by tlbench " TLB_VERSION " (tlbench report). Numbers "
                     "are medians over repetitions unless stated; every chart's data and gnuplot "
                     "script are in the charts/ directory next to this page.</footer>\n"
                     "</main>\n</body>\n</html>\n");
     int rc = tlb_rep_buf_save(&o, path);
-    tlb_rep_buf_free(&o);
+    tlb_buf_free(&o);
     return rc;
 }

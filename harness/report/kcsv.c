@@ -18,7 +18,7 @@
 
 struct kscan {
     const char *path;
-    struct tlb_rep_buf text;   /* cells, each NUL-terminated */
+    struct tlb_buf text;   /* cells, each NUL-terminated */
     size_t *off;               /* cell offsets */
     size_t n_off, cap_off;
     size_t n_cols;             /* header cells */
@@ -45,9 +45,9 @@ static void kcell(void *data, size_t len, void *ud) {
         s->cap_off = cap;
     }
     s->off[s->n_off++] = s->text.len;
-    tlb_rep_putn(&s->text, data ? data : "", len);
-    tlb_rep_putn(&s->text, "", 1);
-    if (s->text.oom) kfail(s, "out of memory");
+    tlb_buf_add(&s->text, data ? data : "", len);
+    tlb_buf_add(&s->text, "", 1);
+    if (s->text.failed) kfail(s, "out of memory");
 }
 
 static void krec(int c, void *ud) {
@@ -111,7 +111,7 @@ static int kscan_file(const char *path, struct kscan *s) {
 }
 
 static void kscan_free(struct kscan *s) {
-    tlb_rep_buf_free(&s->text);
+    tlb_buf_free(&s->text);
     free(s->off);
 }
 

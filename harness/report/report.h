@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "results-csv.h"
 #include "schema.h"
 
@@ -196,24 +197,14 @@ int tlb_rep_gnuplot_run(const char *gnuplot, const char *dir, const char *script
  * "..."; empty -> "-". Safe inside single-quoted gnuplot strings and as tab-separated
  * gnuplot data (no quote, backslash, backtick, '@', '$', '#', ';', tab or newline). */
 void tlb_rep_safe(const char *s, char *out, size_t n, size_t max_chars);
-/* Byte-exact escaping into a growing buffer. */
-struct tlb_rep_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-void tlb_rep_put(struct tlb_rep_buf *b, const char *s);
-void tlb_rep_putn(struct tlb_rep_buf *b, const char *s, size_t n);
-void tlb_rep_printf(struct tlb_rep_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Byte-exact escaping into a growing buffer (buf.h). */
 /* & < > " ' escaped; control characters but tab/newline dropped; invalid UTF-8 -> U+FFFD. */
-void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s);
+void tlb_rep_put_html(struct tlb_buf *b, const char *s);
 /* Markdown table-cell / text: | \ ` * _ [ ] < > & # escaped, newlines -> space. */
-void tlb_rep_put_md(struct tlb_rep_buf *b, const char *s);
-void tlb_rep_put_base64(struct tlb_rep_buf *b, const unsigned char *p, size_t n);
+void tlb_rep_put_md(struct tlb_buf *b, const char *s);
+void tlb_rep_put_base64(struct tlb_buf *b, const unsigned char *p, size_t n);
 /* Write the buffer to path (created/truncated). 0 or -1 (error printed). */
-int tlb_rep_buf_save(const struct tlb_rep_buf *b, const char *path);
-void tlb_rep_buf_free(struct tlb_rep_buf *b);
+int tlb_rep_buf_save(const struct tlb_buf *b, const char *path);
 
 /* Number formatting for tables: 3 significant digits ("12.4", "0.00141", "1230"). */
 const char *tlb_rep_num(double v, char *buf, size_t n);

@@ -45,49 +45,7 @@ cut:
     out[o] = '\0';
 }
 
-/* ---------------------------------------------------------------- buffer */
-
-static int grow(struct tlb_rep_buf *b, size_t extra) {
-    if (b->oom) return -1;
-    if (b->len + extra + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra + 1) {
-        if (cap > ((size_t)1 << 40)) {
-            b->oom = 1;
-            return -1;
-        }
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-void tlb_rep_putn(struct tlb_rep_buf *b, const char *s, size_t n) {
-    if (grow(b, n)) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void tlb_rep_put(struct tlb_rep_buf *b, const char *s) { tlb_rep_putn(b, s, strlen(s)); }
-
-void tlb_rep_printf(struct tlb_rep_buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0 || grow(b, (size_t)k)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)k;
-}
+/* ---------------------------------------------------------------- escaping writers */
 
 /* Length of a valid UTF-8 sequence starting at p (1..4), or 0 when invalid. */
 static int utf8_len(const unsigned char *p) {
@@ -104,17 +62,17 @@ static int utf8_len(const unsigned char *p) {
 }
 
 /* Copy the UTF-8 sequence at p, or U+FFFD when it is invalid; returns what follows it. */
-static const unsigned char *put_utf8(struct tlb_rep_buf *b, const unsigned char *p) {
+static const unsigned char *put_utf8(struct tlb_buf *b, const unsigned char *p) {
     int n = utf8_len(p);
     if (n == 0) {
-        tlb_rep_put(b, "\xEF\xBF\xBD");
+        tlb_buf_puts(b, "\xEF\xBF\xBD");
         return p + 1;
     }
-    tlb_rep_putn(b, (const char *)p, (size_t)n);
+    tlb_buf_add(b, (const char *)p, (size_t)n);
     return p + n;
 }
 
-void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s) {
+void tlb_rep_put_html(struct tlb_buf *b, const char *s) {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
         unsigned char c = *p;
         const char *e = NULL;
@@ -127,12 +85,12 @@ void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s) {
         default: break;
         }
         if (e) {
-            tlb_rep_put(b, e);
+            tlb_buf_puts(b, e);
             p++;
             continue;
         }
         if (c < 0x20 || c == 0x7f) {
-            if (c == '\t' || c == '\n') tlb_rep_putn(b, " ", 1);
+            if (c == '\t' || c == '\n') tlb_buf_add(b, " ", 1);
             p++;
             continue;
         }
@@ -140,11 +98,11 @@ void tlb_rep_put_html(struct tlb_rep_buf *b, const char *s) {
     }
 }
 
-void tlb_rep_put_md(struct tlb_rep_buf *b, const char *s) {
+void tlb_rep_put_md(struct tlb_buf *b, const char *s) {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
         unsigned char c = *p;
         if (c == '\n' || c == '\r' || c == '\t') {
-            tlb_rep_putn(b, " ", 1);
+            tlb_buf_add(b, " ", 1);
             p++;
             continue;
         }
@@ -153,13 +111,13 @@ void tlb_rep_put_md(struct tlb_rep_buf *b, const char *s) {
             continue;
         }
         switch (c) {
-        case '&': tlb_rep_put(b, "&amp;"); p++; continue;
-        case '<': tlb_rep_put(b, "&lt;"); p++; continue;
-        case '>': tlb_rep_put(b, "&gt;"); p++; continue;
+        case '&': tlb_buf_puts(b, "&amp;"); p++; continue;
+        case '<': tlb_buf_puts(b, "&lt;"); p++; continue;
+        case '>': tlb_buf_puts(b, "&gt;"); p++; continue;
         case '|': case '\\': case '`': case '*': case '_': case '[': case ']': case '#':
         case '!':
-            tlb_rep_putn(b, "\\", 1);
-            tlb_rep_putn(b, (const char *)p, 1);
+            tlb_buf_add(b, "\\", 1);
+            tlb_buf_add(b, (const char *)p, 1);
             p++;
             continue;
         default: break;
@@ -168,9 +126,9 @@ void tlb_rep_put_md(struct tlb_rep_buf *b, const char *s) {
     }
 }
 
-void tlb_rep_put_base64(struct tlb_rep_buf *b, const unsigned char *p, size_t n) {
+void tlb_rep_put_base64(struct tlb_buf *b, const unsigned char *p, size_t n) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (grow(b, (n + 2) / 3 * 4)) return;
+    if (tlb_buf_reserve(b, (n + 2) / 3 * 4)) return;
     char *o = b->p + b->len;
     size_t i = 0;
     for (; i + 2 < n; i += 3) {
@@ -191,8 +149,8 @@ void tlb_rep_put_base64(struct tlb_rep_buf *b, const unsigned char *p, size_t n)
     b->p[b->len] = '\0';
 }
 
-int tlb_rep_buf_save(const struct tlb_rep_buf *b, const char *path) {
-    if (b->oom) {
+int tlb_rep_buf_save(const struct tlb_buf *b, const char *path) {
+    if (b->failed) {
         tlb_error("%s: out of memory while building it", path);
         return -1;
     }
@@ -207,10 +165,6 @@ int tlb_rep_buf_save(const struct tlb_rep_buf *b, const char *path) {
     return 0;
 }
 
-void tlb_rep_buf_free(struct tlb_rep_buf *b) {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
 
 /* ---------------------------------------------------------------- numbers */
 

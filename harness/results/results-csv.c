@@ -15,42 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "util.h"
 
 #define MAX_STR_WRITE ((size_t)64 << 10) /* longest string cell we write */
 #define READ_BLOCK ((size_t)64 << 10)
 
-/* ---------------------------------------------------------------- growable buffer */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static int sb_reserve(struct sbuf *b, size_t extra) {
-    size_t need;
-    if (tlb_add_size(b->len, extra, &need)) return -1;
-    if (need <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2) return -1;
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p) return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int sb_add(struct sbuf *b, const void *s, size_t n) {
-    if (sb_reserve(b, n)) return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-static int sb_addc(struct sbuf *b, char c) { return sb_add(b, &c, 1); }
+static int sb_addc(struct tlb_buf *b, char c) { return tlb_buf_add(b, &c, 1); }
 
 /* ---------------------------------------------------------------- formatting */
 
@@ -268,27 +239,27 @@ int tlb_row_set_samples(struct tlb_row *r, const char *col, const double *v, siz
                   TLB_CSV_MAX_SAMPLES);
         return -1;
     }
-    struct sbuf b = {0};
+    struct tlb_buf b = {0};
     char num[40];
     for (size_t k = 0; k < n; k++) {
         if (tlb_format_double(v[k], num, sizeof num) != 0) {
             tlb_error("results column %s: sample %zu is not finite", col, k);
-            free(b.p);
+            tlb_buf_free(&b);
             return -1;
         }
-        if ((k && sb_addc(&b, TLB_SAMPLES_SEP)) || sb_add(&b, num, strlen(num))) {
+        if ((k && sb_addc(&b, TLB_SAMPLES_SEP)) || tlb_buf_add(&b, num, strlen(num))) {
             tlb_error("out of memory formatting results column %s", col);
-            free(b.p);
+            tlb_buf_free(&b);
             return -1;
         }
     }
     if (n && sb_addc(&b, '\0')) {
         tlb_error("out of memory formatting results column %s", col);
-        free(b.p);
+        tlb_buf_free(&b);
         return -1;
     }
     int rc = put(r, i, n ? b.p : NULL);
-    free(b.p);
+    tlb_buf_free(&b);
     return rc;
 }
 
@@ -306,15 +277,15 @@ const char *tlb_row_get(const struct tlb_row *r, const char *col) {
 
 /* ---------------------------------------------------------------- serializing */
 
-static int header_text(struct sbuf *b) {
+static int header_text(struct tlb_buf *b) {
     for (int i = 0; i < tlb_n_columns; i++) {
-        if ((i && sb_addc(b, ',')) || sb_add(b, tlb_columns[i].name, strlen(tlb_columns[i].name)))
+        if ((i && sb_addc(b, ',')) || tlb_buf_add(b, tlb_columns[i].name, strlen(tlb_columns[i].name)))
             return -1;
     }
     return sb_addc(b, '\n');
 }
 
-static int row_text(struct sbuf *b, const struct tlb_row *r) {
+static int row_text(struct tlb_buf *b, const struct tlb_row *r) {
     for (int i = 0; i < tlb_n_columns; i++) {
         if (i && sb_addc(b, ',')) return -1;
         const char *cell = r->cells[i];
@@ -322,16 +293,16 @@ static int row_text(struct sbuf *b, const struct tlb_row *r) {
         size_t n = strlen(cell);
         if (tlb_columns[i].type == TLB_COL_STR) {
             size_t need = csv_write(NULL, 0, cell, n);
-            if (sb_reserve(b, need)) return -1;
+            if (tlb_buf_reserve(b, need)) return -1;
             b->len += csv_write(b->p + b->len, need, cell, n);
-        } else if (sb_add(b, cell, n)) {
+        } else if (tlb_buf_add(b, cell, n)) {
             return -1;
         }
     }
     return sb_addc(b, '\n');
 }
 
-static int write_stream(FILE *f, const struct sbuf *b) {
+static int write_stream(FILE *f, const struct tlb_buf *b) {
     if (fwrite(b->p, 1, b->len, f) != b->len || fflush(f) != 0) {
         tlb_error("cannot write results: %s", strerror(errno));
         return -1;
@@ -340,18 +311,18 @@ static int write_stream(FILE *f, const struct sbuf *b) {
 }
 
 int tlb_csv_write_header(FILE *f) {
-    struct sbuf b = {0};
+    struct tlb_buf b = {0};
     int rc = header_text(&b) ? (tlb_error("out of memory writing results"), -1)
                              : write_stream(f, &b);
-    free(b.p);
+    tlb_buf_free(&b);
     return rc;
 }
 
 int tlb_csv_write_row(FILE *f, const struct tlb_row *r) {
-    struct sbuf b = {0};
+    struct tlb_buf b = {0};
     int rc = row_text(&b, r) ? (tlb_error("out of memory writing results"), -1)
                              : write_stream(f, &b);
-    free(b.p);
+    tlb_buf_free(&b);
     return rc;
 }
 
@@ -367,7 +338,7 @@ struct scan {
     size_t n_hdr;
     int have_hdr;
     /* data cells of committed rows (+ the record in progress), when store */
-    struct sbuf text;
+    struct tlb_buf text;
     uint32_t *off;
     size_t n_off, cap_off;
     size_t *lines;
@@ -420,13 +391,13 @@ static void on_cell(void *data, size_t len, void *ud) {
         s->cap_off = cap;
     }
     s->off[s->n_off++] = (uint32_t)s->text.len;
-    if ((len && sb_add(&s->text, data, len)) || sb_addc(&s->text, '\0'))
+    if ((len && tlb_buf_add(&s->text, data, len)) || sb_addc(&s->text, '\0'))
         return scan_fail(s, "out of memory");
 }
 
 static void end_record(struct scan *s) {
     if (!s->store) { /* the appender keeps only the record in progress (for record_valid) */
-        s->text.len = 0;
+        tlb_buf_clear(&s->text);
         s->n_off = 0;
     }
     s->rec_cells = 0;
@@ -506,7 +477,7 @@ static void on_record(int c, void *ud) {
 static void scan_free(struct scan *s) {
     for (size_t i = 0; i < s->n_hdr; i++) free(s->hdr[i]);
     free(s->hdr);
-    free(s->text.p);
+    tlb_buf_free(&s->text);
     free(s->off);
     free(s->lines);
 }
@@ -585,14 +556,14 @@ static int scan_torn(const struct scan *s) {
 /* Are the first n bytes of fd a prefix of the current header line (a header write torn by
  * a crash), so that rewriting the header loses nothing? */
 static int is_header_prefix(int fd, uint64_t n) {
-    struct sbuf hdr = {0};
+    struct tlb_buf hdr = {0};
     int yes = 0;
     if (header_text(&hdr) == 0 && n <= hdr.len) {
         char *buf = malloc(n ? (size_t)n : 1);
         if (buf && pread(fd, buf, (size_t)n, 0) == (ssize_t)n) yes = !memcmp(buf, hdr.p, (size_t)n);
         free(buf);
     }
-    free(hdr.p);
+    tlb_buf_free(&hdr);
     return yes;
 }
 
@@ -619,7 +590,7 @@ static int header_matches(const struct scan *s, const struct tlb_schema_version 
 struct tlb_csv_writer {
     int fd;
     char *path;
-    struct sbuf buf;
+    struct tlb_buf buf;
 };
 
 static int lock_fd(int fd, int op) {
@@ -669,7 +640,7 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
         return NULL;
     }
     struct scan s = {.path = path, .store = 0};
-    struct sbuf hdr = {0};
+    struct tlb_buf hdr = {0};
     int ok = scan_fd(&s, fd) == 0;
     if (ok && !s.have_hdr && s.pos > 0 && !is_header_prefix(fd, s.pos)) {
         /* One line that is not the start of our header: someone else's file. */
@@ -715,7 +686,7 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
             }
         }
     }
-    free(hdr.p);
+    tlb_buf_free(&hdr);
     scan_free(&s);
     lock_fd(fd, LOCK_UN);
     if (!ok) {
@@ -738,7 +709,7 @@ struct tlb_csv_writer *tlb_csv_open_append(const char *path) {
 }
 
 int tlb_csv_append(struct tlb_csv_writer *w, const struct tlb_row *r) {
-    w->buf.len = 0;
+    tlb_buf_clear(&w->buf);
     if (row_text(&w->buf, r)) {
         tlb_error("%s: out of memory formatting a row", w->path);
         return -1;
@@ -763,7 +734,7 @@ int tlb_csv_close(struct tlb_csv_writer *w) {
     if (!w) return 0;
     int rc = close(w->fd);
     if (rc != 0) tlb_error("%s: close failed: %s", w->path, strerror(errno));
-    free(w->buf.p);
+    tlb_buf_free(&w->buf);
     free(w->path);
     free(w);
     return rc ? -1 : 0;

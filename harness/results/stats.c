@@ -8,17 +8,12 @@
 
 #include "util.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Sorted copy (caller frees), or NULL. */
 static double *sorted_copy(const double *x, size_t n) {
     double *c = tlb_malloc(n * sizeof *c, "statistics");
     if (!c) return NULL;
     memcpy(c, x, n * sizeof *c);
-    qsort(c, n, sizeof *c, cmp_double);
+    qsort(c, n, sizeof *c, tlb_cmp_double);
     return c;
 }
 
@@ -102,7 +97,7 @@ struct ranked {
 };
 
 static int cmp_ranked(const void *a, const void *b) {
-    return cmp_double(&((const struct ranked *)a)->v, &((const struct ranked *)b)->v);
+    return tlb_cmp_double(&((const struct ranked *)a)->v, &((const struct ranked *)b)->v);
 }
 
 /* P(U <= k) for sample sizes m, n without ties: counts f(m', n', u) of arrangements,
@@ -206,7 +201,7 @@ uint64_t tlb_rng_next(struct tlb_rng *r) {
 /* Median of a resample of x (n values) drawn into tmp. */
 static double resample_median(struct tlb_rng *rng, const double *x, size_t n, double *tmp) {
     for (size_t i = 0; i < n; i++) tmp[i] = x[tlb_rng_next(rng) % n];
-    qsort(tmp, n, sizeof *tmp, cmp_double);
+    qsort(tmp, n, sizeof *tmp, tlb_cmp_double);
     return percentile_sorted(tmp, n, 50);
 }
 
@@ -225,7 +220,7 @@ int tlb_stat_bootstrap_ratio(const double *base, size_t nb, const double *cand, 
         if (mb == 0) goto out;
         ratios[i] = mc / mb;
     }
-    qsort(ratios, (size_t)n_boot, sizeof *ratios, cmp_double);
+    qsort(ratios, (size_t)n_boot, sizeof *ratios, tlb_cmp_double);
     *lo = percentile_sorted(ratios, (size_t)n_boot, 100.0 * (1 - conf) / 2);
     *hi = percentile_sorted(ratios, (size_t)n_boot, 100.0 * (1 + conf) / 2);
     rc = 0;

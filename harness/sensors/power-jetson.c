@@ -148,14 +148,13 @@ static void *jetson_open(const struct tlb_power_opts *o, struct tlb_power_info *
     }
     struct found f;
     memset(&f, 0, sizeof f);
-    char dev[64] = "", rail[64] = "";
-    int ok = 0;
-    for (const char *p = rails; *p && !ok;) {
-        size_t len = strcspn(p, ",");
-        snprintf(rail, sizeof rail, "%.*s", (int)TLB_MIN(len, sizeof rail - 1), p);
+    char dev[64] = "", rail[64] = "", copy[256], *names[16];
+    snprintf(copy, sizeof copy, "%s", rails);
+    int ok = 0, n = tlb_split_list(copy, names, (int)TLB_ARRAY_LEN(names));
+    for (int i = 0; i < n && !ok; i++) {
+        if (!names[i][0]) continue;
+        snprintf(rail, sizeof rail, "%.63s", names[i]);
         ok = find_new(o->root, rail, j, dev, &f) || find_old(o->root, rail, j, dev, &f);
-        p += len;
-        if (*p == ',') p++;
     }
     if (!ok) {
         if (f.seen_off)

@@ -21,10 +21,6 @@ struct rapl {
     uint64_t total_uj;
 };
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void read_fail(const char *path, int err, char *why, size_t n) {
     if (err == EACCES || err == EPERM)
         snprintf(why, n, "RAPL energy_uj is root-only (CVE-2020-8694); run as root or chmod "
@@ -56,7 +52,7 @@ static void *rapl_open(const struct tlb_power_opts *o, struct tlb_power_info *in
         }
     }
     closedir(d);
-    qsort(names, (size_t)nn, sizeof names[0], cmp_str);
+    qsort(names, (size_t)nn, sizeof names[0], tlb_cmp_strp);
     struct rapl *r = calloc(1, sizeof *r);
     char label[160] = "";
     size_t loff = 0;

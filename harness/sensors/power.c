@@ -55,14 +55,13 @@ const char *tlb_power_type_name(enum tlb_power_type t) {
 
 const char *tlb_power_kinds(void) { return "rapl,jetson,rpi-pmic,hwmon,papi,meter"; }
 
-static const struct tlb_power_backend *find_backend(const char *name, size_t len) {
+static const struct tlb_power_backend *find_backend(const char *name) {
     for (int i = 0; i < N_BACKENDS; i++)
-        if (strlen(backends[i]->kind) == len && !strncmp(backends[i]->kind, name, len))
-            return backends[i];
+        if (!strcmp(backends[i]->kind, name)) return backends[i];
     return NULL;
 }
 
-int tlb_power_kind_known(const char *name) { return find_backend(name, strlen(name)) != NULL; }
+int tlb_power_kind_known(const char *name) { return find_backend(name) != NULL; }
 
 static struct tlb_power_source *try_backend(const struct tlb_power_backend *be,
                                             const struct tlb_power_opts *o, char *why,
@@ -104,17 +103,16 @@ struct tlb_power_source *tlb_power_open(const struct tlb_power_opts *o, char *wh
     }
     size_t off = 0;
     why[0] = '\0';
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        while (len && *p == ' ') p++, len--;
-        size_t tl = len;
-        while (tl && p[tl - 1] == ' ') tl--;
-        if (tl) {
-            const struct tlb_power_backend *be = find_backend(p, tl);
+    char copy[256], *kinds[16];
+    snprintf(copy, sizeof copy, "%s", list);
+    int n = tlb_split_list(copy, kinds, (int)TLB_ARRAY_LEN(kinds));
+    for (int i = 0; i < n; i++) {
+        if (kinds[i][0]) {
+            const struct tlb_power_backend *be = find_backend(kinds[i]);
             char r[256];
             if (!be) {
-                snprintf(why, why_len, "unknown power source '%.*s' (known: none,auto,%s)",
-                         (int)tl, p, tlb_power_kinds());
+                snprintf(why, why_len, "unknown power source '%s' (known: none,auto,%s)",
+                         kinds[i], tlb_power_kinds());
                 return NULL;
             }
             struct tlb_power_source *s = try_backend(be, o, r, sizeof r);
@@ -125,8 +123,6 @@ struct tlb_power_source *tlb_power_open(const struct tlb_power_opts *o, char *wh
                 if (w > 0) off += (size_t)w;
             }
         }
-        p += len;
-        if (*p == ',') p++;
     }
     if (!why[0]) snprintf(why, why_len, "no power source tried");
     return NULL;

@@ -331,7 +331,7 @@ int tlb_profile_load(const char *path, struct tlb_profile *p) {
     const char *slash = strrchr(path, '/');
     const char *stem = slash ? slash + 1 : path;
     size_t sl = strlen(stem);
-    if (sl < 6 || strcmp(stem + sl - 5, ".conf") || strlen(p->name) != sl - 5 ||
+    if (sl < 6 || !tlb_ends_with(stem, ".conf") || strlen(p->name) != sl - 5 ||
         strncmp(stem, p->name, sl - 5)) {
         tlb_error("%s: name '%s' does not match the file name (expected %s.conf)", path,
                   p->name, p->name);
@@ -422,7 +422,7 @@ int tlb_profile_detect(const char *dir, const struct tlb_sysinfo *si, struct tlb
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".conf") || e->d_name[0] == '.') continue;
+        if (len < 6 || !tlb_ends_with(e->d_name, ".conf") || e->d_name[0] == '.') continue;
         char path[TLB_PATH_MAX];
         if (tlb_pathf(path, sizeof path, "%s/%s", dir, e->d_name) != 0 ||
             tlb_profile_load(path, cand) != 0) {

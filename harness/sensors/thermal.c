@@ -45,21 +45,6 @@ static int list_numbered(const char *dir, const char *prefix, int *nums, int max
     return n;
 }
 
-static int in_list(const char *list, const char *name) {
-    size_t nl = strlen(name);
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        const char *q = p;
-        size_t ql = len;
-        while (ql && *q == ' ') q++, ql--;
-        while (ql && q[ql - 1] == ' ') ql--;
-        if (ql == nl && !strncmp(q, name, nl)) return 1;
-        p += len;
-        if (*p == ',') p++;
-    }
-    return 0;
-}
-
 /* A plausible reading in m°C (disabled zones report errors or nonsense). */
 static int read_mc(const char *path, long long *mc) {
     if (tlb_sysfs_read_ll_abs(path, mc) != 0) return -1;
@@ -93,7 +78,7 @@ static void open_zones(struct tlb_thermal *t, const char *root, const char *zone
         long long mc;
         tlb_pathf(p, sizeof p, "%s/thermal_zone%d/type", base, nums[i]);
         tlb_sysfs_read_abs(p, type, sizeof type);
-        if (zones && *zones && !in_list(zones, type)) continue;
+        if (zones && *zones && !tlb_list_has(zones, type)) continue;
         tlb_pathf(p, sizeof p, "%s/thermal_zone%d/temp", base, nums[i]);
         if (read_mc(p, &mc) != 0) continue;
         add_sensor(t, p, "thermal_zone%d:%s", nums[i], type[0] ? type : "unknown");
