@@ -565,7 +565,7 @@ int tlb_safetensors_load(struct tlb_model *m, const char *spec, const struct tlb
     int rc = -1, tied = 0;
     if (resolve(c, spec) != 0) goto done;
     size_t len;
-    char *text = tlb_st_read_text(c->config, ST_MAX_CONFIG, &len);
+    char *text = tlb_read_file(c->config, ST_MAX_CONFIG, &len);
     if (!text) goto done;
     int crc = tlb_safetensors_config_mem(c->config, text, len, &m->cfg, &tied);
     free(text);

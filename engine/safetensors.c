@@ -170,20 +170,6 @@ static int json_uint(const cJSON *v, uint64_t *out) {
     return 0;
 }
 
-/* A small text file; stat first so a FIFO or device cannot hang or flood the read. */
-char *tlb_st_read_text(const char *path, size_t max, size_t *len) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
-        return NULL;
-    }
-    return tlb_read_file(path, max, len);
-}
-
 /* ---- one safetensors file ---- */
 
 static const struct {
@@ -380,15 +366,11 @@ int tlb_st_open(struct tlb_st_file *f, const char *path) {
         tlb_error("%s: path too long", path);
         return -1;
     }
-    /* O_NONBLOCK: a FIFO in place of a shard must not hang the load. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = tlb_open_regular(path, 0); /* a FIFO in place of a shard must not hang the load */
+    if (fd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlb_error("%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        tlb_error("%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -439,7 +421,7 @@ static int shard_name_ok(const char *s) {
 
 int tlb_st_files_open_index(struct tlb_st_files *c) {
     size_t len;
-    char *text = tlb_st_read_text(c->index, ST_MAX_INDEX, &len);
+    char *text = tlb_read_file(c->index, ST_MAX_INDEX, &len);
     if (!text) return -1;
     c->index_root = tlb_json_parse(c->index, "index", text, len, ST_HEADER_DEPTH);
     free(text);

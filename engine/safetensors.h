@@ -117,8 +117,6 @@ void tlb_st_files_close(struct tlb_st_files *c);
 
 /* "dir/name" into out; -1 with an error when it does not fit. */
 int tlb_st_path(char *out, size_t n, const char *dir, const char *name);
-/* A small regular file (stat first, so a FIFO or device cannot hang or flood the read). */
-char *tlb_st_read_text(const char *path, size_t max, size_t *len);
 
 /* Bounded JSON: names come from files, so they are printed on one line, cut short. */
 const char *tlb_st_printable(const char *s, char *buf, size_t n);
