@@ -10,7 +10,6 @@
 #include "test.h"
 #include "util.h"
 
-extern const struct tlb_command tlb_command_compare;
 
 #define FX "tests/fixtures/csv/"
 
@@ -34,7 +33,7 @@ static int run(char **text, const char *first, ...) {
     argv[argc++] = out_path;
     argv[argc] = NULL;
     unlink(out_path);
-    int rc = tlb_command_compare.run(argc, argv);
+    int rc = tlb_cmd_compare(argc, argv);
     size_t n;
     *text = access(out_path, R_OK) == 0 ? tlb_read_file(out_path, 1 << 20, &n) : NULL;
     unlink(out_path);

@@ -14,7 +14,6 @@
 #include "test.h"
 #include "util.h"
 
-extern const struct tlb_command tlb_command_fit;
 
 static const struct tlb_config *tinyllama(void) {
     static struct tlb_config c;
@@ -116,7 +115,7 @@ static int run_fit(char **text, const char *a1, const char *a2, const char *a3,
     argv[argc++] = out_path;
     argv[argc] = NULL;
     unlink(out_path);
-    int rc = tlb_command_fit.run(argc, argv);
+    int rc = tlb_cmd_fit(argc, argv);
     size_t n;
     *text = access(out_path, R_OK) == 0 ? tlb_read_file(out_path, 1 << 20, &n) : NULL;
     unlink(out_path);

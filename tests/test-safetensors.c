@@ -27,7 +27,6 @@
 
 #define FIXTURES "tests/fixtures/safetensors"
 
-extern const struct tlb_command tlb_command_generate;
 
 #if defined(TLB_HAVE_CJSON) && TLB_HAVE_CJSON
 
@@ -644,7 +643,7 @@ static int run_generate(char **argv, int argc, char *out, size_t n) {
     fflush(stdout);
     int saved = dup(1);
     dup2(fd, 1);
-    int rc = tlb_command_generate.run(argc, argv);
+    int rc = tlb_cmd_generate(argc, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);

@@ -114,9 +114,3 @@ out:
     tlb_sweep_cli_free(&c);
     return rc;
 }
-
-const struct tlb_command tlb_command_bench = {
-    .name = "bench",
-    .summary = "benchmark one configuration: latency, memory, power, accuracy, counters",
-    .run = tlb_cmd_bench,
-};

@@ -539,7 +539,7 @@ static int list_add(struct text_list *l, const char *s) {
     return 0;
 }
 
-static int run(int argc, char **argv) {
+int tlb_cmd_compare(int argc, char **argv) {
     struct opts op = {0};
     const char *files[2];
     int rc = parse_args(argc, argv, &op, files);
@@ -703,6 +703,3 @@ done:
     tlb_table_free(tn);
     return exit_code;
 }
-
-const struct tlb_command tlb_command_compare = {
-    "compare", "compare two results CSVs; exit 1 on a significant regression", run};

@@ -35,7 +35,7 @@ static void usage(FILE *out) {
         "exit status: 0 ok, 1 unreadable input or failed write, 2 usage error\n");
 }
 
-static int run(int argc, char **argv) {
+int tlb_cmd_convert(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"out", required_argument, 0, 'o'},
         {"quant", required_argument, 0, 'q'}, {"tokenizer", required_argument, 0, 'z'},
@@ -100,9 +100,3 @@ out:
     tlb_model_free(m);
     return rc;
 }
-
-const struct tlb_command tlb_command_convert = {
-    .name = "convert",
-    .summary = "write a model as GGUF (optionally requantized) for other engines",
-    .run = run,
-};

@@ -220,9 +220,3 @@ out:
     tlb_model_free(m);
     return rc;
 }
-
-const struct tlb_command tlb_command_eval = {
-    .name = "eval",
-    .summary = "accuracy of a quant/kernel vs the f32 reference: KLD, top-1, perplexity",
-    .run = tlb_cmd_eval,
-};

@@ -360,7 +360,7 @@ static int cmp_cand(const void *pa, const void *pb) {
 
 /* ---------------------------------------------------------------- main */
 
-static int run(int argc, char **argv) {
+int tlb_cmd_fit(int argc, char **argv) {
     struct opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc > 0 ? TLB_EXIT_OK : TLB_EXIT_USAGE;
@@ -644,6 +644,3 @@ done:
     tlb_table_free(m.t);
     return exit_code;
 }
-
-const struct tlb_command tlb_command_fit = {
-    "fit", "which quantization and context fit a RAM budget (measured + memory model)", run};

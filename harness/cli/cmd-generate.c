@@ -205,9 +205,3 @@ out:
     tlb_model_free(model);
     return rc;
 }
-
-const struct tlb_command tlb_command_generate = {
-    .name = "generate",
-    .summary = "generate text from a prompt (llama2.c-exact greedy output)",
-    .run = tlb_cmd_generate,
-};

@@ -382,7 +382,7 @@ static void usage(FILE *out) {
         "                   DIR/usr/bin/vcgencmd with --root)\n");
 }
 
-static int cmd_info(int argc, char **argv) {
+int tlb_cmd_info(int argc, char **argv) {
     static const struct option opts[] = {
         {"format", required_argument, 0, 'f'},   {"root", required_argument, 0, 'r'},
         {"power-cmd", required_argument, 0, 'p'}, {"platforms", required_argument, 0, 'P'},
@@ -469,9 +469,3 @@ static int cmd_info(int argc, char **argv) {
     free_rows(&rs);
     return rc;
 }
-
-const struct tlb_command tlb_command_info = {
-    .name = "info",
-    .summary = "show the platform, usable kernels, power/thermal sensors and counters",
-    .run = cmd_info,
-};

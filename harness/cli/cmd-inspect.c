@@ -135,7 +135,7 @@ static void print_model(const struct tlb_model *m, const struct tlb_gguf *g) {
     else tensor_line("output.weight", &m->output);
 }
 
-static int run(int argc, char **argv) {
+int tlb_cmd_inspect(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"quant", required_argument, 0, 'q'},
         {"items", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
@@ -212,9 +212,3 @@ out:
     tlb_gguf_free(g);
     return rc;
 }
-
-const struct tlb_command tlb_command_inspect = {
-    .name = "inspect",
-    .summary = "list a model's format, shapes, tensors, memory per weight type, metadata",
-    .run = run,
-};

@@ -747,7 +747,7 @@ done:
     return rc;
 }
 
-static int kernels_run(int argc, char **argv) {
+int tlb_cmd_kernels(int argc, char **argv) {
     struct opts o;
     int prc = parse(argc, argv, &o);
     if (prc < 0) return TLB_EXIT_OK; /* --help */
@@ -800,9 +800,3 @@ static int kernels_run(int argc, char **argv) {
     }
     return rc == 0 ? TLB_EXIT_OK : TLB_EXIT_FAIL;
 }
-
-const struct tlb_command tlb_command_kernels = {
-    .name = "kernels",
-    .summary = "matmul micro-benchmark: GFLOP/s, GB/s and share of measured machine limits",
-    .run = kernels_run,
-};

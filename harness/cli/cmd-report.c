@@ -167,7 +167,7 @@ static int nonempty(const char *dir, const char *name, const char *ext) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
-static int run(int argc, char **argv) {
+int tlb_cmd_report(int argc, char **argv) {
     enum { O_KCSV = 256, O_TITLE, O_PRICE, O_BUDGET, O_MODEL, O_TIMEOUT };
     static const struct option lo[] = {
         {"output", required_argument, NULL, 'o'},
@@ -300,6 +300,3 @@ usage_err:
     free_opts(&o);
     return TLB_EXIT_USAGE;
 }
-
-const struct tlb_command tlb_command_report = {
-    "report", "charts (PNG/SVG) and a summary page (Markdown/HTML) from results CSVs", run};

@@ -271,9 +271,3 @@ out:
     tlb_sweep_cli_free(&c);
     return rc;
 }
-
-const struct tlb_command tlb_command_sweep = {
-    .name = "sweep",
-    .summary = "benchmark every model x quant x kernel x threads x ctx combination to CSV",
-    .run = tlb_cmd_sweep,
-};

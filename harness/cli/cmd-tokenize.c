@@ -32,7 +32,7 @@ static void usage(FILE *out) {
             "exit status: 0 ok, 1 unreadable or invalid file, 2 usage error\n");
 }
 
-static int run(int argc, char **argv) {
+int tlb_cmd_tokenize(int argc, char **argv) {
     enum { OPT_BOS = 256, OPT_EOS };
     static const struct option longopts[] = {
         {"tokenizer", required_argument, NULL, 'z'},
@@ -111,9 +111,3 @@ static int run(int argc, char **argv) {
     free(file_text);
     return rc;
 }
-
-const struct tlb_command tlb_command_tokenize = {
-    .name = "tokenize",
-    .summary = "print the token ids of a text (tokenizer check)",
-    .run = run,
-};

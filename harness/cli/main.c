@@ -1,16 +1,12 @@
-/* main.c — the tlbench binary: dispatches to a subcommand (harness/command-list.h). */
+/* main.c — the tlbench binary: dispatches to a subcommand (command-list.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "command.h"
 #include "util.h"
 
-#define TLB_COMMAND(n) extern const struct tlb_command tlb_command_##n;
-#include "command-list.h"
-#undef TLB_COMMAND
-
-static const struct tlb_command *const commands[] = {
-#define TLB_COMMAND(n) &tlb_command_##n,
+static const struct tlb_command commands[] = {
+#define TLB_COMMAND(name, summary) {#name, summary, tlb_cmd_##name},
 #include "command-list.h"
 #undef TLB_COMMAND
 };
@@ -22,7 +18,7 @@ static void usage(FILE *out) {
             "usage: tlbench COMMAND [OPTIONS]\n\ncommands:\n",
             TLB_VERSION);
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n'tlbench COMMAND --help' explains every option of a command.\n"
             "Models: a llama2.c .bin, a GGUF file, a safetensors checkpoint, or "
@@ -43,7 +39,7 @@ int main(int argc, char **argv) {
         return TLB_EXIT_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i]->name)) return commands[i]->run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     tlb_error("unknown command '%s' (see 'tlbench --help')", argv[1]);
     return TLB_EXIT_USAGE;
 }

@@ -30,6 +30,7 @@ struct gp {
     struct tlb_rep_chart *c;
     int width, height;
     int font;                 /* points; larger when panels are scaled down on the page */
+    const char *skip;         /* why the chart is not drawn, when chart-list.h cannot say */
 };
 
 /* ---------------------------------------------------------------- small writers */
@@ -201,7 +202,7 @@ static void xtics_list(struct tlb_buf *b, const int64_t *v, int n) {
 
 /* ---------------------------------------------------------------- 1, 2: t/s vs threads */
 
-static void chart_threads(struct gp *g, int prefill) {
+static int chart_threads(struct gp *g, int prefill) {
     const struct tlb_rep_data *d = g->d;
     char what[200], l1[TLB_REP_LABEL], l2[TLB_REP_LABEL];
     snprintf(what, sizeof what, "%lld-token prompt, %lld generated | KV %s | shortest context",
@@ -291,11 +292,12 @@ static void chart_threads(struct gp *g, int prefill) {
                        "vector units or the memory system saturate."
                      : "decode is memory-bandwidth-bound, so it flattens once the threads "
                        "saturate DRAM bandwidth.");
+    return 1;
 }
 
 /* ---------------------------------------------------------------- 3: by weight type and kernel */
 
-static void chart_quant_kernel(struct gp *g) {
+static int chart_quant_kernel(struct gp *g) {
     const struct tlb_rep_data *d = g->d;
     char what[200], l1[TLB_REP_LABEL];
     snprintf(what, sizeof what, "most threads measured | KV %s | shortest context", lab(l1, d->kv));
@@ -373,6 +375,7 @@ static void chart_quant_kernel(struct gp *g) {
              "(prompt processing). Smaller weight types move fewer bytes per token, so decode "
              "should rise from f32 to q4_0 when the kernel keeps up.%s",
              nb > 1 ? " Boards share the y scale of each column." : "");
+    return 1;
 }
 
 /* ---------------------------------------------------------------- 4: decode vs depth */
@@ -767,7 +770,11 @@ static int chart_energy(struct gp *g) {
 
 static int chart_roofline(struct gp *g) {
     const struct tlb_rep_data *d = g->d;
-    if (!d->n_kfiles) return 0;
+    if (!d->n_kfiles) {
+        g->skip = "Kernel roofline: no kernels CSV was given (run `tlbench kernels --format csv "
+                  "-o kernels.csv` and pass it with --kernels-csv).";
+        return 0;
+    }
     /* the machine(s) of the kernels CSVs, not the boards of the results */
     char l1[TLB_REP_LABEL], cpus[200] = "", dates[64] = "", vers[64] = "";
     for (int f = 0; f < d->n_kfiles; f++) {
@@ -943,7 +950,10 @@ static int chart_roofline(struct gp *g) {
         tlb_buf_puts(&g->body, "\nunset arrow 1\nunset label 1\n");
     }
     tlb_buf_puts(&g->body, "unset multiplot\n");
-    if (!drawn) return 0;
+    if (!drawn) {
+        g->skip = "Kernel roofline: the kernels CSV has no measured row.";
+        return 0;
+    }
     snprintf(g->c->how, sizeof g->c->how,
              "From `tlbench kernels`, the matmul micro-benchmark on the model's own shapes. "
              "Left, a roofline (log-log): a kernel's GFLOP/s against its arithmetic intensity; "
@@ -996,60 +1006,38 @@ static void note_skip(char *skipped, size_t n, const char *msg) {
     snprintf(skipped + l, n - l, "%s%s", l ? "\n" : "", msg);
 }
 
+static int chart_decode_threads(struct gp *g) { return chart_threads(g, 0); }
+static int chart_prefill_threads(struct gp *g) { return chart_threads(g, 1); }
+
+static const struct {
+    const char *file;
+    int (*draw)(struct gp *g);
+    int needs_rows;
+    const char *skip_note;
+} charts_list[] = {
+#define TLB_CHART(fn, file, needs_rows, note) {file, chart_##fn, needs_rows, note},
+#include "chart-list.h"
+#undef TLB_CHART
+};
+
 int tlb_rep_charts_write(const struct tlb_rep_data *d, const struct tlb_rep_opts *o,
                          const char *charts_dir, struct tlb_rep_chart *charts, char *skipped,
                          size_t skipped_len) {
-    enum { THREADS_TG, THREADS_PP, QUANT, DEPTH, MEMORY, ACCURACY, ENERGY, ROOFLINE, N };
-    static const char *const names[N] = {"decode-threads", "prefill-threads", "quant-kernel",
-                                         "decode-depth",   "memory",          "accuracy-memory",
-                                         "energy",         "kernels-roofline"};
     skipped[0] = '\0';
     int n = 0;
     if (d->n_rows == 0) {
         note_skip(skipped, skipped_len, "No configuration was measured (no row with status ok "
                                         "for the selected model), so there is nothing to chart.");
     }
-    for (int c = 0; c < N && (d->n_rows > 0 || c == ROOFLINE); c++) {
+    for (size_t c = 0; c < TLB_ARRAY_LEN(charts_list) && n < TLB_REP_MAX_CHARTS; c++) {
+        if (charts_list[c].needs_rows && d->n_rows == 0) continue;
         struct tlb_rep_chart *ch = &charts[n];
         memset(ch, 0, sizeof *ch);
-        snprintf(ch->name, sizeof ch->name, "%s", names[c]);
+        snprintf(ch->name, sizeof ch->name, "%s", charts_list[c].file);
         struct gp g = {.d = d, .o = o, .c = ch, .width = 1100, .height = 620};
-        int made = 1;
-        switch (c) {
-        case THREADS_TG: chart_threads(&g, 0); break;
-        case THREADS_PP: chart_threads(&g, 1); break;
-        case QUANT: chart_quant_kernel(&g); break;
-        case DEPTH:
-            if (!(made = chart_depth(&g)))
-                note_skip(skipped, skipped_len, "Decode vs context depth: only one context depth "
-                          "was measured (sweep with --ctx 0,512,1536 to see the effect of long "
-                          "contexts).");
-            break;
-        case MEMORY:
-            if (!(made = chart_memory(&g)))
-                note_skip(skipped, skipped_len, "Peak memory: no row has peak_rss_bytes.");
-            break;
-        case ACCURACY:
-            if (!(made = chart_accuracy(&g)))
-                note_skip(skipped, skipped_len, "Accuracy vs memory: no row has a KL divergence "
-                          "(the sweep ran with --no-accuracy).");
-            break;
-        case ENERGY:
-            if (!(made = chart_energy(&g)))
-                note_skip(skipped, skipped_len, "Energy: no row has power measurements "
-                          "(power_source none on every board: no RAPL/hwmon/INA3221/PMIC "
-                          "access, or a VM), so energy per token and tokens per joule cannot "
-                          "be charted. On a board with a sensor, run the sweep with access to "
-                          "it (see tlbench info), or give an external meter with --power-cmd.");
-            break;
-        case ROOFLINE:
-            if (!(made = chart_roofline(&g)))
-                note_skip(skipped, skipped_len, d->n_kfiles
-                          ? "Kernel roofline: the kernels CSV has no measured row."
-                          : "Kernel roofline: no kernels CSV was given (run `tlbench kernels "
-                            "--format csv -o kernels.csv` and pass it with --kernels-csv).");
-            break;
-        }
+        int made = charts_list[c].draw(&g);
+        const char *why = g.skip ? g.skip : charts_list[c].skip_note;
+        if (!made && why) note_skip(skipped, skipped_len, why);
         if (made && finish(&g, charts_dir) != 0) {
             tlb_buf_free(&g.body);
             tlb_buf_free(&g.data);

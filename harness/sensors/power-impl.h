@@ -1,5 +1,6 @@
-/* power-impl.h — the backend interface behind power.h (internal to harness/power*.c).
- * Each backend is one file power-<kind>.c defining one `const struct tlb_power_backend`. */
+/* power-impl.h — the backend interface behind power.h (internal to harness/sensors/power*.c).
+ * Each backend is one file power-<name>.c defining one `const struct tlb_power_backend` and
+ * one line in power-list.h. */
 #ifndef TLB_POWER_IMPL_H
 #define TLB_POWER_IMPL_H
 
@@ -17,12 +18,9 @@ struct tlb_power_backend {
     void (*close)(void *state);
 };
 
-extern const struct tlb_power_backend tlb_power_backend_rapl;
-extern const struct tlb_power_backend tlb_power_backend_jetson;
-extern const struct tlb_power_backend tlb_power_backend_rpi;
-extern const struct tlb_power_backend tlb_power_backend_hwmon;
-extern const struct tlb_power_backend tlb_power_backend_papi;
-extern const struct tlb_power_backend tlb_power_backend_meter;
+#define TLB_POWER(name, on_request) extern const struct tlb_power_backend tlb_power_backend_##name;
+#include "power-list.h"
+#undef TLB_POWER
 
 /* Snprintf into info->name etc. without truncation warnings. */
 void tlb_power_set_info(struct tlb_power_info *info, const char *kind, enum tlb_power_scope sc,

@@ -2,6 +2,7 @@
  * (see power.h for the sources and the selection rules). */
 #include "power.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,27 @@
 #include "power-impl.h"
 #include "util.h"
 
-static const struct tlb_power_backend *const backends[] = {
-    &tlb_power_backend_meter, &tlb_power_backend_rapl,  &tlb_power_backend_jetson,
-    &tlb_power_backend_rpi,   &tlb_power_backend_hwmon, &tlb_power_backend_papi,
+static const struct {
+    const struct tlb_power_backend *be;
+    int on_request;
+} registry[] = {
+#define TLB_POWER(name, on_request) {&tlb_power_backend_##name, on_request},
+#include "power-list.h"
+#undef TLB_POWER
 };
-#define N_BACKENDS ((int)TLB_ARRAY_LEN(backends))
+#define N_BACKENDS ((int)TLB_ARRAY_LEN(registry))
+
+/* Kinds in "auto" order, then those tried only on request; comma-separated into buf. */
+static const char *kind_list(char *buf, size_t n, int with_on_request) {
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int pass = 0; pass < 1 + with_on_request; pass++)
+        for (int i = 0; i < N_BACKENDS; i++)
+            if (registry[i].on_request == pass && off < n)
+                off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "",
+                                        registry[i].be->kind);
+    return buf;
+}
 
 struct tlb_power_source {
     const struct tlb_power_backend *be;
@@ -53,11 +70,18 @@ const char *tlb_power_type_name(enum tlb_power_type t) {
     return t == TLB_POWER_ENERGY ? "energy-counter" : "sampler";
 }
 
-const char *tlb_power_kinds(void) { return "rapl,jetson,rpi-pmic,hwmon,papi,meter"; }
+static char all_kinds[128];
+static void make_all_kinds(void) { kind_list(all_kinds, sizeof all_kinds, 1); }
+
+const char *tlb_power_kinds(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_all_kinds);
+    return all_kinds;
+}
 
 static const struct tlb_power_backend *find_backend(const char *name) {
     for (int i = 0; i < N_BACKENDS; i++)
-        if (!strcmp(backends[i]->kind, name)) return backends[i];
+        if (!strcmp(registry[i].be->kind, name)) return registry[i].be;
     return NULL;
 }
 
@@ -91,10 +115,10 @@ struct tlb_power_source *tlb_power_open(const struct tlb_power_opts *o, char *wh
     }
     int automatic = !src || !*src || !strcmp(src, "auto");
     const char *list = automatic ? o->prefer : src;
-    char order[256];
+    char order[256], kinds[128];
     if (!list || !*list) {
         snprintf(order, sizeof order, "%s%s", o->meter_cmd && *o->meter_cmd ? "meter," : "",
-                 "rapl,jetson,rpi-pmic,hwmon,papi");
+                 kind_list(kinds, sizeof kinds, 0));
         list = order;
     } else if (automatic && o->meter_cmd && *o->meter_cmd) {
         /* an explicit --power-cmd beats the profile's preference */
@@ -103,16 +127,16 @@ struct tlb_power_source *tlb_power_open(const struct tlb_power_opts *o, char *wh
     }
     size_t off = 0;
     why[0] = '\0';
-    char copy[256], *kinds[16];
+    char copy[256], *items[32];
     snprintf(copy, sizeof copy, "%s", list);
-    int n = tlb_split_list(copy, kinds, (int)TLB_ARRAY_LEN(kinds));
+    int n = tlb_split_list(copy, items, (int)TLB_ARRAY_LEN(items));
     for (int i = 0; i < n; i++) {
-        if (kinds[i][0]) {
-            const struct tlb_power_backend *be = find_backend(kinds[i]);
+        if (items[i][0]) {
+            const struct tlb_power_backend *be = find_backend(items[i]);
             char r[256];
             if (!be) {
                 snprintf(why, why_len, "unknown power source '%s' (known: none,auto,%s)",
-                         kinds[i], tlb_power_kinds());
+                         items[i], tlb_power_kinds());
                 return NULL;
             }
             struct tlb_power_source *s = try_backend(be, o, r, sizeof r);
@@ -147,8 +171,8 @@ int tlb_power_probe(const struct tlb_power_opts *o, struct tlb_power_candidate *
     for (int i = 0; i < N_BACKENDS && n < max; i++) {
         struct tlb_power_candidate *c = &out[n++];
         memset(c, 0, sizeof *c);
-        snprintf(c->kind, sizeof c->kind, "%s", backends[i]->kind);
-        struct tlb_power_source *s = try_backend(backends[i], o, c->why, sizeof c->why);
+        snprintf(c->kind, sizeof c->kind, "%s", registry[i].be->kind);
+        struct tlb_power_source *s = try_backend(registry[i].be, o, c->why, sizeof c->why);
         if (s) {
             c->usable = 1;
             c->info = s->info;
