@@ -4,11 +4,14 @@
  * and get_throttled through a fake vcgencmd, an external meter command, thermal zones, and
  * sensors that disappear while the monitor runs. Trees that a test changes are copied to
  * a temporary directory first. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -303,6 +306,93 @@ TLB_TEST(runcmd_timeout_and_quote) {
     TLB_CHECK(tlb_shell_quote_append(q, sizeof q, "it's") == 0, "quote");
     TLB_CHECK(tlb_run_capture(q, 2000, out, sizeof out, why, sizeof why) == 0 &&
                   !strcmp(out, "it's\n"), "quoted output '%s'", out);
+}
+
+/* Processes whose command line contains marker (scanning /proc): what a command left behind. */
+static int count_procs(const char *marker) {
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[64], buf[512];
+        snprintf(p, sizeof p, "/proc/%s/cmdline", e->d_name);
+        int fd = open(p, O_RDONLY);
+        if (fd < 0) continue;
+        ssize_t k = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (k <= 0) continue;
+        for (ssize_t i = 0; i < k; i++) if (!buf[i]) buf[i] = ' ';
+        buf[k] = '\0';
+        if (strstr(buf, marker)) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A copy of sleep named after a marker, so that what survives can be counted. */
+static int marked_sleep(char *path, size_t n, const char *marker) {
+    snprintf(path, n, "/tmp/tlb-%s-%ld", marker, (long)getpid());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cp \"$(command -v sleep)\" %s", path);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The deadline holds even when the command closes its output early (the issue's meter:
+ * `echo 5; exec >/dev/null 2>&1; sleep 6` took 12 s and was called usable), and whatever the
+ * command leaves running in its process group is killed when it ends. */
+TLB_TEST(runcmd_deadline_and_leftovers) {
+    char sl[256], cmd[600], out[64], why[256];
+    TLB_CHECK(marked_sleep(sl, sizeof sl, "rcdeadline") == 0, "copy sleep");
+    snprintf(cmd, sizeof cmd, "echo 5; exec >/dev/null 2>&1; exec %s 3", sl);
+    int64_t t0 = tlb_now_ns();
+    int rc = tlb_run_capture(cmd, 300, out, sizeof out, why, sizeof why);
+    double took = (double)(tlb_now_ns() - t0) / 1e9;
+    int left1 = count_procs(sl);
+    snprintf(cmd, sizeof cmd, "%s 30 >/dev/null 2>&1 & echo 5", sl);
+    int rc2 = tlb_run_capture(cmd, 2000, out, sizeof out, why, sizeof why);
+    usleep(100 * 1000);
+    int left2 = count_procs(sl);
+    snprintf(cmd, sizeof cmd, "pkill -f %s", sl);
+    if (left1 || left2) TLB_ASSERT(system(cmd) >= 0);
+    unlink(sl);
+    TLB_CHECK(rc == -1 && strstr(why, "did not finish within 300 ms"),
+              "closed output: rc %d after %.1f s: %s", rc, took, why);
+    TLB_CHECK(left1 == 0, "%d processes left after the deadline", left1);
+    TLB_CHECK(rc2 == 0 && !strcmp(out, "5\n"), "background: rc %d out '%s'", rc2, out);
+    TLB_CHECK(left2 == 0, "%d background processes survived the command", left2);
+}
+
+/* A command (and all it started) dies with the thread that ran it: the worker killed in the
+ * middle of a meter reading takes the meter with it. */
+TLB_TEST(runcmd_dies_with_its_caller) {
+    char sl[256], cmd[600], out[64], why[256];
+    TLB_CHECK(marked_sleep(sl, sizeof sl, "rcparent") == 0, "copy sleep");
+    snprintf(cmd, sizeof cmd, "%s 30 | %s 31; echo 5", sl, sl);
+    pid_t pid = fork();
+    TLB_CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        tlb_run_capture(cmd, 20000, out, sizeof out, why, sizeof why);
+        _exit(0);
+    }
+    int started = 0;
+    for (int i = 0; i < 200 && !started; i++) {
+        usleep(10 * 1000);
+        started = count_procs(sl) >= 2; /* the two sleeps (and the shell naming them) */
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    int left = -1;
+    for (int i = 0; i < 100 && left != 0; i++) { /* the kernel's signal needs a moment */
+        usleep(10 * 1000);
+        left = count_procs(sl);
+    }
+    snprintf(cmd, sizeof cmd, "pkill -f %s", sl);
+    if (left) TLB_ASSERT(system(cmd) >= 0);
+    unlink(sl);
+    TLB_CHECK(started, "the pipeline did not start");
+    TLB_CHECK(left == 0, "%d processes of the command outlived the process that ran it", left);
 }
 
 TLB_TEST(selection_and_probe) {

@@ -1,20 +1,17 @@
-/* report-gnuplot.c — finds gnuplot and runs it on one script: fork + execv with an argument
- * vector (no shell, nothing interpolated), the chart directory as working directory so the
+/* report-gnuplot.c — finds gnuplot and runs it on one script through tlb_run_argv (runcmd.h):
+ * an argument vector (nothing interpolated), the chart directory as working directory so the
  * script names only relative files, stdin from /dev/null, output to a log file, its own
- * process group killed after a time limit, and --default-settings so no user init file is
- * read. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+ * process group killed after a time limit or when tlbench dies, and --default-settings so no
+ * user init file is read. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "report.h"
+#include "runcmd.h"
 #include "util.h"
 
 static int executable(const char *path) {
@@ -72,55 +69,24 @@ int tlb_rep_gnuplot_run(const char *gnuplot, const char *dir, const char *script
                         const char *log_name, int timeout_s, char *why, size_t why_len) {
     why[0] = '\0';
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, why_len, "cannot start gnuplot: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        if (chdir(dir) != 0) _exit(126);
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(log_name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-            _exit(126);
-        close(in);
-        close(out);
-        char *const argv[] = {(char *)"gnuplot", (char *)"--default-settings", (char *)script,
-                              NULL};
-        execv(gnuplot, argv);
-        _exit(127);
-    }
-    setpgid(pid, pid); /* also in the parent: no race with the kill below */
-    int64_t deadline = tlb_now_ns() + (int64_t)timeout_s * 1000000000;
-    int status = 0;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) break;
-        if (w < 0 && errno != EINTR) {
-            snprintf(why, why_len, "waiting for gnuplot: %s", strerror(errno));
-            return -1;
-        }
-        if (tlb_now_ns() > deadline) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    const char *const argv[] = {gnuplot, "--default-settings", script, NULL};
+    struct tlb_cmd_end end;
+    int ms = timeout_s > 0 && timeout_s < INT_MAX / 1000 ? timeout_s * 1000 : INT_MAX;
+    if (tlb_run_argv(argv, dir, log_name, ms, &end, why, why_len) != 0) {
+        if (end.timed_out)
             snprintf(why, why_len, "gnuplot did not finish %s within %d s; killed", script,
                      timeout_s);
-            return -1;
-        }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+        return -1;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+    if (end.status == 0) return 0;
+    if (end.status == 125)
         snprintf(why, why_len, "cannot set up gnuplot's directory or log in %s", dir);
-    else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    else if (end.status == 126 || end.status == 127)
         snprintf(why, why_len, "cannot execute %s", gnuplot);
-    else if (WIFEXITED(status))
-        snprintf(why, why_len, "gnuplot exited with status %d on %s", WEXITSTATUS(status), script);
+    else if (end.status > 128)
+        snprintf(why, why_len, "gnuplot killed by signal %d on %s", end.status - 128, script);
     else
-        snprintf(why, why_len, "gnuplot killed by signal %d on %s", WTERMSIG(status), script);
+        snprintf(why, why_len, "gnuplot exited with status %d on %s", end.status, script);
     first_line(dir, log_name, why, why_len);
     return -1;
 }
