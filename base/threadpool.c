@@ -1,34 +1,52 @@
-/* threadpool.c — persistent pthread workers driven by a generation counter. A worker spins
- * for up to ~1 ms waiting for the next job (decode issues ~150 matmuls per token, too many to
- * pay a futex wake-up for each), then sleeps on a condition variable. */
+/* threadpool.c — persistent pthread workers that claim chunks of a job from one shared word:
+ * the job's generation in the high 32 bits, the next unclaimed chunk in the low 32. A claim is
+ * a compare-and-swap on that word, so a worker that wakes up late (its core was busy with
+ * another process) can never claim a chunk of a job that has moved on; the caller claims
+ * chunks like any worker and returns when the count of finished chunks reaches the total,
+ * without waiting for threads that found nothing to do.
+ *
+ * Waiting: workers poll for the next job with pause + sched_yield() (decode issues ~150
+ * matmuls per token, too many to pay a futex wake-up for each; the yield hands the core to
+ * whatever else wants it, e.g. the caller when both ended up on one core), and sleep on a
+ * condition variable after ~1 ms without work. The caller, waiting for a chunk still running
+ * elsewhere, polls ~50 us and then sleeps, which leaves its core idle so the scheduler can
+ * move a preempted worker there. */
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "util.h"
 
-#define TLB_SPIN_NS 1000000 /* spin this long before sleeping */
+#define WORKER_SPIN_NS 1000000 /* a worker polls this long for the next job before sleeping */
+#define CALLER_SPIN_NS 50000   /* the caller polls this long for the last chunks */
+#define YIELD_EVERY 64         /* pauses between sched_yield() calls */
 
 struct tlb_pool {
     int n;
     pthread_t *threads;
     struct worker_arg *args;
-    atomic_uint gen;  /* bumped once per job */
-    atomic_int done;  /* workers (excluding the caller) finished with the current job */
+    uint32_t gen;                 /* the caller's copy of the current generation */
+    /* the current job, written before the word below publishes it */
+    _Atomic(tlb_chunk_fn) fn;
+    _Atomic(void *) arg;
+    atomic_long n_chunks;
+    atomic_uint_least64_t word;   /* generation << 32 | next chunk */
+    atomic_long done;             /* chunks of the current job finished */
+    atomic_int caller_waiting;    /* the caller sleeps on done_cv */
+    atomic_int sleepers;          /* workers sleeping on job_cv */
     atomic_int stop;
-    atomic_int sleepers;
-    tlb_task_fn fn;
-    void *arg;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t job_cv;
+    pthread_cond_t done_cv;
 };
 
 struct worker_arg {
     struct tlb_pool *pool;
-    int ith;
+    int thread;
 };
 
 static inline void cpu_relax(void) {
@@ -39,31 +57,56 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+static inline uint32_t word_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+
+/* Claim and run chunks of job `gen` until none are left (or the job is no longer current). */
+static void work(struct tlb_pool *pool, uint32_t gen, tlb_chunk_fn fn, void *arg, long n,
+                 int thread) {
+    uint64_t w = atomic_load_explicit(&pool->word, memory_order_acquire);
+    for (;;) {
+        if (word_gen(w) != gen || (long)(uint32_t)w >= n) return;
+        if (!atomic_compare_exchange_weak_explicit(&pool->word, &w, w + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue; /* w now holds the current word */
+        fn(arg, (long)(uint32_t)w, thread);
+        /* seq_cst, as is caller_waiting: either the caller sees this count, or we see it waiting */
+        if (atomic_fetch_add(&pool->done, 1) + 1 == n && atomic_load(&pool->caller_waiting)) {
+            pthread_mutex_lock(&pool->mu);
+            pthread_cond_signal(&pool->done_cv);
+            pthread_mutex_unlock(&pool->mu);
+        }
+        w = atomic_load_explicit(&pool->word, memory_order_acquire);
+    }
+}
+
 static void *worker_main(void *p) {
     struct worker_arg *wa = p;
     struct tlb_pool *pool = wa->pool;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned g;
-        int64_t spin_start = tlb_now_ns();
-        int spins = 0;
-        while ((g = atomic_load_explicit(&pool->gen, memory_order_acquire)) == seen) {
+        int64_t start = tlb_now_ns();
+        unsigned spins = 0;
+        uint64_t w;
+        while (word_gen(w = atomic_load_explicit(&pool->word, memory_order_acquire)) == seen) {
             if (atomic_load_explicit(&pool->stop, memory_order_relaxed)) return NULL;
             cpu_relax();
-            if ((++spins & 255) == 0 && tlb_now_ns() - spin_start > TLB_SPIN_NS) {
-                pthread_mutex_lock(&pool->mu);
-                atomic_fetch_add(&pool->sleepers, 1);
-                while (atomic_load(&pool->gen) == seen && !atomic_load(&pool->stop))
-                    pthread_cond_wait(&pool->cv, &pool->mu);
-                atomic_fetch_sub(&pool->sleepers, 1);
-                pthread_mutex_unlock(&pool->mu);
-                spin_start = tlb_now_ns();
-            }
+            if (++spins % YIELD_EVERY) continue;
+            sched_yield();
+            if (tlb_now_ns() - start < WORKER_SPIN_NS) continue;
+            pthread_mutex_lock(&pool->mu);
+            atomic_fetch_add(&pool->sleepers, 1); /* seq_cst: the caller's check after publishing */
+            while (word_gen(atomic_load(&pool->word)) == seen && !atomic_load(&pool->stop))
+                pthread_cond_wait(&pool->job_cv, &pool->mu);
+            atomic_fetch_sub(&pool->sleepers, 1);
+            pthread_mutex_unlock(&pool->mu);
+            start = tlb_now_ns();
         }
-        seen = g;
         if (atomic_load(&pool->stop)) return NULL;
-        pool->fn(pool->arg, wa->ith, pool->n);
-        atomic_fetch_add_explicit(&pool->done, 1, memory_order_release);
+        seen = word_gen(w);
+        /* the fields are those of job `seen` or a later one; claims check the generation */
+        work(pool, seen, atomic_load_explicit(&pool->fn, memory_order_relaxed),
+             atomic_load_explicit(&pool->arg, memory_order_relaxed),
+             atomic_load_explicit(&pool->n_chunks, memory_order_relaxed), wa->thread);
     }
 }
 
@@ -75,19 +118,23 @@ struct tlb_pool *tlb_pool_create(int n_threads) {
     struct tlb_pool *pool = tlb_calloc(1, sizeof *pool, "thread pool");
     if (!pool) return NULL;
     pool->n = n_threads;
-    atomic_init(&pool->gen, 0);
+    atomic_init(&pool->fn, NULL);
+    atomic_init(&pool->arg, NULL);
+    atomic_init(&pool->n_chunks, 0);
+    atomic_init(&pool->word, 0);
     atomic_init(&pool->done, 0);
-    atomic_init(&pool->stop, 0);
+    atomic_init(&pool->caller_waiting, 0);
     atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->stop, 0);
     pthread_mutex_init(&pool->mu, NULL);
-    pthread_cond_init(&pool->cv, NULL);
+    pthread_cond_init(&pool->job_cv, NULL);
+    pthread_cond_init(&pool->done_cv, NULL);
     if (n_threads > 1) {
         pool->threads = tlb_calloc((size_t)n_threads, sizeof *pool->threads, "threads");
         pool->args = tlb_calloc((size_t)n_threads, sizeof *pool->args, "thread args");
         if (!pool->threads || !pool->args) {
-            free(pool->threads);
-            free(pool->args);
-            free(pool);
+            pool->n = 1; /* no worker to join */
+            tlb_pool_free(pool);
             return NULL;
         }
         for (int i = 1; i < n_threads; i++) {
@@ -107,11 +154,12 @@ void tlb_pool_free(struct tlb_pool *pool) {
     if (!pool) return;
     pthread_mutex_lock(&pool->mu);
     atomic_store(&pool->stop, 1);
-    pthread_cond_broadcast(&pool->cv);
+    pthread_cond_broadcast(&pool->job_cv);
     pthread_mutex_unlock(&pool->mu);
-    for (int i = 1; i < pool->n; i++) pthread_join(pool->threads[i], NULL);
+    for (int i = 1; pool->threads && i < pool->n; i++) pthread_join(pool->threads[i], NULL);
     pthread_mutex_destroy(&pool->mu);
-    pthread_cond_destroy(&pool->cv);
+    pthread_cond_destroy(&pool->job_cv);
+    pthread_cond_destroy(&pool->done_cv);
     free(pool->threads);
     free(pool->args);
     free(pool);
@@ -119,23 +167,64 @@ void tlb_pool_free(struct tlb_pool *pool) {
 
 int tlb_pool_size(const struct tlb_pool *pool) { return pool ? pool->n : 1; }
 
-void tlb_pool_run(struct tlb_pool *pool, tlb_task_fn fn, void *arg) {
-    if (!pool || pool->n == 1) {
-        fn(arg, 0, 1);
+/* The caller, its own claims exhausted: wait until every chunk has finished. */
+static void wait_done(struct tlb_pool *pool, long n) {
+    int64_t start = 0;
+    unsigned spins = 0;
+    while (atomic_load_explicit(&pool->done, memory_order_acquire) < n) {
+        cpu_relax();
+        if (++spins % YIELD_EVERY) continue;
+        sched_yield(); /* a worker holding the last chunk may share this core */
+        if (!start) {
+            start = tlb_now_ns();
+        } else if (tlb_now_ns() - start > CALLER_SPIN_NS) {
+            pthread_mutex_lock(&pool->mu);
+            atomic_store(&pool->caller_waiting, 1);
+            while (atomic_load(&pool->done) < n) pthread_cond_wait(&pool->done_cv, &pool->mu);
+            atomic_store(&pool->caller_waiting, 0);
+            pthread_mutex_unlock(&pool->mu);
+            return;
+        }
+    }
+}
+
+void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, void *arg) {
+    if (n_chunks <= 0) return;
+    if (!pool || pool->n == 1 || n_chunks == 1) {
+        for (long c = 0; c < n_chunks; c++) fn(arg, c, 0);
         return;
     }
-    pool->fn = fn;
-    pool->arg = arg;
+    TLB_ASSERT(n_chunks < ((long)1 << 31));
+    const uint32_t gen = ++pool->gen;
+    atomic_store_explicit(&pool->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&pool->arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&pool->n_chunks, n_chunks, memory_order_relaxed);
     atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
-    pthread_mutex_lock(&pool->mu);
-    atomic_fetch_add_explicit(&pool->gen, 1, memory_order_release);
-    if (atomic_load(&pool->sleepers)) pthread_cond_broadcast(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
-    fn(arg, 0, pool->n);
-    int spins = 0;
-    while (atomic_load_explicit(&pool->done, memory_order_acquire) < pool->n - 1) {
-        cpu_relax();
-        /* more threads than cores (tests use 3 on 2): let the others run */
-        if (++spins > 4096) sched_yield();
+    /* publish (seq_cst), then look for sleepers (seq_cst): a worker either sees the new
+     * generation before it sleeps, or is counted here and woken */
+    atomic_store(&pool->word, (uint64_t)gen << 32);
+    if (atomic_load(&pool->sleepers)) {
+        pthread_mutex_lock(&pool->mu);
+        pthread_cond_broadcast(&pool->job_cv);
+        pthread_mutex_unlock(&pool->mu);
     }
+    work(pool, gen, fn, arg, n_chunks, 0);
+    wait_done(pool, n_chunks);
+}
+
+struct part_job {
+    tlb_task_fn fn;
+    void *arg;
+    int nth;
+};
+
+static void run_part(void *arg, long chunk, int thread) {
+    const struct part_job *p = arg;
+    (void)thread;
+    p->fn(p->arg, (int)chunk, p->nth);
+}
+
+void tlb_pool_run(struct tlb_pool *pool, tlb_task_fn fn, void *arg) {
+    struct part_job p = {fn, arg, tlb_pool_size(pool)};
+    tlb_pool_run_chunks(pool, p.nth, run_part, &p);
 }

@@ -1,6 +1,10 @@
-/* threadpool.h — the engine's persistent worker threads. Workers are created once and wait
- * (spinning briefly, then sleeping) for work; a matmul hands them a function instead of
- * spawning threads. The calling thread takes part as worker 0. */
+/* threadpool.h — the engine's persistent worker threads. Workers are created once; a matmul
+ * hands them work instead of spawning threads, and the calling thread takes part as thread 0.
+ *
+ * Work is divided dynamically: a job is a number of chunks, and every thread claims the next
+ * unclaimed chunk from a shared counter until none remain, so a thread that the OS does not
+ * run (a competing process on its core) simply claims fewer chunks instead of holding up the
+ * others with its static share. Waiting threads spin briefly, yielding the core, then sleep. */
 #ifndef TLB_THREADPOOL_H
 #define TLB_THREADPOOL_H
 
@@ -9,22 +13,40 @@
 
 struct tlb_pool;
 
-/* fn(arg, ith, nth) runs once on each of the nth threads, ith = 0..nth-1. */
+/* One chunk of a job: fn(arg, chunk, thread), thread = 0..size-1 (0 is the caller) names the
+ * thread that runs it, for per-thread scratch. */
+typedef void (*tlb_chunk_fn)(void *arg, long chunk, int thread);
+/* Part ith of nth (ith = 0..nth-1, nth = the pool's size): one call per part. */
 typedef void (*tlb_task_fn)(void *arg, int ith, int nth);
 
 /* n_threads >= 1 (including the caller). Returns NULL with an error printed on failure. */
 struct tlb_pool *tlb_pool_create(int n_threads);
 void tlb_pool_free(struct tlb_pool *pool);
 int tlb_pool_size(const struct tlb_pool *pool);
-/* Run fn on every thread of the pool and return when all have finished. Not reentrant:
- * fn must not call tlb_pool_run. A NULL pool runs fn(arg, 0, 1) on the caller. */
+
+/* Run fn once for every chunk in [0, n_chunks) (n_chunks < 2^31), each on whichever thread
+ * claims it, and return when all have finished. Not reentrant: fn must not start another job
+ * on the same pool. A NULL pool runs every chunk on the caller. */
+void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, void *arg);
+
+/* Run fn(arg, ith, nth) for the pool's nth parts (tlb_pool_run_chunks with one chunk per
+ * part: a part's index, not the thread running it; scratch indexed by ith is still private). */
 void tlb_pool_run(struct tlb_pool *pool, tlb_task_fn fn, void *arg);
 
-/* Split [0, n) into nth nearly equal ranges; thread ith gets [*lo, *hi). */
+/* Split [0, n) into nth nearly equal ranges; part ith gets [*lo, *hi). */
 static inline void tlb_split_range(long n, int ith, int nth, long *lo, long *hi) {
     long per = n / nth, rem = n % nth;
     *lo = ith * per + (ith < rem ? ith : rem);
     *hi = *lo + per + (ith < rem ? 1 : 0);
+}
+
+/* How many chunks to cut n units of work into for a pool of nth threads: about `per_thread`
+ * chunks per thread (so a slow or descheduled thread costs little), but none smaller than
+ * min_units, and 1 when nth == 1. */
+static inline long tlb_pool_chunk_count(long n, int nth, int per_thread, long min_units) {
+    if (nth <= 1 || n <= min_units) return 1;
+    long c = (long)nth * per_thread, most = n / (min_units > 0 ? min_units : 1);
+    return c < most ? c : most;
 }
 
 #endif

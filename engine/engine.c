@@ -229,31 +229,28 @@ struct attn_job {
     int layer, n, pos;
 };
 
-static void attention_task(void *arg, int ith, int nth) {
+/* One (token, KV head) group; thread picks the per-thread scratch. */
+static void attention_task(void *arg, long task, int thread) {
     const struct attn_job *j = arg;
     struct tlb_engine *e = j->e;
     const struct tlb_config *c = &e->m->cfg;
     const int head_size = tlb_head_dim(c), kv_dim = tlb_kv_dim(c);
     const int kv_mul = c->n_heads / c->n_kv_heads, dim = c->dim;
     const size_t loff = (size_t)j->layer * (size_t)e->ctx_len * (size_t)kv_dim;
-    long lo, hi;
-    tlb_split_range((long)j->n * c->n_kv_heads, ith, nth, &lo, &hi);
-    for (long task = lo; task < hi; task++) {
-        const int i = (int)(task / c->n_kv_heads), kvh = (int)(task % c->n_kv_heads);
-        const size_t qoff = (size_t)i * (size_t)dim + (size_t)kvh * kv_mul * (size_t)head_size;
-        const size_t koff = (loff + (size_t)kvh * (size_t)head_size) * e->kv_elem;
-        struct tlb_attn_group g = {
-            .q = e->q + qoff, .q_stride = (size_t)head_size, .g = kv_mul,
-            .k = (const char *)e->key_cache + koff, .v = (const char *)e->value_cache + koff,
-            .kv_stride = (size_t)kv_dim, .kv_f16 = e->kv_type == TLB_TYPE_F16,
-            .n_pos = j->pos + i + 1, /* causal: positions 0..pos+i */
-            .head_size = head_size,
-            .att = e->att + (size_t)ith * (size_t)kv_mul * (size_t)e->ctx_len,
-            .att_stride = (size_t)e->ctx_len,
-            .kvrow = e->kvrow + (size_t)ith * (size_t)head_size,
-            .out = e->xb + qoff, .out_stride = (size_t)head_size};
-        tlb_attention_group(&g);
-    }
+    const int i = (int)(task / c->n_kv_heads), kvh = (int)(task % c->n_kv_heads);
+    const size_t qoff = (size_t)i * (size_t)dim + (size_t)kvh * kv_mul * (size_t)head_size;
+    const size_t koff = (loff + (size_t)kvh * (size_t)head_size) * e->kv_elem;
+    struct tlb_attn_group g = {
+        .q = e->q + qoff, .q_stride = (size_t)head_size, .g = kv_mul,
+        .k = (const char *)e->key_cache + koff, .v = (const char *)e->value_cache + koff,
+        .kv_stride = (size_t)kv_dim, .kv_f16 = e->kv_type == TLB_TYPE_F16,
+        .n_pos = j->pos + i + 1, /* causal: positions 0..pos+i */
+        .head_size = head_size,
+        .att = e->att + (size_t)thread * (size_t)kv_mul * (size_t)e->ctx_len,
+        .att_stride = (size_t)e->ctx_len,
+        .kvrow = e->kvrow + (size_t)thread * (size_t)head_size,
+        .out = e->xb + qoff, .out_stride = (size_t)head_size};
+    tlb_attention_group(&g);
 }
 
 /* ---- one chunk of n <= max_batch tokens ---- */
@@ -307,7 +304,7 @@ static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos
         }
         store_kv(e, l, pos, n);
         struct attn_job job = {e, l, n, pos};
-        tlb_pool_run(e->pool, attention_task, &job);
+        tlb_pool_run_chunks(e->pool, (long)n * c->n_kv_heads, attention_task, &job);
         if (matmul(e, e->xb2, e->xb, &L->wo, n)) return -1;
         for (size_t i = 0; i < (size_t)n * dim; i++) e->x[i] += e->xb2[i];
         for (int i = 0; i < n; i++)

@@ -1,11 +1,11 @@
 /* simd-jobs.h — the job and the drivers the avx2 and avx512 kernels share, written once for
  * any vector width. Not compiled alone: each of those files includes it (compiled with its own
- * ISA flags, everything static) after defining VL (floats per vector: 8 or 16), FMR, GMR, GKC,
+ * ISA, everything static) after defining VL (floats per vector: 8 or 16), FMR, GMR, GKC,
  * GNB, QNR, PACK_MIN_M, TILE_BYTES, KNAME, WT_*, frows[3][FMR], gtiles[GMR] (GMR X rows x
  * 2 VL W rows of packed panels) and pack_float(); it declares the quant_rows(), quant_packed()
- * and quantize_job() they define after it. Holds the kernel state, sizes the scratch, splits
- * rows over threads in whole tiles, runs decode (m <= FMR) row by row and prefill over packed
- * panels. */
+ * and quantize_job() they define after it. Holds the kernel state, sizes the scratch, cuts
+ * the W rows into chunks of whole tiles that the pool's threads claim, runs decode (m <= FMR)
+ * row by row and prefill over packed panels. */
 #ifndef TLB_SIMD_JOBS_H
 #define TLB_SIMD_JOBS_H
 
@@ -42,6 +42,8 @@
 #endif
 
 struct job {
+    int64_t unit;     /* W rows per unit of the row split (whole tiles) */
+    long units, n_chunks;
     float *y;
     const float *x;
     const struct tlb_tensor *w;
@@ -56,14 +58,11 @@ struct job {
     int packed;       /* quantized prefill through the packed path */
 };
 
-/* Rows [lo, hi) of thread ith, in whole tiles of unit rows (each thread streams contiguous
- * weight memory). */
-static void thread_rows(int64_t n, int unit, int ith, int nth, int64_t *lo, int64_t *hi) {
-    long l, h;
-    tlb_split_range((long)((n + unit - 1) / unit), ith, nth, &l, &h);
-    *lo = (int64_t)l * unit;
-    *hi = (int64_t)h * unit < n ? (int64_t)h * unit : n;
-}
+/* W rows are split into chunks of whole tiles that the pool's threads claim one after the
+ * other: about CHUNKS_PER_THREAD per thread, each at least CHUNK_MIN_BYTES of weights, so a
+ * chunk is a long sequential stream and a thread the OS does not run leaves little behind. */
+#define CHUNKS_PER_THREAD 8
+#define CHUNK_MIN_BYTES ((size_t)64 << 10)
 
 /* y[r0 + r][c0 + t] (+)= out[r][t], t < nr, for the W rows of the tile that exist (< hi):
  * every tile of every path (the first k chunk stores, later chunks add). */
@@ -171,13 +170,16 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
     }
 }
 
-static void matmul_job(void *arg, int ith, int nth) {
+/* One chunk: W rows [lo, hi) in whole units, on thread `thread` (its tile buffer). */
+static void matmul_chunk(void *arg, long chunk, int thread) {
     const struct job *j = arg;
-    int64_t lo, hi;
-    const int quant = tlb_type_traits(j->w->type)->is_quantized;
-    thread_rows(j->w->rows, j->packed || (!quant && j->m > FMR) ? 2 * VL : QNR, ith, nth, &lo, &hi);
+    long l, h;
+    tlb_split_range(j->units, (int)chunk, (int)j->n_chunks, &l, &h);
+    const int64_t lo = (int64_t)l * j->unit;
+    const int64_t hi = (int64_t)h * j->unit < j->w->rows ? (int64_t)h * j->unit : j->w->rows;
     if (lo >= hi) return;
-    char *tile = (char *)j->tiles + (size_t)ith * TILE_BYTES;
+    const int quant = tlb_type_traits(j->w->type)->is_quantized;
+    char *tile = (char *)j->tiles + (size_t)thread * TILE_BYTES;
     if (j->packed)
         quant_packed(j, lo, hi, (uint8_t *)tile);
     else if (quant)
@@ -222,10 +224,15 @@ static void quantize_job(void *arg, int ith, int nth);
 static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                        const struct tlb_tensor *w, int m) {
     struct simd_state *s = state;
-    struct job job = {y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
+    struct job job = {0, 0, 0, y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
     const int nth = tlb_pool_size(pool);
     const int quant = tlb_type_traits(w->type)->is_quantized;
     job.packed = quant && s->vnni && m >= PACK_MIN_M;
+    job.unit = job.packed || (!quant && m > FMR) ? 2 * VL : QNR;
+    job.units = (long)((w->rows + job.unit - 1) / job.unit);
+    const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job.unit;
+    job.n_chunks = tlb_pool_chunk_count(job.units, nth, CHUNKS_PER_THREAD,
+                                        (long)((CHUNK_MIN_BYTES + unit_bytes - 1) / unit_bytes));
     if ((job.packed || (!quant && m > FMR) || (quant && m == 1)) && nth > s->n_tiles) {
         float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, KNAME " tiles");
         if (!t) return -1;
@@ -257,7 +264,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
             tlb_pool_run(pool, quantize_job, &job);
     }
     job.tiles = s->tiles;
-    tlb_pool_run(pool, matmul_job, &job);
+    tlb_pool_run_chunks(pool, job.n_chunks, matmul_chunk, &job);
     return 0;
 }
 

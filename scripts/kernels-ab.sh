@@ -43,23 +43,7 @@ for r in $(seq 1 "$rounds"); do
 done
 
 # One line per configuration: median time ratio A/B over the rounds, its range, median GB/s.
-awk -v rounds="$rounds" '
-function csvsplit(line, f,   n, i, c, q, cur) { # libcsv quoting: "a","b ""c""",d
-    n = 0; cur = ""; q = 0
-    for (i = 1; i <= length(line); i++) {
-        c = substr(line, i, 1)
-        if (q) { if (c == "\"") { if (substr(line, i + 1, 1) == "\"") { cur = cur c; i++ } else q = 0 } else cur = cur c }
-        else if (c == "\"") q = 1
-        else if (c == ",") { f[++n] = cur; cur = "" }
-        else cur = cur c
-    }
-    f[++n] = cur
-    return n
-}
-function med(arr, n,   i, j, t) {
-    for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
-    return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
-}
+awk -f "$(dirname "$0")/csv.awk" -f /dev/stdin "$dir"/A-*.csv "$dir"/B-*.csv <<'EOF'
 FNR == 1 {
     nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i
     np = split(FILENAME, parts, "/"); side = substr(parts[np], 1, 1); next
@@ -70,7 +54,7 @@ FNR == 1 {
     key = f[col["kernel"]] " " f[col["weight_type"]] " " f[col["n"]] "x" f[col["k"]] " m=" f[col["m"]] " t=" f[col["n_threads"]]
     if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
     n = ++cnt[side, key]
-    t[side, key, n] = f[col["time_us_median"]]; g[side, key, n] = f[col["gbps"]]
+    t[side, key, n] = f[col["time_us_median"]] + 0; g[side, key, n] = f[col["gbps"]] + 0
 }
 END {
     printf "%-40s %8s %15s %9s %9s\n", "configuration", "B/A", "range", "A GB/s", "B GB/s"
@@ -83,8 +67,9 @@ END {
             if (q < lo) lo = q; if (q > hi) hi = q
             ga[r] = g["A", key, r]; gb[r] = g["B", key, r]
         }
-        printf "%-40s %8.3f %7.3f-%-7.3f %9.2f %9.2f\n", key, med(ratio, n), lo, hi, med(ga, n), med(gb, n)
-        all[++na] = med(ratio, n)
+        printf "%-40s %8.3f %7.3f-%-7.3f %9.2f %9.2f\n", key, median(ratio, n), lo, hi, median(ga, n), median(gb, n)
+        all[++na] = median(ratio, n)
     }
-    if (na) printf "median over %d configurations: %.3f (B/A > 1: B faster)\n", na, med(all, na)
-}' "$dir"/A-*.csv "$dir"/B-*.csv
+    if (na) printf "median over %d configurations: %.3f (B/A > 1: B faster)\n", na, median(all, na)
+}
+EOF

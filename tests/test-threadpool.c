@@ -1,0 +1,121 @@
+/* test-threadpool.c — the pool's contract, not its speed: every chunk of a job runs exactly
+ * once, on a thread index inside the pool, and the job is complete when run returns, over many
+ * jobs in a row (a late worker must never run a chunk of a job that has moved on), with more
+ * threads than CPUs, with one chunk, with none, and with a NULL pool; tlb_pool_run gives each
+ * part exactly once; tlb_pool_chunk_count stays within its bounds. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "test.h"
+#include "threadpool.h"
+#include "util.h"
+
+#define MAX_CHUNKS 4096
+
+struct count_job {
+    atomic_int hits[MAX_CHUNKS];
+    atomic_int bad_thread;
+    int nth;
+    long n;
+};
+
+static void count_chunk(void *arg, long chunk, int thread) {
+    struct count_job *j = arg;
+    if (thread < 0 || thread >= j->nth || chunk < 0 || chunk >= j->n)
+        atomic_fetch_add(&j->bad_thread, 1);
+    else
+        atomic_fetch_add(&j->hits[chunk], 1);
+}
+
+/* Run jobs of n chunks `jobs` times on pool; 0 when every chunk ran exactly once each time. */
+static int check_jobs(struct tlb_pool *pool, long n, int jobs, char *msg, size_t len) {
+    static struct count_job j;
+    for (int r = 0; r < jobs; r++) {
+        for (long c = 0; c < n; c++) atomic_store(&j.hits[c], 0);
+        atomic_store(&j.bad_thread, 0);
+        j.nth = tlb_pool_size(pool);
+        j.n = n;
+        tlb_pool_run_chunks(pool, n, count_chunk, &j);
+        /* all done on return: nothing may still be running or run later */
+        for (long c = 0; c < n; c++) {
+            const int h = atomic_load(&j.hits[c]);
+            if (h != 1) {
+                snprintf(msg, len, "job %d of %ld chunks: chunk %ld ran %d times", r, n, c, h);
+                return -1;
+            }
+        }
+        if (atomic_load(&j.bad_thread)) {
+            snprintf(msg, len, "job %d: chunk or thread index out of range", r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+TLB_TEST(pool_chunks_each_exactly_once) {
+    static const int threads[] = {1, 2, 3, 8}; /* 8: more threads than this machine's CPUs */
+    static const long sizes[] = {0, 1, 2, 7, 64, 4096};
+    char msg[200] = "";
+    for (size_t t = 0; t < TLB_ARRAY_LEN(threads); t++) {
+        struct tlb_pool *pool = tlb_pool_create(threads[t]);
+        TLB_CHECK(pool != NULL, "cannot create a pool of %d", threads[t]);
+        int rc = 0;
+        for (size_t s = 0; s < TLB_ARRAY_LEN(sizes) && rc == 0; s++)
+            rc = check_jobs(pool, sizes[s], sizes[s] > 64 ? 50 : 2000, msg, sizeof msg);
+        tlb_pool_free(pool);
+        TLB_CHECK(rc == 0, "%d threads: %s", threads[t], msg);
+    }
+    TLB_CHECK(check_jobs(NULL, 64, 3, msg, sizeof msg) == 0, "NULL pool: %s", msg);
+}
+
+/* Workers that went to sleep (no job for a while) wake up for the next one. */
+TLB_TEST(pool_after_idle) {
+    struct tlb_pool *pool = tlb_pool_create(3);
+    TLB_CHECK(pool != NULL, "no pool");
+    char msg[200] = "";
+    int rc = check_jobs(pool, 64, 10, msg, sizeof msg);
+    if (rc == 0) {
+        const struct timespec ts = {0, 20 * 1000 * 1000}; /* 20 ms: past the polling phase */
+        nanosleep(&ts, NULL);
+        rc = check_jobs(pool, 64, 10, msg, sizeof msg);
+    }
+    tlb_pool_free(pool);
+    TLB_CHECK(rc == 0, "%s", msg);
+}
+
+struct part_job {
+    atomic_int hits[16];
+    atomic_int bad;
+};
+
+static void count_part(void *arg, int ith, int nth) {
+    struct part_job *j = arg;
+    if (ith < 0 || ith >= nth || nth != 3) atomic_fetch_add(&j->bad, 1);
+    else atomic_fetch_add(&j->hits[ith], 1);
+}
+
+TLB_TEST(pool_run_parts) {
+    struct tlb_pool *pool = tlb_pool_create(3);
+    TLB_CHECK(pool != NULL, "no pool");
+    static struct part_job j;
+    int ok = 1;
+    for (int r = 0; r < 500 && ok; r++) {
+        for (int i = 0; i < 3; i++) atomic_store(&j.hits[i], 0);
+        tlb_pool_run(pool, count_part, &j);
+        for (int i = 0; i < 3; i++) ok &= atomic_load(&j.hits[i]) == 1;
+    }
+    tlb_pool_free(pool);
+    TLB_CHECK(ok && atomic_load(&j.bad) == 0, "a part ran other than once (bad %d)",
+              atomic_load(&j.bad));
+}
+
+TLB_TEST(pool_chunk_count) {
+    TLB_CHECK(tlb_pool_chunk_count(1000, 1, 8, 1) == 1, "one thread: one chunk");
+    TLB_CHECK(tlb_pool_chunk_count(1000, 2, 8, 1) == 16, "2 threads x 8");
+    TLB_CHECK(tlb_pool_chunk_count(1000, 2, 8, 100) == 10, "capped by the minimum chunk");
+    TLB_CHECK(tlb_pool_chunk_count(50, 4, 8, 100) == 1, "less than one minimum chunk");
+    TLB_CHECK(tlb_pool_chunk_count(7, 4, 8, 0) == 7, "never more chunks than units");
+}
+
+TLB_TEST_MAIN()
