@@ -65,9 +65,13 @@ static void usage(FILE *f) {
         "every kernel x weight type x shape x m x thread count. For each: median, min and max\n"
         "time over the repetitions (after one warm-up), GFLOP/s (2 m n k / time), GB/s of\n"
         "weights streamed (weight bytes / time), and their share of this machine's limits\n"
-        "measured first by built-in probes: memory read bandwidth with each thread count (a\n"
+        "measured by built-in probes: memory read bandwidth with each thread count (a\n"
         "buffer much larger than the caches) and f32 FMA peak with each thread count (FMA\n"
-        "chains in registers, widest vector ISA usable here). Decode (m = 1) is bound by\n"
+        "chains in registers, widest vector ISA usable here). The probes run 3 times first\n"
+        "and again before each weight type and shape, between the kernel runs; the best\n"
+        "sample is the limit (load only lowers a sample), so rows are printed at the end. A\n"
+        "warning says when the 3 best samples differ by more than 5 %% (a busy machine: another\n"
+        "run may not agree within 10 %%) or a row beats the probe. Decode (m = 1) is bound by\n"
         "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
         "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
         "16 output rows (column 'passed').\n\n"
@@ -105,8 +109,9 @@ static void usage(FILE *f) {
         "k, m, n_threads, reps, time_us_median, time_us_min, time_us_max, gflops, gbps,\n"
         "bw_probe_gbps, peak_probe_gflops, pct_bw, pct_peak, weight_bytes, flush_copies,\n"
         "scratch_bytes, nmse, passed, status (ok or 'unsupported: reason'), load_avg (1-minute\n"
-        "load average when the row was written: above the CPU count, other processes shared\n"
-        "the cores and the memory bus and the figures are low).\n"
+        "load average when the row was measured: above the CPU count, other processes shared\n"
+        "the cores and the memory bus and the figures are low), bw_probe_spread_pct (how far\n"
+        "the third-best bandwidth sample of that thread count was below the best).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
 }
 
@@ -438,30 +443,93 @@ static int run_check(const struct opts *o, struct pools *ps) {
 
 /* ---- benchmark ---- */
 
-struct limits {
-    double bw[MAX_LIST];    /* GB/s per entry of opts.threads, 0 = not measured */
-    double peak[MAX_LIST];  /* GFLOP/s */
-    const char *isa;
+/* The probes, measured several times (first PROBE_ROUNDS_FIRST rounds, then one round before
+ * each weight type and shape, between the kernel runs) and the best taken: a busy moment
+ * lowers a sample, never raises it, so the best of many is the stable yardstick. */
+#define PROBE_ROUNDS_FIRST 3
+#define PROBE_MAX_SAMPLES 64
+#define PROBE_STABLE_PCT 5.0 /* the 3 best samples closer than this: the best is reproducible */
+
+struct samples {
+    double v[PROBE_MAX_SAMPLES];
+    int n;
 };
 
-/* The probes read buf (bytes long; written here first). */
-static int run_probes(const struct opts *o, struct pools *ps, struct limits *lim, char *buf,
-                      size_t bytes) {
-    memset(lim, 0, sizeof *lim);
-    lim->isa = "";
+struct limits {
+    struct samples bw[MAX_LIST];    /* GB/s per entry of opts.threads */
+    struct samples peak[MAX_LIST];  /* GFLOP/s */
+    const char *isa;
+    char *buf;                      /* read by the bandwidth probe */
+    size_t bytes;
+};
+
+static void sample_add(struct samples *s, double v) {
+    if (s->n < PROBE_MAX_SAMPLES) s->v[s->n++] = v;
+}
+
+/* Best sample, 0 when none. */
+static double sample_best(const struct samples *s) {
+    double b = 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->v[i] > b) b = s->v[i];
+    return b;
+}
+
+/* How far the third-best sample is below the best, in % (0 with fewer than 3 samples), and
+ * the worst sample. */
+static double sample_spread(const struct samples *s, double *worst) {
+    double v[PROBE_MAX_SAMPLES];
+    memcpy(v, s->v, (size_t)s->n * sizeof v[0]);
+    qsort(v, (size_t)s->n, sizeof v[0], tlb_cmp_double);
+    *worst = s->n ? v[0] : 0;
+    return s->n >= 3 && v[s->n - 1] > 0 ? 100.0 * (1.0 - v[s->n - 3] / v[s->n - 1]) : 0;
+}
+
+/* One round: every thread count's read bandwidth (best of 2 passes over the buffer) and FMA
+ * peak, one after the other. */
+static int probe_round(const struct opts *o, struct pools *ps, struct limits *lim) {
     if (o->no_probes) return 0;
-    memset(buf, 1, bytes);
     for (int i = 0; i < o->n_threads; i++) {
         struct tlb_pool *pool = pool_for(ps, o->threads[i]);
         if (!pool) return -1;
-        lim->bw[i] = tlb_probe_read_bw(pool, buf, bytes, 4);
-        lim->peak[i] = tlb_probe_fma_peak(pool, &lim->isa);
-        fprintf(stderr, "tlbench: probe: %d thread%s: read bandwidth %.1f GB/s (%zu MiB buffer), "
-                        "f32 FMA peak %.1f GFLOP/s (%s)\n",
-                o->threads[i], o->threads[i] == 1 ? "" : "s", lim->bw[i], bytes >> 20,
-                lim->peak[i], lim->isa);
+        sample_add(&lim->bw[i], tlb_probe_read_bw(pool, lim->buf, lim->bytes, 2));
+        sample_add(&lim->peak[i], tlb_probe_fma_peak(pool, &lim->isa));
     }
     return 0;
+}
+
+/* The probes read buf (bytes long; written here first, later holding weights). */
+static int probes_start(const struct opts *o, struct pools *ps, struct limits *lim, char *buf,
+                        size_t bytes) {
+    memset(lim, 0, sizeof *lim);
+    lim->isa = "";
+    lim->buf = buf;
+    lim->bytes = bytes;
+    if (o->no_probes) return 0;
+    memset(buf, 1, bytes);
+    for (int r = 0; r < PROBE_ROUNDS_FIRST; r++)
+        if (probe_round(o, ps, lim) != 0) return -1;
+    return 0;
+}
+
+/* What the probes measured, on stderr; a warning per figure whose best is not reproducible. */
+static void probes_report(const struct opts *o, const struct limits *lim) {
+    for (int i = 0; i < o->n_threads && !o->no_probes; i++) {
+        const int t = o->threads[i];
+        double bw_worst, pk_worst;
+        const double bw_spread = sample_spread(&lim->bw[i], &bw_worst);
+        const double pk_spread = sample_spread(&lim->peak[i], &pk_worst);
+        fprintf(stderr, "tlbench: probe: %d thread%s: read bandwidth %.1f GB/s (best of %d, the "
+                        "3 best within %.1f %%, worst %.1f; %zu MiB buffer), f32 FMA peak %.1f "
+                        "GFLOP/s (%s; best of %d, 3 best within %.1f %%)\n",
+                t, t == 1 ? "" : "s", sample_best(&lim->bw[i]), lim->bw[i].n, bw_spread, bw_worst,
+                lim->bytes >> 20, sample_best(&lim->peak[i]), lim->isa, lim->peak[i].n, pk_spread);
+        if (bw_spread > PROBE_STABLE_PCT || pk_spread > PROBE_STABLE_PCT)
+            tlb_warn("probe: %d thread%s: the 3 best samples differ by %.1f %% (bandwidth) and "
+                     "%.1f %% (FMA): the machine was busy, so another run may not agree within "
+                     "10 %% and the %% columns are uncertain by as much",
+                     t, t == 1 ? "" : "s", bw_spread, pk_spread);
+    }
 }
 
 struct out {
@@ -492,12 +560,15 @@ struct result {
     struct shape sh;
     int m, threads, reps;
     double med, min, max; /* seconds */
+    int probe;            /* index of the thread count in opts.threads */
     double bw, peak;      /* probe figures for this thread count (0 = none) */
+    double bw_spread;     /* the bandwidth probe's 3-best spread, % */
     size_t wbytes, scratch;
     int copies;
     double nmse;
     int passed;
-    const char *status;   /* NULL: ok */
+    double load;          /* 1-minute load average when measured, -1 unknown */
+    char status[300];     /* empty: ok */
 };
 
 /* A CSV number: 9 significant digits, empty when not measured. */
@@ -508,7 +579,7 @@ static const char *num(char *buf, size_t n, double v, int ok) {
 
 static int emit(struct out *ou, const struct result *r) {
     const double flop = 2.0 * r->m * (double)r->sh.n * (double)r->sh.k;
-    const int ran = r->status == NULL;
+    const int ran = r->status[0] == '\0';
     const double gflops = ran ? flop / r->med * 1e-9 : 0, gbps = ran ? (double)r->wbytes / r->med * 1e-9 : 0;
     if (!ou->csv) {
         char shape[48];
@@ -526,7 +597,7 @@ static int emit(struct out *ou, const struct result *r) {
         }
         return fflush(ou->f) == 0 ? 0 : -1;
     }
-    char b[20][40];
+    char b[21][40];
     const char *cells[] = {
         ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version ? r->version : "",
         tlb_type_traits(r->t)->name,
@@ -540,7 +611,7 @@ static int emit(struct out *ou, const struct result *r) {
         num(b[14], 40, (double)r->wbytes, 1), num(b[15], 40, r->copies, ran),
         num(b[16], 40, (double)r->scratch, ran), num(b[17], 40, r->nmse, ran),
         ran ? (r->passed ? "1" : "0") : "", ran ? "ok" : r->status,
-        num(b[18], 40, load_avg(), load_avg() >= 0),
+        num(b[18], 40, r->load, r->load >= 0), num(b[19], 40, r->bw_spread, r->bw > 0),
     };
     for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
         if (put_field(ou, cells[i], i == 0) != 0) return -1;
@@ -558,7 +629,8 @@ static int emit_header(struct out *ou) {
         "test_time", "tlbench_version", "cpu", "kernel", "kernel_version", "weight_type", "n",
         "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
         "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
-        "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg"};
+        "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg",
+        "bw_probe_spread_pct"};
     if (ou->no_header) return 0;
     for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
         if (put_field(ou, cols[i], i == 0) != 0) return -1;
@@ -648,8 +720,56 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
     return rc;
 }
 
+/* Rows are kept until every configuration has run, so that each row's share is of the best
+ * probe figure of the whole run (measured before and between them). */
+struct results {
+    struct result *r;
+    size_t n, cap;
+};
+
+static struct result *results_add(struct results *rs) {
+    if (rs->n == rs->cap) {
+        const size_t cap = rs->cap ? 2 * rs->cap : 64;
+        struct result *r = realloc(rs->r, cap * sizeof *r);
+        if (!r) {
+            tlb_error("kernels: out of memory for %zu result rows", cap);
+            return NULL;
+        }
+        rs->r = r;
+        rs->cap = cap;
+    }
+    struct result *r = &rs->r[rs->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* Every row with the best probe figures, then a note when a row still beats the probe. */
+static int emit_all(const struct limits *lim, struct results *rs, struct out *ou) {
+    int over = 0;
+    double worst = 0;
+    if (emit_header(ou) != 0) return -1;
+    for (size_t i = 0; i < rs->n; i++) {
+        struct result *r = &rs->r[i];
+        double w;
+        r->bw = sample_best(&lim->bw[r->probe]);
+        r->peak = sample_best(&lim->peak[r->probe]);
+        r->bw_spread = sample_spread(&lim->bw[r->probe], &w);
+        if (emit(ou, r) != 0) return -1;
+        const double pct = r->status[0] || r->bw <= 0 ? 0
+                           : 100.0 * (double)r->wbytes / r->med * 1e-9 / r->bw;
+        if (pct > 100) over++;
+        if (pct > worst) worst = pct;
+    }
+    if (over)
+        tlb_warn("%d row%s streamed more than the probe's best read bandwidth (up to %.0f %%): "
+                 "the probe was measured low (busy machine) or those weights were partly "
+                 "cached", over, over == 1 ? "" : "s", worst);
+    return 0;
+}
+
 static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
     struct limits lim;
+    struct results rs = {0};
     size_t llc = tlb_probe_llc_bytes(), flush;
     if (o->flush_mb >= 0) {
         flush = (size_t)o->flush_mb << 20;
@@ -687,18 +807,20 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
         rc = -1;
         goto done;
     }
-    if (run_probes(o, ps, &lim, a.data, probe_bytes) != 0) {
+    if (probes_start(o, ps, &lim, a.data, probe_bytes) != 0) {
         rc = -1;
         goto done;
     }
     for (size_t i = 0; i < (size_t)m_max * (size_t)k_max; i++) x[i] = tlb_rand_pm1(&rng_state);
-    if (emit_header(ou) != 0) goto werr;
     for (int ti = 0; ti < o->n_types; ti++) {
         const enum tlb_type t = o->types[ti];
+        fprintf(stderr, "tlbench: kernels: %s (%d of %d weight types)\n", tlb_type_traits(t)->name,
+                ti + 1, o->n_types);
         for (int si = 0; si < o->n_shapes; si++) {
             const struct shape sh = o->shapes[si];
             const int fits = tlb_type_fits(t, sh.k);
-            if (fits && arena_fill(&a, t, sh.n, sh.k, flush) != 0) {
+            if (probe_round(o, ps, &lim) != 0 ||
+                (fits && arena_fill(&a, t, sh.n, sh.k, flush) != 0)) {
                 rc = -1;
                 goto done;
             }
@@ -707,40 +829,46 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
                 if (m > 1 && sh.n >= 32000 && !o->shapes_given) continue;
                 for (int ki = 0; ki < o->n_kernels; ki++)
                     for (int th = 0; th < o->n_threads; th++) {
-                        struct result r = {0};
-                        char why[256], st[300];
-                        r.kn = o->kernels[ki];
-                        r.t = t, r.sh = sh, r.m = m, r.threads = o->threads[th];
-                        r.bw = lim.bw[th], r.peak = lim.peak[th];
-                        r.wbytes = tlb_type_row_bytes(t, sh.k) * (size_t)sh.n;
+                        struct result *r = results_add(&rs);
+                        char why[256];
+                        if (!r) {
+                            rc = -1;
+                            goto done;
+                        }
+                        r->kn = o->kernels[ki];
+                        r->t = t, r->sh = sh, r->m = m, r->threads = o->threads[th];
+                        r->probe = th;
+                        r->wbytes = tlb_type_row_bytes(t, sh.k) * (size_t)sh.n;
+                        r->load = load_avg();
                         if (!fits) {
-                            snprintf(st, sizeof st, "unsupported: k=%lld is not a multiple of %s's "
-                                     "block size", (long long)sh.k, tlb_type_traits(t)->name);
-                            r.status = st;
-                        } else if (tlb_kernel_usable(r.kn, t, why, sizeof why) != 0) {
-                            snprintf(st, sizeof st, "unsupported: %s", why);
-                            r.status = st;
+                            snprintf(r->status, sizeof r->status, "unsupported: k=%lld is not a "
+                                     "multiple of %s's block size", (long long)sh.k,
+                                     tlb_type_traits(t)->name);
+                        } else if (tlb_kernel_usable(r->kn, t, why, sizeof why) != 0) {
+                            snprintf(r->status, sizeof r->status, "unsupported: %s", why);
                         } else {
-                            struct tlb_pool *pool = pool_for(ps, r.threads);
-                            if (!pool || bench_one(o, pool, &a, x, y, &r) != 0) {
-                                snprintf(st, sizeof st, "error: %s failed (see stderr)", r.kn->name);
-                                r.status = st;
+                            struct tlb_pool *pool = pool_for(ps, r->threads);
+                            if (!pool || bench_one(o, pool, &a, x, y, r) != 0) {
+                                snprintf(r->status, sizeof r->status,
+                                         "error: %s failed (see stderr)", r->kn->name);
                                 failures++;
-                            } else if (!r.passed) {
+                            } else if (!r->passed) {
                                 failures++;
                             }
                         }
-                        if (emit(ou, &r) != 0) goto werr;
                     }
             }
         }
     }
+    probes_report(o, &lim);
+    if (emit_all(&lim, &rs, ou) != 0) goto werr;
     rc = failures ? 1 : 0;
     goto done;
 werr:
     tlb_error("kernels: cannot write output: %s", strerror(errno));
     rc = -1;
 done:
+    free(rs.r);
     tlb_free_aligned(a.data);
     tlb_free_aligned(x);
     tlb_free_aligned(y);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# t-kernels.sh — `tlbench kernels` benchmark mode end to end, on tiny settings: the probes are
+# sampled 3 times first and once more before every weight type and shape (so the yardstick is
+# the best of samples taken between the kernel runs), every row carries the best sample and
+# the bandwidth spread, and --no-probes leaves those cells empty. No timing is asserted.
+# $1 = build directory.
+set -u
+B=${1:-build}; T="$B/tlbench"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+if [ ! -x "$T" ]; then echo "FAIL kernels_bench: $T not built"; exit 1; fi
+
+small=(--kernel tiled -m 1 -t 1 -r 1 --budget-ms 1 --probe-mb 16 --flush-mb 0)
+# 2 weight types x 2 shapes = 4 blocks: 3 + 4 = 7 samples per thread count
+if "$T" kernels "${small[@]}" --quant q8_0,f16 --shapes 64x256,32x512 --format csv \
+       -o "$tmp/k.csv" 2>"$tmp/err"; then
+    n=$(sed -n 's/^tlbench: probe: 1 thread: read bandwidth [0-9.]* GB\/s (best of \([0-9]*\),.*/\1/p' "$tmp/err")
+    if [ "$n" = 7 ]; then ok kernels_probe_sampled_between_runs
+    else fail kernels_probe_sampled_between_runs "want best of 7 samples, stderr: $(grep probe "$tmp/err" | head -2)"; fi
+    # every row: the best bandwidth sample and a spread in [0, 100]
+    bad=$(awk -f scripts/csv.awk -f /dev/stdin "$tmp/k.csv" <<'EOF'
+FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
+{
+    csvsplit($0, f); rows++
+    bw = f[col["bw_probe_gbps"]]; sp = f[col["bw_probe_spread_pct"]]
+    if (!(bw + 0 > 0) || sp == "" || sp + 0 < 0 || sp + 0 > 100 || f[col["status"]] != "ok") bad++
+}
+END { print (rows == 4 && !bad && ("bw_probe_spread_pct" in col)) ? "" : rows " rows, " bad + 0 " bad" }
+EOF
+)
+    if [ -z "$bad" ]; then ok kernels_rows_carry_probe; else fail kernels_rows_carry_probe "$bad"; fi
+else
+    fail kernels_probe_sampled_between_runs "exit $?: $(head -c 300 "$tmp/err")"
+fi
+
+if "$T" kernels "${small[@]}" --quant q4_0 --shapes 64x256 --no-probes --format csv \
+       -o "$tmp/n.csv" 2>"$tmp/err"; then
+    cells=$(awk -f scripts/csv.awk -f /dev/stdin "$tmp/n.csv" <<'EOF'
+FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
+{ csvsplit($0, f); printf "%s|%s|%s", f[col["bw_probe_gbps"]], f[col["bw_probe_spread_pct"]], f[col["status"]] }
+EOF
+)
+    if [ "$cells" = "||ok" ] && ! grep -q 'probe:' "$tmp/err"; then ok kernels_no_probes
+    else fail kernels_no_probes "cells '$cells', stderr: $(grep probe "$tmp/err" | head -1)"; fi
+else
+    fail kernels_no_probes "exit $?: $(head -c 300 "$tmp/err")"
+fi
+exit 0
