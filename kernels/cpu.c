@@ -24,7 +24,7 @@ static const char *const names[TLB_CPU_FEATURE_COUNT] = {
     [TLB_CPU_AVXVNNI] = "avxvnni",   [TLB_CPU_AVX512F] = "avx512f",
     [TLB_CPU_AVX512BW] = "avx512bw", [TLB_CPU_AVX512VL] = "avx512vl",
     [TLB_CPU_AVX512DQ] = "avx512dq", [TLB_CPU_AVX512VNNI] = "avx512vnni",
-    [TLB_CPU_AVX512BF16] = "avx512bf16",
+    [TLB_CPU_AVX512BF16] = "avx512bf16", [TLB_CPU_AVX512VBMI] = "avx512vbmi",
     [TLB_CPU_NEON] = "neon",         [TLB_CPU_DOTPROD] = "dotprod",
     [TLB_CPU_FP16] = "fp16",         [TLB_CPU_I8MM] = "i8mm",
     [TLB_CPU_SVE] = "sve",
@@ -33,7 +33,8 @@ static const char *const names[TLB_CPU_FEATURE_COUNT] = {
 #define BIT(f) TLB_CPU_BIT(f)
 /* Masking a base feature also hides what cannot run without it (AVX2 code needs AVX state). */
 #define AVX512_ALL (BIT(TLB_CPU_AVX512F) | BIT(TLB_CPU_AVX512BW) | BIT(TLB_CPU_AVX512VL) | \
-                    BIT(TLB_CPU_AVX512DQ) | BIT(TLB_CPU_AVX512VNNI) | BIT(TLB_CPU_AVX512BF16))
+                    BIT(TLB_CPU_AVX512DQ) | BIT(TLB_CPU_AVX512VNNI) | BIT(TLB_CPU_AVX512BF16) | \
+                    BIT(TLB_CPU_AVX512VBMI))
 #define AVX_ALL (BIT(TLB_CPU_AVX) | BIT(TLB_CPU_AVX2) | BIT(TLB_CPU_FMA) | BIT(TLB_CPU_F16C) | \
                  BIT(TLB_CPU_AVXVNNI) | AVX512_ALL)
 #define NEON_ALL (BIT(TLB_CPU_NEON) | BIT(TLB_CPU_DOTPROD) | BIT(TLB_CPU_FP16) | \
@@ -80,6 +81,7 @@ static unsigned detect_hw(void) {
             if (l7b & (1u << 17)) r |= BIT(TLB_CPU_AVX512DQ);
             if (l7b & (1u << 30)) r |= BIT(TLB_CPU_AVX512BW);
             if (l7b & (1u << 31)) r |= BIT(TLB_CPU_AVX512VL);
+            if (l7c & (1u << 1)) r |= BIT(TLB_CPU_AVX512VBMI);
             if (l7c & (1u << 11)) r |= BIT(TLB_CPU_AVX512VNNI);
             if (l71a & (1u << 5)) r |= BIT(TLB_CPU_AVX512BF16);
         }
