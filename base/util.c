@@ -32,6 +32,15 @@ void tlb_warn(const char *fmt, ...) {
     va_end(ap);
 }
 
+void tlb_note(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tlbench: note: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 int64_t tlb_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -14,6 +14,8 @@
 void tlb_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, prefixed "tlbench: warning: ". */
 void tlb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, prefixed "tlbench: note: ": nothing is wrong, but the user should know. */
+void tlb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 int64_t tlb_now_ns(void);

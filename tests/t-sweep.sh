@@ -160,6 +160,32 @@ expect_error eval_ctx_too_long 2 "exceeds the model's context" eval --model synt
 "$T" sweep --help | grep -q -- "--resume" && "$T" bench --help | grep -q -- "--format" \
     && "$T" eval --help | grep -q -- "--chunks" && ok sweep_bench_eval_help || fail sweep_bench_eval_help "options not explained"
 
+# ---- a profile's sweep settings: the sweep-file vocabulary, and the old keys with a note ----
+mkdir -p "$tmp/plat"
+printf '%s\n' 'name = generic' 'description = test profile' 'kernel = naive, warp9' \
+    'quant = q4_0' 'threads = 1' 'ctx = 0, 4' 'n-prompt = 4' 'n-gen = 2' 'repetitions = 1' \
+    >"$tmp/plat/generic.conf"
+TLBENCH_PLATFORMS="$tmp/plat" "$T" sweep --profile generic --model synthetic:tiny --dry-run \
+    -o "$tmp/p.csv" >"$tmp/o" 2>"$tmp/e"; rc=$?
+if [ $rc -eq 0 ] && ! grep -q 'note\|error\|warning' "$tmp/e" \
+    && [ "$(grep -c 'q4_0 naive t=1 d=[04]$' "$tmp/o")" -eq 2 ] \
+    && [ "$(grep -c 'q4_0 warp9 t=1 d=[04]  -> unsupported$' "$tmp/o")" -eq 2 ]; then ok sweep_profile_settings
+else fail sweep_profile_settings "exit $rc: $(head -c 300 "$tmp/e") $(head -5 "$tmp/o")"; fi
+sed -i 's/^kernel =/kernels =/; s/^quant =/quants =/; s/^n-prompt =/n_prompt =/; s/^repetitions =/reps =/' \
+    "$tmp/plat/generic.conf"
+TLBENCH_PLATFORMS="$tmp/plat" "$T" sweep --profile generic --model synthetic:tiny --dry-run \
+    -o "$tmp/p.csv" >"$tmp/o2" 2>"$tmp/e"; rc=$?
+if [ $rc -eq 0 ] && cmp -s "$tmp/o" "$tmp/o2" \
+    && [ "$(grep -c "^tlbench: note: $tmp/plat/generic.conf:[0-9]*: the profile key '" "$tmp/e")" -eq 4 ] \
+    && [ "$(grep -c -v '^tlbench: sweep of 4 configurations' "$tmp/e")" -eq 4 ] \
+    && grep -q "generic.conf:9: the profile key 'reps' is now 'repetitions'" "$tmp/e"; then ok sweep_profile_old_keys_noted
+else fail sweep_profile_old_keys_noted "exit $rc: $(head -c 400 "$tmp/e")"; fi
+sed -i 's/^kernels =/kernel =/; s/^quants =/quant =/; s/^n_prompt =/n-prompt =/; s/^reps =/repetitions =/' \
+    "$tmp/plat/generic.conf"
+printf 'thread = 2\n' >>"$tmp/plat/generic.conf"
+TLBENCH_PLATFORMS="$tmp/plat" expect_error sweep_profile_unknown_key 1 "generic.conf:10: unknown key 'thread'" \
+    sweep --profile generic --dry-run
+
 # ---- the example sweep files are valid ----
 for f in sweeps/*.conf; do
     [ -f "$f" ] || continue

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "options.h"
 #include "progress.h"
 #include "results-csv.h"
 #include "runner.h"
@@ -117,7 +118,7 @@ TLB_TEST(spec_set_validates) {
                   s.quants[0] == TLB_TYPE_Q4_0,
               "quant list");
     TLB_CHECK(tlb_spec_set(&s, "kernel", "naive,auto", "x") == 0 && s.n_kernels == 2, "kernels");
-    TLB_CHECK(s.set & (1u << TLB_SF_QUANT), "set bit");
+    TLB_CHECK(tlb_spec_is_set(&s, "quant") && !tlb_spec_is_set(&s, "threads"), "set bit");
     tlb_spec_free(&s);
 }
 
@@ -164,7 +165,7 @@ TLB_TEST(sweep_file_good_and_bad) {
 
 TLB_TEST(plan_cross_product) {
     struct tlb_sweep_spec s;
-    tlb_spec_defaults(&s);
+    tlb_spec_defaults(&s, TLB_CMD_SWEEP);
     TLB_CHECK(tlb_spec_set(&s, "model", "synthetic:tiny", "x") == 0, "model");
     TLB_CHECK(tlb_spec_set(&s, "quant", "q4_0,f32,q8_0", "x") == 0, "quant");
     TLB_CHECK(tlb_spec_set(&s, "kernel", "naive,neon", "x") == 0, "kernel");
@@ -206,7 +207,8 @@ TLB_TEST(plan_cross_product) {
               "auto resolved");
     tlb_plan_free(&p);
     /* a profile may name a kernel this build lacks: its rows are unsupported, not an error */
-    TLB_CHECK(tlb_spec_set_kernels_lenient(&s, "naive,warp9", "profile") == 0, "lenient");
+    TLB_CHECK(tlb_spec_set_from(&s, "kernel", "naive,warp9", "profile", TLB_SRC_PROFILE, 0) == 0,
+              "lenient");
     TLB_CHECK(tlb_plan_build(&s, &p) == 0, "build lenient");
     int warp = 0;
     for (int i = 0; i < p.n; i++)
@@ -225,7 +227,7 @@ TLB_TEST(plan_cross_product) {
  * bad short-phases values are refused with the source named. */
 TLB_TEST(plan_short_kernels) {
     struct tlb_sweep_spec s;
-    tlb_spec_defaults(&s);
+    tlb_spec_defaults(&s, TLB_CMD_SWEEP);
     TLB_CHECK(tlb_spec_set(&s, "model", "synthetic:tiny", "x") == 0 &&
                   tlb_spec_set(&s, "quant", "f32", "x") == 0 &&
                   tlb_spec_set(&s, "kernel", "naive,tiled", "x") == 0 &&
@@ -266,7 +268,7 @@ TLB_TEST(plan_short_kernels) {
 
 TLB_TEST(resume_marks_rows_in_csv) {
     struct tlb_sweep_spec s;
-    tlb_spec_defaults(&s);
+    tlb_spec_defaults(&s, TLB_CMD_SWEEP);
     tlb_spec_set(&s, "model", "synthetic:tiny", "x");
     tlb_spec_set(&s, "quant", "f32,q4_0", "x");
     tlb_spec_set(&s, "kernel", "naive", "x");

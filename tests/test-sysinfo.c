@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "profile.h"
 #include "sysfs.h"
 #include "sysinfo.h"
@@ -127,15 +128,19 @@ TLB_TEST(real_machine_and_bad_root) {
 
 /* ---- profiles ---- */
 
-/* Load path with stderr captured into err. */
-static int load_capture(const char *path, struct tlb_profile *p, char *err, size_t n) {
+/* Load path and read its sweep settings as a profile layer for a machine with n_cpus CPUs
+ * (the sweep's view of a profile), with stderr captured into err. */
+static int load_capture_cpus(const char *path, struct tlb_profile *p, struct tlb_sweep_spec *sw,
+                             int n_cpus, char *err, size_t n) {
     char tmpl[] = "/tmp/tlb-err-XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0) return -2;
     fflush(stderr);
     int saved = dup(2);
     dup2(fd, 2);
+    memset(sw, 0, sizeof *sw);
     int r = tlb_profile_load(path, p);
+    if (r == 0) r = tlb_spec_from_profile(sw, p, n_cpus, 1);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -147,41 +152,103 @@ static int load_capture(const char *path, struct tlb_profile *p, char *err, size
     return r;
 }
 
+static int load_capture(const char *path, struct tlb_profile *p, char *err, size_t n) {
+    struct tlb_sweep_spec sw;
+    int r = load_capture_cpus(path, p, &sw, 4, err, n);
+    tlb_spec_free(&sw);
+    return r;
+}
+
 TLB_TEST(profiles_shipped_are_valid) {
     static const char *const names[] = {"generic", "x86-avx512-server", "intel-ai-pc", "rpi5",
                                         "jetson-orin-nano"};
     struct tlb_profile p;
+    struct tlb_sweep_spec sw;
+    char err[1024], path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        TLB_CHECK(tlb_profile_load_name("platforms", names[i], &p) == 0, "%s", names[i]);
+        snprintf(path, sizeof path, "platforms/%s.conf", names[i]);
+        TLB_CHECK(load_capture_cpus(path, &p, &sw, 64, err, sizeof err) == 0, "%s: %s",
+                  names[i], err);
+        TLB_CHECK(!err[0], "%s: said something on loading (old keys?): %s", names[i], err);
         TLB_CHECK(!strcmp(p.name, names[i]), "name %s", p.name);
-        TLB_CHECK(p.n_kernels > 0 && p.n_quants == 4 && p.n_threads > 0 && p.n_ctx > 0 &&
-                      p.reps > 0 && p.n_prompt > 0 && p.n_gen > 0,
+        TLB_CHECK(sw.n_kernels > 0 && sw.n_quants == 4 && sw.n_threads > 0 && sw.n_depths > 0 &&
+                      sw.reps > 0 && sw.n_prompt > 0 && sw.n_gen > 0,
                   "%s: default sweep incomplete", names[i]);
+        tlb_spec_free(&sw);
     }
-    TLB_CHECK(tlb_profile_load_name("platforms", "rpi5", &p) == 0, "rpi5");
+    TLB_CHECK(load_capture_cpus("platforms/rpi5.conf", &p, &sw, 4, err, sizeof err) == 0, "rpi5");
     TLB_CHECK(!strcmp(p.power_sources, "rpi-pmic,hwmon"), "power '%s'", p.power_sources);
     TLB_CHECK(!strcmp(p.cross_prefix, "aarch64-linux-gnu-"), "cross '%s'", p.cross_prefix);
     TLB_CHECK(p.throttle_temp_c == 80 && p.price_usd == 80, "temp/price");
-    TLB_CHECK(p.quants[0] == TLB_TYPE_F32 && p.quants[3] == TLB_TYPE_Q4_0, "quants order");
+    TLB_CHECK(sw.quants[0] == TLB_TYPE_F32 && sw.quants[3] == TLB_TYPE_Q4_0, "quants order");
+    TLB_CHECK(sw.max_temp_c == 80 && tlb_spec_is_set(&sw, "max-temp"),
+              "the throttle temperature is the sweep's max-temp");
+    tlb_spec_free(&sw);
 }
 
 TLB_TEST(profile_minimal_and_threads) {
     struct tlb_profile p;
+    struct tlb_sweep_spec sw;
     char err[1024];
-    TLB_CHECK(load_capture("tests/fixtures/profiles/good-minimal.conf", &p, err, sizeof err) == 0,
+    TLB_CHECK(load_capture_cpus("tests/fixtures/profiles/good-minimal.conf", &p, &sw, 6, err,
+                                sizeof err) == 0,
               "good profile rejected: %s", err);
     TLB_CHECK(!strcmp(p.description, "minimal test profile"), "desc '%s'", p.description);
-    TLB_CHECK(p.n_kernels == 2 && !strcmp(p.kernels[0], "tiled") && !strcmp(p.kernels[1], "naive"),
+    TLB_CHECK(sw.n_kernels == 2 && !strcmp(sw.kernels[0], "tiled") &&
+                  !strcmp(sw.kernels[1], "naive"),
               "kernels");
-    TLB_CHECK(p.n_kv_types == 1 && p.kv_types[0] == TLB_TYPE_F32, "kv default f32");
-    TLB_CHECK(p.warmup == 1 && isnan(p.throttle_temp_c) && isnan(p.price_usd), "defaults");
-    int t[8];
-    int n = tlb_profile_threads(&p, 6, t, 8);
-    TLB_CHECK(n == 2 && t[0] == 6 && t[1] == 1, "max,1 on 6 CPUs -> %d items", n);
-    struct tlb_profile s;
-    TLB_CHECK(tlb_profile_load_name("platforms", "x86-avx512-server", &s) == 0, "load");
-    n = tlb_profile_threads(&s, 2, t, 8);
-    TLB_CHECK(n == 2 && t[0] == 1 && t[1] == 2, "server list on 2 CPUs: n=%d", n);
+    TLB_CHECK(!tlb_spec_is_set(&sw, "kv-type") && !tlb_spec_is_set(&sw, "warmup") &&
+                  isnan(p.throttle_temp_c) && !tlb_spec_is_set(&sw, "max-temp") &&
+                  isnan(p.price_usd),
+              "unset keys stay unset (the sweep's defaults apply)");
+    TLB_CHECK(sw.n_threads == 2 && sw.threads[0] == 6 && sw.threads[1] == 1,
+              "max,1 on 6 CPUs -> %d items", sw.n_threads);
+    tlb_spec_free(&sw);
+    TLB_CHECK(load_capture_cpus("platforms/x86-avx512-server.conf", &p, &sw, 2, err,
+                                sizeof err) == 0,
+              "load");
+    TLB_CHECK(sw.n_threads == 2 && sw.threads[0] == 1 && sw.threads[1] == 2,
+              "server list on 2 CPUs: n=%d", sw.n_threads);
+    tlb_spec_free(&sw);
+}
+
+/* Profiles written with the old keys (n_prompt, reps, quants, ...) still load to the same
+ * sweep, with one note per old key naming file, line, old and new key. */
+TLB_TEST(profile_old_keys_noted) {
+    struct tlb_profile p;
+    struct tlb_sweep_spec old, cur;
+    char err[2048], err2[512];
+    TLB_CHECK(load_capture_cpus("tests/fixtures/profiles/old-keys.conf", &p, &old, 4, err,
+                                sizeof err) == 0,
+              "old keys refused: %s", err);
+    TLB_CHECK(load_capture_cpus("tests/fixtures/profiles/new-keys.conf", &p, &cur, 4, err2,
+                                sizeof err2) == 0 && !err2[0],
+              "new keys: %s", err2);
+    static const struct {
+        int line;
+        const char *old, *new_key;
+    } notes[] = {{5, "kernels", "kernel"},      {6, "quants", "quant"},
+                 {7, "kv_types", "kv-type"},    {10, "n_prompt", "n-prompt"},
+                 {11, "n_gen", "n-gen"},        {12, "reps", "repetitions"},
+                 {14, "short_kernels", "short-kernels"}, {15, "short_phases", "short-phases"}};
+    int lines = 0;
+    for (const char *c = err; *c; c++) lines += *c == '\n';
+    TLB_CHECK(lines == (int)(sizeof notes / sizeof notes[0]), "%d lines: %s", lines, err);
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+        char want[160];
+        snprintf(want, sizeof want, "note: tests/fixtures/profiles/old-keys.conf:%d: the profile "
+                 "key '%s' is now '%s'", notes[i].line, notes[i].old, notes[i].new_key);
+        TLB_CHECK(strstr(err, want), "no '%s' in: %s", want, err);
+    }
+    TLB_CHECK(old.set == cur.set && old.n_kernels == 2 && cur.n_kernels == 2 &&
+                  old.n_quants == 2 && old.quants[1] == cur.quants[1] &&
+                  old.n_threads == cur.n_threads && old.threads[1] == 4 &&
+                  old.n_depths == 2 && old.depths[1] == 8 && old.n_prompt == 8 &&
+                  old.n_gen == 4 && old.reps == 2 && old.warmup == 0 && cur.warmup == 0 &&
+                  old.n_short == 1 && old.short_phases.reps == 1 && cur.short_phases.reps == 1,
+              "old and new vocabulary give different sweeps");
+    tlb_spec_free(&old);
+    tlb_spec_free(&cur);
 }
 
 TLB_TEST(profile_broken_files) {
@@ -189,14 +256,16 @@ TLB_TEST(profile_broken_files) {
         const char *file, *expect;
     } cases[] = {
         {"bad-unknown-key.conf", "bad-unknown-key.conf:4: unknown key 'thread'"},
-        {"bad-duplicate.conf", "bad-duplicate.conf:9: key 'n_prompt' given twice"},
+        {"bad-duplicate.conf", "bad-duplicate.conf:9: 'n-prompt' is already set on line 8"},
+        {"bad-old-and-new.conf",
+         "bad-old-and-new.conf:9: 'n_prompt' (now 'n-prompt') is already set on line 8"},
         {"bad-threads.conf", "bad-threads.conf:6: threads: 'two'"},
-        {"bad-quant.conf", "bad-quant.conf:5: quants: unknown type 'q3_k'"},
-        {"bad-missing.conf", "missing required key 'reps'"},
+        {"bad-quant.conf", "bad-quant.conf:5: quant: unknown type 'q3_k'"},
+        {"bad-missing.conf", "missing required key 'repetitions'"},
         {"bad-name.conf", "does not match the file name"},
         {"bad-syntax.conf", "bad-syntax.conf:4: expected 'key = value'"},
         {"bad-power.conf", "bad-power.conf:4: power_sources: unknown source 'watts-up'"},
-        {"bad-range.conf", "bad-range.conf:10: reps must be an integer"},
+        {"bad-range.conf", "bad-range.conf:10: repetitions: '0' is not an integer"},
         {"does-not-exist.conf", "does-not-exist.conf"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

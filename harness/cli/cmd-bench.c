@@ -21,13 +21,8 @@ static void usage(FILE *out) {
         "Benchmarks one configuration exactly as one row of 'tlbench sweep' (the same worker\n"
         "process, warm-up, repetitions and columns: see docs/csv-schema.md) and prints every\n"
         "measured value. Defaults: synthetic:tinyllama-1.1b, q4_0, kernel auto, all CPUs,\n"
-        "depth 0, -p 64 -n 16 -r 5.\n\n"
-        "  --profile NAME   platform profile for the power and thermal sensors (default:\n"
-        "                   detected; its sweep lists are not used by bench)\n"
-        "  -o FILE.csv      also append the row to a results file (header when new)\n"
-        "  --format F       table (default): one line per column with its unit;\n"
-        "                   csv: the header and the row on stdout\n");
-    tlb_sweep_cli_help(out, TLB_CLI_BENCH);
+        "depth 0, -p 64 -n 16 -r 5.\n\n");
+    tlb_sweep_cli_help(out, TLB_CMD_BENCH);
     fprintf(out, "\nExit status: 0 when the configuration ran (status ok), 1 otherwise.\n");
 }
 
@@ -74,22 +69,22 @@ static void on_note(void *cb, const char *msg) {
 
 int tlb_cmd_bench(int argc, char **argv) {
     struct tlb_sweep_cli c;
-    int rc = tlb_sweep_cli_parse(argc, argv, TLB_CLI_BENCH, &c, usage);
+    int rc = tlb_sweep_cli_parse(argc, argv, TLB_CMD_BENCH, &c, usage);
     if (rc) {
         tlb_sweep_cli_free(&c);
         return rc == 1 ? TLB_EXIT_OK : rc;
     }
     struct tlb_session s;
-    struct bench_out o = {.format = c.format, .st = TLB_STATUS_ERROR};
+    struct bench_out o = {.format = c.args.format, .st = TLB_STATUS_ERROR};
     struct tlb_results_lock *lock = NULL;
-    rc = tlb_session_open(&s, &c, TLB_CLI_BENCH);
+    rc = tlb_session_open(&s, &c, TLB_CMD_BENCH);
     if (rc) goto out;
-    if (c.dry_run) {
+    if (c.args.dry_run) {
         tlb_session_print_plan(&s, stdout);
         goto out;
     }
-    if (c.out_path && (tlb_results_lock(c.out_path, &lock) != 0 ||
-                       !(o.w = tlb_csv_open_append(c.out_path)))) {
+    if (c.args.out_path && (tlb_results_lock(c.args.out_path, &lock) != 0 ||
+                       !(o.w = tlb_csv_open_append(c.args.out_path)))) {
         rc = TLB_EXIT_FAIL;
         goto out;
     }

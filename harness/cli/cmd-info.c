@@ -14,6 +14,7 @@
 #include "counters.h"
 #include "cpu.h"
 #include "kernel.h"
+#include "options.h"
 #include "power.h"
 #include "profile.h"
 #include "sysinfo.h"
@@ -238,47 +239,39 @@ static void counter_rows(struct rows *rs) {
     tlb_counters_close(c);
 }
 
-static void join_list(char *buf, size_t n, const int *v, int count, int max_is_zero) {
+static void join_ints(char *buf, size_t n, const int *v, int count) {
     size_t off = 0;
     buf[0] = '\0';
-    for (int i = 0; i < count; i++) {
-        int w = max_is_zero && v[i] == 0
-                    ? snprintf(buf + off, n - off, "%smax", i ? "," : "")
-                    : snprintf(buf + off, n - off, "%s%d", i ? "," : "", v[i]);
-        if (w < 0 || (size_t)w >= n - off) break;
-        off += (size_t)w;
-    }
+    for (int i = 0; i < count && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%s%d", i ? "," : "", v[i]);
 }
 
-static void profile_rows(struct rows *rs, const struct tlb_profile *p, int n_cpus) {
+/* The profile and the sweep it gives (sw: its settings read as a spec layer). */
+static void profile_rows(struct rows *rs, const struct tlb_profile *p,
+                         const struct tlb_sweep_spec *sw) {
     char buf[512];
     add(rs, 0, "profile", "%s", p->name);
     add(rs, 0, "profile.file", "%s", p->path);
     add(rs, 0, "profile.description", "%s", p->description);
-    int th[TLB_PROFILE_MAX_LIST];
-    int nt = tlb_profile_threads(p, n_cpus, th, TLB_PROFILE_MAX_LIST);
-    join_list(buf, sizeof buf, th, nt, 0);
+    join_ints(buf, sizeof buf, sw->threads, sw->n_threads);
     add(rs, 0, "profile.threads", "%s", buf);
     size_t off = 0;
     buf[0] = '\0';
-    for (int i = 0; i < p->n_kernels; i++) {
-        int w = snprintf(buf + off, sizeof buf - off, "%s%s", i ? "," : "", p->kernels[i]);
-        if (w > 0 && (size_t)w < sizeof buf - off) off += (size_t)w;
-    }
+    for (int i = 0; i < sw->n_kernels && off < sizeof buf; i++)
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? "," : "",
+                                sw->kernels[i]);
     add(rs, 0, "profile.kernels", "%s", buf);
     off = 0;
     buf[0] = '\0';
-    for (int i = 0; i < p->n_quants; i++) {
-        int w = snprintf(buf + off, sizeof buf - off, "%s%s", i ? "," : "",
-                         tlb_type_traits(p->quants[i])->name);
-        if (w > 0 && (size_t)w < sizeof buf - off) off += (size_t)w;
-    }
+    for (int i = 0; i < sw->n_quants && off < sizeof buf; i++)
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? "," : "",
+                                tlb_type_traits(sw->quants[i])->name);
     add(rs, 0, "profile.quants", "%s", buf);
-    join_list(buf, sizeof buf, p->ctx, p->n_ctx, 0);
+    join_ints(buf, sizeof buf, sw->depths, sw->n_depths);
     add(rs, 0, "profile.ctx", "%s", buf);
-    add_num(rs, "profile.n_prompt", p->n_prompt, 1);
-    add_num(rs, "profile.n_gen", p->n_gen, 1);
-    add_num(rs, "profile.reps", p->reps, 1);
+    add_num(rs, "profile.n_prompt", sw->n_prompt, 1);
+    add_num(rs, "profile.n_gen", sw->n_gen, 1);
+    add_num(rs, "profile.reps", sw->reps, 1);
     add(rs, 0, "profile.power_sources", "%s", p->power_sources[0] ? p->power_sources : "(default)");
     if (!isnan(p->throttle_temp_c)) add(rs, 1, "profile.throttle_temp_c", "%g", p->throttle_temp_c);
     add(rs, 0, "profile.cross_prefix", "%s", p->cross_prefix[0] ? p->cross_prefix : "(native)");
@@ -425,6 +418,8 @@ int tlb_cmd_info(int argc, char **argv) {
 
     /* profile first: its sensor preferences shape the power/thermal rows */
     struct tlb_profile *prof = calloc(1, sizeof *prof);
+    struct tlb_sweep_spec sweep; /* the profile's sweep settings */
+    memset(&sweep, 0, sizeof sweep);
     char dir[TLB_PATH_MAX];
     int have_prof = 0;
     if (prof) {
@@ -433,14 +428,17 @@ int tlb_cmd_info(int argc, char **argv) {
             add(&rs, 0, "profile", "none (no platforms/ directory with generic.conf found; "
                                    "use --platforms or TLBENCH_PLATFORMS)");
         } else if (profile_name) {
-            have_prof = tlb_profile_load_name(dir, profile_name, prof) == 0;
+            have_prof = tlb_profile_load_name(dir, profile_name, prof) == 0 &&
+                        tlb_spec_from_profile(&sweep, prof, si.n_cpus, 1) == 0;
             if (!have_prof) {
+                tlb_spec_free(&sweep);
                 free(prof);
                 free_rows(&rs);
                 return TLB_EXIT_FAIL;
             }
         } else {
-            have_prof = tlb_profile_detect(dir, &si, prof) == 0;
+            have_prof = tlb_profile_detect(dir, &si, prof) == 0 &&
+                        tlb_spec_from_profile(&sweep, prof, si.n_cpus, 1) == 0;
             if (!have_prof) add(&rs, 0, "profile", "none (see the error above)");
         }
     }
@@ -455,7 +453,8 @@ int tlb_cmd_info(int argc, char **argv) {
     thermal_rows(&rs, root, have_prof ? prof->thermal_zones : NULL, si.n_cpus, vcgencmd);
     counter_rows(&rs);
     if (root[0]) add(&rs, 0, "counters_scope", "this machine (--root does not apply)");
-    if (have_prof) profile_rows(&rs, prof, si.n_cpus);
+    if (have_prof) profile_rows(&rs, prof, &sweep);
+    tlb_spec_free(&sweep);
     free(prof);
 
     int rc = TLB_EXIT_OK;

@@ -35,23 +35,9 @@ static void usage(FILE *out) {
         "here get status unsupported with the reason. Each model is loaded once per weight\n"
         "type and shared by its workers (load_ms is that one load). Accuracy (KL divergence,\n"
         "top-1, max logit error vs the f32 reference; perplexity with --eval-text) is\n"
-        "computed once per weight type and kernel and joined to its rows.\n\n"
-        "  --profile NAME   platform profile to take defaults from (platforms/NAME.conf);\n"
-        "                   none: the built-in defaults only\n"
-        "  --sweep FILE     sweep file: 'key = value' lines, '#' comments; keys:\n"
-        "                   %s\n"
-        "  -o FILE.csv      results file (default results/<board>-<YYYYMMDD>.csv); appended.\n"
-        "                   One sweep per file at a time: a second one is refused\n"
-        "  --resume         skip configurations that already have a row in the results file\n"
-        "                   (same model, weight type, kernel, threads, depth, KV type, -p, -n);\n"
-        "                   without -o, the default file the last sweep on this board wrote\n"
-        "                   (results/.last-<board>), whatever the date is now\n"
-        "  --cooldown SEC   pause between configurations\n"
-        "  --max-temp C     before each configuration wait until the hottest sensor is below\n"
-        "                   C (default: the profile's throttle temperature)\n"
-        "  --dry-run        print the configurations and the results path, run nothing\n",
-        tlb_spec_keys());
-    tlb_sweep_cli_help(out, TLB_CLI_SWEEP);
+        "computed once per weight type and kernel and joined to its rows. The platform\n"
+        "profile and a sweep file use the option names as keys (n-prompt = 128).\n\n");
+    tlb_sweep_cli_help(out, TLB_CMD_SWEEP);
     fprintf(out,
         "\nCtrl-C stops the sweep: the running configuration is killed, every finished row\n"
         "is already on disk, and --resume continues. Exit status: 0 when every configuration\n"
@@ -175,29 +161,29 @@ static void remember_default(const char *board, const char *path) {
 
 int tlb_cmd_sweep(int argc, char **argv) {
     struct tlb_sweep_cli c;
-    int rc = tlb_sweep_cli_parse(argc, argv, TLB_CLI_SWEEP, &c, usage);
+    int rc = tlb_sweep_cli_parse(argc, argv, TLB_CMD_SWEEP, &c, usage);
     if (rc) {
         tlb_sweep_cli_free(&c);
         return rc == 1 ? TLB_EXIT_OK : rc;
     }
     struct tlb_session s;
-    rc = tlb_session_open(&s, &c, TLB_CLI_SWEEP);
+    rc = tlb_session_open(&s, &c, TLB_CMD_SWEEP);
     char path[1024];
     struct sweep_out o;
     struct tlb_results_lock *lock = NULL;
     memset(&o, 0, sizeof o);
     o.s = &s;
     if (rc) goto out;
-    if (c.out_path) snprintf(path, sizeof path, "%s", c.out_path);
-    else if (!c.resume || !last_default(s.board_slug, path, sizeof path))
+    if (c.args.out_path) snprintf(path, sizeof path, "%s", c.args.out_path);
+    else if (!c.args.resume || !last_default(s.board_slug, path, sizeof path))
         default_path(s.board_slug, path, sizeof path);
     /* Claim the file before reading what is done in it: a second sweep is refused here, so
      * no configuration runs twice. */
-    if (!c.dry_run && (ensure_dir_of(path) != 0 || tlb_results_lock(path, &lock) != 0)) {
+    if (!c.args.dry_run && (ensure_dir_of(path) != 0 || tlb_results_lock(path, &lock) != 0)) {
         rc = TLB_EXIT_FAIL;
         goto out;
     }
-    if (c.resume) {
+    if (c.args.resume) {
         int n = tlb_plan_mark_done(&s.plan, &s.spec, path);
         if (n < 0) {
             rc = TLB_EXIT_FAIL;
@@ -214,7 +200,7 @@ int tlb_cmd_sweep(int argc, char **argv) {
     }
     fprintf(stderr, "tlbench: sweep of %d configurations (%d to run) with profile %s, run %s\n",
             total, to_run, s.have_prof ? s.prof.name : "none (built-in defaults)", s.run_id);
-    if (c.dry_run) {
+    if (c.args.dry_run) {
         tlb_session_print_plan(&s, stdout);
         printf("results: %s\n", path);
         rc = TLB_EXIT_OK;
@@ -229,7 +215,7 @@ int tlb_cmd_sweep(int argc, char **argv) {
         rc = TLB_EXIT_FAIL;
         goto out;
     }
-    if (!c.out_path) remember_default(s.board_slug, path);
+    if (!c.args.out_path) remember_default(s.board_slug, path);
     o.pg = tlb_progress_new(stderr, total, to_run, -1);
     s.cb = &o;
     s.on_row = on_row;

@@ -1,9 +1,8 @@
 /* sweep-cli.c — options and session shared by `tlbench sweep` and `tlbench bench` (see
- * sweep-cli.h). The profile is read through profile.h and turned into a spec layer with the
- * same validation as the command line, so a bad profile value names the profile file. */
+ * sweep-cli.h). The profile's sweep settings are read by the options table like a sweep
+ * file's, so a bad profile value names the profile file and line. */
 #include "sweep-cli.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,286 +17,23 @@
 
 /* ---------------------------------------------------------------- options */
 
-enum {
-    O_MODEL = 1000, O_QUANT, O_KERNEL, O_CTX, O_KV, O_WARMUP, O_TIMEOUT, O_RESUME, O_COOLDOWN,
-    O_MAXTEMP, O_EVALTEXT, O_TOKENIZER, O_SEED, O_POWERCMD, O_PROFILE, O_SWEEP, O_ACCREF,
-    O_NOACC, O_POWER, O_NOMON, O_NOCTR, O_DRYRUN, O_FORMAT, O_HELP, O_SHORTK, O_SHORTP,
-    O_BOARDLABEL
-};
+void tlb_sweep_cli_help(FILE *out, enum tlb_cmd_mode mode) { tlb_options_help(out, mode); }
 
-static const struct option long_opts[] = {
-    {"model", required_argument, 0, O_MODEL},       {"quant", required_argument, 0, O_QUANT},
-    {"kernel", required_argument, 0, O_KERNEL},     {"threads", required_argument, 0, 't'},
-    {"ctx", required_argument, 0, O_CTX},           {"n-depth", required_argument, 0, 'd'},
-    {"kv-type", required_argument, 0, O_KV},        {"n-prompt", required_argument, 0, 'p'},
-    {"n-gen", required_argument, 0, 'n'},           {"repetitions", required_argument, 0, 'r'},
-    {"warmup", required_argument, 0, O_WARMUP},     {"timeout", required_argument, 0, O_TIMEOUT},
-    {"output", required_argument, 0, 'o'},          {"resume", no_argument, 0, O_RESUME},
-    {"cooldown", required_argument, 0, O_COOLDOWN}, {"max-temp", required_argument, 0, O_MAXTEMP},
-    {"eval-text", required_argument, 0, O_EVALTEXT},
-    {"tokenizer", required_argument, 0, O_TOKENIZER},
-    {"seed", required_argument, 0, O_SEED},         {"power-cmd", required_argument, 0, O_POWERCMD},
-    {"profile", required_argument, 0, O_PROFILE},   {"sweep", required_argument, 0, O_SWEEP},
-    {"acc-ref", required_argument, 0, O_ACCREF},    {"no-accuracy", no_argument, 0, O_NOACC},
-    {"power", required_argument, 0, O_POWER},       {"no-monitor", no_argument, 0, O_NOMON},
-    {"no-counters", no_argument, 0, O_NOCTR},       {"dry-run", no_argument, 0, O_DRYRUN},
-    {"format", required_argument, 0, O_FORMAT},     {"help", no_argument, 0, O_HELP},
-    {"short-kernels", required_argument, 0, O_SHORTK},
-    {"short-phases", required_argument, 0, O_SHORTP},
-    {"board-label", required_argument, 0, O_BOARDLABEL},
-    {0, 0, 0, 0}};
-
-/* option -> (spec key, name shown in errors) */
-static const char *spec_key(int opt, const char **shown) {
-    switch (opt) {
-    case O_MODEL: *shown = "--model"; return "model";
-    case O_QUANT: *shown = "--quant"; return "quant";
-    case O_KERNEL: *shown = "--kernel"; return "kernel";
-    case 't': *shown = "-t"; return "threads";
-    case O_CTX: *shown = "--ctx"; return "ctx";
-    case 'd': *shown = "-d"; return "ctx";
-    case O_KV: *shown = "--kv-type"; return "kv-type";
-    case 'p': *shown = "-p"; return "n-prompt";
-    case 'n': *shown = "-n"; return "n-gen";
-    case 'r': *shown = "-r"; return "repetitions";
-    case O_WARMUP: *shown = "--warmup"; return "warmup";
-    case O_TIMEOUT: *shown = "--timeout"; return "timeout";
-    case O_COOLDOWN: *shown = "--cooldown"; return "cooldown";
-    case O_MAXTEMP: *shown = "--max-temp"; return "max-temp";
-    case O_EVALTEXT: *shown = "--eval-text"; return "eval-text";
-    case O_TOKENIZER: *shown = "--tokenizer"; return "tokenizer";
-    case O_SEED: *shown = "--seed"; return "seed";
-    case O_POWERCMD: *shown = "--power-cmd"; return "power-cmd";
-    case O_ACCREF: *shown = "--acc-ref"; return "acc-ref";
-    case O_SHORTK: *shown = "--short-kernels"; return "short-kernels";
-    case O_SHORTP: *shown = "--short-phases"; return "short-phases";
-    default: return NULL;
-    }
-}
-
-void tlb_sweep_cli_help(FILE *out, enum tlb_cli_mode mode) {
-    int sw = mode == TLB_CLI_SWEEP;
-    const char *L = sw ? "LIST" : "X";
-    fprintf(out,
-        "  --model %-5s   model specs: a .bin/.gguf/safetensors path or synthetic:NAME\n"
-        "                   (synthetic:tinyllama-1.1b, synthetic:small, synthetic:tiny)\n"
-        "  --quant %-5s   weight types: f32 f16 bf16 q8_0 q4_0 (converted at load)\n"
-        "  --kernel %-5s  kernels by name, auto (best for each type)%s\n"
-        "  -t, --threads %-5s threads%s\n"
-        "  --ctx %-5s     KV depth: tokens already in the cache before the timed prefill\n"
-        "                   (llama-bench -d; alias -d, --n-depth)\n"
-        "  --kv-type %-5s KV cache type: f32 f16\n"
-        "  -p, --n-prompt N prompt tokens in the timed prefill (llama-bench -p)\n"
-        "  -n, --n-gen N    tokens decoded one at a time after it (llama-bench -n; 0 = none)\n"
-        "  -r, --repetitions N  timed repetitions (each: one prefill + one decode phase)\n"
-        "  --warmup N       untimed warm-up runs (prefill + 1 decode step) before them\n"
-        "  --timeout SEC    kill a configuration's worker after SEC seconds (status timeout)\n"
-        "  --seed N         seed of the synthetic weights and of the prompt/depth tokens\n"
-        "  --eval-text F    text for accuracy: KL divergence against the f32 reference on it,\n"
-        "                   and perplexity for real models (else a synthetic sequence)\n"
-        "  --tokenizer T    tokenizer for --eval-text (llama2.c .bin, tokenizer.model, GGUF)\n"
-        "  --acc-ref K      kernel of the f32 accuracy reference (default: naive; for models\n"
-        "                   over 100M parameters the fastest f32 kernel unless given)\n"
-        "  --no-accuracy    skip the accuracy columns\n"
-        "  --short-kernels LIST  kernels measured with short phases, no warm-up and no\n"
-        "                   accuracy pass (the profiles list naive: minutes per repetition\n"
-        "                   on a 1.1B model); '' for none\n"
-        "  --short-phases P,N,R  their prompt tokens, generated tokens, repetitions (4,4,2)\n"
-        "  --power SRC      power source: auto (default), none, or %s\n"
-        "  --power-cmd CMD  external meter: a command printing watts (scope: wall)\n"
-        "  --no-monitor     no power/thermal monitoring in the workers\n"
-        "  --no-counters    no PAPI/OS event counters\n"
-        "  --board-label TEXT  your name for this board (column board_label; reports and\n"
-        "                   compare tell boards apart by it), at most %d bytes, no control\n"
-        "                   characters\n",
-        L, L, L, sw ? ",\n                   all (every registered kernel) or usable (every kernel that\n"
-                      "                   can run here)" : "", L,
-        sw ? ": lists like 1,2,4 or ranges 1-8*2, 1-8+2 (llama-bench)" : "", L, L,
-        tlb_power_kinds(), TLB_BOARD_LABEL_MAX);
-}
-
-/* A label is free text for people (UTF-8 allowed) but must stay one short CSV cell and one
- * line in reports: no control characters, bounded length. */
-static int board_label_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > TLB_BOARD_LABEL_MAX) return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
-    return 1;
-}
-
-int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cli_mode mode, struct tlb_sweep_cli *c,
+int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cmd_mode mode, struct tlb_sweep_cli *c,
                         void (*usage)(FILE *)) {
-    memset(c, 0, sizeof *c);
-    c->power = "auto";
-    const int sw = mode == TLB_CLI_SWEEP;
-    int opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":t:d:p:n:r:o:", long_opts, NULL)) != -1) {
-        const char *shown = NULL, *key = spec_key(opt, &shown);
-        if (key) {
-            if (tlb_spec_set(&c->cli, key, optarg, shown) != 0) return TLB_EXIT_USAGE;
-            continue;
-        }
-        switch (opt) {
-        case 'o': c->out_path = optarg; break;
-        case O_RESUME: c->resume = 1; break;
-        case O_PROFILE: c->profile = optarg; break;
-        case O_SWEEP: c->sweep_file = optarg; break;
-        case O_NOACC: tlb_spec_set(&c->cli, "accuracy", "off", "--no-accuracy"); break;
-        case O_POWER:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "none")) {
-                char tmp[256], *save = NULL;
-                snprintf(tmp, sizeof tmp, "%s", optarg);
-                for (char *k = strtok_r(tmp, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-                    if (!tlb_power_kind_known(k)) {
-                        tlb_error("--power: unknown source '%s' (auto, none, %s)", k,
-                                  tlb_power_kinds());
-                        return TLB_EXIT_USAGE;
-                    }
-                }
-            }
-            c->power = optarg;
-            break;
-        case O_BOARDLABEL:
-            if (!board_label_ok(optarg)) {
-                /* not echoed: it may hold a newline or an escape sequence */
-                tlb_error("--board-label: the label (%zu bytes) must be 1 to %d bytes without "
-                          "control characters", strlen(optarg), TLB_BOARD_LABEL_MAX);
-                return TLB_EXIT_USAGE;
-            }
-            c->board_label = optarg;
-            break;
-        case O_NOMON: c->no_monitor = 1; break;
-        case O_NOCTR: c->no_counters = 1; break;
-        case O_DRYRUN: c->dry_run = 1; break;
-        case O_FORMAT:
-            if (strcmp(optarg, "table") && strcmp(optarg, "csv")) {
-                tlb_error("--format: '%s' is not table or csv", optarg);
-                return TLB_EXIT_USAGE;
-            }
-            c->format = optarg;
-            break;
-        case O_HELP: usage(stdout); return 1;
-        case ':':
-            tlb_error("%s: option %s needs a value", argv[0], argv[optind - 1]);
-            return TLB_EXIT_USAGE;
-        default:
-            tlb_error("%s: unknown option '%s' (see 'tlbench %s --help')", argv[0],
-                      argv[optind - 1], argv[0]);
-            return TLB_EXIT_USAGE;
-        }
-        if ((!sw && (opt == O_RESUME || opt == O_SWEEP)) || (sw && opt == O_FORMAT)) {
-            const char *name = "?";
-            for (const struct option *lo = long_opts; lo->name; lo++)
-                if (lo->val == opt) name = lo->name;
-            tlb_error("%s: option --%s is not available here (see --help)", argv[0], name);
-            return TLB_EXIT_USAGE;
-        }
+    int rc = tlb_options_parse(argc, argv, mode, &c->cli, &c->args);
+    if (rc == 1) {
+        usage(stdout);
+        return 1;
     }
-    if (optind < argc) {
-        tlb_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
-        return TLB_EXIT_USAGE;
-    }
-    if (!sw) {
-        /* bench runs one configuration: every list takes one value */
-        const struct { const char *opt; int n; } one[] = {
-            {"--model", c->cli.n_models}, {"--quant", c->cli.n_quants},
-            {"--kernel", c->cli.n_kernels}, {"-t", c->cli.n_threads},
-            {"--ctx", c->cli.n_depths}, {"--kv-type", c->cli.n_kv}};
-        for (size_t i = 0; i < TLB_ARRAY_LEN(one); i++) {
-            if (one[i].n > 1) {
-                tlb_error("bench runs one configuration: %s takes one value (use tlbench sweep "
-                          "for lists)",
-                          one[i].opt);
-                return TLB_EXIT_USAGE;
-            }
-        }
-        if (c->cli.n_kernels == 1 && (!strcmp(c->cli.kernels[0], "all") ||
-                                       !strcmp(c->cli.kernels[0], "usable"))) {
-            tlb_error("bench runs one configuration: --kernel %s names several kernels",
-                      c->cli.kernels[0]);
-            return TLB_EXIT_USAGE;
-        }
-    }
+    if (rc != 0) return TLB_EXIT_USAGE;
+    if (!c->args.power) c->args.power = "auto";
     return 0;
 }
 
 void tlb_sweep_cli_free(struct tlb_sweep_cli *c) { tlb_spec_free(&c->cli); }
 
 /* ---------------------------------------------------------------- session */
-
-/* The profile's default sweep as a spec layer (validated like the command line). */
-static int profile_layer(const struct tlb_profile *p, int n_cpus, struct tlb_sweep_spec *l) {
-    char where[TLB_PATH_MAX + 32], buf[1024];
-    size_t off;
-#define LIST(count, fmt_item)                                                   \
-    do {                                                                        \
-        buf[0] = '\0';                                                          \
-        off = 0;                                                                \
-        for (int i_ = 0; i_ < (count); i_++) {                                  \
-            int w_ = snprintf(buf + off, sizeof buf - off, "%s%s", i_ ? "," : "", fmt_item); \
-            if (w_ < 0 || (size_t)w_ >= sizeof buf - off) break;                \
-            off += (size_t)w_;                                                  \
-        }                                                                       \
-    } while (0)
-    if (p->n_kernels > 0) {
-        LIST(p->n_kernels, p->kernels[i_]);
-        snprintf(where, sizeof where, "%s: kernels", p->path);
-        if (tlb_spec_set_kernels_lenient(l, buf, where)) return -1;
-    }
-    if (p->n_quants > 0) {
-        LIST(p->n_quants, tlb_type_traits(p->quants[i_])->name);
-        snprintf(where, sizeof where, "%s: quants", p->path);
-        if (tlb_spec_set(l, "quant", buf, where)) return -1;
-    }
-    if (p->n_kv_types > 0) {
-        LIST(p->n_kv_types, tlb_type_traits(p->kv_types[i_])->name);
-        snprintf(where, sizeof where, "%s: kv_types", p->path);
-        if (tlb_spec_set(l, "kv-type", buf, where)) return -1;
-    }
-    if (p->n_threads > 0) {
-        int th[TLB_PROFILE_MAX_LIST];
-        int n = tlb_profile_threads(p, n_cpus, th, TLB_PROFILE_MAX_LIST);
-        char num[TLB_PROFILE_MAX_LIST][16];
-        for (int i = 0; i < n; i++) snprintf(num[i], sizeof num[i], "%d", th[i]);
-        LIST(n, num[i_]);
-        snprintf(where, sizeof where, "%s: threads", p->path);
-        if (tlb_spec_set(l, "threads", buf, where)) return -1;
-    }
-    if (p->n_ctx > 0) {
-        char num[TLB_PROFILE_MAX_LIST][16];
-        for (int i = 0; i < p->n_ctx; i++) snprintf(num[i], sizeof num[i], "%d", p->ctx[i]);
-        LIST(p->n_ctx, num[i_]);
-        snprintf(where, sizeof where, "%s: ctx", p->path);
-        if (tlb_spec_set(l, "ctx", buf, where)) return -1;
-    }
-#undef LIST
-    const struct { const char *key; int v; } ints[] = {
-        {"n-prompt", p->n_prompt}, {"n-gen", p->n_gen}, {"repetitions", p->reps},
-        {"warmup", p->warmup}};
-    for (size_t i = 0; i < TLB_ARRAY_LEN(ints); i++) {
-        if (ints[i].v <= 0 && strcmp(ints[i].key, "warmup")) continue;
-        snprintf(buf, sizeof buf, "%d", ints[i].v);
-        snprintf(where, sizeof where, "%s: %s", p->path, ints[i].key);
-        if (tlb_spec_set(l, ints[i].key, buf, where)) return -1;
-    }
-    const struct { const char *key, *profile_key, *v; } texts[] = {
-        {"short-kernels", "short_kernels", p->short_kernels},
-        {"short-phases", "short_phases", p->short_phases}};
-    for (size_t i = 0; i < TLB_ARRAY_LEN(texts); i++) {
-        if (!texts[i].v[0]) continue;
-        snprintf(where, sizeof where, "%s: %s", p->path, texts[i].profile_key);
-        if (tlb_spec_set(l, texts[i].key, texts[i].v, where)) return -1;
-    }
-    if (isfinite(p->throttle_temp_c)) {
-        snprintf(buf, sizeof buf, "%g", p->throttle_temp_c);
-        snprintf(where, sizeof where, "%s: throttle_temp_c", p->path);
-        if (tlb_spec_set(l, "max-temp", buf, where)) return -1;
-    }
-    return 0;
-}
 
 static void slug(const char *in, char *out, size_t n) {
     size_t j = 0;
@@ -313,48 +49,40 @@ static void slug(const char *in, char *out, size_t n) {
 }
 
 int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
-                     enum tlb_cli_mode mode) {
+                     enum tlb_cmd_mode mode) {
     memset(s, 0, sizeof *s);
     s->idle_w = NAN;
     tlb_sysinfo_read("", &s->si);
-    tlb_spec_defaults(&s->spec);
-    if (mode == TLB_CLI_BENCH) {
-        /* one configuration: the most common edge setup, every core */
-        tlb_spec_set(&s->spec, "quant", "q4_0", "default");
-        tlb_spec_set(&s->spec, "kernel", "auto", "default");
-        char th[16];
-        snprintf(th, sizeof th, "%d", s->si.n_cpus > 0 ? s->si.n_cpus : 1);
-        tlb_spec_set(&s->spec, "threads", th, "default");
-        s->spec.set = 0;
-    }
+    tlb_spec_defaults(&s->spec, mode);
     /* the platform profile: named, or detected (a sweep without one uses the defaults) */
     char dir[TLB_PATH_MAX];
     int have_dir = tlb_profile_dir(dir, sizeof dir) == 0;
-    if (c->profile && !strcmp(c->profile, "none")) {
+    if (c->args.profile && !strcmp(c->args.profile, "none")) {
         /* built-in defaults only (reproducible tests, machines without a profile) */
-    } else if (c->profile) {
+    } else if (c->args.profile) {
         if (!have_dir) {
             tlb_error("--profile %s: no platforms directory found (set TLBENCH_PLATFORMS)",
-                      c->profile);
+                      c->args.profile);
             return TLB_EXIT_FAIL;
         }
-        if (tlb_profile_load_name(dir, c->profile, &s->prof) != 0) return TLB_EXIT_FAIL;
+        if (tlb_profile_load_name(dir, c->args.profile, &s->prof) != 0) return TLB_EXIT_FAIL;
         s->have_prof = 1;
     } else if (have_dir) {
         if (tlb_profile_detect(dir, &s->si, &s->prof) == 0) s->have_prof = 1;
     }
-    if (s->have_prof && mode == TLB_CLI_SWEEP) {
+    if (s->have_prof) {
+        /* bench does not use the profile's sweep, but a broken one is still an error */
         struct tlb_sweep_spec layer;
         memset(&layer, 0, sizeof layer);
-        int rc = profile_layer(&s->prof, s->si.n_cpus > 0 ? s->si.n_cpus : 1, &layer);
-        if (rc == 0) rc = tlb_spec_merge(&s->spec, &layer);
+        int rc = tlb_spec_from_profile(&layer, &s->prof, s->si.n_cpus, 1);
+        if (rc == 0 && mode == TLB_CMD_SWEEP) rc = tlb_spec_merge(&s->spec, &layer);
         tlb_spec_free(&layer);
         if (rc) return TLB_EXIT_FAIL;
     }
-    if (c->sweep_file) {
+    if (c->args.sweep_file) {
         struct tlb_sweep_spec layer;
         memset(&layer, 0, sizeof layer);
-        int rc = tlb_spec_load_file(&layer, c->sweep_file);
+        int rc = tlb_spec_load_file(&layer, c->args.sweep_file);
         if (rc == 0) rc = tlb_spec_merge(&s->spec, &layer);
         tlb_spec_free(&layer);
         if (rc) return TLB_EXIT_FAIL;
@@ -365,7 +93,7 @@ int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
         return TLB_EXIT_USAGE;
     }
     if (tlb_plan_build(&s->spec, &s->plan) != 0) return TLB_EXIT_USAGE;
-    slug(c->board_label ? c->board_label : s->have_prof ? s->prof.name : s->si.board,
+    slug(c->args.board_label ? c->args.board_label : s->have_prof ? s->prof.name : s->si.board,
          s->board_slug, sizeof s->board_slug);
     char ts[32];
     time_t now = time(NULL);
@@ -488,15 +216,15 @@ int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c) {
     sigaction(SIGPIPE, &ign, &old_pipe);
     tlb_sweep_interrupted = 0;
 
-    const int monitor = !c->no_monitor;
+    const int monitor = !c->args.no_monitor;
     const char *prefer = s->have_prof && s->prof.power_sources[0] ? s->prof.power_sources : NULL;
     const char *rails = s->have_prof && s->prof.power_rails[0] ? s->prof.power_rails : NULL;
     const char *zones = s->have_prof && s->prof.thermal_zones[0] ? s->prof.thermal_zones : NULL;
-    if (monitor && strcmp(c->power, "none") != 0) {
+    if (monitor && strcmp(c->args.power, "none") != 0) {
         /* idle power once, before any configuration: the baseline of every row */
         struct tlb_monitor_opts mo = {
             .root = "",
-            .power = {.root = "", .source = c->power, .prefer = prefer,
+            .power = {.root = "", .source = c->args.power, .prefer = prefer,
                       .meter_cmd = s->spec.power_cmd, .rails = rails},
             .thermal_zones = zones,
         };
@@ -521,10 +249,10 @@ int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c) {
     }
     struct tlb_sweep_env env = {
         .spec = &s->spec, .plan = &s->plan, .si = &s->si,
-        .board_kind = s->have_prof ? s->prof.name : NULL, .board_label = c->board_label,
+        .board_kind = s->have_prof ? s->prof.name : NULL, .board_label = c->args.board_label,
         .run_id = s->run_id,
-        .monitor = monitor, .counters = !c->no_counters, .root = "",
-        .power_source = c->power, .power_prefer = prefer, .power_rails = rails,
+        .monitor = monitor, .counters = !c->args.no_counters, .root = "",
+        .power_source = c->args.power, .power_prefer = prefer, .power_rails = rails,
         .thermal_zones = zones, .idle_w = s->idle_w, .acc_window = 0, .acc_chunks = 1,
         .cb = s, .before_run = before_run, .on_begin = fwd_begin, .on_row = fwd_row,
         .on_note = fwd_note};

@@ -1,41 +1,32 @@
-/* sweep-cli.h — what `tlbench sweep` and `tlbench bench` share: their options, how the
- * effective sweep is layered (built-in defaults <- platform profile <- sweep file <- command
- * line), and the session around tlb_sweep_execute: machine facts, run id, idle power before
- * the first configuration, cool-down and temperature wait between configurations, Ctrl-C. */
+/* sweep-cli.h — what `tlbench sweep` and `tlbench bench` share: their options (the table of
+ * sweep/options.h), how the effective sweep is layered (built-in defaults <- platform
+ * profile <- sweep file <- command line), and the session around tlb_sweep_execute: machine
+ * facts, run id, idle power before the first configuration, cool-down and temperature wait
+ * between configurations, Ctrl-C. */
 #ifndef TLB_SWEEP_CLI_H
 #define TLB_SWEEP_CLI_H
 
 #include <stdio.h>
 
+#include "options.h"
 #include "profile.h"
 #include "sweep-plan.h"
 #include "sysinfo.h"
 #include "thermal.h"
 #include "sweep-run.h"
 
-enum tlb_cli_mode { TLB_CLI_SWEEP, TLB_CLI_BENCH };
-
-/* Longest --board-label, in bytes. */
-#define TLB_BOARD_LABEL_MAX 64
-
 struct tlb_sweep_cli {
     struct tlb_sweep_spec cli;  /* the command-line layer */
-    const char *profile;        /* --profile NAME */
-    const char *sweep_file;     /* --sweep FILE */
-    const char *out_path;       /* -o FILE.csv */
-    const char *power;          /* --power SOURCE ("auto" unless given) */
-    const char *format;         /* bench: --format table|csv */
-    const char *board_label;    /* --board-label TEXT (NULL: none) */
-    int resume, dry_run, no_monitor, no_counters;
+    struct tlb_sweep_args args; /* --profile, --sweep, -o, --power ("auto" unless given) ... */
 };
 
 /* Parse argv (getopt_long). Returns 0, 1 when --help was printed, or TLB_EXIT_USAGE after
  * one error line. */
-int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cli_mode mode, struct tlb_sweep_cli *c,
+int tlb_sweep_cli_parse(int argc, char **argv, enum tlb_cmd_mode mode, struct tlb_sweep_cli *c,
                         void (*usage)(FILE *));
 void tlb_sweep_cli_free(struct tlb_sweep_cli *c);
 /* The option lines both commands' --help print. */
-void tlb_sweep_cli_help(FILE *out, enum tlb_cli_mode mode);
+void tlb_sweep_cli_help(FILE *out, enum tlb_cmd_mode mode);
 
 struct tlb_session {
     struct tlb_sweep_spec spec; /* effective */
@@ -59,7 +50,7 @@ struct tlb_session {
 /* Build the effective spec and the plan. Returns 0, or an exit code (TLB_EXIT_FAIL for a bad
  * profile or sweep file, TLB_EXIT_USAGE for an impossible combination) after an error. */
 int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
-                     enum tlb_cli_mode mode);
+                     enum tlb_cmd_mode mode);
 /* Measure idle power, install the SIGINT/SIGTERM handler and run the plan with the
  * session's callbacks. Returns tlb_sweep_execute's result (0, 1 interrupted, -1). */
 int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c);

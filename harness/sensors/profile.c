@@ -1,6 +1,7 @@
 /* profile.c — parser, validator and matcher for platform profiles (platforms/NAME.conf; see
- * profile.h). Table-driven: each key has a type, limits and a field; unknown keys, repeats
- * and bad values are errors naming the file and line. */
+ * profile.h). Table-driven: each platform key has a type, limits and a field; repeats and
+ * bad values are errors naming the file and line. Any other key is a sweep setting, kept
+ * as written for the sweep layer. */
 #include "profile.h"
 
 #include <ctype.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kv.h"
 #include "power.h"
 #include "util.h"
 
@@ -26,11 +28,6 @@ enum key_kind {
     K_POWER,   /* comma list of power source kinds */
     K_INT,
     K_DOUBLE,
-    K_KERNELS,
-    K_QUANTS,
-    K_KV,
-    K_THREADS,
-    K_CTX,
 };
 
 struct key {
@@ -56,17 +53,6 @@ static const struct key keys[] = {
     {"power_rails", K_WORDS, F(power_rails), 0, 0, 0},
     {"thermal_zones", K_WORDS, F(thermal_zones), 0, 0, 0},
     {"throttle_temp_c", K_DOUBLE, F(throttle_temp_c), 30, 150, 0},
-    {"kernels", K_KERNELS, F(kernels), 0, 0, 1},
-    {"quants", K_QUANTS, F(quants), 0, 0, 1},
-    {"kv_types", K_KV, F(kv_types), 0, 0, 0},
-    {"threads", K_THREADS, F(threads), 1, 4096, 1},
-    {"ctx", K_CTX, F(ctx), 0, 1 << 20, 1},
-    {"n_prompt", K_INT, F(n_prompt), 1, 1 << 20, 1},
-    {"n_gen", K_INT, F(n_gen), 1, 1 << 20, 1},
-    {"reps", K_INT, F(reps), 1, 10000, 1},
-    {"warmup", K_INT, F(warmup), 0, 1000, 0},
-    {"short_kernels", K_TEXT, F(short_kernels), 0, 0, 0},
-    {"short_phases", K_TEXT, F(short_phases), 0, 0, 0},
     {"cross_prefix", K_TEXT, F(cross_prefix), 0, 0, 0},
     {"cflags", K_TEXT, F(cflags), 0, 0, 0},
     {"price_usd", K_DOUBLE, F(price_usd), 0, 1e7, 0},
@@ -74,26 +60,12 @@ static const struct key keys[] = {
 #undef F
 #define N_KEYS ((int)TLB_ARRAY_LEN(keys))
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
-    return s;
-}
-
 /* Split a comma list into trimmed items (in place). Returns the count, or -1 when an item
  * is empty or there are more than max. */
 static int split_list(char *v, char **items, int max) {
-    int n = 0;
-    for (char *p = v;;) {
-        char *comma = strchr(p, ',');
-        if (comma) *comma = '\0';
-        char *item = trim(p);
-        if (!*item || n == max) return -1;
-        items[n++] = item;
-        if (!comma) break;
-        p = comma + 1;
-    }
+    int n = tlb_split_list(v, items, max);
+    for (int i = 0; i < n; i++)
+        if (!*items[i]) return -1;
     return n;
 }
 
@@ -104,12 +76,9 @@ static int word_ok(const char *w) {
     return 1;
 }
 
-static int parse_long(const char *s, double min, double max, long *out) {
-    return tlb_parse_int(s, (long)min, (long)max, out);
-}
-
-/* Parse one value into p. Returns 0, or -1 with a message in err. */
-static int set_value(struct tlb_profile *p, const struct key *k, char *v, char *err, size_t n) {
+/* Parse one value into p. where names it in errors ("file.conf:3: power_sources"). Returns
+ * 0, or -1 after one error line. */
+static int set_value(struct tlb_profile *p, const struct key *k, char *v, const char *where) {
     char *base = (char *)p + k->off;
     char *items[TLB_PROFILE_MAX_LIST];
     int count;
@@ -117,7 +86,7 @@ static int set_value(struct tlb_profile *p, const struct key *k, char *v, char *
     case K_TEXT:
         for (const char *c = v; *c; c++)
             if (iscntrl((unsigned char)*c)) {
-                snprintf(err, n, "control character in %s", k->name);
+                tlb_error("%s: control character", where);
                 return -1;
             }
         break;
@@ -127,29 +96,28 @@ static int set_value(struct tlb_profile *p, const struct key *k, char *v, char *
         if (!*v) break; /* an empty list: no constraint */
         char tmp[512];
         if (strlen(v) >= sizeof tmp) {
-            snprintf(err, n, "%s is too long", k->name);
+            tlb_error("%s: too long", where);
             return -1;
         }
         memcpy(tmp, v, strlen(v) + 1);
         count = split_list(tmp, items, TLB_PROFILE_MAX_LIST);
         if (count < 0) {
-            snprintf(err, n, "%s: empty item or more than %d items", k->name,
-                     TLB_PROFILE_MAX_LIST);
+            tlb_error("%s: empty item or more than %d items", where, TLB_PROFILE_MAX_LIST);
             return -1;
         }
         for (int i = 0; i < count; i++) {
             if (k->kind != K_GLOBS && !word_ok(items[i])) {
-                snprintf(err, n, "%s: '%s' is not a plain word", k->name, items[i]);
+                tlb_error("%s: '%s' is not a plain word", where, items[i]);
                 return -1;
             }
             if (k->kind == K_POWER && !tlb_power_kind_known(items[i])) {
-                snprintf(err, n, "power_sources: unknown source '%s' (known: %s)", items[i],
-                         tlb_power_kinds());
+                tlb_error("%s: unknown source '%s' (known: %s)", where, items[i],
+                          tlb_power_kinds());
                 return -1;
             }
         }
         if (k->kind == K_WORDS && !strcmp(k->name, "name") && count != 1) {
-            snprintf(err, n, "name must be one word");
+            tlb_error("%s: must be one word", where);
             return -1;
         }
         /* store the normalised list "a,b,c" */
@@ -161,7 +129,7 @@ static int set_value(struct tlb_profile *p, const struct key *k, char *v, char *
             off += (size_t)w;
         }
         if (off >= k->size) {
-            snprintf(err, n, "%s is too long (max %zu characters)", k->name, k->size - 1);
+            tlb_error("%s: too long (max %zu characters)", where, k->size - 1);
             return -1;
         }
         memcpy(base, norm, off + 1);
@@ -169,158 +137,87 @@ static int set_value(struct tlb_profile *p, const struct key *k, char *v, char *
     }
     case K_INT: {
         long x;
-        if (parse_long(v, k->min, k->max, &x) != 0) {
-            snprintf(err, n, "%s must be an integer in %.0f..%.0f, not '%s'", k->name, k->min,
-                     k->max, v);
-            return -1;
-        }
+        if (tlb_parse_int_msg(where, v, (long)k->min, (long)k->max, &x) != 0) return -1;
         *(int *)base = (int)x;
         return 0;
     }
     case K_DOUBLE: {
         double x;
-        if (tlb_parse_double(v, &x) != 0 || x < k->min || x > k->max) {
-            snprintf(err, n, "%s must be a number in %g..%g, not '%s'", k->name, k->min, k->max,
-                     v);
-            return -1;
-        }
+        if (tlb_parse_double_msg(where, v, k->min, k->max, &x) != 0) return -1;
         *(double *)base = x;
-        return 0;
-    }
-    case K_KERNELS:
-        count = split_list(v, items, TLB_PROFILE_MAX_LIST);
-        if (count < 0) goto bad_list;
-        for (int i = 0; i < count; i++) {
-            if (!word_ok(items[i]) || strlen(items[i]) >= sizeof p->kernels[0]) {
-                snprintf(err, n, "kernels: '%s' is not a kernel name", items[i]);
-                return -1;
-            }
-            memcpy(p->kernels[i], items[i], strlen(items[i]) + 1);
-        }
-        p->n_kernels = count;
-        return 0;
-    case K_QUANTS:
-    case K_KV: {
-        int max = k->kind == K_KV ? 4 : TLB_PROFILE_MAX_LIST;
-        enum tlb_type *out = k->kind == K_KV ? p->kv_types : p->quants;
-        count = split_list(v, items, max);
-        if (count < 0) goto bad_list;
-        for (int i = 0; i < count; i++) {
-            if (tlb_type_from_name(items[i], &out[i]) != 0) {
-                snprintf(err, n, "%s: unknown type '%s'", k->name, items[i]);
-                return -1;
-            }
-            if (k->kind == K_KV && out[i] != TLB_TYPE_F32 && out[i] != TLB_TYPE_F16) {
-                snprintf(err, n, "kv_types: '%s' is not a KV cache type (f32, f16)", items[i]);
-                return -1;
-            }
-        }
-        *(k->kind == K_KV ? &p->n_kv_types : &p->n_quants) = count;
-        return 0;
-    }
-    case K_THREADS:
-    case K_CTX: {
-        int *out = k->kind == K_THREADS ? p->threads : p->ctx;
-        count = split_list(v, items, TLB_PROFILE_MAX_LIST);
-        if (count < 0) goto bad_list;
-        for (int i = 0; i < count; i++) {
-            long x;
-            if (k->kind == K_THREADS && !strcmp(items[i], "max")) {
-                out[i] = 0;
-                continue;
-            }
-            if (parse_long(items[i], k->min, k->max, &x) != 0) {
-                snprintf(err, n, "%s: '%s' is not an integer in %.0f..%.0f%s", k->name, items[i],
-                         k->min, k->max, k->kind == K_THREADS ? " or 'max'" : "");
-                return -1;
-            }
-            out[i] = (int)x;
-        }
-        *(k->kind == K_THREADS ? &p->n_threads : &p->n_ctx) = count;
         return 0;
     }
     }
     /* K_TEXT */
     if (strlen(v) >= k->size) {
-        snprintf(err, n, "%s is too long (max %zu characters)", k->name, k->size - 1);
+        tlb_error("%s: too long (max %zu characters)", where, k->size - 1);
         return -1;
     }
     memcpy(base, v, strlen(v) + 1);
     return 0;
-bad_list:
-    snprintf(err, n, "%s: empty item or more than %d items", k->name, TLB_PROFILE_MAX_LIST);
-    return -1;
 }
 
 static void defaults(struct tlb_profile *p) {
     memset(p, 0, sizeof *p);
     p->throttle_temp_c = NAN;
     p->price_usd = NAN;
-    p->warmup = 1;
-    p->kv_types[0] = TLB_TYPE_F32;
-    p->n_kv_types = 1;
+}
+
+/* A key that is not a platform key: a sweep setting, stored for the sweep layer. */
+static int keep_setting(struct tlb_profile *p, const char *path, const char *key,
+                        const char *value, int line) {
+    if (p->n_settings == TLB_PROFILE_MAX_SETTINGS) {
+        tlb_error("%s:%d: more than %d sweep settings", path, line, TLB_PROFILE_MAX_SETTINGS);
+        return -1;
+    }
+    struct tlb_profile_setting *st = &p->settings[p->n_settings];
+    if (strlen(key) >= sizeof st->key) {
+        tlb_error("%s:%d: unknown key '%.60s'", path, line, key);
+        return -1;
+    }
+    if (strlen(value) >= sizeof st->value) {
+        tlb_error("%s:%d: the value of %s is too long (max %zu characters)", path, line, key,
+                  sizeof st->value - 1);
+        return -1;
+    }
+    snprintf(st->key, sizeof st->key, "%s", key);
+    snprintf(st->value, sizeof st->value, "%s", value);
+    st->line = line;
+    p->n_settings++;
+    return 0;
 }
 
 int tlb_profile_load(const char *path, struct tlb_profile *p) {
     defaults(p);
-    size_t len;
-    char *text = tlb_read_file(path, 1u << 16, &len);
-    if (!text) return -1;
-    if (strlen(text) != len) {
-        tlb_error("%s: contains NUL bytes (not a text profile)", path);
-        free(text);
-        return -1;
-    }
     if (tlb_pathf(p->path, sizeof p->path, "%s", path) != 0) {
         tlb_error("%s: path too long", path);
-        free(text);
         return -1;
     }
-    char seen[N_KEYS];
-    memset(seen, 0, sizeof seen);
-    int lineno = 0, rc = 0;
-    for (char *line = text; line && rc == 0;) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = '\0';
-        lineno++;
-        /* '#' starts a comment at the line start or after whitespace */
-        for (char *h = line; (h = strchr(h, '#')) != NULL; h++)
-            if (h == line || isspace((unsigned char)h[-1])) {
-                *h = '\0';
-                break;
-            }
-        char *s = trim(line);
-        if (*s) {
-            char *eq = strchr(s, '=');
-            if (!eq) {
-                tlb_error("%s:%d: expected 'key = value', got '%.60s'", path, lineno, s);
-                rc = -1;
-                break;
-            }
-            *eq = '\0';
-            char *key = trim(s), *val = trim(eq + 1);
-            int ki = -1;
-            for (int i = 0; i < N_KEYS; i++)
-                if (!strcmp(keys[i].name, key)) ki = i;
-            char err[256];
-            if (ki < 0) {
-                tlb_error("%s:%d: unknown key '%.60s'", path, lineno, key);
-                rc = -1;
-            } else if (seen[ki]) {
-                tlb_error("%s:%d: key '%s' given twice", path, lineno, key);
-                rc = -1;
-            } else if (keys[ki].required && !*val) {
-                tlb_error("%s:%d: %s must not be empty", path, lineno, key);
-                rc = -1;
-            } else if (set_value(p, &keys[ki], val, err, sizeof err) != 0) {
-                tlb_error("%s:%d: %s", path, lineno, err);
-                rc = -1;
-            }
-            if (ki >= 0) seen[ki] = 1;
+    struct tlb_kv_file f;
+    if (tlb_kv_read(path, 1u << 16, &f) != 0) return -1;
+    int seen[N_KEYS] = {0}, rc = 0;
+    for (int e = 0; e < f.n && rc == 0; e++) {
+        const char *key = f.e[e].key;
+        char *val = (char *)f.e[e].value;
+        int line = f.e[e].line, ki = -1;
+        for (int i = 0; i < N_KEYS; i++)
+            if (!strcmp(keys[i].name, key)) ki = i;
+        char where[TLB_PATH_MAX + 80];
+        snprintf(where, sizeof where, "%s:%d: %s", path, line, key);
+        if (ki < 0) {
+            rc = keep_setting(p, path, key, val, line);
+        } else if (seen[ki]) {
+            tlb_error("%s:%d: '%s' is already set on line %d", path, line, key, seen[ki]);
+            rc = -1;
+        } else if (keys[ki].required && !*val) {
+            tlb_error("%s:%d: %s must not be empty", path, line, key);
+            rc = -1;
+        } else if (set_value(p, &keys[ki], val, where) != 0) {
+            rc = -1;
         }
-        line = nl ? nl + 1 : NULL;
+        if (ki >= 0) seen[ki] = line;
     }
-    free(text);
+    tlb_kv_free(&f);
     if (rc) return -1;
     for (int i = 0; i < N_KEYS; i++)
         if (keys[i].required && !seen[i]) {
@@ -370,16 +267,6 @@ static int any_glob(const char *list, const char *s) {
     return 0;
 }
 
-static int word_in(const char *list, const char *w) {
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", list);
-    char *items[TLB_PROFILE_MAX_LIST];
-    int n = split_list(tmp, items, TLB_PROFILE_MAX_LIST);
-    for (int i = 0; i < n; i++)
-        if (!strcmp(items[i], w)) return 1;
-    return 0;
-}
-
 static int isa_rule(const char *list, const struct tlb_sysinfo *si, int want) {
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s", list);
@@ -391,7 +278,7 @@ static int isa_rule(const char *list, const struct tlb_sysinfo *si, int want) {
 }
 
 int tlb_profile_matches(const struct tlb_profile *p, const struct tlb_sysinfo *si) {
-    if (p->match_arch[0] && !word_in(p->match_arch, si->arch)) return 0;
+    if (p->match_arch[0] && !tlb_list_has(p->match_arch, si->arch)) return 0;
     if (p->match_isa[0] && !isa_rule(p->match_isa, si, 1)) return 0;
     if (p->match_isa_absent[0] && !isa_rule(p->match_isa_absent, si, 0)) return 0;
     if (p->match_devicetree[0] || p->match_dmi[0] || p->match_cpu[0]) {
@@ -475,18 +362,4 @@ int tlb_profile_dir(char *buf, size_t n) {
     }
     buf[0] = '\0';
     return -1;
-}
-
-int tlb_profile_threads(const struct tlb_profile *p, int n_cpus, int *out, int max) {
-    int n = 0;
-    if (n_cpus < 1) n_cpus = 1;
-    for (int i = 0; i < p->n_threads && n < max; i++) {
-        int t = p->threads[i] == 0 ? n_cpus : p->threads[i];
-        if (t > n_cpus) continue;
-        int dup = 0;
-        for (int j = 0; j < n; j++) dup |= out[j] == t;
-        if (!dup) out[n++] = t;
-    }
-    if (n == 0 && max > 0) out[n++] = 1;
-    return n;
 }

@@ -1,19 +1,22 @@
 /* profile.h — platform profiles: one platforms/<kind>.conf per board kind (x86-avx512-server,
  * intel-ai-pc, rpi5, jetson-orin-nano, generic). A profile says how the board is recognised
  * (match_* rules tested against sysinfo.h facts), which power and thermal sources to
- * prefer, the default sweep, the cross prefix and CPU flags, a throttle temperature and an
- * optional price. The file format (key = value, '#' comments) is described at the top of
- * platforms/generic.conf; every key is validated and an error names file and line. */
+ * prefer, the cross prefix and CPU flags, a throttle temperature and an optional price: the
+ * platform facts, validated here. It also carries the board kind's default sweep in the
+ * sweep-file vocabulary (kernel = ..., n-prompt = ...), which this layer keeps as raw
+ * key/value pairs for the sweep layer to read (sweep/options.h: tlb_spec_from_profile).
+ * The file format (kv.h) is described at the top of platforms/generic.conf; an error names
+ * file and line. */
 #ifndef TLB_PROFILE_H
 #define TLB_PROFILE_H
 
 #include <stddef.h>
 
-#include "quant.h"
 #include "sysfs.h"
 #include "sysinfo.h"
 
-#define TLB_PROFILE_MAX_LIST 32
+#define TLB_PROFILE_MAX_LIST 32     /* items of a match_* or power_* list */
+#define TLB_PROFILE_MAX_SETTINGS 32 /* sweep settings in one profile */
 
 struct tlb_profile {
     char name[32];            /* the board kind, equal to the file name without .conf */
@@ -36,20 +39,15 @@ struct tlb_profile {
     double throttle_temp_c;   /* temperature at which the board starts throttling (wait
                                  below it before a test), NAN when unset */
 
-    /* default sweep */
-    char kernels[TLB_PROFILE_MAX_LIST][32];
-    int n_kernels;
-    enum tlb_type quants[TLB_PROFILE_MAX_LIST];
-    int n_quants;
-    enum tlb_type kv_types[4];
-    int n_kv_types;
-    int threads[TLB_PROFILE_MAX_LIST]; /* 0 stands for "max" (every online CPU) */
-    int n_threads;
-    int ctx[TLB_PROFILE_MAX_LIST];     /* KV depths before decoding */
-    int n_ctx;
-    int n_prompt, n_gen, reps, warmup;
-    char short_kernels[128];  /* kernels run with short phases ("" = none), e.g. "naive" */
-    char short_phases[32];    /* their "PROMPT,GEN,REPETITIONS", "" = the default 4,4,2 */
+    /* The sweep settings of the board kind (kernel, quant, threads, ctx, n-prompt ...): every
+     * key that is not a platform key, kept as written with its line. Their names, values
+     * and which are required belong to the sweep (sweep/options.h reads them). */
+    struct tlb_profile_setting {
+        char key[32];
+        char value[256];
+        int line;
+    } settings[TLB_PROFILE_MAX_SETTINGS];
+    int n_settings;
 
     /* build and purchase */
     char cross_prefix[64];    /* e.g. "aarch64-linux-gnu-", "" = native */
@@ -57,8 +55,9 @@ struct tlb_profile {
     double price_usd;         /* NAN when unset */
 };
 
-/* Load one file. Returns 0, or -1 with one error printed "FILE:LINE: problem" (unknown or
- * repeated key, malformed value, missing required key, name != file name). */
+/* Load one file. Returns 0, or -1 with one error printed "FILE:LINE: problem" (repeated or
+ * malformed platform key, a setting too long or too many, missing name or description,
+ * name != file name). The sweep settings are only stored. */
 int tlb_profile_load(const char *path, struct tlb_profile *p);
 /* Load "<dir>/<name>.conf" (name: letters, digits, '-', '_'). 0 or -1 (error printed). */
 int tlb_profile_load_name(const char *dir, const char *name, struct tlb_profile *p);
@@ -72,8 +71,4 @@ int tlb_profile_detect(const char *dir, const struct tlb_sysinfo *si, struct tlb
 /* Where the profiles are: $TLBENCH_PLATFORMS, else ./platforms, else platforms/ next to or
  * one level above the tlbench binary. 0, or -1 when none has a generic.conf. */
 int tlb_profile_dir(char *buf, size_t n);
-/* The threads list for a machine with n_cpus CPUs: "max" becomes n_cpus, entries above
- * n_cpus are dropped, duplicates removed, order kept. Returns the count (>= 1). */
-int tlb_profile_threads(const struct tlb_profile *p, int n_cpus, int *out, int max);
-
 #endif

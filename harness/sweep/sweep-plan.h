@@ -1,9 +1,9 @@
 /* sweep-plan.h — what a sweep runs. A sweep spec holds the option lists and settings; specs
  * come from built-in defaults, the platform profile, a sweep file and the command line, each
- * layer overriding the fields it sets. The plan is their cross product, model x weight type x
- * kernel x kv type x depth x threads, in the order the configurations run (grouped so each
- * model is prepared once per weight type). Every value is untrusted: a bad one is an error
- * naming where it came from ("-t", "sweeps/x.conf:12"). */
+ * layer overriding the fields it sets (options.h reads every layer into a spec, with one
+ * table of settings). The plan is their cross product, model x weight type x kernel x kv type
+ * x depth x threads, in the order the configurations run (grouped so each model is prepared
+ * once per weight type). */
 #ifndef TLB_SWEEP_PLAN_H
 #define TLB_SWEEP_PLAN_H
 
@@ -16,18 +16,14 @@
 
 #define TLB_PLAN_MAX_LIST 64 /* values in one list */
 
-/* Fields of a spec; bit i of tlb_sweep_spec.set says the layer set field i. */
-enum tlb_spec_field {
-    TLB_SF_MODEL, TLB_SF_QUANT, TLB_SF_KERNEL, TLB_SF_THREADS, TLB_SF_CTX, TLB_SF_KV_TYPE,
-    TLB_SF_N_PROMPT, TLB_SF_N_GEN, TLB_SF_REPS, TLB_SF_WARMUP, TLB_SF_TIMEOUT,
-    TLB_SF_COOLDOWN, TLB_SF_MAX_TEMP, TLB_SF_SEED, TLB_SF_EVAL_TEXT, TLB_SF_TOKENIZER,
-    TLB_SF_POWER_CMD, TLB_SF_ACC_REF, TLB_SF_ACCURACY, TLB_SF_SHORT_KERNELS,
-    TLB_SF_SHORT_PHASES,
-    TLB_SF_COUNT
+/* Prompt tokens, generated tokens and repetitions of a short kernel (short-phases). */
+struct tlb_phases {
+    int n_prompt, n_gen, reps;
 };
 
 struct tlb_sweep_spec {
-    unsigned set;                               /* TLB_SF_* bits set by this layer */
+    uint64_t set;                               /* bit i: this layer set setting i of the
+                                                   options table (tlb_spec_is_set) */
     char *models[TLB_PLAN_MAX_LIST];            /* specs as given (owned) */
     int n_models;
     enum tlb_type quants[TLB_PLAN_MAX_LIST];
@@ -46,45 +42,17 @@ struct tlb_sweep_spec {
     char *eval_text, *tokenizer, *power_cmd;    /* owned, NULL when unset */
     char *acc_ref;                              /* reference kernel for accuracy */
     int accuracy;                               /* 1: compute accuracy columns */
-    /* Kernels measured with short phases (short_np prompt tokens, short_ng generated,
-     * short_reps repetitions, no warm-up): the naive reference takes minutes per
-     * repetition of the normal phases on a 1.1B model. Their rows say so in n_prompt,
-     * n_gen and repetitions. */
+    /* Kernels measured with short phases (no warm-up either): the naive reference takes
+     * minutes per repetition of the normal phases on a 1.1B model. Their rows say so in
+     * n_prompt, n_gen and repetitions. */
     char *short_kernels[TLB_PLAN_MAX_LIST];     /* names (owned) */
     int n_short;
-    int short_np, short_ng, short_reps;
+    struct tlb_phases short_phases;
 };
 
 /* The largest thread count of the spec (at least 1): model loading and the accuracy passes
  * use it. */
 int tlb_spec_max_threads(const struct tlb_sweep_spec *s);
-
-/* Built-in defaults (llama-bench-like, sized for a 2-core machine). */
-void tlb_spec_defaults(struct tlb_sweep_spec *s);
-void tlb_spec_free(struct tlb_sweep_spec *s);
-/* Copy every field src set into dst (lists replaced, strings duplicated). 0 or -1 (memory). */
-int tlb_spec_merge(struct tlb_sweep_spec *dst, const struct tlb_sweep_spec *src);
-
-/* Set one field from text. key is the long option name ("threads", "quant", "n-prompt",
- * ...); where names the source for errors ("-t", "file.conf:3"). Returns 0, or -1 after one
- * error line "<where>: <problem>". Setting a field twice in one layer replaces it. */
-int tlb_spec_set(struct tlb_sweep_spec *s, const char *key, const char *value,
-                 const char *where);
-/* The kernel list of a platform profile: names this build does not know are kept (their
- * configurations become unsupported rows) instead of being an error. */
-int tlb_spec_set_kernels_lenient(struct tlb_sweep_spec *s, const char *value,
-                                 const char *where);
-/* Read a sweep file: '#' comments, blank lines, `key = value` lines with the keys of
- * tlb_spec_set. Unknown keys, repeated keys and bad values are errors naming file and line.
- * Returns 0 or -1. */
-int tlb_spec_load_file(struct tlb_sweep_spec *s, const char *path);
-/* The keys a sweep file accepts, space-separated (for --help). */
-const char *tlb_spec_keys(void);
-
-/* Integer list "1,2,4", ranges "1-8" (step 1), "1-8+2" (step), "1-8*2" (factor), values in
- * [min, max], no duplicates. Returns the count, or -1 after an error naming what. */
-int tlb_parse_int_list(const char *what, const char *s, long min, long max, int *out,
-                       int cap);
 
 /* One configuration of the cross product. */
 struct tlb_plan_item {

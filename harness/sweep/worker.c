@@ -14,6 +14,7 @@
 
 #include "accuracy.h"
 #include "messages.h"
+#include "options.h"
 #include "runner.h"
 #include "sysfs.h"
 #include "util.h"
@@ -174,7 +175,7 @@ _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb
         const char *kname = s->acc_ref ? s->acc_ref : "naive";
         /* the naive kernel would take minutes on a big model: unless a reference kernel
          * was asked for explicitly, use the fastest f32 kernel (tested against naive) */
-        int explicit_ref = (s->set & (1u << TLB_SF_ACC_REF)) != 0;
+        int explicit_ref = tlb_spec_is_set(s, "acc-ref");
         if (!explicit_ref && tlb_model_n_params(m) > BIG_MODEL_PARAMS) kname = "auto";
         char why[256];
         const struct tlb_kernel *k =
