@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "results-csv.h"
 #include "test.h"
 #include "util.h"
 
@@ -226,6 +227,101 @@ TLB_TEST(deterministic) {
     free(a);
     free(b);
     TLB_CHECK(same, "same seed, different report");
+}
+
+/* stderr of fn captured into a string (caller frees). */
+static char *err_path_buf(void) {
+    static char p[256];
+    const char *t = getenv("TMPDIR");
+    snprintf(p, sizeof p, "%s/tlb-compare-err-%d.txt", t && *t ? t : "/tmp", (int)getpid());
+    return p;
+}
+static int saved_err = -1;
+static void capture_begin(void) {
+    fflush(stderr);
+    saved_err = dup(2);
+    FILE *f = fopen(err_path_buf(), "w");
+    if (f) {
+        dup2(fileno(f), 2);
+        fclose(f);
+    }
+}
+static char *capture_end(void) {
+    fflush(stderr);
+    dup2(saved_err, 2);
+    close(saved_err);
+    size_t n;
+    char *t = tlb_read_file(err_path_buf(), 1 << 20, &n);
+    unlink(err_path_buf());
+    return t;
+}
+
+/* Rows with numbers no measurement can have (samples -1e308;-1e308;1e308 — a NaN median
+ * before —, a 1e300 t/s median) are skipped with a warning naming file, line and column; the
+ * rest is compared, and nothing prints as nan, inf or a cut-off number. */
+TLB_TEST(hostile_rows_skipped) {
+    char *t;
+    capture_begin();
+    int rc = run(&t, FX "base.csv", FX "compare-hostile.csv", NULL);
+    char *err = capture_end();
+    int warned = err && strstr(err, "compare-hostile.csv: line 2: column tg_samples_ts") &&
+                 strstr(err, "compare-hostile.csv: line 3: column ");
+    int clean = t && !strstr(t, "nan") && !strstr(t, "inf") && !strstr(t, "1e+300") &&
+                !strstr(t, "100000000000");
+    char l[512];
+    int naive = t && line_of(t, "q4_0/f32 naive t2 pp64+tg32@d0", "tg_ts", l, sizeof l) &&
+                strstr(l, "no change");
+    char shown[300];
+    snprintf(shown, sizeof shown, "%s", err ? err : "");
+    free(err);
+    free(t);
+    TLB_CHECK(rc == 0 || rc == 1, "exit %d: %s", rc, shown);
+    TLB_CHECK(warned, "warnings: %s", shown);
+    TLB_CHECK(clean, "the report shows nan, inf or a huge number");
+    TLB_CHECK(naive, "the intact row must still be compared");
+}
+
+/* A cell of 100,000 samples: the bootstrap works on a capped, evenly spaced subsample and
+ * the note says so (uncapped it took minutes per metric). */
+TLB_TEST(huge_sample_cells_capped) {
+    struct tlb_table *tb;
+    TLB_CHECK(tlb_csv_read(FX "base.csv", &tb) == 0, "read base");
+    const char *cell = tlb_table_str(tb, 0, tlb_table_col(tb, "tg_samples_ts"));
+    size_t len;
+    char *text = tlb_read_file(FX "base.csv", 1 << 20, &len);
+    char *at = text ? strstr(text, cell) : NULL;
+    const size_t n_big = 100000;
+    char *big = malloc(n_big * 8 + len);
+    int ok = at && big;
+    if (ok) {
+        size_t k = (size_t)(at - text);
+        memcpy(big, text, k);
+        for (size_t i = 0; i < n_big; i++)
+            k += (size_t)sprintf(big + k, "%s%.2f", i ? ";" : "", 39.5 + (double)(i % 100) / 100);
+        strcpy(big + k, at + strlen(cell));
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s.big.csv", out_path[0] ? out_path : "/tmp/tlb-compare");
+    FILE *f = ok ? fopen(path, "w") : NULL;
+    ok = f && fputs(big, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    free(big);
+    free(text);
+    tlb_table_free(tb);
+    TLB_CHECK(ok, "write %s", path);
+    char *t;
+    capture_begin();
+    int rc = run(&t, path, FX "new-regress.csv", NULL);
+    free(capture_end());
+    unlink(path);
+    char l[512];
+    int noted = t && line_of(t, C1, "tg_ts", l, sizeof l) &&
+                strstr(l, "bootstrap on 1000 of 100000");
+    int reg = noted && strstr(l, "regression");
+    free(t);
+    TLB_CHECK(rc == 1, "exit %d", rc);
+    TLB_CHECK(noted, "the tg_ts line must say the bootstrap was capped");
+    TLB_CHECK(reg, "the 20%% slowdown must still be found");
 }
 
 TLB_TEST(usage_errors) {

@@ -296,6 +296,71 @@ static double loo_worst(const struct tlb_table *t, size_t *n_used, char *worst_r
     return worst;
 }
 
+/* Run fit on results at --ram 2G with stderr captured (returned, caller frees). */
+static char *capture_fit(int *rc, char **text, const char *results) {
+    char err_path[256];
+    const char *t = getenv("TMPDIR");
+    snprintf(err_path, sizeof err_path, "%s/tlb-fit-err-%d.txt", t && *t ? t : "/tmp",
+             (int)getpid());
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *ef = fopen(err_path, "w");
+    if (!ef || saved < 0) return NULL;
+    dup2(fileno(ef), 2);
+    fclose(ef);
+    *rc = run_fit(text, "--ram", "2G", "--results", results, NULL, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    size_t n;
+    char *err = tlb_read_file(err_path, 1 << 20, &n);
+    unlink(err_path);
+    return err;
+}
+
+static int count_of(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p++) n++;
+    return n;
+}
+
+/* Rows no measurement can have (n_prompt 9e18, negative counts, 8 EiB of KV cache, KLD
+ * -1e300, 1e300 t/s, negative sizes) are skipped, each with a warning naming the file, the
+ * line and the column, and the answer is the one the clean rows give. */
+TLB_TEST(hostile_rows_skipped) {
+    char *clean = NULL, *hostile = NULL;
+    int rc_clean, rc_hostile;
+    char *e1 = capture_fit(&rc_clean, &clean, "tests/fixtures/csv/fit-rows.csv");
+    char *e2 = capture_fit(&rc_hostile, &hostile, "tests/fixtures/csv/fit-hostile.csv");
+    int same = clean && hostile && !strcmp(clean, hostile);
+    int warned = count_of(e2, "fit-hostile.csv: line ") == 5 && strstr(e2, "column n_prompt") &&
+                 strstr(e2, "column n_gen") && strstr(e2, "column kv_bytes") &&
+                 strstr(e2, "column tg_ts_median") && strstr(e2, "column weights_bytes");
+    char *shown = e2 ? strdup(e2) : NULL;
+    free(e1);
+    free(e2);
+    free(clean);
+    free(hostile);
+    TLB_CHECK(rc_clean == 0 && rc_hostile == 0, "exit %d / %d", rc_clean, rc_hostile);
+    TLB_CHECK(same, "the hostile rows changed the answer");
+    TLB_CHECK(warned, "want 5 warnings naming file, line and column: %s", shown ? shown : "");
+    free(shown);
+}
+
+/* A file of only impossible rows gets no answer (no 2^63-token context, no "0 B"). */
+TLB_TEST(absurd_rows_no_answer) {
+    char *text = NULL;
+    int rc;
+    char *err = capture_fit(&rc, &text, "tests/fixtures/csv/fit-absurd.csv");
+    int rows = text ? count_of(text, "\n") - 1 : 0;
+    int named = err && strstr(err, "fit-absurd.csv");
+    free(text);
+    free(err);
+    TLB_CHECK(rc == 2, "exit %d, want 2 (no usable rows)", rc);
+    TLB_CHECK(rows <= 0, "%d answer rows printed from impossible rows", rows);
+    TLB_CHECK(named, "no message naming the file");
+}
+
 TLB_TEST(predicted_within_10pct_fixture) {
     /* The fixture's peak RSS is crafted (see tests/fixtures/csv/README.md): the engine's
      * bytes plus an overhead of a different form than the model's, plus +-1% wobble. */

@@ -137,6 +137,35 @@ TLB_TEST(bootstrap_ratio_ci) {
               "median 0 base must fail");
 }
 
+/* Extreme but finite values never turn a median or percentile into NaN or infinity. */
+TLB_TEST(percentiles_of_extreme_values) {
+    double a[] = {-1e308, -1e308, 1e308};
+    double m = tlb_stat_median(a, 3);
+    TLB_CHECK(m == -1e308, "median of -1e308,-1e308,1e308 is %g", m);
+    double b[] = {1.7e308, 1.7e308};
+    m = tlb_stat_median(b, 2);
+    TLB_CHECK(m == 1.7e308, "median of two 1.7e308 is %g", m);
+    double c[] = {-1.7e308, 1.7e308};
+    m = tlb_stat_median(c, 2);
+    TLB_CHECK(m == 0, "median of -1.7e308, 1.7e308 is %g", m);
+    double p = tlb_stat_percentile(a, 3, 90);
+    TLB_CHECK(isfinite(p), "p90 is %g", p);
+}
+
+/* Evenly spaced order statistics: the cap compare bootstraps on. */
+TLB_TEST(quantile_subsample) {
+    enum { N = 100000, K = 1000 };
+    double *x = malloc(N * sizeof *x), *s = NULL;
+    TLB_CHECK(x, "alloc");
+    for (int i = 0; i < N; i++) x[i] = (double)((i * 7919) % N); /* a permutation of 0..N-1 */
+    s = tlb_stat_subsample(x, N, K);
+    int ok = s != NULL;
+    for (int i = 0; ok && i < K; i++) ok = s[i] == (double)((2 * i + 1) * (N / K) / 2);
+    free(x);
+    free(s);
+    TLB_CHECK(ok, "subsample must be the sorted values at the centres of K equal slices");
+}
+
 TLB_TEST(rng_reproducible) {
     struct tlb_rng a, b, c;
     tlb_rng_seed(&a, 42);

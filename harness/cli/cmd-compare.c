@@ -217,14 +217,33 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
     double diff = r->cand - r->base;
     if (r->base != 0) r->ratio = r->cand / r->base;
     else r->ratio = r->cand == 0 ? 1.0 : (r->cand > 0 ? INFINITY : -INFINITY);
+    const char *capped = "";
+    char cap_note[80] = "";
     if (r->method == M_SAMPLES) {
         struct tlb_mwu u;
         if (tlb_stat_mann_whitney(b->s, b->n, c->s, c->n, &u) != 0) return -1;
         r->p = u.p;
+        /* the bootstrap costs resamples x n log n: cap n, on evenly spaced order statistics */
+        size_t nb = TLB_MIN(b->n, (size_t)TLB_BOOT_MAX_SAMPLES);
+        size_t nc = TLB_MIN(c->n, (size_t)TLB_BOOT_MAX_SAMPLES);
+        double *sb = nb < b->n ? tlb_stat_subsample(b->s, b->n, nb) : NULL;
+        double *sc = nc < c->n ? tlb_stat_subsample(c->s, c->n, nc) : NULL;
+        if ((nb < b->n && !sb) || (nc < c->n && !sc)) {
+            free(sb);
+            free(sc);
+            return -1;
+        }
+        if (nb < b->n || nc < c->n) {
+            snprintf(cap_note, sizeof cap_note, "bootstrap on %d of %zu samples",
+                     TLB_BOOT_MAX_SAMPLES, TLB_MAX(b->n, c->n));
+            capped = cap_note;
+        }
         if (r->base != 0 &&
-            tlb_stat_bootstrap_ratio(b->s, b->n, c->s, c->n, op->resamples, 0.95, op->seed,
-                                     &r->ci_lo, &r->ci_hi) != 0)
+            tlb_stat_bootstrap_ratio(sb ? sb : b->s, nb, sc ? sc : c->s, nc, op->resamples,
+                                     0.95, op->seed, &r->ci_lo, &r->ci_hi) != 0)
             r->ci_lo = r->ci_hi = NAN;
+        free(sb);
+        free(sc);
     }
     int beyond = fabs(diff) > m->abs_floor && fabs(r->ratio - 1) > thr;
     if (!beyond) {
@@ -232,6 +251,7 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
         if (r->method == M_SAMPLES && !isnan(r->ci_lo) &&
             (r->ci_lo < 1 - thr || r->ci_hi > 1 + thr))
             snprintf(r->note, sizeof r->note, "noisy: the CI reaches past the threshold");
+        else snprintf(r->note, sizeof r->note, "%s", capped);
         return 1;
     }
     int significant;
@@ -259,6 +279,10 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
     if (r->method == M_SAMPLES && r->v == V_INCONCLUSIVE)
         snprintf(r->note, sizeof r->note, "change not significant (p=%.2g, CI %.3f..%.3f)",
                  r->p, r->ci_lo, r->ci_hi);
+    if (*capped) { /* say it, after whatever else the note says */
+        size_t l = strlen(r->note);
+        snprintf(r->note + l, sizeof r->note - l, "%s%s", l ? "; " : "", capped);
+    }
     return 1;
 }
 
@@ -278,8 +302,9 @@ static void fmt_value(const char *metric, double v, int full, char *buf, size_t 
         if (tlb_format_double(v, buf, n) != 0) snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
     } else if (!strcmp(metric, "peak_rss_bytes")) {
         tlb_format_size(v > 0 ? (uint64_t)v : 0, buf, n);
-    } else if (!strcmp(metric, "kld_mean") || !strcmp(metric, "j_per_token")) {
-        snprintf(buf, n, "%.4g", v);
+    } else if (!strcmp(metric, "kld_mean") || !strcmp(metric, "j_per_token") ||
+               fabs(v) >= 1e9) {
+        snprintf(buf, n, "%.4g", v); /* never a cut-off string of digits */
     } else {
         snprintf(buf, n, "%.2f", v);
     }
@@ -553,6 +578,8 @@ int tlb_cmd_compare(int argc, char **argv) {
     FILE *out = stdout;
     int exit_code = TLB_EXIT_USAGE;
     if (tlb_csv_read(files[0], &tb) || tlb_csv_read(files[1], &tn)) goto done;
+    tlb_table_drop_out_of_range(tb); /* every number below is one a measurement can have */
+    tlb_table_drop_out_of_range(tn);
 
     int skip[N_KEYS] = {0};
     const char *bcol = all_labelled(tb) && all_labelled(tn) ? "board_label" : "board";

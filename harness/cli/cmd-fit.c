@@ -214,6 +214,19 @@ static double row_ctx(const struct tlb_table *t, size_t r) {
     return (a ? d : 0) + (b ? p : 0) + (c ? g : 0);
 }
 
+/* Sizes fit computes with: present and not positive, they cannot be a measurement. Returns the
+ * first such column, or NULL. */
+static const char *impossible_size(const struct tlb_table *t, size_t r) {
+    static const char *const cols[] = {"weights_bytes", "kv_bytes", "scratch_bytes",
+                                       "predicted_bytes", "peak_rss_bytes", "n_ctx"};
+    for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++) {
+        int ok;
+        double v = col_d(t, r, cols[i], &ok);
+        if (ok && !(v > 0)) return cols[i];
+    }
+    return NULL;
+}
+
 /* Choose the model's ok rows; fills m->rows. model may be NULL (one model in the file). */
 static int select_rows(struct measured *m, const char **model) {
     const struct tlb_table *t = m->t;
@@ -232,11 +245,19 @@ static int select_rows(struct measured *m, const char **model) {
     if (!m->rows) return -1;
     for (size_t r = 0; pick && r < t->n_rows; r++) {
         const char *st = col_s(t, r, "status");
-        if (strcmp(col_s(t, r, "model_name"), pick) == 0 && (!*st || !strcmp(st, "ok")))
-            m->rows[m->n++] = r;
+        if (strcmp(col_s(t, r, "model_name"), pick) != 0 || (*st && strcmp(st, "ok") != 0))
+            continue;
+        const char *bad = impossible_size(t, r);
+        if (bad) {
+            tlb_warn("%s: line %zu: column %s: %s is not a size an ok row can have; skipping "
+                     "the row", t->path, tlb_table_line(t, r), bad, col_s(t, r, bad));
+            continue;
+        }
+        m->rows[m->n++] = r;
     }
     if (m->n == 0) {
-        tlb_error("%s: no rows with status ok for model '%s'", t->path, pick ? pick : "");
+        tlb_error("%s: no usable rows with status ok for model '%s'", t->path,
+                  pick ? pick : "");
         return -1;
     }
     *model = pick;
@@ -376,7 +397,9 @@ int tlb_cmd_fit(int argc, char **argv) {
     double budget = (double)o.ram * (1 - o.headroom);
 
     if (o.results) {
-        if (tlb_csv_read(o.results, &m.t) != 0 || select_rows(&m, &model) != 0) goto done;
+        if (tlb_csv_read(o.results, &m.t) != 0) goto done;
+        tlb_table_drop_out_of_range(m.t); /* no cast or sum below sees an impossible number */
+        if (select_rows(&m, &model) != 0) goto done;
     } else if (!model) {
         model = "tinyllama-1.1b";
     }

@@ -353,6 +353,7 @@ int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
             return -1;
         }
         if (tlb_csv_read(files[i], &d->tables[d->n_tables]) != 0) return -1;
+        tlb_table_drop_out_of_range(d->tables[d->n_tables]); /* before any chart arithmetic */
         d->n_tables++;
     }
     if (kernels_csv && load_kernels(d, kernels_csv) != 0) return -1;

@@ -198,27 +198,34 @@ int tlb_rep_kcsv_read(const char *path, struct tlb_rep_kfile *out) {
         if (!out->path) tlb_error("out of memory");
         goto fail;
     }
+    size_t kept = 0;
     for (size_t r = 0; r < s.rows; r++) {
-        struct tlb_rep_krow *k = &out->rows[r];
+        struct tlb_rep_krow *k = &out->rows[kept];
+        /* a value no measurement can have skips its row (line r + 2: after the header) */
         int64_t iv[4];
-        for (int i = 0; i < 4; i++) {
+        int bad = 0;
+        for (int i = 0; i < 4 && !bad; i++) {
             long v;
             if (tlb_parse_int(kcell_at(&s, r, c_int[i]), 0, 1L << 30, &v) != 0) {
-                tlb_error("%s: row %zu: column %s: '%.40s' is not an integer in [0, 2^30]", path,
-                          r + 1, need[2 + i], kcell_at(&s, r, c_int[i]));
-                goto fail;
+                tlb_warn("%s: line %zu: column %s: '%.40s' is not an integer in [0, 2^30]; "
+                         "skipping the row", path, r + 2, need[2 + i], kcell_at(&s, r, c_int[i]));
+                bad = 1;
             }
             iv[i] = v;
         }
-        k->n = iv[0], k->k = iv[1], k->m = iv[2], k->threads = iv[3];
         double nv[8];
-        for (int i = 0; i < 8; i++) {
-            if (knum(&s, r, c_num[i], &nv[i]) != 0) {
-                tlb_error("%s: row %zu: column %s: '%.40s' is not a number", path, r + 1,
-                          num_names[i], kcell_at(&s, r, c_num[i]));
-                goto fail;
+        for (int i = 0; i < 8 && !bad; i++) {
+            /* times in us, GFLOP/s, GB/s, percentages: none of them negative or beyond 1e12 */
+            if (knum(&s, r, c_num[i], &nv[i]) != 0 || nv[i] < 0 || nv[i] > 1e12) {
+                tlb_warn("%s: line %zu: column %s: '%.40s' is not a number in [0, 1e12]; "
+                         "skipping the row", path, r + 2, num_names[i],
+                         kcell_at(&s, r, c_num[i]));
+                bad = 1;
             }
         }
+        if (bad) continue;
+        kept++;
+        k->n = iv[0], k->k = iv[1], k->m = iv[2], k->threads = iv[3];
         k->t_med = nv[0], k->t_min = nv[1], k->t_max = nv[2], k->gflops = nv[3];
         k->gbps = nv[4], k->bw_probe = nv[5], k->peak_probe = nv[6], k->pct_bw = nv[7];
         /* the scan is over: the text no longer moves, and out->text takes it over */
@@ -226,7 +233,7 @@ int tlb_rep_kcsv_read(const char *path, struct tlb_rep_kfile *out) {
         k->wtype = kcell_at(&s, r, c_type);
         k->status = kcell_at(&s, r, c_status);
     }
-    out->n_rows = s.rows;
+    out->n_rows = kept;
     if (s.rows) {
         tlb_rep_safe(kcell_at(&s, 0, kcol(&s, "cpu")), out->cpu, sizeof out->cpu, 40);
         tlb_rep_safe(kcell_at(&s, 0, kcol(&s, "tlbench_version")), out->version,

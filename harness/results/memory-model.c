@@ -80,7 +80,8 @@ int tlb_mem_fit(const double *known, const double *weights, const double *peak, 
 }
 
 double tlb_mem_fit_overhead(const struct tlb_mem_fit *f, double weights) {
-    return f->a + f->b * weights;
+    double o = f->a + f->b * weights;
+    return o > 0 ? o : 0; /* a fit over odd rows may dip below 0: a runtime frees nothing */
 }
 
 int tlb_parse_size(const char *s, uint64_t *out) {

@@ -794,6 +794,61 @@ size_t tlb_table_line(const struct tlb_table *t, size_t row) {
     return row < t->n_rows ? t->line[row] : 0;
 }
 
+/* The first out-of-range value of a row: its column (and the value's text in bad), or -1 when
+ * every value is in range. */
+static int row_out_of_range(const struct tlb_table *t, size_t row, const char **bad,
+                            size_t *bad_len) {
+    for (int c = 1; c < t->n_cols; c++) {
+        enum tlb_col_type type = tlb_columns[c].type;
+        double lo, hi;
+        if (type == TLB_COL_STR || tlb_unit_range(tlb_columns[c].unit, &lo, &hi) != 0) continue;
+        const char *s = tlb_table_str(t, row, c);
+        if (!*s) continue;
+        /* one number, or each of a samples cell's (validated when the file was read) */
+        for (const char *p = s;;) {
+            const char *q = type == TLB_COL_SAMPLES ? strchr(p, TLB_SAMPLES_SEP) : NULL;
+            size_t len = q ? (size_t)(q - p) : strlen(p);
+            double v = NAN;
+            if (parse_num(p, len, &v) != 0 || v < lo || v > hi) {
+                *bad = p;
+                *bad_len = len;
+                return c;
+            }
+            if (!q) break;
+            p = q + 1;
+        }
+    }
+    return -1;
+}
+
+size_t tlb_table_drop_out_of_range(struct tlb_table *t) {
+    size_t kept = 0, nc = (size_t)t->n_cols;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const char *bad = "";
+        size_t bad_len = 0;
+        int c = row_out_of_range(t, r, &bad, &bad_len);
+        if (c >= 0) {
+            double lo = 0, hi = 0;
+            char los[40], his[40];
+            tlb_unit_range(tlb_columns[c].unit, &lo, &hi);
+            tlb_format_double(lo, los, sizeof los);
+            tlb_format_double(hi, his, sizeof his);
+            tlb_warn("%s: line %zu: column %s: %.*s is outside what %s can be (%s to %s); "
+                     "skipping the row", t->path, t->line[r], tlb_columns[c].name,
+                     (int)TLB_MIN(bad_len, (size_t)40), bad, tlb_columns[c].unit, los, his);
+            continue;
+        }
+        if (kept != r) {
+            memmove(t->off + kept * nc, t->off + r * nc, nc * sizeof *t->off);
+            t->line[kept] = t->line[r];
+        }
+        kept++;
+    }
+    size_t dropped = t->n_rows - kept;
+    t->n_rows = kept;
+    return dropped;
+}
+
 void tlb_table_free(struct tlb_table *t) {
     if (!t) return;
     free(t->text);

@@ -106,6 +106,12 @@ int tlb_table_samples(const struct tlb_table *t, size_t row, int col, double **o
 /* Line number (1-based) where a row ends in the file, for messages. */
 size_t tlb_table_line(const struct tlb_table *t, size_t row);
 
+/* Drop every row holding a number outside its column's unit range (tlb_unit_range: a negative
+ * count, 9e18 tokens, a 1e300 t/s sample), each with one warning naming the file, line and
+ * column. compare, fit and report call this before any arithmetic on the numbers, so every
+ * value they cast or add is one a measurement can have. Returns the number of rows dropped. */
+size_t tlb_table_drop_out_of_range(struct tlb_table *t);
+
 /* Validate one cell's text against a column type (used by the reader and the row
  * setters). Returns 0 when valid. */
 int tlb_cell_valid(enum tlb_col_type type, const char *s);

@@ -142,6 +142,28 @@ int tlb_column_index(const char *name) {
     return -1;
 }
 
+int tlb_unit_range(const char *unit, double *lo, double *hi) {
+    static const struct {
+        const char *unit;
+        double lo, hi;
+    } ranges[] = {
+        {"bytes", 0, 0x1p50},       {"tokens", 0, 0x1p30},     {"count", 0, 0x1p53},
+        {"tokens/s", 0, 1e9},       {"ms", 0, 1e10},           {"nats", -1e-3, 1e6},
+        {"W", 0, 1e6},              {"J", 0, 1e12},            {"J/token", 0, 1e9},
+        {"tokens/J", 0, 1e12},      {"%", 0, 1e6},             {"degC", -273.15, 1e4},
+        {"0/1", 0, 1},              {"fraction", 0, 1},        {"logits", 0, 1e30},
+        {"Hz", 0, 1e9},             {"MHz", 0, 1e7},
+    };
+    for (size_t i = 0; unit && i < sizeof ranges / sizeof ranges[0]; i++) {
+        if (strcmp(unit, ranges[i].unit) == 0) {
+            *lo = ranges[i].lo;
+            *hi = ranges[i].hi;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 const char *tlb_col_type_name(enum tlb_col_type t) {
     switch (t) {
     case TLB_COL_STR: return "string";

@@ -34,6 +34,11 @@ int tlb_column_index(const char *name);
 /* "string", "int", "float", "samples". */
 const char *tlb_col_type_name(enum tlb_col_type t);
 
+/* The values a measurement in this unit can have, e.g. bytes [0, 2^50], tokens [0, 2^30],
+ * tokens/s [0, 1e9]: a number outside is damage or forgery, never a measurement. Returns 0
+ * and the closed range, or -1 for a unit without one (free numbers such as the seed). */
+int tlb_unit_range(const char *unit, double *lo, double *hi);
+
 struct tlb_schema_version {
     const char *name;  /* "tlbench-csv-1" */
     int number;        /* 1 */

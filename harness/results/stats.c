@@ -21,7 +21,11 @@ static double percentile_sorted(const double *s, size_t n, double p) {
     double h = (double)(n - 1) * p / 100.0;
     size_t lo = (size_t)floor(h);
     if (lo + 1 >= n) return s[n - 1];
-    return s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]);
+    double f = h - (double)lo;
+    if (f == 0 || s[lo] == s[lo + 1]) return s[lo];
+    /* weights, not s[lo] + f * (s[lo+1] - s[lo]): that difference overflows for values of
+     * opposite sign near DBL_MAX (-1e308, 1e308 gave NaN) */
+    return (1 - f) * s[lo] + f * s[lo + 1];
 }
 
 double tlb_stat_mean(const double *x, size_t n) {
@@ -196,6 +200,16 @@ uint64_t tlb_rng_next(struct tlb_rng *r) {
     s[2] ^= t;
     s[3] = rotl(s[3], 45);
     return result;
+}
+
+double *tlb_stat_subsample(const double *x, size_t n, size_t k) {
+    if (k == 0 || k > n) return NULL;
+    double *s = sorted_copy(x, n);
+    double *out = s ? tlb_malloc(k * sizeof *out, "subsample") : NULL;
+    if (out)
+        for (size_t i = 0; i < k; i++) out[i] = s[(2 * i + 1) * n / (2 * k)];
+    free(s);
+    return out;
 }
 
 /* Median of a resample of x (n values) drawn into tmp. */

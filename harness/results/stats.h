@@ -57,4 +57,13 @@ uint64_t tlb_rng_next(struct tlb_rng *r);
 int tlb_stat_bootstrap_ratio(const double *base, size_t nb, const double *cand, size_t nc,
                              int n_boot, double conf, uint64_t seed, double *lo, double *hi);
 
+/* A bootstrap costs n_boot x n log n: samples beyond this many per side are first reduced to
+ * this many evenly spaced order statistics (tlb_stat_subsample). Repetitions of a benchmark
+ * are far fewer; a file claiming 100,000 took minutes per metric. */
+#define TLB_BOOT_MAX_SAMPLES 1000
+/* The k sorted values at the centres of k equal slices of sorted x (n > k > 0): element
+ * floor((2i + 1) n / 2k) for i = 0..k-1. Same distribution shape, deterministic. A malloc'd
+ * array of k values, or NULL when out of memory. */
+double *tlb_stat_subsample(const double *x, size_t n, size_t k);
+
 #endif
