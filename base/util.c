@@ -187,7 +187,7 @@ const char *tlb_file_kind(unsigned mode) {
     return "not a regular file";
 }
 
-int tlb_open_regular(const char *path, int quiet) {
+static int open_regular(const char *path, int quiet, uint64_t *size) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
@@ -209,9 +209,16 @@ int tlb_open_regular(const char *path, int quiet) {
         errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         return -1;
     }
+    if (size) *size = (uint64_t)st.st_size;
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK); /* regular files never block anyway */
     return fd;
+}
+
+int tlb_open_regular(const char *path, int quiet) { return open_regular(path, quiet, NULL); }
+
+int tlb_open_regular_size(const char *path, uint64_t *size) {
+    return open_regular(path, 0, size);
 }
 
 FILE *tlb_fopen_regular(const char *path) {

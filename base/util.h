@@ -59,6 +59,9 @@ int tlb_write_full(int fd, const void *buf, size_t n);
  * the wrong kind of file) and, unless quiet, one error line naming the file and what it is,
  * e.g. "x: is a FIFO (named pipe), not a regular file". */
 int tlb_open_regular(const char *path, int quiet);
+/* The same (errors printed) with the file's size in *size: what a reader that maps or bounds
+ * the file needs next. */
+int tlb_open_regular_size(const char *path, uint64_t *size);
 /* The same as a stdio stream for reading ("rb"); NULL after the error line. */
 FILE *tlb_fopen_regular(const char *path);
 /* Up to n leading bytes of a regular file (format sniffing): how many were read, or -1 after

@@ -31,18 +31,6 @@ static void axpy(float a, const float *restrict x, float *restrict y, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-static void softmax(float *x, int size) {
-    float max_val = x[0];
-    for (int i = 1; i < size; i++)
-        if (x[i] > max_val) max_val = x[i];
-    float sum = 0.0f;
-    for (int i = 0; i < size; i++) {
-        x[i] = expf(x[i] - max_val);
-        sum += x[i];
-    }
-    for (int i = 0; i < size; i++) x[i] /= sum;
-}
-
 static const float *kv_row(const struct tlb_attn_group *a, const void *base, int t) {
     size_t off = (size_t)t * a->kv_stride;
     if (!a->kv_f16) return (const float *)base + off;
@@ -60,7 +48,7 @@ void tlb_attention_group(const struct tlb_attn_group *a) {
                 dot(a->q + (size_t)h * a->q_stride, k, hs) / scale;
     }
     for (int h = 0; h < a->g; h++) {
-        softmax(a->att + (size_t)h * a->att_stride, a->n_pos);
+        tlb_softmax(a->att + (size_t)h * a->att_stride, a->n_pos);
         memset(a->out + (size_t)h * a->out_stride, 0, (size_t)hs * sizeof(float));
     }
     for (int t = 0; t < a->n_pos; t++) {

@@ -6,8 +6,23 @@
 #ifndef TLB_ATTENTION_H
 #define TLB_ATTENTION_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* x = softmax(x) in place (expf, as llama2.c): the attention scores here, the sampler's
+ * probabilities. Inline so each target clone of the attention loop gets its own. */
+static inline void tlb_softmax(float *x, int size) {
+    float max_val = x[0];
+    for (int i = 1; i < size; i++)
+        if (x[i] > max_val) max_val = x[i];
+    float sum = 0.0f;
+    for (int i = 0; i < size; i++) {
+        x[i] = expf(x[i] - max_val);
+        sum += x[i];
+    }
+    for (int i = 0; i < size; i++) x[i] /= sum;
+}
 
 struct tlb_attn_group {
     const float *q;      /* (g, head_size) query rows of the group, row stride q_stride */

@@ -183,11 +183,8 @@ fail:
     return -1;
 }
 
-const struct tlb_model *tlb_engine_model(const struct tlb_engine *e) { return e->m; }
 const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e) { return e->kernel; }
 const char *tlb_engine_kernel_version(const struct tlb_engine *e) { return e->kernel_version; }
-int tlb_engine_ctx_len(const struct tlb_engine *e) { return e->ctx_len; }
-int tlb_engine_threads(const struct tlb_engine *e) { return e->n_threads; }
 size_t tlb_engine_kv_bytes(const struct tlb_engine *e) { return e->kv_bytes; }
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e) {
     size_t s = e->scratch_bytes;

@@ -36,12 +36,9 @@ int tlb_engine_set_kernel(struct tlb_engine *e, const struct tlb_kernel *k);
 int tlb_engine_forward(struct tlb_engine *e, const int *tokens, int n, int pos, float *logits,
                        int all_logits);
 
-const struct tlb_model *tlb_engine_model(const struct tlb_engine *e);
 const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e);
 /* The kernel's version string ("" when it has none). */
 const char *tlb_engine_kernel_version(const struct tlb_engine *e);
-int tlb_engine_ctx_len(const struct tlb_engine *e);
-int tlb_engine_threads(const struct tlb_engine *e);
 /* Bytes of the KV cache and of activation/kernel scratch buffers (computed, not measured). */
 size_t tlb_engine_kv_bytes(const struct tlb_engine *e);
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e);

@@ -504,15 +504,10 @@ fail:
 
 int tlb_gguf_open(struct tlb_gguf **out, const char *path) {
     *out = NULL;
-    int fd = tlb_open_regular(path, 0);
+    uint64_t fsize;
+    int fd = tlb_open_regular_size(path, &fsize);
     if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        tlb_error("%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)st.st_size;
+    size_t size = (size_t)fsize;
     if (size < 24) {
         close(fd);
         tlb_error("%s: truncated: %zu bytes is shorter than a GGUF header (24 bytes)", path,

@@ -31,15 +31,10 @@ static float *take_vector(struct tlb_model *m, const float *src, size_t n, const
 }
 
 int tlb_llama2c_load(struct tlb_model *m, const char *path, const struct tlb_load_opts *o) {
-    int fd = tlb_open_regular(path, 0);
+    uint64_t fsize;
+    int fd = tlb_open_regular_size(path, &fsize);
     if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        tlb_error("%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    size_t file_size = (size_t)st.st_size;
+    size_t file_size = (size_t)fsize;
     int32_t hdr[7];
     if (file_size < sizeof hdr || pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
         tlb_error("%s: truncated: a llama2.c checkpoint starts with a 28-byte header", path);

@@ -252,6 +252,23 @@ struct st_ctx {
     int n_in_place, n_copied;
 };
 
+/* The weights in the checkpoint's directory: model.safetensors, else the index of shards. */
+static int weights_in_dir(struct st_ctx *c, const char *spec, const char *missing) {
+    char p[PATH_MAX];
+    if (tlb_st_path(p, sizeof p, c->st.dir, "model.safetensors")) return -1;
+    if (exists(p)) {
+        snprintf(c->single, sizeof c->single, "%s", p);
+        return 0;
+    }
+    if (tlb_st_path(p, sizeof p, c->st.dir, "model.safetensors.index.json")) return -1;
+    if (exists(p)) {
+        snprintf(c->st.index, sizeof c->st.index, "%s", p);
+        return 0;
+    }
+    tlb_error("%s: %s", spec, missing);
+    return -1;
+}
+
 /* Which files the spec means: see safetensors.h. */
 static int resolve(struct st_ctx *c, const char *spec) {
     struct stat st;
@@ -264,21 +281,9 @@ static int resolve(struct st_ctx *c, const char *spec) {
         return -1;
     }
     if (tlb_st_path(c->config, sizeof c->config, c->st.dir, "config.json")) return -1;
-    if (S_ISDIR(st.st_mode)) {
-        char p[PATH_MAX];
-        if (tlb_st_path(p, sizeof p, c->st.dir, "model.safetensors")) return -1;
-        if (exists(p)) {
-            snprintf(c->single, sizeof c->single, "%s", p);
-            return 0;
-        }
-        if (tlb_st_path(p, sizeof p, c->st.dir, "model.safetensors.index.json")) return -1;
-        if (exists(p)) {
-            snprintf(c->st.index, sizeof c->st.index, "%s", p);
-            return 0;
-        }
-        tlb_error("%s: directory has no model.safetensors or model.safetensors.index.json", spec);
-        return -1;
-    }
+    if (S_ISDIR(st.st_mode))
+        return weights_in_dir(c, spec, "directory has no model.safetensors or "
+                                       "model.safetensors.index.json");
     if (tlb_ends_with(spec, ".safetensors")) {
         snprintf(c->single, sizeof c->single, "%s", spec);
         return 0;
@@ -289,19 +294,8 @@ static int resolve(struct st_ctx *c, const char *spec) {
     }
     if (tlb_ends_with(spec, ".json")) {
         snprintf(c->config, sizeof c->config, "%s", spec);
-        char p[PATH_MAX];
-        if (tlb_st_path(p, sizeof p, c->st.dir, "model.safetensors")) return -1;
-        if (exists(p)) {
-            snprintf(c->single, sizeof c->single, "%s", p);
-            return 0;
-        }
-        if (tlb_st_path(p, sizeof p, c->st.dir, "model.safetensors.index.json")) return -1;
-        if (exists(p)) {
-            snprintf(c->st.index, sizeof c->st.index, "%s", p);
-            return 0;
-        }
-        tlb_error("%s: no model.safetensors or model.safetensors.index.json next to it", spec);
-        return -1;
+        return weights_in_dir(c, spec, "no model.safetensors or model.safetensors.index.json "
+                                       "next to it");
     }
     tlb_error("%s: not a safetensors checkpoint (a directory, .safetensors or config.json)",
               spec);

@@ -287,7 +287,7 @@ static int cmp_name(const void *a, const void *b) {
     return strcmp(((const struct tlb_st_tensor *)a)->name, ((const struct tlb_st_tensor *)b)->name);
 }
 
-void tlb_st_close(struct tlb_st_file *f) {
+static void st_close(struct tlb_st_file *f) {
     if (f->map) munmap(f->map, f->map_len);
     cJSON_Delete(f->root);
     free(f->t);
@@ -297,7 +297,8 @@ void tlb_st_close(struct tlb_st_file *f) {
 }
 
 /* Parse a whole file image: buf[0..size). */
-int tlb_st_parse(struct tlb_st_file *f, const char *src, const unsigned char *buf, size_t size) {
+static int st_parse(struct tlb_st_file *f, const char *src, const unsigned char *buf,
+                    size_t size) {
     if (size < 8) {
         tlb_error("%s: file is %zu bytes, too short for a safetensors header", src, size);
         return -1;
@@ -356,31 +357,26 @@ int tlb_st_parse(struct tlb_st_file *f, const char *src, const unsigned char *bu
     return 0;
 }
 
-const struct tlb_st_tensor *tlb_st_find(const struct tlb_st_file *f, const char *name) {
+static const struct tlb_st_tensor *st_find(const struct tlb_st_file *f, const char *name) {
     struct tlb_st_tensor key = {.name = name};
     return f->n ? bsearch(&key, f->t, f->n, sizeof *f->t, cmp_name) : NULL;
 }
 
-int tlb_st_open(struct tlb_st_file *f, const char *path) {
+static int st_open(struct tlb_st_file *f, const char *path) {
     if ((size_t)snprintf(f->path, sizeof f->path, "%s", path) >= sizeof f->path) {
         tlb_error("%s: path too long", path);
         return -1;
     }
-    int fd = tlb_open_regular(path, 0); /* a FIFO in place of a shard must not hang the load */
+    uint64_t size; /* a FIFO in place of a shard must not hang the load */
+    int fd = tlb_open_regular_size(path, &size);
     if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        tlb_error("%s: cannot stat: %s", path, strerror(errno));
+    if (size < 8) {
+        tlb_error("%s: file is %llu bytes, too short for a safetensors header", path,
+                  (unsigned long long)size);
         close(fd);
         return -1;
     }
-    if (st.st_size < 8) {
-        tlb_error("%s: file is %lld bytes, too short for a safetensors header", path,
-                  (long long)st.st_size);
-        close(fd);
-        return -1;
-    }
-    f->map_len = (size_t)st.st_size;
+    f->map_len = (size_t)size;
     void *map = mmap(NULL, f->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
@@ -388,14 +384,14 @@ int tlb_st_open(struct tlb_st_file *f, const char *path) {
         return -1;
     }
     f->map = map;
-    return tlb_st_parse(f, path, map, f->map_len);
+    return st_parse(f, path, map, f->map_len);
 }
 
 int tlb_safetensors_check_mem(const char *source, const void *data, size_t size) {
     struct tlb_st_file f = {0};
-    int rc = tlb_st_parse(&f, source, data, size);
+    int rc = st_parse(&f, source, data, size);
     if (rc == 0) rc = (int)TLB_MIN(f.n, (size_t)INT_MAX);
-    tlb_st_close(&f);
+    st_close(&f);
     return rc;
 }
 
@@ -470,7 +466,7 @@ int tlb_st_files_open_index(struct tlb_st_files *c) {
                       TLB_ST_SAFE(shards[k]));
             goto done;
         }
-        if (tlb_st_open(&c->files[k], p) != 0) goto done;
+        if (st_open(&c->files[k], p) != 0) goto done;
     }
     rc = 0;
 done:
@@ -481,7 +477,7 @@ done:
 int tlb_st_files_open_single(struct tlb_st_files *c, const char *path) {
     if (!(c->files = tlb_calloc(1, sizeof *c->files, "safetensors file"))) return -1;
     c->n_files = 1;
-    return tlb_st_open(&c->files[0], path);
+    return st_open(&c->files[0], path);
 }
 
 int tlb_st_files_from_mem(struct tlb_st_files *c, const char *name, const void *data,
@@ -489,11 +485,11 @@ int tlb_st_files_from_mem(struct tlb_st_files *c, const char *name, const void *
     if (!(c->files = tlb_calloc(1, sizeof *c->files, "safetensors file"))) return -1;
     c->n_files = 1;
     snprintf(c->files[0].path, sizeof c->files[0].path, "%s", name);
-    return tlb_st_parse(&c->files[0], c->files[0].path, data, size);
+    return st_parse(&c->files[0], c->files[0].path, data, size);
 }
 
 void tlb_st_files_close(struct tlb_st_files *c) {
-    for (int k = 0; k < c->n_files; k++) tlb_st_close(&c->files[k]);
+    for (int k = 0; k < c->n_files; k++) st_close(&c->files[k]);
     free(c->files);
     free(c->entries);
     cJSON_Delete(c->index_root);
@@ -508,7 +504,7 @@ int tlb_st_files_has(const struct tlb_st_files *c, const char *name) {
     struct tlb_st_entry key = {name, 0};
     if (c->index[0])
         return bsearch(&key, c->entries, c->n_entries, sizeof key, cmp_entry) != NULL;
-    return tlb_st_find(&c->files[0], name) != NULL;
+    return st_find(&c->files[0], name) != NULL;
 }
 
 const struct tlb_st_tensor *tlb_st_files_find(struct tlb_st_files *c, const char *name,
@@ -523,14 +519,14 @@ const struct tlb_st_tensor *tlb_st_files_find(struct tlb_st_files *c, const char
             return NULL;
         }
         f = &c->files[e->file];
-        const struct tlb_st_tensor *t = tlb_st_find(f, name);
+        const struct tlb_st_tensor *t = st_find(f, name);
         if (!t)
             tlb_error("%s: tensor %s is not in %s, where the index places it", f->path, name,
                       c->index);
         *fp = f;
         return t;
     }
-    const struct tlb_st_tensor *t = tlb_st_find(f, name);
+    const struct tlb_st_tensor *t = st_find(f, name);
     if (!t) {
         char p[PATH_MAX];
         int shard = c->dir[0] &&

@@ -63,7 +63,7 @@ struct tlb_st_tensor {
     uint64_t begin, end;  /* byte range in the data buffer */
 };
 
-/* One safetensors file, mapped (tlb_st_open) or in memory (tlb_st_parse). */
+/* One safetensors file, mapped or in memory. */
 struct tlb_st_file {
     char path[PATH_MAX];
     void *map;                  /* the file mapping (NULL when parsing memory) */
@@ -77,12 +77,6 @@ struct tlb_st_file {
                                    then takes the mapping over) */
 };
 
-/* Map and parse path. 0, or -1 with an error naming the file. */
-int tlb_st_open(struct tlb_st_file *f, const char *path);
-/* Parse a whole file image buf[0..size) (kept, not copied); src names it in errors. */
-int tlb_st_parse(struct tlb_st_file *f, const char *src, const unsigned char *buf, size_t size);
-const struct tlb_st_tensor *tlb_st_find(const struct tlb_st_file *f, const char *name);
-void tlb_st_close(struct tlb_st_file *f);
 size_t tlb_st_elem_size(enum tlb_type t);
 /* "[2048, 64]" */
 const char *tlb_st_shape(const struct tlb_st_tensor *t, char *buf, size_t n);

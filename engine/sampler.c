@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "attention.h"
 #include "util.h"
 
 int tlb_sampler_init(struct tlb_sampler *s, int vocab_size, float temperature, float topp,
@@ -86,22 +87,10 @@ static int sample_topp(const float *probs, int n, float topp, struct tlb_prob_in
     return pi[last].index;
 }
 
-static void softmax(float *x, int size) {
-    float max_val = x[0];
-    for (int i = 1; i < size; i++)
-        if (x[i] > max_val) max_val = x[i];
-    float sum = 0.0f;
-    for (int i = 0; i < size; i++) {
-        x[i] = expf(x[i] - max_val);
-        sum += x[i];
-    }
-    for (int i = 0; i < size; i++) x[i] /= sum;
-}
-
 int tlb_sample(struct tlb_sampler *s, float *logits) {
     if (s->temperature == 0.0f) return tlb_argmax(logits, s->vocab_size);
     for (int q = 0; q < s->vocab_size; q++) logits[q] /= s->temperature;
-    softmax(logits, s->vocab_size);
+    tlb_softmax(logits, s->vocab_size);
     float coin = random_f32(&s->rng_state);
     if (s->topp <= 0 || s->topp >= 1 || s->vocab_size < 2) return sample_mult(logits, s->vocab_size, coin);
     return sample_topp(logits, s->vocab_size, s->topp, s->probindex, coin);

@@ -12,21 +12,9 @@
 
 /* Run fn with stderr captured into err (one error line expected). */
 static int capture(int (*fn)(void *), void *arg, char *err, size_t n) {
-    char tmpl[] = "/tmp/tlb-base-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) return -2;
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    tlb_test_capture_begin();
     int r = fn(arg);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t got = read(fd, err, n - 1);
-    err[got > 0 ? got : 0] = '\0';
-    close(fd);
-    unlink(tmpl);
+    tlb_test_capture_end(err, n);
     return r;
 }
 

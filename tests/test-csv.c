@@ -40,23 +40,11 @@ static char *read_text(const char *path, size_t *n) {
     return tlb_read_file(path, 64u << 20, n);
 }
 
-/* Run fn with stderr captured into buf (so tests can check error messages). */
-static int saved_fd = -1;
-static void capture_begin(void) {
-    fflush(stderr);
-    saved_fd = dup(2);
-    TMP(path, "stderr.txt");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 2);
-    close(fd);
-}
+/* stderr of the calls since tlb_test_capture_begin(), as a string to free. */
 static char *capture_end(void) {
-    fflush(stderr);
-    dup2(saved_fd, 2);
-    close(saved_fd);
-    size_t n;
-    TMP(path, "stderr.txt");
-    return read_text(path, &n);
+    static char buf[1 << 16];
+    tlb_test_capture_end(buf, sizeof buf);
+    return strdup(buf);
 }
 
 /* The v1 header line as the schema table builds it. */
@@ -228,7 +216,7 @@ TLB_TEST(row_setters_validate) {
     struct tlb_row *r = tlb_row_new();
     TLB_CHECK(r, "tlb_row_new");
     TLB_CHECK(!strcmp(tlb_row_get(r, "schema_version"), TLB_SCHEMA_VERSION), "version prefilled");
-    capture_begin();
+    tlb_test_capture_begin();
     int e1 = tlb_row_set_str(r, "no_such_column", "x");
     int e2 = tlb_row_set_double(r, "n_threads", 2.0);   /* int column */
     int e3 = tlb_row_set_str(r, "status", "exploded");
@@ -404,7 +392,7 @@ TLB_TEST(torn_last_line_repaired) {
     size_t row_len = good_len - two_len;
     for (size_t cut = 1; cut + 1 < row_len; cut += (cut < 40 ? 1 : 37)) {
         TLB_CHECK(write_text(path, good, two_len + cut) == 0, "write torn");
-        capture_begin();
+        tlb_test_capture_begin();
         struct tlb_table *t = NULL;
         int rd = tlb_csv_read(path, &t);
         size_t rows = t ? t->n_rows : 0;
@@ -428,7 +416,7 @@ TLB_TEST(torn_last_line_repaired) {
      * ours tore it, so appending is refused and the file is left alone. */
     TLB_CHECK(write_text(path, two, two_len) == 0 && append_bytes(path, "\"x\",1,2\n", 8) == 0,
               "write short line");
-    capture_begin();
+    tlb_test_capture_begin();
     struct tlb_csv_writer *w = tlb_csv_open_append(path);
     char *err = capture_end();
     int named = err && strstr(err, path) && strstr(err, "cells");
@@ -454,12 +442,12 @@ TLB_TEST(last_row_without_newline_kept) {
     TLB_CHECK(good && good_len > 1 && good[good_len - 1] == '\n', "read");
     TLB_CHECK(write_text(path, good, good_len - 1) == 0, "write without the last newline");
     struct tlb_table *t = NULL;
-    capture_begin();
+    tlb_test_capture_begin();
     int rd = tlb_csv_read(path, &t);
     free(capture_end());
     size_t rows = t ? t->n_rows : 0;
     tlb_table_free(t);
-    capture_begin();
+    tlb_test_capture_begin();
     struct tlb_csv_writer *w = tlb_csv_open_append(path);
     free(capture_end());
     struct tlb_row *r = tlb_row_new();
@@ -490,7 +478,7 @@ TLB_TEST(foreign_file_never_truncated) {
     for (size_t i = 0; i < TLB_ARRAY_LEN(texts); i++) {
         size_t len = strlen(texts[i]);
         TLB_CHECK(write_text(path, texts[i], len) == 0, "write");
-        capture_begin();
+        tlb_test_capture_begin();
         struct tlb_csv_writer *w = tlb_csv_open_append(path);
         char *err = capture_end();
         int named = err && strstr(err, path) != NULL;
@@ -509,7 +497,7 @@ TLB_TEST(foreign_file_never_truncated) {
 TLB_TEST(torn_header_rewritten) {
     TMP(path, "torn-header.csv");
     TLB_CHECK(write_text(path, "schema_version,run_i", 20) == 0, "write");
-    capture_begin();
+    tlb_test_capture_begin();
     struct tlb_csv_writer *w = tlb_csv_open_append(path);
     free(capture_end());
     TLB_CHECK(w, "open_append");
@@ -522,7 +510,7 @@ TLB_TEST(torn_header_rewritten) {
 /* ---- refusals ---- */
 
 static int read_fails_with(const char *path, const char *needle) {
-    capture_begin();
+    tlb_test_capture_begin();
     struct tlb_table *t = NULL;
     int rc = tlb_csv_read(path, &t);
     char *err = capture_end();
@@ -595,7 +583,7 @@ TLB_TEST(bad_files_refused) {
               "quote in unquoted cell");
     /* appending to a file of another layout is refused and leaves it alone */
     TLB_CHECK(write_text(p, "a,b\n1,2\n", 8) == 0, "write");
-    capture_begin();
+    tlb_test_capture_begin();
     struct tlb_csv_writer *w = tlb_csv_open_append(p);
     free(capture_end());
     TLB_CHECK(w == NULL, "append to a foreign file must be refused");
@@ -668,7 +656,7 @@ TLB_TEST(random_damage_never_crashes) {
     uint64_t s = 0x9E3779B97F4A7C15ull;
     static const char specials[] = "\",\n\r;e-.0x\0\xff";
     int accepted = 0, refused = 0;
-    capture_begin(); /* the refusals print one line each */
+    tlb_test_capture_begin(); /* the refusals print one line each */
     for (int it = 0; it < 800; it++) {
         memcpy(buf, orig, n);
         size_t len = n;

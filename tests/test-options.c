@@ -11,29 +11,6 @@
 #include "test.h"
 #include "util.h"
 
-static int saved_fd = -1;
-static char cap_path[64];
-
-static void capture_begin(void) {
-    snprintf(cap_path, sizeof cap_path, "/tmp/tlb-opt-XXXXXX");
-    int fd = mkstemp(cap_path);
-    fflush(stderr);
-    saved_fd = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
-static void capture_end(char *err, size_t n) {
-    fflush(stderr);
-    dup2(saved_fd, 2);
-    close(saved_fd);
-    FILE *f = fopen(cap_path, "r");
-    size_t got = f ? fread(err, 1, n - 1, f) : 0;
-    err[got] = '\0';
-    if (f) fclose(f);
-    unlink(cap_path);
-}
-
 /* A value each type accepts. */
 static const char *sample(const struct tlb_option *o) {
     switch (o->type) {
@@ -110,9 +87,9 @@ TLB_TEST(every_option_parses_where_allowed) {
             int argc = sample(o) ? 3 : 2;
             struct tlb_sweep_spec cli;
             struct tlb_sweep_args args;
-            capture_begin();
+            tlb_test_capture_begin();
             int rc = tlb_options_parse(argc, argv, modes[m], &cli, &args);
-            capture_end(err, sizeof err);
+            tlb_test_capture_end(err, sizeof err);
             if (o->where & bit) {
                 TLB_CHECK(rc == 0 && !err[0], "%s %s %s: rc %d: %s", argv[0], opt,
                           argc == 3 ? argv[2] : "", rc, err);
@@ -143,15 +120,15 @@ TLB_TEST(short_options_and_alias) {
     tlb_spec_free(&cli);
     char err[512];
     char *bad[] = {"sweep", "--n-depth", "8-2", NULL};
-    capture_begin();
+    tlb_test_capture_begin();
     int rc = tlb_options_parse(3, bad, TLB_CMD_SWEEP, &cli, &args);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(rc == -1 && !strncmp(err, "tlbench: -d: range '8-2'", 24), "alias named: %s", err);
     tlb_spec_free(&cli);
     char *one[] = {"bench", "--ctx", "0,8", NULL};
-    capture_begin();
+    tlb_test_capture_begin();
     rc = tlb_options_parse(3, one, TLB_CMD_BENCH, &cli, &args);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(rc == -1 && strstr(err, "--ctx takes one value"), "bench list: %s", err);
     tlb_spec_free(&cli);
 }
@@ -174,9 +151,9 @@ TLB_TEST(every_file_key_reads) {
     struct tlb_sweep_spec s;
     memset(&s, 0, sizeof s);
     char err[512];
-    capture_begin();
+    tlb_test_capture_begin();
     int rc = tlb_spec_load_file(&s, path);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     unlink(path);
     TLB_CHECK(rc == 0 && !err[0], "file of every key: %s", err);
     for (int i = 0; i < tlb_n_options; i++)
@@ -189,10 +166,10 @@ TLB_TEST(every_file_key_reads) {
 TLB_TEST(defaults_and_layers) {
     char err[512];
     struct tlb_sweep_spec d, b, layer, top;
-    capture_begin();
+    tlb_test_capture_begin();
     tlb_spec_defaults(&d, TLB_CMD_SWEEP);
     tlb_spec_defaults(&b, TLB_CMD_BENCH);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(!err[0], "a default does not parse: %s", err);
     TLB_CHECK(d.set == 0 && b.set == 0, "defaults count as set");
     TLB_CHECK(d.n_models == 1 && d.n_quants == 4 && d.n_kernels == 1 && d.n_threads >= 1 &&
@@ -237,9 +214,9 @@ TLB_TEST(threads_max) {
                   s.n_threads == 2 && s.threads[1] == 4,
               "a profile drops them");
     char err[256];
-    capture_begin();
+    tlb_test_capture_begin();
     int rc = tlb_spec_set_from(&s, "threads", "1,1", "-t", TLB_SRC_CLI, 4);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(rc == -1 && strstr(err, "-t: value 1 appears twice"), "%s", err);
     tlb_spec_free(&s);
 }

@@ -23,32 +23,6 @@
 #include "util.h"
 #include "worker.h"
 
-/* Run fn with stderr captured into buf (for checking error messages). */
-static int capture_fd = -1, saved_fd = -1;
-static void capture_begin(void) {
-    fflush(stderr);
-    char path[] = "/tmp/tlb-test-stderr-XXXXXX";
-    capture_fd = mkstemp(path);
-    if (capture_fd >= 0) unlink(path);
-    saved_fd = dup(2);
-    if (capture_fd >= 0) dup2(capture_fd, 2);
-}
-static void capture_end(char *buf, size_t n) {
-    fflush(stderr);
-    buf[0] = '\0';
-    if (saved_fd >= 0) {
-        dup2(saved_fd, 2);
-        close(saved_fd);
-        saved_fd = -1;
-    }
-    if (capture_fd >= 0) {
-        ssize_t r = pread(capture_fd, buf, n - 1, 0);
-        buf[r > 0 ? r : 0] = '\0';
-        close(capture_fd);
-        capture_fd = -1;
-    }
-}
-
 static char tmpdir[64];
 
 /* remove the temporary directory when the test binary exits */
@@ -85,16 +59,16 @@ TLB_TEST(int_lists_and_ranges) {
     const char *bad[] = {"1,2,x", "", "1,,2", "3-1", "1,1", "0", "1-4*1", "1-x", "2-", "99",
                          "1.5", "1-8*2,4", "-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        capture_begin();
+        tlb_test_capture_begin();
         int n = tlb_parse_int_list("-t", bad[i], 1, 64, v, 64);
-        capture_end(err, sizeof err);
+        tlb_test_capture_end(err, sizeof err);
         TLB_CHECK(n == -1, "'%s' accepted (%d values)", bad[i], n);
         TLB_CHECK(strstr(err, "-t") && strchr(err, '\n') == strrchr(err, '\n'),
                   "'%s': error should be one line naming -t, got '%s'", bad[i], err);
     }
-    capture_begin();
+    tlb_test_capture_begin();
     tlb_parse_int_list("-t", "1,2,x", 1, 64, v, 64);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(strstr(err, "'x'"), "error should quote the bad item: %s", err);
 }
 
@@ -108,9 +82,9 @@ TLB_TEST(spec_set_validates) {
         {"accuracy", "may"}, {"quant", "f32,f32"}, {"frobnicate", "1"}, {"model", ""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        capture_begin();
+        tlb_test_capture_begin();
         int rc = tlb_spec_set(&s, bad[i].k, bad[i].v, "WHERE");
-        capture_end(err, sizeof err);
+        tlb_test_capture_end(err, sizeof err);
         TLB_CHECK(rc == -1, "%s=%s accepted", bad[i].k, bad[i].v);
         TLB_CHECK(strstr(err, "WHERE"), "%s=%s: error lacks where: %s", bad[i].k, bad[i].v, err);
     }
@@ -148,18 +122,18 @@ TLB_TEST(sweep_file_good_and_bad) {
         const char *p = tmp_file("bad.conf", bad[i].content);
         char err[512];
         memset(&s, 0, sizeof s);
-        capture_begin();
+        tlb_test_capture_begin();
         int rc = tlb_spec_load_file(&s, p);
-        capture_end(err, sizeof err);
+        tlb_test_capture_end(err, sizeof err);
         tlb_spec_free(&s);
         TLB_CHECK(rc == -1, "bad file %zu accepted", i);
         TLB_CHECK(strstr(err, bad[i].want), "file %zu: wanted '%s' in '%s'", i, bad[i].want, err);
     }
     char err[512];
     memset(&s, 0, sizeof s);
-    capture_begin();
+    tlb_test_capture_begin();
     int rc = tlb_spec_load_file(&s, "/nonexistent/sweep.conf");
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(rc == -1 && strstr(err, "/nonexistent/sweep.conf"), "missing file: %s", err);
 }
 
@@ -306,9 +280,9 @@ TLB_TEST(resume_marks_rows_in_csv) {
     /* a broken file is refused with its name */
     const char *bad = tmp_file("broken.csv", "schema_version,foo\ntlbench-csv-99,1\n");
     char err[512];
-    capture_begin();
+    tlb_test_capture_begin();
     n = tlb_plan_mark_done(&p, &s, bad);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(n == -1 && strstr(err, "broken.csv"), "broken csv: %d '%s'", n, err);
     tlb_plan_free(&p);
     tlb_spec_free(&s);
@@ -503,9 +477,9 @@ TLB_TEST(sha256_vectors) {
                   !strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
               "file %s", hex);
     char err[256];
-    capture_begin();
+    tlb_test_capture_begin();
     int rc = tlb_sha256_file("/nonexistent/model.bin", hex);
-    capture_end(err, sizeof err);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(rc == -1 && strstr(err, "/nonexistent/model.bin"), "missing file");
 }
 

@@ -117,13 +117,13 @@ TLB_TEST(real_machine_and_bad_root) {
     TLB_CHECK(!strcmp(si.isa_source, "cpu.h"), "the real machine uses kernels/cpu.h");
     TLB_CHECK(strcmp(si.arch, "unknown") != 0, "uname arch");
     /* a root that does not exist is an error (printed), not silently "unknown" */
-    int saved = dup(2), null = open("/dev/null", O_WRONLY);
-    dup2(null, 2);
+    char err[512];
+    tlb_test_capture_begin();
     int r = tlb_sysinfo_read(FIX "no-such-board", &si);
-    dup2(saved, 2);
-    close(saved);
-    close(null);
+    tlb_test_capture_end(err, sizeof err);
     TLB_CHECK(r == -1, "missing root accepted");
+    TLB_CHECK(strstr(err, "no-such-board") && strchr(err, '\n') == strrchr(err, '\n'),
+              "one error line naming the root: %s", err);
 }
 
 /* ---- profiles ---- */
@@ -132,23 +132,11 @@ TLB_TEST(real_machine_and_bad_root) {
  * (the sweep's view of a profile), with stderr captured into err. */
 static int load_capture_cpus(const char *path, struct tlb_profile *p, struct tlb_sweep_spec *sw,
                              int n_cpus, char *err, size_t n) {
-    char tmpl[] = "/tmp/tlb-err-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) return -2;
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
     memset(sw, 0, sizeof *sw);
+    tlb_test_capture_begin();
     int r = tlb_profile_load(path, p);
     if (r == 0) r = tlb_spec_from_profile(sw, p, n_cpus, 1);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t got = read(fd, err, n - 1);
-    err[got > 0 ? got : 0] = '\0';
-    close(fd);
-    unlink(tmpl);
+    tlb_test_capture_end(err, n);
     return r;
 }
 

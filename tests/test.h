@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef void (*tlb_test_fn)(void);
 struct tlb_test_entry {
@@ -60,6 +61,34 @@ extern int tlb_n_tests;
         tlb_test_state = TLB_T_SKIP;                                     \
         return;                                                          \
     } while (0)
+
+/* Capture what the code under test writes to stderr (to check its error lines):
+ * tlb_test_capture_begin(), the call, then tlb_test_capture_end(buf, n) restores stderr and
+ * puts what was written into buf (cut to n - 1 bytes). Not nested. */
+static int tlb_test_capture_fd_ = -1, tlb_test_saved_fd_ = -1;
+static inline void tlb_test_capture_begin(void) {
+    fflush(stderr);
+    char path[] = "/tmp/tlb-test-stderr-XXXXXX";
+    tlb_test_capture_fd_ = mkstemp(path);
+    if (tlb_test_capture_fd_ >= 0) unlink(path);
+    tlb_test_saved_fd_ = dup(2);
+    if (tlb_test_capture_fd_ >= 0) dup2(tlb_test_capture_fd_, 2);
+}
+static inline void tlb_test_capture_end(char *buf, size_t n) {
+    fflush(stderr);
+    buf[0] = '\0';
+    if (tlb_test_saved_fd_ >= 0) {
+        dup2(tlb_test_saved_fd_, 2);
+        close(tlb_test_saved_fd_);
+        tlb_test_saved_fd_ = -1;
+    }
+    if (tlb_test_capture_fd_ >= 0) {
+        ssize_t r = pread(tlb_test_capture_fd_, buf, n - 1, 0);
+        buf[r > 0 ? r : 0] = '\0';
+        close(tlb_test_capture_fd_);
+        tlb_test_capture_fd_ = -1;
+    }
+}
 
 /* Path of the shared data directory: $TLBENCH_DATA or ../shared/data relative to the
  * repository root (tests run from the repository root). */

@@ -77,7 +77,6 @@ int tlb_otable_add(struct tlb_otable *t, const char *const *cells) {
     return 0;
 }
 
-int tlb_otable_rows(const struct tlb_otable *t) { return t->n_rows; }
 
 /* Display width: UTF-8 code points (continuation bytes do not count). */
 static size_t width(const char *s) {

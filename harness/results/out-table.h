@@ -16,7 +16,6 @@ struct tlb_otable *tlb_otable_new(int n_cols, const char *const *headers);
 void tlb_otable_free(struct tlb_otable *t);
 /* Append a row of n_cols cells (copied; NULL = ""). Returns 0 or -1 (out of memory). */
 int tlb_otable_add(struct tlb_otable *t, const char *const *cells);
-int tlb_otable_rows(const struct tlb_otable *t);
 /* Print. Table: columns padded to their widest cell (UTF-8 aware), numbers right-aligned.
  * Markdown: '|' in cells escaped, newlines become spaces. CSV: header + rows, every cell
  * quoted by libcsv. Returns 0, or -1 on a write error. */

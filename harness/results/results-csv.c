@@ -263,12 +263,6 @@ int tlb_row_set_samples(struct tlb_row *r, const char *col, const double *v, siz
     return rc;
 }
 
-int tlb_row_clear(struct tlb_row *r, const char *col) {
-    int i = lookup(col, "tlb_row_clear");
-    if (i <= 0) return -1; /* schema_version cannot be cleared */
-    return put(r, i, NULL);
-}
-
 const char *tlb_row_get(const struct tlb_row *r, const char *col) {
     int i = tlb_column_index(col);
     if (i < 0) return NULL;
@@ -916,17 +910,12 @@ static int validate_cells(const struct scan *s, const struct tlb_schema_version 
 
 int tlb_csv_read(const char *path, struct tlb_table **out) {
     *out = NULL;
-    int fd = tlb_open_regular(path, 0);
+    uint64_t size;
+    int fd = tlb_open_regular_size(path, &size);
     if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        tlb_error("%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if ((uint64_t)st.st_size > TLB_CSV_MAX_FILE_BYTES) {
+    if (size > TLB_CSV_MAX_FILE_BYTES) {
         tlb_error("%s: %lld bytes, more than the %zu MiB a results file may have", path,
-                  (long long)st.st_size, TLB_CSV_MAX_FILE_BYTES >> 20);
+                  (long long)size, TLB_CSV_MAX_FILE_BYTES >> 20);
         close(fd);
         return -1;
     }

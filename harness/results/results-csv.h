@@ -46,7 +46,6 @@ int tlb_row_set_str(struct tlb_row *r, const char *col, const char *v);
 int tlb_row_set_int(struct tlb_row *r, const char *col, int64_t v);    /* int or float */
 int tlb_row_set_double(struct tlb_row *r, const char *col, double v);  /* float only */
 int tlb_row_set_samples(struct tlb_row *r, const char *col, const double *v, size_t n);
-int tlb_row_clear(struct tlb_row *r, const char *col);
 /* The cell's text ("" when empty), or NULL for an unknown column. */
 const char *tlb_row_get(const struct tlb_row *r, const char *col);
 

@@ -2,7 +2,6 @@
  * energy<N>_input (µJ, cumulative; amd_energy's Esocket channels are summed) is preferred
  * over power<N>_input / power<N>_average (µW, instantaneous). INA3221 devices are left to
  * the Jetson source, which knows which rail is the total. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,27 +22,6 @@ struct hwmon {
     uint64_t prev[MAX_FILES];
     uint64_t total_uj;
 };
-
-static int hwmon_num(const char *name) { return atoi(name + 5); }
-
-/* hwmon device directories sorted by number (hwmon2 before hwmon10). */
-static int list_hwmon(const char *base, int nums[MAX_DEV]) {
-    DIR *d = opendir(base);
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < MAX_DEV)
-        if (!strncmp(e->d_name, "hwmon", 5) && e->d_name[5] >= '0' && e->d_name[5] <= '9')
-            nums[n++] = hwmon_num(e->d_name);
-    closedir(d);
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && nums[j - 1] > nums[j]; j--) {
-            int t = nums[j];
-            nums[j] = nums[j - 1];
-            nums[j - 1] = t;
-        }
-    return n;
-}
 
 static int read_energy(struct hwmon *h, double *value, char *why, size_t why_len) {
     for (int i = 0; i < h->n; i++) {
@@ -126,7 +104,7 @@ static void *hwmon_open(const struct tlb_power_opts *o, struct tlb_power_info *i
     char base[TLB_PATH_MAX];
     tlb_sysfs_path(base, sizeof base, o->root, "/sys/class/hwmon");
     int nums[MAX_DEV];
-    int nd = list_hwmon(base, nums);
+    int nd = tlb_sysfs_list_numbered(base, "hwmon", nums, MAX_DEV);
     if (nd == 0) {
         snprintf(why, why_len, "no hwmon devices");
         return NULL;

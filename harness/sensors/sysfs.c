@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -189,4 +190,23 @@ int tlb_cpulist_count(const char *list) {
         else if (*s) break;
     }
     return count;
+}
+
+int tlb_sysfs_list_numbered(const char *dir, const char *prefix, int *nums, int max) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t pl = strlen(prefix);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < max)
+        if (!strncmp(e->d_name, prefix, pl) && e->d_name[pl] >= '0' && e->d_name[pl] <= '9')
+            nums[n++] = atoi(e->d_name + pl);
+    closedir(d);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && nums[j - 1] > nums[j]; j--) {
+            int t = nums[j];
+            nums[j] = nums[j - 1];
+            nums[j - 1] = t;
+        }
+    return n;
 }

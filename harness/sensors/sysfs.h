@@ -47,4 +47,8 @@ extern int (*tlb_sysfs_open_hook)(const char *abspath);
  * when it is malformed. */
 int tlb_cpulist_count(const char *list);
 
+/* The numbers N of the entries "<prefix>N" of dir (hwmon3, thermal_zone12), sorted; at most
+ * max. Returns the count (0 when dir cannot be read). */
+int tlb_sysfs_list_numbered(const char *dir, const char *prefix, int *nums, int max);
+
 #endif

@@ -2,7 +2,6 @@
  * root-prefixed tree (see thermal.h). */
 #include "thermal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,26 +23,6 @@ struct tlb_thermal {
     int n;
     struct sensor s[MAX_SENSORS];
 };
-
-/* Numbered entries "<prefix>N" of a directory, sorted by N. */
-static int list_numbered(const char *dir, const char *prefix, int *nums, int max) {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    size_t pl = strlen(prefix);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < max)
-        if (!strncmp(e->d_name, prefix, pl) && e->d_name[pl] >= '0' && e->d_name[pl] <= '9')
-            nums[n++] = atoi(e->d_name + pl);
-    closedir(d);
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && nums[j - 1] > nums[j]; j--) {
-            int t = nums[j];
-            nums[j] = nums[j - 1];
-            nums[j - 1] = t;
-        }
-    return n;
-}
 
 /* A plausible reading in m°C (disabled zones report errors or nonsense). */
 static int read_mc(const char *path, long long *mc) {
@@ -72,7 +51,7 @@ static void open_zones(struct tlb_thermal *t, const char *root, const char *zone
     char base[TLB_PATH_MAX];
     int nums[64];
     tlb_sysfs_path(base, sizeof base, root, "/sys/class/thermal");
-    int n = list_numbered(base, "thermal_zone", nums, 64);
+    int n = tlb_sysfs_list_numbered(base, "thermal_zone", nums, 64);
     for (int i = 0; i < n; i++) {
         char p[TLB_PATH_MAX], type[64] = "";
         long long mc;
@@ -91,7 +70,7 @@ static void open_hwmon(struct tlb_thermal *t, const char *root) {
     char base[TLB_PATH_MAX];
     int nums[64];
     tlb_sysfs_path(base, sizeof base, root, "/sys/class/hwmon");
-    int n = list_numbered(base, "hwmon", nums, 64);
+    int n = tlb_sysfs_list_numbered(base, "hwmon", nums, 64);
     for (int i = 0; i < n; i++) {
         char p[TLB_PATH_MAX], name[64] = "";
         tlb_pathf(p, sizeof p, "%s/hwmon%d/name", base, nums[i]);

@@ -14,8 +14,11 @@
 #define MSG_MAGIC 0x544C424Du /* "TLBM" */
 #define MSG_MIN 24            /* magic, type, index, status, detail length, cell count */
 
-int tlb_read_exact(int fd, void *p, size_t n, int64_t deadline,
-                   const volatile sig_atomic_t *stop) {
+/* Read exactly n bytes. deadline: a tlb_now_ns() value, 0 = none. stop: a flag that ends the
+ * wait when set (NULL: wait on). Returns 0, -1 on EOF or error, -2 on timeout, -3 when *stop
+ * was set. */
+static int read_exact(int fd, void *p, size_t n, int64_t deadline,
+                      const volatile sig_atomic_t *stop) {
     char *c = p;
     while (n) {
         if (stop && *stop) return -3;
@@ -46,7 +49,7 @@ int tlb_req_send(int fd, uint32_t type, uint32_t index) {
 
 int tlb_req_recv(int fd, uint32_t *type, uint32_t *index) {
     uint32_t req[2];
-    if (tlb_read_exact(fd, req, sizeof req, 0, NULL) != 0) return -1;
+    if (read_exact(fd, req, sizeof req, 0, NULL) != 0) return -1;
     *type = req[0];
     *index = req[1];
     return 0;
@@ -151,12 +154,12 @@ int tlb_msg_recv(int fd, struct tlb_msg *m, int64_t deadline,
                  const volatile sig_atomic_t *stop) {
     memset(m, 0, sizeof *m);
     uint32_t len;
-    int rc = tlb_read_exact(fd, &len, sizeof len, deadline, stop);
+    int rc = read_exact(fd, &len, sizeof len, deadline, stop);
     if (rc) return rc;
     if (len > TLB_MSG_MAX || len < MSG_MIN) return -1;
     unsigned char *p = malloc(len);
     if (!p) return -1;
-    rc = tlb_read_exact(fd, p, len, deadline, stop);
+    rc = read_exact(fd, p, len, deadline, stop);
     if (rc == 0 && decode(p, len, m) != 0) {
         tlb_msg_free(m);
         rc = -1;

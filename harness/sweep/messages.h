@@ -25,12 +25,6 @@ struct tlb_msg {
     struct tlb_row *row; /* cells that were set (owned; tlb_msg_free) */
 };
 
-/* Read exactly n bytes. deadline: a tlb_now_ns() value, 0 = none. stop: a flag that ends the
- * wait when set (NULL: wait on). Returns 0, -1 on EOF or error, -2 on timeout, -3 when *stop
- * was set. */
-int tlb_read_exact(int fd, void *p, size_t n, int64_t deadline,
-                   const volatile sig_atomic_t *stop);
-
 /* Requests (driver -> model process). 0, or -1 when the pipe is closed. */
 int tlb_req_send(int fd, uint32_t type, uint32_t index);
 int tlb_req_recv(int fd, uint32_t *type, uint32_t *index);
@@ -38,8 +32,8 @@ int tlb_req_recv(int fd, uint32_t *type, uint32_t *index);
 /* One message (model process or worker -> its parent); row may be NULL. 0 or -1. */
 int tlb_msg_send(int fd, uint32_t type, uint32_t index, int32_t status, const char *detail,
                  const struct tlb_row *row);
-/* Receive one message (deadline and stop as for tlb_read_exact). Returns 0, -1 EOF or
- * malformed, -2 timeout, -3 stopped. */
+/* Receive one message. deadline: a tlb_now_ns() value, 0 = none; stop: a flag that ends the
+ * wait when set (NULL: wait on). Returns 0, -1 EOF or malformed, -2 timeout, -3 stopped. */
 int tlb_msg_recv(int fd, struct tlb_msg *m, int64_t deadline,
                  const volatile sig_atomic_t *stop);
 /* Decode one whole frame, length prefix included (what a worker wrote before it exited).

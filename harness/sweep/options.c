@@ -193,7 +193,8 @@ const int tlb_n_options = (int)TLB_ARRAY_LEN(tlb_options);
 /* the set bits of a spec are indexed by table position */
 _Static_assert(TLB_ARRAY_LEN(tlb_options) <= 64, "tlb_sweep_spec.set has 64 bits");
 
-const struct tlb_option *tlb_option_find(const char *name) {
+/* The entry named name (or its alias); NULL when there is none. */
+static const struct tlb_option *find(const char *name) {
     for (int i = 0; i < tlb_n_options; i++)
         if (!strcmp(tlb_options[i].name, name) ||
             (tlb_options[i].alias && !strcmp(tlb_options[i].alias, name)))
@@ -201,7 +202,8 @@ const struct tlb_option *tlb_option_find(const char *name) {
     return NULL;
 }
 
-const char *tlb_option_shown(const struct tlb_option *o, char *buf, size_t n) {
+/* How errors name an option given on the command line: "-t", "--ctx". */
+static const char *shown_name(const struct tlb_option *o, char *buf, size_t n) {
     if (o->short_opt) snprintf(buf, n, "-%c", o->short_opt);
     else snprintf(buf, n, "--%s", o->name);
     return buf;
@@ -209,16 +211,25 @@ const char *tlb_option_shown(const struct tlb_option *o, char *buf, size_t n) {
 
 static int index_of(const struct tlb_option *o) { return (int)(o - tlb_options); }
 
+/* The names of the entries allowed where (TLB_IN_*), space-separated, into buf. */
+static const char *names_where(unsigned where, char *buf, size_t n) {
+    size_t off = 0;
+    for (int i = 0; i < tlb_n_options && off < n; i++)
+        if (tlb_options[i].where & where)
+            off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? " " : "",
+                                    tlb_options[i].name);
+    return buf;
+}
+
 const char *tlb_spec_keys(void) {
     static char buf[512];
-    if (!buf[0]) {
-        size_t off = 0;
-        for (int i = 0; i < tlb_n_options && off < sizeof buf; i++)
-            if (tlb_options[i].where & TLB_IN_FILE)
-                off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", off ? " " : "",
-                                        tlb_options[i].name);
-    }
-    return buf;
+    return buf[0] ? buf : names_where(TLB_IN_FILE, buf, sizeof buf);
+}
+
+/* The settings a profile may give (for errors). */
+static const char *profile_keys(void) {
+    static char buf[256];
+    return buf[0] ? buf : names_where(TLB_IN_PROFILE, buf, sizeof buf);
 }
 
 /* ---------------------------------------------------------------- lists */
@@ -534,7 +545,7 @@ static int set_value(struct tlb_sweep_spec *s, const struct tlb_option *o, const
 
 int tlb_spec_set_from(struct tlb_sweep_spec *s, const char *key, const char *value,
                       const char *where, enum tlb_opt_source src, int n_cpus) {
-    const struct tlb_option *o = tlb_option_find(key);
+    const struct tlb_option *o = find(key);
     if (!o || o->in_args) {
         tlb_error("%s: unknown key '%s' (known: %s)", where, key, tlb_spec_keys());
         return -1;
@@ -551,7 +562,7 @@ int tlb_spec_set(struct tlb_sweep_spec *s, const char *key, const char *value,
 }
 
 int tlb_spec_is_set(const struct tlb_sweep_spec *s, const char *key) {
-    const struct tlb_option *o = tlb_option_find(key);
+    const struct tlb_option *o = find(key);
     return o && (s->set >> index_of(o) & 1);
 }
 
@@ -633,7 +644,7 @@ int tlb_spec_load_file(struct tlb_sweep_spec *s, const char *path) {
     int seen_line[64] = {0}, rc = 0;
     for (int e = 0; e < f.n && rc == 0; e++) {
         const char *k = f.e[e].key;
-        const struct tlb_option *o = tlb_option_find(k);
+        const struct tlb_option *o = find(k);
         char where[TLB_PATH_MAX + 100];
         snprintf(where, sizeof where, "%s:%d", path, f.e[e].line);
         if (!o || strcmp(o->name, k) || !(o->where & TLB_IN_FILE)) {
@@ -654,18 +665,6 @@ int tlb_spec_load_file(struct tlb_sweep_spec *s, const char *path) {
     return rc;
 }
 
-/* The settings a profile may give, space-separated (for errors). */
-static const char *profile_keys(void) {
-    static char buf[256];
-    if (!buf[0]) {
-        size_t off = 0;
-        for (int i = 0; i < tlb_n_options && off < sizeof buf; i++)
-            if (tlb_options[i].where & TLB_IN_PROFILE)
-                off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", off ? " " : "",
-                                        tlb_options[i].name);
-    }
-    return buf;
-}
 
 int tlb_spec_from_profile(struct tlb_sweep_spec *s, const struct tlb_profile *p, int n_cpus,
                           int notes) {
@@ -709,7 +708,7 @@ int tlb_spec_from_profile(struct tlb_sweep_spec *s, const struct tlb_profile *p,
     if (isfinite(p->throttle_temp_c)) {
         /* the board's throttle temperature is where the sweep waits */
         s->max_temp_c = p->throttle_temp_c;
-        s->set |= (uint64_t)1 << index_of(tlb_option_find("max-temp"));
+        s->set |= (uint64_t)1 << index_of(find("max-temp"));
     }
     return 0;
 }
@@ -781,7 +780,7 @@ int tlb_options_parse(int argc, char **argv, enum tlb_cmd_mode mode, struct tlb_
         }
         char shown[64];
         if (via_alias) snprintf(shown, sizeof shown, "-%c", o->alias_short);
-        else tlb_option_shown(o, shown, sizeof shown);
+        else shown_name(o, shown, sizeof shown);
         if (o->type == TLB_OPT_FLAG && o->sets) {
             if (tlb_spec_set(cli, o->sets, o->sets_value, shown)) return -1;
         } else if (o->type == TLB_OPT_FLAG) {
@@ -805,7 +804,7 @@ int tlb_options_parse(int argc, char **argv, enum tlb_cmd_mode mode, struct tlb_
             char shown[64];
             if (*(const int *)((const char *)cli + o->count_off) > 1) {
                 tlb_error("bench runs one configuration: %s takes one value (use tlbench sweep "
-                          "for lists)", tlb_option_shown(o, shown, sizeof shown));
+                          "for lists)", shown_name(o, shown, sizeof shown));
                 return -1;
             }
         }

@@ -87,11 +87,6 @@ struct tlb_option {
 extern const struct tlb_option tlb_options[];
 extern const int tlb_n_options;
 
-/* The entry named name (or its alias); NULL when there is none. */
-const struct tlb_option *tlb_option_find(const char *name);
-/* How errors name an option given on the command line: "-t", "--ctx". */
-const char *tlb_option_shown(const struct tlb_option *o, char *buf, size_t n);
-
 /* ---- specs ---- */
 
 /* The built-in defaults of a command (llama-bench-like, sized for a 2-core machine; bench:
