@@ -14,21 +14,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
+
+/* One message line on stderr. Messages quote file names and file contents, which are
+ * untrusted: escaped for the terminal (escape.h), so a name can neither start a line nor send
+ * an escape sequence. No allocation: it works out of memory too. */
+static void message(const char *prefix, const char *fmt, va_list ap) {
+    char raw[2048], shown[4096];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    fprintf(stderr, "%s%s\n", prefix, tlb_esc_term_to(raw, shown, sizeof shown));
+}
+
 void tlb_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("tlbench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    message("tlbench: ", fmt, ap);
     va_end(ap);
 }
 
 void tlb_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("tlbench: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    message("tlbench: warning: ", fmt, ap);
     va_end(ap);
 }
 

@@ -38,11 +38,11 @@ TLB_TEST(safe_label_filters_every_dangerous_byte) {
 
 TLB_TEST(html_and_markdown_escaping) {
     struct tlb_buf b = {0};
-    tlb_rep_put_html(&b, "<script>a&b \"c\" 'd'</script>\x01\xff\xc3\xa9");
+    tlb_esc_html(&b, "<script>a&b \"c\" 'd'</script>\x01\xff\xc3\xa9");
     TLB_CHECK(b.p && !strcmp(b.p, "&lt;script&gt;a&amp;b &quot;c&quot; &#39;d&#39;&lt;/script&gt;"
                                   "\xEF\xBF\xBD\xc3\xa9"), "html '%s'", b.p);
     tlb_buf_free(&b);
-    tlb_rep_put_md(&b, "a|b *c* `d` <e> [f](g)\nh_i & #j");
+    tlb_esc_md(&b, "a|b *c* `d` <e> [f](g)\nh_i & #j");
     TLB_CHECK(b.p && !strcmp(b.p, "a\\|b \\*c\\* \\`d\\` &lt;e&gt; \\[f\\](g) h\\_i &amp; \\#j"),
               "md '%s'", b.p);
     tlb_buf_free(&b);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "command.h"
+#include "escape.h"
 #include "engine.h"
 #include "gguf.h"
 #include "model.h"
@@ -70,7 +71,9 @@ static uint64_t bytes_in(const struct tlb_config *c, int shared, enum tlb_type w
 
 static void print_model(const struct tlb_model *m, const struct tlb_gguf *g) {
     const struct tlb_config *c = &m->cfg;
-    printf("model         %s\n", m->name);
+    fputs("model         ", stdout); /* the name and path come from the file: escaped */
+    tlb_esc_fputs(stdout, TLB_ESC_TERM, m->name);
+    fputc('\n', stdout);
     if (g)
         printf("format        gguf (version %u, %llu metadata keys, %llu tensors, alignment %u, "
                "data at byte %llu of %zu)\n", g->version, (unsigned long long)g->n_kv,
@@ -78,7 +81,11 @@ static void print_model(const struct tlb_model *m, const struct tlb_gguf *g) {
                (unsigned long long)g->data_offset, g->size);
     else
         printf("format        %s\n", m->format);
-    if (m->path[0]) printf("file          %s\n", m->path);
+    if (m->path[0]) {
+        fputs("file          ", stdout);
+        tlb_esc_fputs(stdout, TLB_ESC_TERM, m->path);
+        fputc('\n', stdout);
+    }
     if (!strcmp(m->format, "synthetic")) printf("seed          %llu\n", (unsigned long long)m->seed);
     printf("architecture  llama (Llama 2: RMSNorm, RoPE on adjacent pairs, GQA, SwiGLU)\n");
     printf("hyperparameters\n");
@@ -180,7 +187,9 @@ int tlb_cmd_inspect(int argc, char **argv) {
     }
     if (g && g->n_tensors == 0) {
         /* a vocabulary-only GGUF (llama.cpp's ggml-vocab-*.gguf): not a model, still listable */
-        printf("file          %s\n", spec);
+        fputs("file          ", stdout);
+        tlb_esc_fputs(stdout, TLB_ESC_TERM, spec);
+        fputc('\n', stdout);
         printf("format        gguf (version %u, %llu metadata keys, no tensors: vocabulary "
                "only)\n", g->version, (unsigned long long)g->n_kv);
         if (!tlb_gguf_has_vocab(g)) {

@@ -159,10 +159,10 @@ int tlb_doc_figure(struct tlb_doc *d, const struct tlb_rep_chart *chart) {
 int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
     struct tlb_buf o = {0};
     tlb_buf_puts(&o, "# ");
-    tlb_rep_put_md(&o, d->title);
+    tlb_esc_md(&o, d->title);
     tlb_buf_puts(&o, "\n\n");
     if (*d->subtitle) {
-        tlb_rep_put_md(&o, d->subtitle);
+        tlb_esc_md(&o, d->subtitle);
         tlb_buf_puts(&o, "\n\n");
     }
     for (size_t i = 0; i < d->n; i++) {
@@ -170,7 +170,7 @@ int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
         switch (b->kind) {
         case K_HEAD:
             tlb_buf_puts(&o, b->level == 2 ? "## " : "### ");
-            tlb_rep_put_md(&o, b->text);
+            tlb_esc_md(&o, b->text);
             tlb_buf_puts(&o, "\n\n");
             break;
         case K_PARA:
@@ -180,10 +180,10 @@ int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
             if (b->kind == K_ITEM) tlb_buf_puts(&o, "- ");
             if (b->lead) {
                 tlb_buf_puts(&o, "**");
-                tlb_rep_put_md(&o, b->lead);
+                tlb_esc_md(&o, b->lead);
                 tlb_buf_puts(&o, "** ");
             }
-            tlb_rep_put_md(&o, b->text);
+            tlb_esc_md(&o, b->text);
             /* a list ends with a blank line */
             tlb_buf_puts(&o, b->kind == K_ITEM && i + 1 < d->n && d->b[i + 1].kind == K_ITEM ? "\n"
                                                                                           : "\n\n");
@@ -192,7 +192,7 @@ int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
             for (size_t c = 0; c < b->n_cells; c++) {
                 int col = (int)(c % (size_t)b->n_cols);
                 tlb_buf_puts(&o, col ? " | " : "| ");
-                tlb_rep_put_md(&o, *b->cells[c] ? b->cells[c] : " ");
+                tlb_esc_md(&o, *b->cells[c] ? b->cells[c] : " ");
                 if (col == b->n_cols - 1) {
                     tlb_buf_puts(&o, " |\n");
                     if (c + 1 == (size_t)b->n_cols) {
@@ -208,18 +208,18 @@ int tlb_doc_write_md(const struct tlb_doc *d, const char *path) {
             const struct tlb_rep_chart *c = &b->chart;
             if (c->drawn) {
                 tlb_buf_puts(&o, "![");
-                tlb_rep_put_md(&o, c->title);
+                tlb_esc_md(&o, c->title);
                 tlb_buf_printf(&o, "](charts/%s.png)\n\n", c->name);
             } else {
                 tlb_buf_puts(&o, "*Chart not drawn (see the note at the top); its data and "
                                 "gnuplot script are in charts/.*\n\n");
             }
             tlb_buf_puts(&o, "*How to read this:* ");
-            tlb_rep_put_md(&o, c->how);
+            tlb_esc_md(&o, c->how);
             tlb_buf_puts(&o, "\n\n");
             if (*c->note) {
                 tlb_buf_puts(&o, "> **Note:** ");
-                tlb_rep_put_md(&o, c->note);
+                tlb_esc_md(&o, c->note);
                 tlb_buf_puts(&o, "\n\n");
             }
             tlb_buf_printf(&o, "Files: %s[SVG](charts/%s.svg), [data](charts/%s.tsv), "
@@ -296,7 +296,7 @@ static void html_figure(struct tlb_buf *o, const struct tlb_rep_chart *c, const 
         unsigned w, h;
         if (png && png_size(png, n, &w, &h)) {
             tlb_buf_puts(o, "<img alt=\"");
-            tlb_rep_put_html(o, c->title);
+            tlb_esc_html(o, c->title);
             tlb_buf_printf(o, "\" width=\"%u\" height=\"%u\" src=\"data:image/png;base64,", w, h);
             tlb_rep_put_base64(o, png, n);
             tlb_buf_puts(o, "\">\n");
@@ -306,16 +306,16 @@ static void html_figure(struct tlb_buf *o, const struct tlb_rep_chart *c, const 
     }
     if (!embedded) {
         tlb_buf_puts(o, "<div class=\"missing\">Chart not drawn: ");
-        tlb_rep_put_html(o, c->title);
+        tlb_esc_html(o, c->title);
         tlb_buf_puts(o, " (see the note at the top; its data and gnuplot script are in charts/)"
                        "</div>\n");
     }
     tlb_buf_puts(o, "<figcaption><span class=\"how\"><strong>How to read this.</strong> ");
-    tlb_rep_put_html(o, c->how);
+    tlb_esc_html(o, c->how);
     tlb_buf_puts(o, "</span>");
     if (*c->note) {
         tlb_buf_puts(o, "<span class=\"how\"><strong>Note.</strong> ");
-        tlb_rep_put_html(o, c->note);
+        tlb_esc_html(o, c->note);
         tlb_buf_puts(o, "</span>");
     }
     tlb_buf_printf(o, "<span class=\"files\">Files: <a href=\"charts/%s.svg\">SVG</a> · "
@@ -330,13 +330,13 @@ int tlb_doc_write_html(const struct tlb_doc *d, const char *dir, const char *pat
     tlb_buf_puts(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<meta name=\"generator\" content=\"tlbench " TLB_VERSION "\">\n<title>");
-    tlb_rep_put_html(&o, d->title);
+    tlb_esc_html(&o, d->title);
     tlb_buf_printf(&o, "</title>\n<style>%s</style>\n</head>\n<body>\n<main id=\"tlbench-report\">\n"
                        "<header>\n<h1>",
                    css);
-    tlb_rep_put_html(&o, d->title);
+    tlb_esc_html(&o, d->title);
     tlb_buf_puts(&o, "</h1>\n<p class=\"sub\">");
-    tlb_rep_put_html(&o, d->subtitle);
+    tlb_esc_html(&o, d->subtitle);
     tlb_buf_puts(&o, "</p>\n</header>\n");
     /* contents: the level-2 headings */
     int any = 0;
@@ -345,7 +345,7 @@ int tlb_doc_write_html(const struct tlb_doc *d, const char *dir, const char *pat
         if (b->kind != K_HEAD || b->level != 2 || !b->id) continue;
         if (!any++) tlb_buf_puts(&o, "<nav id=\"contents\"><strong>Contents</strong><ol>\n");
         tlb_buf_printf(&o, "<li><a href=\"#%s\">", b->id);
-        tlb_rep_put_html(&o, b->text);
+        tlb_esc_html(&o, b->text);
         tlb_buf_puts(&o, "</a></li>\n");
     }
     if (any) tlb_buf_puts(&o, "</ol></nav>\n");
@@ -356,7 +356,7 @@ int tlb_doc_write_html(const struct tlb_doc *d, const char *dir, const char *pat
             tlb_buf_printf(&o, "<h%d", b->level);
             if (b->id) tlb_buf_printf(&o, " id=\"%s\"", b->id);
             tlb_buf_puts(&o, ">");
-            tlb_rep_put_html(&o, b->text);
+            tlb_esc_html(&o, b->text);
             tlb_buf_printf(&o, "</h%d>\n", b->level);
             break;
         case K_PARA:
@@ -367,10 +367,10 @@ int tlb_doc_write_html(const struct tlb_doc *d, const char *dir, const char *pat
                                                                           : "<li>");
             if (b->lead) {
                 tlb_buf_puts(&o, "<strong>");
-                tlb_rep_put_html(&o, b->lead);
+                tlb_esc_html(&o, b->lead);
                 tlb_buf_puts(&o, "</strong> ");
             }
-            tlb_rep_put_html(&o, b->text);
+            tlb_esc_html(&o, b->text);
             tlb_buf_puts(&o, b->kind == K_PARA ? "</p>\n" : b->kind == K_NOTE ? "</div>\n"
                                                                              : "</li>\n");
             if (b->kind == K_ITEM && (i + 1 == d->n || d->b[i + 1].kind != K_ITEM))
@@ -383,7 +383,7 @@ int tlb_doc_write_html(const struct tlb_doc *d, const char *dir, const char *pat
                 if (col == 0 && !head) tlb_buf_puts(&o, "<tr>");
                 tlb_buf_printf(&o, "<%s%s>", head ? "th" : "td",
                                b->align[col] == 'r' ? " class=\"r\"" : "");
-                tlb_rep_put_html(&o, b->cells[c]);
+                tlb_esc_html(&o, b->cells[c]);
                 tlb_buf_printf(&o, "</%s>", head ? "th" : "td");
                 if (col == b->n_cols - 1)
                     tlb_buf_puts(&o, head ? "</tr></thead>\n<tbody>\n" : "</tr>\n");

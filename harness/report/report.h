@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "results-csv.h"
 #include "schema.h"
 
@@ -197,11 +198,8 @@ int tlb_rep_gnuplot_run(const char *gnuplot, const char *dir, const char *script
  * "..."; empty -> "-". Safe inside single-quoted gnuplot strings and as tab-separated
  * gnuplot data (no quote, backslash, backtick, '@', '$', '#', ';', tab or newline). */
 void tlb_rep_safe(const char *s, char *out, size_t n, size_t max_chars);
-/* Byte-exact escaping into a growing buffer (buf.h). */
-/* & < > " ' escaped; control characters but tab/newline dropped; invalid UTF-8 -> U+FFFD. */
-void tlb_rep_put_html(struct tlb_buf *b, const char *s);
-/* Markdown table-cell / text: | \ ` * _ [ ] < > & # escaped, newlines -> space. */
-void tlb_rep_put_md(struct tlb_buf *b, const char *s);
+/* HTML and Markdown text are escaped by base/escape.h (tlb_esc_html, tlb_esc_md), the one
+ * rule per target every command uses. */
 void tlb_rep_put_base64(struct tlb_buf *b, const unsigned char *p, size_t n);
 /* Write the buffer to path (created/truncated). 0 or -1 (error printed). */
 int tlb_rep_buf_save(const struct tlb_buf *b, const char *path);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "util.h"
 
 struct tlb_otable {
@@ -97,12 +98,14 @@ static const char *cell(const struct tlb_otable *t, int r, int c) {
     return t->cells[(size_t)r * (size_t)t->n_cols + (size_t)c];
 }
 
-static void put_text(FILE *f, const char *s, int md) {
-    for (; *s; s++) {
-        if (*s == '\n' || *s == '\r') fputc(' ', f);
-        else if (md && *s == '|') fputs("\\|", f);
-        else fputc(*s, f);
-    }
+/* Cells come from files: escaped for the terminal or for Markdown (escape.h). */
+static char *escaped(const char *s, int md) {
+    struct tlb_buf b = {0};
+    if (md) tlb_esc_md(&b, s);
+    else tlb_esc_term(&b, s);
+    if (!b.failed && !b.p) return calloc(1, 1);
+    if (b.failed) tlb_buf_free(&b);
+    return b.p;
 }
 
 int tlb_otable_print(const struct tlb_otable *t, FILE *f, enum tlb_ofmt fmt) {
@@ -117,19 +120,24 @@ int tlb_otable_print(const struct tlb_otable *t, FILE *f, enum tlb_ofmt fmt) {
         }
         return fflush(f) == 0 ? 0 : -1;
     }
-    size_t *w = calloc((size_t)t->n_cols, sizeof *w);
-    if (!w) return -1;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < t->n_cols; c++) w[c] = TLB_MAX(w[c], width(cell(t, r, c)));
     int md = fmt == TLB_OFMT_MD;
-    for (int r = 0; r < rows; r++) {
+    size_t n_cells = (size_t)rows * (size_t)t->n_cols;
+    size_t *w = calloc((size_t)t->n_cols, sizeof *w);
+    char **esc = calloc(n_cells, sizeof *esc);
+    int rc = w && esc ? 0 : -1;
+    for (size_t i = 0; i < n_cells && rc == 0; i++)
+        if (!(esc[i] = escaped(t->cells[i], md))) rc = -1;
+    for (int r = 0; r < rows && rc == 0; r++)
+        for (int c = 0; c < t->n_cols; c++)
+            w[c] = TLB_MAX(w[c], width(esc[(size_t)r * (size_t)t->n_cols + (size_t)c]));
+    for (int r = 0; r < rows && rc == 0; r++) {
         if (md) fputs("| ", f);
         for (int c = 0; c < t->n_cols; c++) {
-            const char *s = cell(t, r, c);
+            const char *s = esc[(size_t)r * (size_t)t->n_cols + (size_t)c];
             size_t pad = w[c] - width(s);
-            int right = r > 0 && numeric(s);
+            int right = r > 0 && numeric(cell(t, r, c));
             if (right) fprintf(f, "%*s", (int)pad, "");
-            put_text(f, s, md);
+            fputs(s, f);
             if (!right && (c + 1 < t->n_cols || md)) fprintf(f, "%*s", (int)pad, "");
             if (c + 1 < t->n_cols) fputs(md ? " | " : "  ", f);
         }
@@ -149,6 +157,9 @@ int tlb_otable_print(const struct tlb_otable *t, FILE *f, enum tlb_ofmt fmt) {
             fputc('\n', f);
         }
     }
+    for (size_t i = 0; esc && i < n_cells; i++) free(esc[i]);
+    free(esc);
+    if (rc) tlb_error("out of memory printing a table");
     free(w);
-    return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+    return rc == 0 && fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

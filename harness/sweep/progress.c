@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "util.h"
 
 struct tlb_progress {
@@ -82,7 +83,7 @@ static void draw_bar(struct tlb_progress *p) {
 
 void tlb_progress_begin(struct tlb_progress *p, const char *label) {
     if (!p) return;
-    snprintf(p->label, sizeof p->label, "%s", label);
+    tlb_esc_term_to(label, p->label, sizeof p->label);
     p->run_start = tlb_now_ns();
     draw_bar(p);
 }
@@ -93,18 +94,21 @@ void tlb_progress_row(struct tlb_progress *p, const char *text, int ran) {
     if (ran && p->run_start) p->ran++;
     p->run_start = 0;
     clear_bar(p);
-    fprintf(p->out, "[%d/%d] %s\n", p->done, p->total, text);
+    char shown[1400]; /* rows quote status details, which come from files: escaped */
+    fprintf(p->out, "[%d/%d] %s\n", p->done, p->total, tlb_esc_term_to(text, shown, sizeof shown));
     draw_bar(p);
     fflush(p->out);
 }
 
 void tlb_progress_note(struct tlb_progress *p, const char *msg) {
+    char shown[1400];
+    tlb_esc_term_to(msg, shown, sizeof shown);
     if (!p) {
-        fprintf(stderr, "tlbench: %s\n", msg);
+        fprintf(stderr, "tlbench: %s\n", shown);
         return;
     }
     clear_bar(p);
-    fprintf(p->out, "tlbench: %s\n", msg);
+    fprintf(p->out, "tlbench: %s\n", shown);
     draw_bar(p);
     fflush(p->out);
 }
