@@ -9,12 +9,14 @@ PACKAGES=(
     libopenblas-dev     # openblas kernel (loaded with dlopen)
     libblis-dev         # blis kernel (loaded with dlopen)
     libpapi-dev         # hardware/software counters
-    libcjson-dev        # safetensors config and headers
+    libcjson-dev        # safetensors config and headers; JSON output (sweep/bench/compare/info)
     gnuplot-nox         # charts for reports
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # cross build for Raspberry Pi 5 / Jetson
     qemu-user           # runs the aarch64 tests (and x86 dispatch tests) on this host
     clang               # libFuzzer fuzz targets
     chromium            # headless render check of the report page (tests/t-report.sh)
+    time                # /usr/bin/time -v: the outside measure of peak memory (tests/t-sweep.sh)
+    python3             # tests parse the JSON and CSV outputs with the standard library
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

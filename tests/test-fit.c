@@ -194,6 +194,41 @@ TLB_TEST(tinyllama_1gb_and_2gb) {
     TLB_CHECK(f32, "24G: f32 must rank first by precision");
 }
 
+/* The peak of loading the weights is a floor: a q8_0 load that needs more than the budget
+ * makes q8_0 fit at no context, whatever the worker needed afterwards. */
+static int big_load(struct tlb_row *row, size_t r, void *ctx) {
+    (void)r, (void)ctx;
+    if (!strcmp(tlb_row_get(row, "weight_type"), "q8_0"))
+        tlb_row_set_int(row, "load_peak_rss_bytes", 1900LL << 20);
+    return 1;
+}
+
+TLB_TEST(load_peak_is_a_floor) {
+    char path[256], *t, v[64];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/tlb-fit-load-%d.csv", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid());
+    unlink(path);
+    TLB_CHECK(tlb_test_rewrite("tests/fixtures/csv/fit-rows.csv", path, NULL, NULL) == 0, "copy");
+    int rc = run_fit(&t, "--ram", "2G", "--results", path, "--quant", "q8_0");
+    cell(t, 0, F_FITS, v, sizeof v);
+    int fits = rc == 0 && !strcmp(v, "yes");
+    free(t);
+    unlink(path);
+    TLB_CHECK(fits, "without a load peak q8_0 must fit 2 GiB (exit %d)", rc);
+    TLB_CHECK(tlb_test_rewrite("tests/fixtures/csv/fit-rows.csv", path, big_load, NULL) == 0, "copy");
+    rc = run_fit(&t, "--ram", "2G", "--results", path, "--quant", "q8_0");
+    char src[64], maxc[64];
+    cell(t, 0, F_FITS, v, sizeof v);
+    cell(t, 0, F_SRC, src, sizeof src);
+    cell(t, 0, F_MAXCTX, maxc, sizeof maxc);
+    free(t);
+    unlink(path);
+    TLB_CHECK(rc == 1 && !strcmp(v, "no") && !strcmp(src, "load") && !strcmp(maxc, "0"),
+              "a 1900 MiB load in 1843 MiB usable: exit %d, fits '%s', source '%s', max ctx '%s'",
+              rc, v, src, maxc);
+}
+
 TLB_TEST(inverse_largest_context) {
     char *t, v[64];
     TLB_CHECK(run_fit(&t, "--ram", "800M", "--quant", "q4_0", "--kv", "f32") == 0, "exit");

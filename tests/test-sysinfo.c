@@ -110,6 +110,45 @@ TLB_TEST(vm_and_arm_dmi) {
     TLB_CHECK(!strcmp(si.cpu_model, "4x Neoverse-N1"), "cpu '%s'", si.cpu_model);
 }
 
+/* The comparability facts a row carries: boost/turbo and the Jetson power mode. */
+TLB_TEST(boost_and_power_mode) {
+    struct tlb_sysinfo si;
+    TLB_CHECK(tlb_sysinfo_read(FIX "x86-server", &si) == 0, "read");
+    TLB_CHECK(si.boost == 1 && !si.power_mode[0], "cpufreq/boost 1: boost %d, mode '%s'",
+              si.boost, si.power_mode);
+    TLB_CHECK(tlb_sysinfo_read(FIX "intel-ai-pc", &si) == 0, "read");
+    TLB_CHECK(si.boost == 1, "intel_pstate no_turbo 0 is boost on: %d", si.boost);
+    TLB_CHECK(tlb_sysinfo_read(FIX "vm-x86", &si) == 0, "read");
+    TLB_CHECK(si.boost == -1, "no boost file: unknown, got %d", si.boost);
+    TLB_CHECK(tlb_sysinfo_read(FIX "jetson-orin-nano", &si) == 0, "read");
+    TLB_CHECK(!strcmp(si.power_mode, "MAXN_SUPER (nvpmodel 2)"), "mode '%s'", si.power_mode);
+
+    /* without nvpmodel's status file the conf's boot default is the mode; a status naming a
+     * mode the conf lacks still gives its number; a malformed status gives nothing */
+    char dir[256], cmd[700];
+    snprintf(dir, sizeof dir, "%s/tlb-nvp-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r " FIX "jetson-orin-nano %s && rm %s/var/lib/nvpmodel/status",
+             dir, dir, dir);
+    TLB_CHECK(system(cmd) == 0, "copy the tree");
+    int ok1 = tlb_sysinfo_read(dir, &si) == 0 && !strcmp(si.power_mode, "15W (nvpmodel 0)");
+    char got1[80];
+    snprintf(got1, sizeof got1, "%s", si.power_mode);
+    snprintf(cmd, sizeof cmd, "echo pmode:0007 > %s/var/lib/nvpmodel/status", dir);
+    int ok2 = system(cmd) == 0 && tlb_sysinfo_read(dir, &si) == 0 &&
+              !strcmp(si.power_mode, "nvpmodel 7");
+    char got2[80];
+    snprintf(got2, sizeof got2, "%s", si.power_mode);
+    snprintf(cmd, sizeof cmd, "echo pmode:x > %s/var/lib/nvpmodel/status && rm %s/etc/nvpmodel.conf",
+             dir, dir);
+    int ok3 = system(cmd) == 0 && tlb_sysinfo_read(dir, &si) == 0 && !si.power_mode[0];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) { /* best effort */ }
+    TLB_CHECK(ok1, "boot default: '%s'", got1);
+    TLB_CHECK(ok2, "unnamed mode: '%s'", got2);
+    TLB_CHECK(ok3, "malformed status, no conf: '%s'", si.power_mode);
+}
+
 TLB_TEST(real_machine_and_bad_root) {
     struct tlb_sysinfo si;
     TLB_CHECK(tlb_sysinfo_read("", &si) == 0, "read this machine");

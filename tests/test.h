@@ -17,6 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "results-csv.h"
+#include "schema.h"
+
 typedef void (*tlb_test_fn)(void);
 struct tlb_test_entry {
     const char *name;
@@ -106,8 +109,8 @@ static inline const char *tlb_test_data(char *buf, size_t n, const char *rel) {
     return buf;
 }
 
-/* Copy a tlbench-csv-1 fixture (one row per line) to a tlbench-csv-3 file whose rows carry
- * board_label = label (label needs no CSV quoting; the v2 column weight_mapping stays empty).
+/* Copy a tlbench-csv-1 fixture (one row per line) to a file of the current schema whose rows
+ * carry board_label = label (label needs no CSV quoting; every later column else stays empty).
  * Returns 0, or -1 when src is not such a file or dst cannot be written. */
 static inline int tlb_test_csv_v3_labelled(const char *src, const char *dst, const char *label) {
     FILE *in = fopen(src, "r"), *out = in ? fopen(dst, "w") : NULL;
@@ -117,16 +120,55 @@ static inline int tlb_test_csv_v3_labelled(const char *src, const char *dst, con
     ssize_t n;
     while (rc == 0 && (n = getline(&line, &cap, in)) > 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-        if (first) fprintf(out, "%s,weight_mapping,board_label\n", line);
+        if (first) fputs(line, out);
         else if (!strncmp(line, "tlbench-csv-1,", 14))
-            fprintf(out, "tlbench-csv-3%s,,%s\n", line + 13, label);
+            fprintf(out, "%s%s", TLB_SCHEMA_VERSION, line + 13);
         else rc = -1;
+        for (int i = 0; i < tlb_n_columns; i++) {
+            if (tlb_columns[i].since == 1) continue;
+            if (first) fprintf(out, ",%s", tlb_columns[i].name);
+            else fprintf(out, ",%s", strcmp(tlb_columns[i].name, "board_label") ? "" : label);
+        }
+        fputc('\n', out);
         first = 0;
     }
     free(line);
     if (in) fclose(in);
     if (out && fclose(out) != 0) rc = -1;
     return first ? -1 : rc;
+}
+
+/* A row of the current schema copied from row r of a results table (any version). */
+static inline struct tlb_row *tlb_test_row_from(const struct tlb_table *t, size_t r) {
+    struct tlb_row *row = tlb_row_new();
+    for (int c = 1; row && c < t->n_cols; c++) {
+        const char *v = tlb_table_str(t, r, c);
+        if (*v && tlb_row_set_str(row, tlb_columns[c].name, v) != 0) {
+            tlb_row_free(row);
+            return NULL;
+        }
+    }
+    return row;
+}
+
+/* Write the rows of results file src to dst in the current schema, with edit() applied to each
+ * (row r of src; edit returns 0 to leave the row out; NULL: copy). 0 or -1. */
+static inline int tlb_test_rewrite(const char *src, const char *dst,
+                                   int (*edit)(struct tlb_row *row, size_t r, void *ctx),
+                                   void *ctx) {
+    struct tlb_table *t;
+    if (tlb_csv_read(src, &t) != 0) return -1;
+    struct tlb_csv_writer *w = tlb_csv_open_append(dst);
+    int rc = w ? 0 : -1;
+    for (size_t r = 0; r < t->n_rows && rc == 0; r++) {
+        struct tlb_row *row = tlb_test_row_from(t, r);
+        if (!row) rc = -1;
+        else if (!edit || edit(row, r, ctx)) rc = tlb_csv_append(w, row);
+        tlb_row_free(row);
+    }
+    if (tlb_csv_close(w) != 0) rc = -1;
+    tlb_table_free(t);
+    return rc;
 }
 
 #define TLB_TEST_MAIN()                                                              \

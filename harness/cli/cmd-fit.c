@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "escape.h"
 #include "memory-model.h"
 #include "model.h"
 #include "out-table.h"
@@ -48,6 +49,9 @@ struct cand {
     const char *size_src;            /* "rows" or "shapes" */
     double mem;                      /* at the evaluated context */
     size_t mem_rows;                 /* > 0: measured peak RSS (max of these rows) */
+    double load_peak;                /* the largest peak of the process that loaded these
+                                      * weights (load_peak_rss_bytes), 0 when none: a floor */
+    int load_bound;                  /* mem is that load peak (larger than the run's) */
     int fits;
     int64_t max_ctx;
     int have_kld, have_tg;
@@ -63,12 +67,16 @@ static void usage(FILE *f) {
         "Which weight types (quantizations), KV cache types and context lengths fit in SIZE of\n"
         "RAM, ranked by accuracy (kld_mean, lower is better) and then decode speed.\n"
         "Memory at a context of ctx tokens (ctx = n_depth + n_prompt + n_gen of a row):\n"
-        "  measured  the peak RSS of results rows at exactly that context (the largest), or\n"
+        "  measured  the peak of results rows at exactly that context (the largest; a row's\n"
+        "            peak is the larger of its worker's and its load's, peak_rss_bytes and\n"
+        "            load_peak_rss_bytes), or\n"
         "  predicted weights + kv_per_token x ctx + scratch + overhead, where weights,\n"
         "            kv_per_token and scratch come from the results rows (weights_bytes,\n"
         "            kv_bytes / n_ctx, scratch_bytes) or, for types not measured, from the\n"
         "            model's shapes; the overhead (a + b x weights) is fitted by least squares\n"
         "            to the rows with a peak RSS, or assumed to be 32 MiB without any.\n"
+        "  load peak the peak of the process that loaded those weights (load_peak_rss_bytes),\n"
+        "            when it is larger: a type whose load does not fit fits at no context.\n"
         "Without --results, everything is predicted from the built-in shapes of the model\n"
         "(TinyLlama-1.1B by default) and accuracy is ranked by type precision.\n"
         "\n"
@@ -463,6 +471,15 @@ int tlb_cmd_fit(int argc, char **argv) {
             }
             c.mem = predict(&mi, &c, ctx);
             c.max_ctx = max_ctx_for(&mi, &c, budget);
+            /* Loading the weights (a copy, a conversion, file pages in flight) can need more
+             * than running them at any context: that peak is a floor for every context. */
+            for (size_t i = 0; i < m.n; i++) {
+                enum tlb_type rw, rkv;
+                int ok;
+                double lp = col_d(m.t, m.rows[i], "load_peak_rss_bytes", &ok);
+                if (ok && row_types(m.t, m.rows[i], &rw, &rkv) && (int)rw == w && lp > c.load_peak)
+                    c.load_peak = lp;
+            }
             /* Measured rows: at the evaluated context, and any that contradict max_ctx. */
             double kld[4096], best_tg = -1;
             int64_t fit_measured = 0, fail_measured = INT64_MAX;
@@ -482,8 +499,8 @@ int tlb_cmd_fit(int argc, char **argv) {
                     snprintf(c.tg_cfg, sizeof c.tg_cfg, "%.24s t%.8s", col_s(m.t, r, "kernel"),
                              col_s(m.t, r, "n_threads"));
                 }
-                double pk = col_d(m.t, r, "peak_rss_bytes", &ok);
-                if (!ok) continue;
+                double pk;
+                if (!tlb_table_run_peak(m.t, r, &pk)) continue; /* worker's or load's peak */
                 int64_t rc_ctx = (int64_t)row_ctx(m.t, r);
                 if (rc_ctx == ctx) {
                     c.mem = c.mem_rows ? fmax(c.mem, pk) : pk;
@@ -515,6 +532,11 @@ int tlb_cmd_fit(int argc, char **argv) {
                 c.have_tg = 1;
                 c.tg = best_tg;
             }
+            if (c.load_peak > 0 && c.load_peak >= c.mem) { /* measured or not, the load rules */
+                c.mem = c.load_peak;
+                c.load_bound = 1;
+            }
+            if (c.load_peak > budget) c.max_ctx = 0; /* it cannot even be loaded */
             c.fits = c.mem <= budget;
             cands[n_cands++] = c;
         }
@@ -552,7 +574,8 @@ int tlb_cmd_fit(int argc, char **argv) {
         if (c->fits) snprintf(rank, sizeof rank, "%d", i + 1);
         else snprintf(rank, sizeof rank, "-");
         snprintf(cx, sizeof cx, "%lld", (long long)ctx);
-        if (c->mem_rows) snprintf(src, sizeof src, "measured%s", c->mem_rows > 1 ? " (max)" : "");
+        if (c->load_bound) snprintf(src, sizeof src, "load peak");
+        else if (c->mem_rows) snprintf(src, sizeof src, "measured%s", c->mem_rows > 1 ? " (max)" : "");
         else snprintf(src, sizeof src, "predicted");
         int at_limit = c->max_ctx == mi.limit && mi.have_shape;
         snprintf(maxc, sizeof maxc, "%lld%s", (long long)c->max_ctx,
@@ -569,7 +592,8 @@ int tlb_cmd_fit(int argc, char **argv) {
             snprintf(wb, sizeof wb, "%.0f", c->weights);
             snprintf(kvb, sizeof kvb, "%.0f", c->kv_tok);
             const char *cells[] = {rank, tlb_type_traits(c->w)->name, tlb_type_traits(c->kv)->name,
-                                   cx, mem, c->mem_rows ? "measured" : "predicted",
+                                   cx, mem,
+                                   c->load_bound ? "load" : c->mem_rows ? "measured" : "predicted",
                                    c->fits ? "yes" : "no", maxc, wb, kvb, c->size_src, kld, tg,
                                    c->have_tg ? c->tg_cfg : ""};
             if (tlb_otable_add(ot, cells)) goto done;
@@ -585,15 +609,22 @@ int tlb_cmd_fit(int argc, char **argv) {
         fprintf(out, "%sRAM %s - %g%% headroom = %s usable (%.0f bytes)\n", md ? "### " : "",
                tlb_format_size(o.ram, a, sizeof a), 100 * o.headroom,
                tlb_format_size((uint64_t)budget, b, sizeof b), budget);
+        /* the model name and the path come from files: escaped for the format */
+        enum tlb_esc_target esc = md ? TLB_ESC_MD : TLB_ESC_TERM;
+        fputs("model ", out);
+        tlb_esc_fputs(out, esc, model);
         if (mi.have_shape)
-            fprintf(out, "model %s: dim %d, %d layers, %d heads, %d KV heads, FFN %d, vocab %d, "
-                   "max context %d\n", model, mi.cfg.dim, mi.cfg.n_layers, mi.cfg.n_heads,
+            fprintf(out, ": dim %d, %d layers, %d heads, %d KV heads, FFN %d, vocab %d, "
+                   "max context %d\n", mi.cfg.dim, mi.cfg.n_layers, mi.cfg.n_heads,
                    mi.cfg.n_kv_heads, mi.cfg.hidden_dim, mi.cfg.vocab_size, mi.cfg.seq_len);
         else
-            fprintf(out, "model %s: shapes unknown, context limit unknown (max ctx is memory-bound "
-                   "only)\n", model);
-        if (m.t)
-            fprintf(out, "results %s: %zu ok rows of this model\n", o.results, m.n);
+            fprintf(out, ": shapes unknown, context limit unknown (max ctx is memory-bound "
+                   "only)\n");
+        if (m.t) {
+            fputs("results ", out);
+            tlb_esc_fputs(out, esc, o.results);
+            fprintf(out, ": %zu ok rows of this model\n", m.n);
+        }
         if (mi.have_fit)
             fprintf(out, "overhead = %.1f MiB %c %.4f x weights, least squares over %zu measured "
                    "rows (in-sample error: max %.1f%%, rms %.1f%%)\n", mi.fit.a / (1 << 20),

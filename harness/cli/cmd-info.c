@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build-info.h"
 #include "command.h"
 #include "counters.h"
 #include "cpu.h"
@@ -28,9 +29,6 @@
 #endif
 #ifndef TLB_CFLAGS
 #define TLB_CFLAGS "unknown"
-#endif
-#ifndef TLB_BUILD_COMMIT
-#define TLB_BUILD_COMMIT "unknown"
 #endif
 
 enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
@@ -92,6 +90,8 @@ static void free_rows(struct rows *rs) {
 static void platform_rows(struct rows *rs, const struct tlb_sysinfo *si, const char *root) {
     add(rs, 0, "tlbench_version", "%s", TLB_VERSION);
     add(rs, 0, "build_commit", "%s", TLB_BUILD_COMMIT);
+    add(rs, 0, "build_dirty", "%s", TLB_BUILD_DIRTY > 0 ? "yes (uncommitted changes)"
+                                    : TLB_BUILD_DIRTY == 0 ? "no" : "unknown (not built from git)");
     if (root[0]) add(rs, 0, "root", "%s", root);
     add(rs, 0, "board", "%s", si->board);
     add(rs, 0, "board_source", "%s", si->board_source);
@@ -116,7 +116,9 @@ static void platform_rows(struct rows *rs, const struct tlb_sysinfo *si, const c
     add_num(rs, "cpu_freq_min_khz", si->freq_min_khz, si->freq_min_khz > 0);
     add_num(rs, "cpu_freq_max_khz", si->freq_max_khz, si->freq_max_khz > 0);
     add_num(rs, "cpu_freq_cur_khz", si->freq_cur_khz, si->freq_cur_khz > 0);
+    add(rs, 0, "cpu_boost", "%s", si->boost > 0 ? "on" : si->boost == 0 ? "off" : "unknown");
     add(rs, 0, "transparent_hugepages", "%s", si->thp);
+    if (si->power_mode[0]) add(rs, 0, "power_mode", "%s", si->power_mode);
 }
 
 static void kernel_rows(struct rows *rs) {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build-info.h"
 #include "command.h"
 #include "util.h"
 

@@ -784,6 +784,15 @@ int tlb_table_samples(const struct tlb_table *t, size_t row, int col, double **o
     return 1;
 }
 
+int tlb_table_run_peak(const struct tlb_table *t, size_t row, double *out) {
+    double worker, load;
+    int hw = tlb_table_double(t, row, tlb_table_col(t, "peak_rss_bytes"), &worker);
+    int hl = tlb_table_double(t, row, tlb_table_col(t, "load_peak_rss_bytes"), &load);
+    if (!hw && !hl) return 0;
+    *out = hw && hl ? (worker > load ? worker : load) : hw ? worker : load;
+    return 1;
+}
+
 size_t tlb_table_line(const struct tlb_table *t, size_t row) {
     return row < t->n_rows ? t->line[row] : 0;
 }

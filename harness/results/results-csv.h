@@ -102,6 +102,10 @@ int tlb_table_double(const struct tlb_table *t, size_t row, int col, double *out
 /* Samples into a malloc'd array (*n values): 1, 0 when empty, -1 when out of memory. */
 int tlb_table_samples(const struct tlb_table *t, size_t row, int col, double **out,
                       size_t *n);
+/* The memory a run needs: the larger of the worker's peak RSS (peak_rss_bytes) and the peak of
+ * the process that loaded the weights (load_peak_rss_bytes, tlbench-csv-3). 1 and *out set,
+ * or 0 when neither is recorded. */
+int tlb_table_run_peak(const struct tlb_table *t, size_t row, double *out);
 /* Line number (1-based) where a row ends in the file, for messages. */
 size_t tlb_table_line(const struct tlb_table *t, size_t row);
 

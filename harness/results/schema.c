@@ -119,6 +119,16 @@ const struct tlb_column tlb_columns[] = {
     {"weight_mapping", "", S, 2, "Where the matrices sat: `copy` (copied at load into huge-page memory, the default), `mmap` (used in place from the file mapping, TLBENCH_MMAP=1), `mmap+copy` (both), `generated` (synthetic)."},
     /* ---- version 3 ---- */
     {"board_label", "", S, 3, "The user's name for the board (`--board-label`, e.g. the inventory name of a fleet run); empty when not given. Reports and compare tell boards apart by it when present."},
+    {"cpu_governor", "", S, 3, "cpufreq scaling governor of cpu0 (`performance`, `schedutil`, `ondemand`...), `none` when the kernel has no cpufreq (many VMs)."},
+    {"cpu_boost", "0/1", I, 3, "1 when frequency boost/turbo is enabled (cpufreq `boost`, or intel_pstate `no_turbo` = 0), 0 when disabled; empty when the kernel does not say."},
+    {"thp", "", S, 3, "Transparent huge pages setting (`always`, `madvise`, `never`): the copied weights sit in huge pages only when it is not `never`."},
+    {"mem_total_bytes", "bytes", I, 3, "RAM of the machine (MemTotal)."},
+    {"virtualization", "", S, 3, "`none` on bare metal, else how a virtual machine was recognised (`cpuinfo hypervisor flag`, `DMI QEMU`...)."},
+    {"power_mode", "", S, 3, "Jetson power mode (nvpmodel), e.g. `MAXN_SUPER (nvpmodel 2)`; empty on boards without one."},
+    {"build_dirty", "0/1", I, 3, "1 when the binary was built from a git tree with uncommitted changes to its sources (build_commit then does not name the code), 0 when clean; empty when not built from git."},
+    {"load_peak_rss_bytes", "bytes", I, 3, "Peak resident set size (VmHWM) of the process that loaded or converted the weights, at the end of loading: the copy plus the file pages in flight. The run needs max(peak_rss_bytes, load_peak_rss_bytes); fit and the memory chart use that."},
+    {"busy_cpus", "CPUs", F, 3, "CPUs used by other processes plus the hypervisor's steal time, averaged over the measured window (0 on a quiet machine; above 0.25 the row is `noisy`)."},
+    {"round", "count", I, 3, "Round of an interleaved run (sweep `--rounds`, `tlbench ab`): every configuration is measured once per round, rounds in turn; empty otherwise. Rows of one configuration with one run_id and different rounds are repeated measurements, not duplicates; `tlbench ab` pairs BASE and NEW rows by round."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 

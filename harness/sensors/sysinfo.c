@@ -290,6 +290,76 @@ static void read_cpufreq(const char *root, struct tlb_sysinfo *si) {
                    sizeof si->governor);
 }
 
+/* Boost/turbo: intel_pstate says "no_turbo", acpi-cpufreq and amd-pstate say "boost" (global or
+ * per policy). */
+static void read_boost(const char *root, struct tlb_sysinfo *si) {
+    long long v;
+    si->boost = -1;
+    if (tlb_sysfs_read_ll(root, "/sys/devices/system/cpu/intel_pstate/no_turbo", &v) == 0 &&
+        (v == 0 || v == 1))
+        si->boost = v == 0;
+    else if (tlb_sysfs_read_ll(root, "/sys/devices/system/cpu/cpufreq/boost", &v) == 0 &&
+             (v == 0 || v == 1))
+        si->boost = (int)v;
+    else if (tlb_sysfs_read_ll(root, "/sys/devices/system/cpu/cpufreq/policy0/boost", &v) == 0 &&
+             (v == 0 || v == 1))
+        si->boost = (int)v;
+}
+
+/* The number after key in s (e.g. "ID=" in "< POWER_MODEL ID=2 NAME=MAXN_SUPER >"), or -1. */
+static long key_number(const char *s, const char *key) {
+    const char *p = strstr(s, key);
+    if (!p) return -1;
+    p += strlen(key);
+    if (*p < '0' || *p > '9') return -1;
+    char *end;
+    long v = strtol(p, &end, 10);
+    return v >= 0 && v < 1000 ? v : -1;
+}
+
+/* Each line of text starting with '<' (nvpmodel.conf's definitions), NUL-terminated in line;
+ * returns the next position or NULL. */
+static const char *conf_line(const char *l, char *line, size_t n) {
+    while (l && *l) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        const char *next = nl ? nl + 1 : l + len;
+        if (len < n && *l == '<') {
+            memcpy(line, l, len);
+            line[len] = '\0';
+            return next;
+        }
+        l = next;
+    }
+    return NULL;
+}
+
+/* Jetson power mode: the active mode id is in /var/lib/nvpmodel/status ("pmode:0002", written
+ * by nvpmodel), else the boot default of /etc/nvpmodel.conf ("< PM_CONFIG DEFAULT=0 >"); the
+ * name comes from the conf's "< POWER_MODEL ID=2 NAME=MAXN_SUPER >". No root needed. */
+static void read_power_mode(const char *root, struct tlb_sysinfo *si) {
+    char status[64], line[256], name[48] = "";
+    long id = -1;
+    if (tlb_sysfs_read(root, "/var/lib/nvpmodel/status", status, sizeof status) > 0)
+        id = key_number(status, "pmode:");
+    char *conf = tlb_sysfs_slurp(root, "/etc/nvpmodel.conf", 1u << 20, NULL);
+    for (const char *l = conf; id < 0 && (l = conf_line(l, line, sizeof line));)
+        if (strstr(line, "PM_CONFIG")) id = key_number(line, "DEFAULT=");
+    for (const char *l = conf; id >= 0 && (l = conf_line(l, line, sizeof line));) {
+        const char *n = strstr(line, "NAME=");
+        if (!strstr(line, "POWER_MODEL") || !n || key_number(line, "ID=") != id) continue;
+        size_t k = 0;
+        for (n += 5; k + 1 < sizeof name && (isalnum((unsigned char)*n) || *n == '_' || *n == '-');)
+            name[k++] = *n++;
+        name[k] = '\0';
+        break;
+    }
+    free(conf);
+    if (id < 0) return;
+    if (name[0]) snprintf(si->power_mode, sizeof si->power_mode, "%s (nvpmodel %ld)", name, id);
+    else snprintf(si->power_mode, sizeof si->power_mode, "nvpmodel %ld", id);
+}
+
 static void read_thp(const char *root, struct tlb_sysinfo *si) {
     char buf[128];
     if (tlb_sysfs_read(root, "/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) <= 0)
@@ -457,6 +527,8 @@ int tlb_sysinfo_read(const char *root, struct tlb_sysinfo *si) {
     read_os(root, si);
     read_cpufreq(root, si);
     read_thp(root, si);
+    read_boost(root, si);
+    read_power_mode(root, si);
     read_board(root, si, pi_model);
     detect_virt(root, si, ci.flags);
     free(ci.arm);

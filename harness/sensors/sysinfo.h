@@ -31,6 +31,9 @@ struct tlb_sysinfo {
     long freq_min_khz;      /* min over CPUs of cpuinfo_min_freq, -1 unknown */
     long freq_max_khz;      /* max over CPUs of cpuinfo_max_freq, -1 unknown */
     long freq_cur_khz;      /* min over CPUs of scaling_cur_freq, -1 unknown */
+    int boost;              /* frequency boost/turbo: 1 on, 0 off, -1 unknown (cpufreq/boost,
+                               intel_pstate/no_turbo inverted, cpufreq/policy0/boost) */
+    char power_mode[80];    /* Jetson nvpmodel mode, "MAXN_SUPER (nvpmodel 2)", "" elsewhere */
     char thp[16];           /* transparent_hugepage/enabled choice: "always", "madvise",
                                "never", or "unknown" */
     int hypervisor;         /* 1 when running in a virtual machine */

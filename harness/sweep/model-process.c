@@ -223,6 +223,11 @@ static void server_main(struct server_args *a) {
         tlb_row_set_int(cells, "model_n_params", (int64_t)tlb_model_n_params(m));
         tlb_row_set_int(cells, "model_size", (int64_t)tlb_model_weight_bytes(m));
         tlb_row_set_double(cells, "load_ms", load_ms);
+        /* the load's own peak (a copy or conversion plus the file pages in flight) can exceed
+         * what the worker later holds: a run needs both to fit */
+        struct tlb_proc_mem pm;
+        if (tlb_proc_mem_read(&pm) == 0 && pm.hwm > 0)
+            tlb_row_set_int(cells, "load_peak_rss_bytes", pm.hwm);
     }
     tlb_msg_send(a->resp_fd, TLB_MSG_LOADED, 0, TLB_STATUS_OK, "", cells);
     tlb_row_free(cells);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "build-info.h"
 #include "counters.h"
 #include "cpuload.h"
 #include "engine.h"
@@ -308,9 +309,10 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     /* ---- interference: someone else's work in our window makes the timings unreliable ---- */
     char busy[200] = "";
     double others_cpus, steal_cpus;
-    if (have_load && tlb_cpuload_sample(o->root, &load1) == 0 &&
-        tlb_cpuload_between(&load0, &load1, &others_cpus, &steal_cpus) == 0 &&
-        others_cpus + steal_cpus > TLB_CPULOAD_BUSY_CPUS)
+    int have_busy = have_load && tlb_cpuload_sample(o->root, &load1) == 0 &&
+                    tlb_cpuload_between(&load0, &load1, &others_cpus, &steal_cpus) == 0;
+    if (have_busy) set_d(row, "busy_cpus", others_cpus + steal_cpus, &rc);
+    if (have_busy && others_cpus + steal_cpus > TLB_CPULOAD_BUSY_CPUS)
         snprintf(busy, sizeof busy,
                  "busy machine: other processes used %.2f CPUs and the hypervisor stole %.2f "
                  "on average while measuring",
@@ -453,12 +455,21 @@ int tlb_runner_identity(struct tlb_row *row, const struct tlb_run_ident *id) {
     set_s(row, "build_commit", TLB_BUILD_COMMIT, &rc);
     set_s(row, "board_kind", id->board_kind ? id->board_kind : "unknown", &rc);
     if (id->board_label) set_s(row, "board_label", id->board_label, &rc);
+    if (TLB_BUILD_DIRTY >= 0) set_i(row, "build_dirty", TLB_BUILD_DIRTY, &rc);
     if (id->si) {
-        set_s(row, "board", id->si->board, &rc);
-        set_s(row, "cpu_info", id->si->cpu_model, &rc);
-        set_i(row, "n_cpus", id->si->n_cpus, &rc);
-        snprintf(buf, sizeof buf, "%s; %s", id->si->os, id->si->kernel);
+        const struct tlb_sysinfo *si = id->si;
+        set_s(row, "board", si->board, &rc);
+        set_s(row, "cpu_info", si->cpu_model, &rc);
+        set_i(row, "n_cpus", si->n_cpus, &rc);
+        snprintf(buf, sizeof buf, "%s; %s", si->os, si->kernel);
         set_s(row, "os", buf, &rc);
+        /* what makes two rows comparable beyond the configuration (compare warns on a change) */
+        set_s(row, "cpu_governor", si->governor[0] ? si->governor : "none", &rc);
+        if (si->boost >= 0) set_i(row, "cpu_boost", si->boost, &rc);
+        if (strcmp(si->thp, "unknown") != 0) set_s(row, "thp", si->thp, &rc);
+        if (si->mem_total_bytes > 0) set_i(row, "mem_total_bytes", si->mem_total_bytes, &rc);
+        set_s(row, "virtualization", si->hypervisor ? si->virt : "none", &rc);
+        if (si->power_mode[0]) set_s(row, "power_mode", si->power_mode, &rc);
     }
     set_s(row, "compiler", TLB_COMPILER, &rc);
     set_s(row, "cflags", TLB_CFLAGS, &rc);
