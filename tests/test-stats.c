@@ -184,4 +184,57 @@ TLB_TEST(rng_reproducible) {
     TLB_CHECK(ones > 4700 && ones < 5300, "top bit set %d/10000 times", ones);
 }
 
+/* Paired rounds: Hodges-Lehmann ratio, signed-rank p and the Walsh-average interval, checked
+ * against values worked out by hand from the definitions (stats.h). */
+TLB_TEST(paired_ratio) {
+    struct tlb_paired r;
+    /* n = 6, every ratio above 1: W+ = 21, exact p = 2/64; c = 0 (P(W+ <= 0) = 1/64 <= 0.025
+     * < P(W+ <= 1) = 2/64), so the interval is the smallest and largest Walsh average */
+    double one[6] = {1, 1, 1, 1, 1, 1}, up[6] = {1.1, 1.2, 1.3, 1.4, 1.5, 1.6};
+    TLB_CHECK(tlb_stat_paired_ratio(one, up, 6, 0.95, &r) == 0, "paired");
+    TLB_CHECK_NEAR(r.p, 2.0 / 64, 1e-12);
+    TLB_CHECK_NEAR(r.lo, 1.1, 1e-12);
+    TLB_CHECK_NEAR(r.hi, 1.6, 1e-12);
+    TLB_CHECK(r.n == 6 && r.ratio > 1.3 && r.ratio < 1.4, "ratio %g", r.ratio);
+    /* n = 5: P(W+ <= 0) = 1/32 > 0.025, no 95 % interval; p = 2/32 */
+    TLB_CHECK(tlb_stat_paired_ratio(one, up, 5, 0.95, &r) == 0, "paired 5");
+    TLB_CHECK(isnan(r.lo) && isnan(r.hi), "5 pairs cannot give a 95%% interval");
+    TLB_CHECK_NEAR(r.p, 2.0 / 32, 1e-12);
+    /* HL of d = {-1, 2, 3}: Walsh averages -1, 0.5, 1, 2, 2.5, 3 -> median 1.5 */
+    double b3[3] = {1, 1, 1}, c3[3] = {exp(-1.0), exp(2.0), exp(3.0)};
+    TLB_CHECK(tlb_stat_paired_ratio(b3, c3, 3, 0.95, &r) == 0, "paired 3");
+    TLB_CHECK_NEAR(log(r.ratio), 1.5, 1e-12);
+    /* n = 10, d_i = 0.01 i: the table's two-sided 5 % critical value is 8, so the interval is
+     * [A(9), A(47)] of the 55 Walsh averages: 0.01 x 3 and 0.01 x 8 */
+    double b10[10], c10[10];
+    for (int i = 0; i < 10; i++) {
+        b10[i] = 2.0;
+        c10[i] = 2.0 * exp(0.01 * (i + 1));
+    }
+    TLB_CHECK(tlb_stat_paired_ratio(b10, c10, 10, 0.95, &r) == 0, "paired 10");
+    TLB_CHECK_NEAR(log(r.lo), 0.03, 1e-12);
+    TLB_CHECK_NEAR(log(r.hi), 0.08, 1e-12);
+    TLB_CHECK_NEAR(log(r.ratio), 0.055, 1e-12);
+    /* identical pairs: ratio 1, p 1, interval [1, 1] */
+    TLB_CHECK(tlb_stat_paired_ratio(up, up, 6, 0.95, &r) == 0, "identical");
+    TLB_CHECK(r.ratio == 1 && r.p == 1 && r.lo == 1 && r.hi == 1, "identical: %g %g %g..%g",
+              r.ratio, r.p, r.lo, r.hi);
+    /* many pairs (normal approximation): symmetric noise around -10 % is found, 1 excluded */
+    static double bb[200], cc[200];
+    struct tlb_rng g;
+    tlb_rng_seed(&g, 3);
+    for (int i = 0; i < 200; i++) {
+        double u = (double)(tlb_rng_next(&g) >> 11) / 9007199254740992.0 - 0.5;
+        bb[i] = 20;
+        cc[i] = 20 * 0.9 * exp(0.04 * u);
+    }
+    TLB_CHECK(tlb_stat_paired_ratio(bb, cc, 200, 0.95, &r) == 0, "paired 200");
+    TLB_CHECK(r.lo < r.ratio && r.ratio < r.hi && r.hi < 1 && fabs(r.ratio - 0.9) < 0.005 &&
+                  r.p < 1e-10, "200 pairs: %g (%g..%g) p %g", r.ratio, r.lo, r.hi, r.p);
+    /* bad input */
+    double zero[6] = {0, 1, 1, 1, 1, 1};
+    TLB_CHECK(tlb_stat_paired_ratio(zero, up, 6, 0.95, &r) != 0, "a zero must be refused");
+    TLB_CHECK(tlb_stat_paired_ratio(up, up, 0, 0.95, &r) != 0, "no pairs must be refused");
+}
+
 TLB_TEST_MAIN()

@@ -1,41 +1,54 @@
-/* cmd-compare.c — `tlbench compare BASE.csv NEW.csv`: matches configurations of two results
- * files and gives each metric a verdict (regression / improvement / no change /
- * inconclusive). A regression must exceed the threshold AND be significant on the
- * per-repetition samples (Mann-Whitney U, or a bootstrap CI of the ratio of medians that
- * lies beyond the threshold). Exit 0 no regression, 1 regression, 2 usage/input error. */
+/* cmd-compare.c — `tlbench compare BASE.csv NEW.csv`, the CI gate: matches the configurations
+ * of two results files and gives each metric a verdict (regression / improvement / no change
+ * / inconclusive). A regression must exceed its threshold AND be significant:
+ *  - rows of one interleaved run (`tlbench ab`: the same run_id, one row per round) are
+ *    compared round by round: the Hodges-Lehmann ratio of the pairs and its Wilcoxon interval
+ *    (stats.h); rounds that other processes disturbed (busy_cpus) are left out;
+ *  - otherwise the per-repetition samples (Mann-Whitney U, bootstrap CI of the ratio of
+ *    medians), or mean +- stddev; a single value has no spread and can never fail the gate on
+ *    its own (inconclusive), except a computed (deterministic) one such as KLD.
+ * A configuration measured in BASE that NEW lacks or did not measure fails too (--allow-missing
+ * for a deliberate change); nothing in common to compare is an error. Exit 0 no regression, 1
+ * regression or missing/degraded configuration, 2 nothing to compare or bad input. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "command.h"
+#include "cpuload.h"
+#include "escape.h"
+#include "json-out.h"
 #include "memory-model.h"
 #include "out-table.h"
 #include "results-csv.h"
 #include "stats.h"
 #include "util.h"
 
-enum verdict { V_NO_CHANGE, V_IMPROVEMENT, V_REGRESSION, V_INCONCLUSIVE, V_COUNT };
-static const char *const verdict_names[V_COUNT] = {"no change", "improvement", "regression",
-                                                   "inconclusive"};
+enum verdict { V_NO_CHANGE, V_IMPROVEMENT, V_REGRESSION, V_INCONCLUSIVE, V_DEGRADED, V_MISSING,
+               V_COUNT };
+static const char *const verdict_names[V_COUNT] = {"no change",    "improvement", "regression",
+                                                   "inconclusive", "degraded",    "missing"};
 
 struct metric {
     const char *name;    /* for --metric and --threshold-NAME */
     int higher_better;
     const char *samples; /* per-repetition column, or NULL */
     const char *mean, *sd;
-    const char *single;  /* the value column without samples/mean */
+    const char *single;  /* the row's one value; NULL: the run's peak memory */
     double abs_floor;    /* changes smaller than this (absolute) are no change */
+    int deterministic;   /* computed, not timed: one build gives the same value every time */
 };
 
 static const struct metric metrics[] = {
-    {"tg_ts", 1, "tg_samples_ts", "tg_ts_mean", "tg_ts_stddev", "tg_ts_median", 0},
-    {"pp_ts", 1, "pp_samples_ts", "pp_ts_mean", "pp_ts_stddev", "pp_ts_median", 0},
-    {"ttft_ms", 0, NULL, NULL, NULL, "ttft_ms", 0},
-    {"peak_rss_bytes", 0, NULL, NULL, NULL, "peak_rss_bytes", 0},
-    {"j_per_token", 0, NULL, NULL, NULL, "j_per_token", 0},
+    {"tg_ts", 1, "tg_samples_ts", "tg_ts_mean", "tg_ts_stddev", "tg_ts_median", 0, 0},
+    {"pp_ts", 1, "pp_samples_ts", "pp_ts_mean", "pp_ts_stddev", "pp_ts_median", 0, 0},
+    {"ttft_ms", 0, NULL, NULL, NULL, "ttft_ms", 0, 0},
+    /* max(peak_rss_bytes, load_peak_rss_bytes): what the run needs */
+    {"peak_rss_bytes", 0, NULL, NULL, NULL, NULL, 0, 0},
+    {"j_per_token", 0, NULL, NULL, NULL, "j_per_token", 0, 0},
     /* near the reference KLD is ~0: relative changes of tiny values mean nothing */
-    {"kld_mean", 0, NULL, NULL, NULL, "kld_mean", 1e-4},
+    {"kld_mean", 0, NULL, NULL, NULL, "kld_mean", 1e-4, 1},
 };
 #define N_METRICS ((int)(sizeof metrics / sizeof metrics[0]))
 
@@ -45,12 +58,21 @@ static const char *const key_cols[] = {"board",   "model_name", "kernel", "weigh
                                        "n_depth"};
 #define N_KEYS ((int)(sizeof key_cols / sizeof key_cols[0]))
 
+/* What else makes two rows comparable: a difference is warned about, not refused. */
+static const char *const comparable_cols[] = {
+    "cpu_info",  "n_cpus",          "os",             "compiler",   "cflags",
+    "model_hash", "kernel_version", "weight_mapping", "cpu_governor", "cpu_boost",
+    "thp",       "mem_total_bytes", "virtualization", "power_mode", "warmup"};
+#define N_COMPARABLE ((int)(sizeof comparable_cols / sizeof comparable_cols[0]))
+
+enum ofmt { F_TABLE, F_MD, F_CSV, F_JSON };
+
 struct opts {
     double threshold[N_METRICS]; /* fractions */
     int use[N_METRICS];
     double alpha;
-    int cross;
-    enum tlb_ofmt fmt;
+    int cross, allow_missing;
+    enum ofmt fmt;
     const char *output;
     uint64_t seed;
     int resamples;
@@ -61,7 +83,20 @@ static const char *key_col(const struct opts *op, int i) {
     return i == 0 ? op->board_col : key_cols[i];
 }
 
-/* ---------------------------------------------------------------- keys */
+static const char *cell(const struct tlb_table *t, size_t r, const char *col) {
+    return tlb_table_str(t, r, tlb_table_col(t, col));
+}
+
+/* ---------------------------------------------------------------- configurations */
+
+/* One configuration of a file: the row that stands for it (the last), and when it was measured
+ * in rounds of one run (sweep --rounds, tlbench ab), the row of each round in round order. */
+struct config {
+    char *key;
+    size_t row;
+    size_t *rounds;
+    size_t n_rounds;
+};
 
 struct keyed {
     char *key;
@@ -75,50 +110,103 @@ static int cmp_keyed(const void *a, const void *b) {
     return (x->row > y->row) - (x->row < y->row);
 }
 
-/* Sorted keys of a table; duplicates dropped keeping the last row (with a warning). */
-static struct keyed *build_keys(const struct tlb_table *t, const struct opts *op,
-                                const int *skip, size_t *n_out) {
-    struct keyed *k = tlb_calloc(t->n_rows ? t->n_rows : 1, sizeof *k, "compare keys");
-    if (!k) return NULL;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        size_t len = 1;
-        for (int i = 0; i < N_KEYS; i++)
-            if (!skip[i]) len += strlen(tlb_table_str(t, r, tlb_table_col(t, key_col(op, i)))) + 1;
-        char *s = tlb_malloc(len, "compare key");
-        if (!s) {
-            for (size_t j = 0; j < r; j++) free(k[j].key);
-            free(k);
-            return NULL;
-        }
-        s[0] = '\0';
-        for (int i = 0; i < N_KEYS; i++) {
-            if (skip[i]) continue;
-            strcat(s, tlb_table_str(t, r, tlb_table_col(t, key_col(op, i))));
-            strcat(s, "\x1f");
-        }
-        k[r] = (struct keyed){s, r};
-    }
-    qsort(k, t->n_rows, sizeof *k, cmp_keyed);
-    size_t n = 0, dups = 0;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        if (r + 1 < t->n_rows && strcmp(k[r].key, k[r + 1].key) == 0) {
-            free(k[r].key); /* a later row of the same configuration wins */
-            dups++;
-            continue;
-        }
-        k[n++] = k[r];
-    }
-    if (dups)
-        tlb_warn("%s: %zu rows repeat an earlier configuration; using the last of each",
-                 t->path, dups);
-    *n_out = n;
-    return k;
+static int64_t round_of(const struct tlb_table *t, size_t r) {
+    int64_t v;
+    return tlb_table_int(t, r, tlb_table_col(t, "round"), &v) && v > 0 ? v : 0;
 }
 
-static void free_keys(struct keyed *k, size_t n) {
-    if (!k) return;
-    for (size_t i = 0; i < n; i++) free(k[i].key);
+/* Insertion sort by round (a few rounds; qsort has no context argument in C11). */
+static void sort_rounds(size_t *rows, size_t n, const struct tlb_table *t) {
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && round_of(t, rows[j - 1]) > round_of(t, rows[j]); j--) {
+            size_t tmp = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = tmp;
+        }
+}
+
+static void free_configs(struct config *c, size_t n) {
+    if (!c) return;
+    for (size_t i = 0; i < n; i++) {
+        free(c[i].key);
+        free(c[i].rounds);
+    }
+    free(c);
+}
+
+/* The configurations of a table, sorted by key. A configuration written several times counts
+ * once: its last row, or the rounds of the run of its last row (one row per round, the last of
+ * each); every other row is a repeat (warned about, as report does). */
+static struct config *build_configs(const struct tlb_table *t, const struct opts *op,
+                                    const int *skip, size_t *n_out) {
+    size_t nr = t->n_rows;
+    struct keyed *k = tlb_calloc(nr ? nr : 1, sizeof *k, "compare keys");
+    struct config *c = tlb_calloc(nr ? nr : 1, sizeof *c, "compare configurations");
+    size_t n = 0, repeats = 0;
+    if (!k || !c) goto fail;
+    for (size_t r = 0; r < nr; r++) {
+        struct tlb_buf b = {0};
+        for (int i = 0; i < N_KEYS; i++) {
+            if (skip[i]) continue;
+            tlb_buf_puts(&b, cell(t, r, key_col(op, i)));
+            tlb_buf_puts(&b, "\x1f");
+        }
+        if (b.failed || !(k[r].key = b.p ? b.p : calloc(1, 1))) {
+            tlb_buf_free(&b);
+            tlb_error("out of memory");
+            goto fail;
+        }
+        k[r].row = r;
+    }
+    qsort(k, nr, sizeof *k, cmp_keyed);
+    for (size_t i = 0; i < nr;) {
+        size_t j = i;
+        while (j + 1 < nr && !strcmp(k[j + 1].key, k[i].key)) j++;
+        struct config *cf = &c[n++];
+        cf->key = k[i].key;
+        k[i].key = NULL;
+        cf->row = k[j].row; /* rows sorted within a key: the last */
+        if (round_of(t, cf->row)) {
+            const char *run = cell(t, cf->row, "run_id");
+            if (!(cf->rounds = tlb_calloc(j - i + 1, sizeof *cf->rounds, "rounds"))) goto fail;
+            for (size_t q = i; q <= j; q++) {
+                size_t r = k[q].row;
+                if (!round_of(t, r) || strcmp(cell(t, r, "run_id"), run)) continue;
+                size_t at = 0; /* a round written twice: the later row */
+                while (at < cf->n_rounds && round_of(t, cf->rounds[at]) != round_of(t, r)) at++;
+                cf->rounds[at] = r;
+                if (at == cf->n_rounds) cf->n_rounds++;
+            }
+            sort_rounds(cf->rounds, cf->n_rounds, t);
+            repeats += (j - i + 1) - cf->n_rounds;
+        } else {
+            repeats += j - i;
+        }
+        i = j + 1;
+    }
+    for (size_t i = 0; i < nr; i++) free(k[i].key);
     free(k);
+    if (repeats)
+        tlb_warn("%s: %zu rows repeat an earlier configuration; using the last of each",
+                 t->path, repeats);
+    *n_out = n;
+    return c;
+fail:
+    if (k)
+        for (size_t i = 0; i < nr; i++) free(k[i].key);
+    free(k);
+    free_configs(c, n);
+    return NULL;
+}
+
+/* The status of a configuration: its first status that is not ok (over its rounds), else ok. */
+static const char *config_status(const struct tlb_table *t, const struct config *c) {
+    size_t n = c->rounds ? c->n_rounds : 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = cell(t, c->rounds ? c->rounds[i] : c->row, "status");
+        if (*s && strcmp(s, "ok") != 0) return s;
+    }
+    return "ok";
 }
 
 /* Does any value of column col appear in both tables? (sorted + binary search) */
@@ -138,7 +226,7 @@ static int share_value(const struct tlb_table *a, const struct tlb_table *b, con
 }
 
 static const char *first_value(const struct tlb_table *t, const char *col) {
-    return t->n_rows ? tlb_table_str(t, 0, tlb_table_col(t, col)) : "";
+    return t->n_rows ? cell(t, 0, col) : "";
 }
 
 /* Does every row carry a board label? (files before tlbench-csv-3 have none) */
@@ -152,18 +240,21 @@ static int all_labelled(const struct tlb_table *t) {
 
 /* ---------------------------------------------------------------- one metric */
 
-enum method { M_SAMPLES, M_MEANSD, M_SINGLE };
-static const char *const method_names[] = {"samples", "mean+-sd", "single"};
+enum method { M_PAIRED, M_SAMPLES, M_MEANSD, M_SINGLE };
+static const char *const method_names[] = {"paired", "samples", "mean+-sd", "single"};
 
 struct result {
     enum verdict v;
     enum method method;
     double base, cand, ratio;
-    double p, ci_lo, ci_hi; /* NAN when not computed */
+    double p, ci_lo, ci_hi;  /* NAN when not computed */
+    double cand_lo, cand_hi; /* range of NEW's values (NAN: one value) */
     size_t nb, nc;
-    char note[160];
+    int no_data;             /* measured, but nothing usable (every round disturbed) */
+    char note[200];
 };
 
+/* One side of a metric: values (repetition samples, or one per round) and summary cells. */
 struct side {
     double *s;
     size_t n;
@@ -171,37 +262,179 @@ struct side {
     double mean, sd, single;
 };
 
-static int load_side(const struct tlb_table *t, size_t row, const struct metric *m,
+static int row_value(const struct tlb_table *t, size_t r, const struct metric *m, double *v) {
+    if (!m->single) return tlb_table_run_peak(t, r, v);
+    return tlb_table_double(t, r, tlb_table_col(t, m->single), v);
+}
+
+/* Append the values one row gives a side: its samples, else its one value. */
+static int add_row_values(struct side *o, const struct tlb_table *t, size_t r,
+                          const struct metric *m) {
+    double *s = NULL, v;
+    size_t n = 0;
+    if (m->samples && tlb_table_samples(t, r, tlb_table_col(t, m->samples), &s, &n) < 0) return -1;
+    if (n == 0 && row_value(t, r, m, &v)) {
+        if (!(s = tlb_malloc(sizeof *s, "samples"))) return -1;
+        s[0] = v;
+        n = 1;
+    }
+    if (n == 0) return 0;
+    double *all = realloc(o->s, (o->n + n) * sizeof *all);
+    if (!all) {
+        free(s);
+        tlb_error("out of memory");
+        return -1;
+    }
+    memcpy(all + o->n, s, n * sizeof *s);
+    o->s = all;
+    o->n += n;
+    free(s);
+    return 0;
+}
+
+static int load_side(const struct tlb_table *t, const struct config *c, const struct metric *m,
                      struct side *o) {
     memset(o, 0, sizeof *o);
-    if (m->samples && tlb_table_samples(t, row, tlb_table_col(t, m->samples), &o->s, &o->n) < 0)
+    size_t r = c->row;
+    if (c->rounds) {
+        for (size_t i = 0; i < c->n_rounds; i++)
+            if (add_row_values(o, t, c->rounds[i], m) != 0) return -1;
+    } else if (m->samples &&
+               tlb_table_samples(t, r, tlb_table_col(t, m->samples), &o->s, &o->n) < 0) {
         return -1;
-    if (m->mean) o->have_mean = tlb_table_double(t, row, tlb_table_col(t, m->mean), &o->mean);
-    if (m->sd) o->have_sd = tlb_table_double(t, row, tlb_table_col(t, m->sd), &o->sd);
-    o->have_single = tlb_table_double(t, row, tlb_table_col(t, m->single), &o->single);
+    }
+    if (m->mean) o->have_mean = tlb_table_double(t, r, tlb_table_col(t, m->mean), &o->mean);
+    if (m->sd) o->have_sd = tlb_table_double(t, r, tlb_table_col(t, m->sd), &o->sd);
+    o->have_single = row_value(t, r, m, &o->single);
     return 0;
+}
+
+static int disturbed(const struct tlb_table *t, size_t r) {
+    double busy;
+    return tlb_table_double(t, r, tlb_table_col(t, "busy_cpus"), &busy) &&
+           busy > TLB_CPULOAD_BUSY_CPUS;
+}
+
+/* The pairs of an interleaved run: rounds present on both sides with a value, left out when
+ * another process disturbed either side (busy_cpus). */
+static int load_pairs(const struct tlb_table *tb, const struct config *cb,
+                      const struct tlb_table *tn, const struct config *cn,
+                      const struct metric *m, double **pb, double **pn, size_t *n,
+                      size_t *n_disturbed) {
+    *pb = tlb_calloc(cb->n_rounds ? cb->n_rounds : 1, sizeof **pb, "pairs");
+    *pn = tlb_calloc(cb->n_rounds ? cb->n_rounds : 1, sizeof **pn, "pairs");
+    *n = *n_disturbed = 0;
+    if (!*pb || !*pn) return -1;
+    for (size_t i = 0, j = 0; i < cb->n_rounds && j < cn->n_rounds;) {
+        int64_t rb = round_of(tb, cb->rounds[i]), rn = round_of(tn, cn->rounds[j]);
+        if (rb != rn) {
+            rb < rn ? i++ : j++;
+            continue;
+        }
+        size_t xb = cb->rounds[i++], xn = cn->rounds[j++];
+        double vb, vn;
+        if (!row_value(tb, xb, m, &vb) || !row_value(tn, xn, m, &vn) || !(vb > 0) || !(vn > 0))
+            continue;
+        if (disturbed(tb, xb) || disturbed(tn, xn)) {
+            (*n_disturbed)++;
+            continue;
+        }
+        (*pb)[*n] = vb;
+        (*pn)[*n] = vn;
+        (*n)++;
+    }
+    return 0;
+}
+
+static void range_of(const double *v, size_t n, double *lo, double *hi) {
+    *lo = *hi = NAN;
+    for (size_t i = 0; i < n && n > 1; i++) {
+        if (isnan(*lo) || v[i] < *lo) *lo = v[i];
+        if (isnan(*hi) || v[i] > *hi) *hi = v[i];
+    }
+}
+
+/* The verdict from the estimate and, when there is one, the significance. */
+static void decide(const struct metric *m, double thr, int significant, struct result *r) {
+    double diff = r->method == M_PAIRED ? r->base * (r->ratio - 1) : r->cand - r->base;
+    int beyond = fabs(diff) > m->abs_floor && fabs(r->ratio - 1) > thr;
+    if (!beyond) {
+        r->v = V_NO_CHANGE;
+        if ((r->method == M_SAMPLES || r->method == M_PAIRED) && !isnan(r->ci_lo) &&
+            (r->ci_lo < 1 - thr || r->ci_hi > 1 + thr) && !r->note[0])
+            snprintf(r->note, sizeof r->note, "noisy: the interval reaches past the threshold");
+        return;
+    }
+    int worse = m->higher_better ? r->ratio < 1 : r->ratio > 1;
+    r->v = !significant ? V_INCONCLUSIVE : worse ? V_REGRESSION : V_IMPROVEMENT;
+}
+
+/* Paired rounds of one interleaved run. Returns 1 compared, 0 no pairs, -1 error. */
+static int compare_paired(const struct opts *op, int mi, const struct tlb_table *tb,
+                          const struct config *cb, const struct tlb_table *tn,
+                          const struct config *cn, struct result *r) {
+    const struct metric *m = &metrics[mi];
+    double *pb, *pn;
+    size_t n, n_dist;
+    int rc = -1;
+    if (load_pairs(tb, cb, tn, cn, m, &pb, &pn, &n, &n_dist) != 0) goto out;
+    if (n == 0) {
+        rc = 0;
+        if (n_dist) { /* measured, but only while the machine was busy */
+            r->method = M_PAIRED;
+            r->base = r->cand = r->ratio = NAN;
+            r->v = V_INCONCLUSIVE;
+            r->no_data = 1;
+            snprintf(r->note, sizeof r->note,
+                     "all %zu rounds disturbed by other processes (busy_cpus > %g)", n_dist,
+                     TLB_CPULOAD_BUSY_CPUS);
+            rc = 1;
+        }
+        goto out;
+    }
+    struct tlb_paired pr;
+    if (tlb_stat_paired_ratio(pb, pn, n, 1 - op->alpha, &pr) != 0) goto out;
+    r->method = M_PAIRED;
+    r->base = tlb_stat_median(pb, n);
+    r->cand = tlb_stat_median(pn, n);
+    r->ratio = pr.ratio;
+    r->p = pr.p;
+    r->ci_lo = pr.lo;
+    r->ci_hi = pr.hi;
+    r->nb = r->nc = n;
+    range_of(pn, n, &r->cand_lo, &r->cand_hi);
+    int significant = !isnan(pr.lo) && (pr.lo > 1 || pr.hi < 1);
+    decide(m, op->threshold[mi], significant, r);
+    if (isnan(pr.lo))
+        snprintf(r->note, sizeof r->note, "%zu pairs: too few for a %g%% interval", n,
+                 100 * (1 - op->alpha));
+    else if (r->v == V_INCONCLUSIVE)
+        snprintf(r->note, sizeof r->note, "change not significant over %zu pairs", n);
+    if (n_dist && !r->note[0])
+        snprintf(r->note, sizeof r->note, "%zu of %zu rounds left out: disturbed", n_dist,
+                 n + n_dist);
+    rc = 1;
+out:
+    free(pb);
+    free(pn);
+    return rc;
 }
 
 /* Returns 1 when compared, 0 when the metric is missing on a side, -1 on error. */
 static int compare_metric(const struct opts *op, int mi, const struct side *b,
                           const struct side *c, struct result *r) {
     const struct metric *m = &metrics[mi];
-    double thr = op->threshold[mi];
-    memset(r, 0, sizeof *r);
-    r->p = r->ci_lo = r->ci_hi = NAN;
-    double sd_b = NAN, sd_c = NAN;
-    if (b->n >= 2 && c->n >= 2) {
+    if (!m->deterministic && b->n >= 2 && c->n >= 2) {
         r->method = M_SAMPLES;
         r->base = tlb_stat_median(b->s, b->n);
         r->cand = tlb_stat_median(c->s, c->n);
         r->nb = b->n;
         r->nc = c->n;
-    } else if (b->have_mean && c->have_mean && b->have_sd && c->have_sd) {
+        range_of(c->s, c->n, &r->cand_lo, &r->cand_hi);
+    } else if (!m->deterministic && b->have_mean && c->have_mean && b->have_sd && c->have_sd) {
         r->method = M_MEANSD;
         r->base = b->mean;
         r->cand = c->mean;
-        sd_b = b->sd;
-        sd_c = c->sd;
     } else if (b->have_single && c->have_single) {
         r->method = M_SINGLE;
         r->base = b->single;
@@ -214,12 +447,14 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
         return 0;
     }
     if (isnan(r->base) || isnan(r->cand)) return -1;
-    double diff = r->cand - r->base;
     if (r->base != 0) r->ratio = r->cand / r->base;
     else r->ratio = r->cand == 0 ? 1.0 : (r->cand > 0 ? INFINITY : -INFINITY);
+    double thr = op->threshold[mi];
+    int significant = 0;
     const char *capped = "";
     char cap_note[80] = "";
-    if (r->method == M_SAMPLES) {
+    switch (r->method) {
+    case M_SAMPLES: {
         struct tlb_mwu u;
         if (tlb_stat_mann_whitney(b->s, b->n, c->s, c->n, &u) != 0) return -1;
         r->p = u.p;
@@ -240,45 +475,38 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
         }
         if (r->base != 0 &&
             tlb_stat_bootstrap_ratio(sb ? sb : b->s, nb, sc ? sc : c->s, nc, op->resamples,
-                                     0.95, op->seed, &r->ci_lo, &r->ci_hi) != 0)
+                                     1 - op->alpha, op->seed, &r->ci_lo, &r->ci_hi) != 0)
             r->ci_lo = r->ci_hi = NAN;
         free(sb);
         free(sc);
-    }
-    int beyond = fabs(diff) > m->abs_floor && fabs(r->ratio - 1) > thr;
-    if (!beyond) {
-        r->v = V_NO_CHANGE;
-        if (r->method == M_SAMPLES && !isnan(r->ci_lo) &&
-            (r->ci_lo < 1 - thr || r->ci_hi > 1 + thr))
-            snprintf(r->note, sizeof r->note, "noisy: the CI reaches past the threshold");
-        else snprintf(r->note, sizeof r->note, "%s", capped);
-        return 1;
-    }
-    int significant;
-    switch (r->method) {
-    case M_SAMPLES:
-        significant = r->p < op->alpha || (!isnan(r->ci_lo) && (r->ci_lo > 1 + thr ||
-                                                                 r->ci_hi < 1 - thr));
-        if (b->n < 5 || c->n < 5)
+        significant = r->p < op->alpha ||
+                      (!isnan(r->ci_lo) && (r->ci_lo > 1 + thr || r->ci_hi < 1 - thr));
+        decide(m, thr, significant, r);
+        if (r->v == V_INCONCLUSIVE)
+            snprintf(r->note, sizeof r->note, "change not significant (p=%.2g, CI %.3f..%.3f)",
+                     r->p, r->ci_lo, r->ci_hi);
+        else if (r->v == V_REGRESSION && (b->n < 5 || c->n < 5))
             snprintf(r->note, sizeof r->note, "few repetitions (%zu/%zu): the U test is weak",
                      b->n, c->n);
         break;
+    }
     case M_MEANSD:
         /* Without samples: significant only when mean +- sd intervals do not overlap. */
-        significant = fabs(diff) > sd_b + sd_c;
-        snprintf(r->note, sizeof r->note, "no samples: decided on mean +- stddev (%.3g, %.3g)",
-                 sd_b, sd_c);
+        significant = fabs(r->cand - r->base) > b->sd + c->sd;
+        decide(m, thr, significant, r);
+        if (r->v != V_NO_CHANGE)
+            snprintf(r->note, sizeof r->note, "no samples: decided on mean +- stddev (%.3g, %.3g)",
+                     b->sd, c->sd);
         break;
     default:
-        significant = 1;
-        snprintf(r->note, sizeof r->note, "no spread measured: threshold only");
+        decide(m, thr, m->deterministic, r);
+        if (r->v != V_NO_CHANGE)
+            snprintf(r->note, sizeof r->note, "%s",
+                     m->deterministic ? "computed, not timed: the same build gives the same value"
+                                      : "one value each, no spread: cannot tell a change from "
+                                        "noise");
         break;
     }
-    int worse = m->higher_better ? diff < 0 : diff > 0;
-    r->v = !significant ? V_INCONCLUSIVE : worse ? V_REGRESSION : V_IMPROVEMENT;
-    if (r->method == M_SAMPLES && r->v == V_INCONCLUSIVE)
-        snprintf(r->note, sizeof r->note, "change not significant (p=%.2g, CI %.3f..%.3f)",
-                 r->p, r->ci_lo, r->ci_hi);
     if (*capped) { /* say it, after whatever else the note says */
         size_t l = strlen(r->note);
         snprintf(r->note + l, sizeof r->note - l, "%s%s", l ? "; " : "", capped);
@@ -310,20 +538,41 @@ static void fmt_value(const char *metric, double v, int full, char *buf, size_t 
     }
 }
 
+/* The configuration's name in reports (raw: the output format escapes it). */
 static void config_label(const struct tlb_table *t, size_t row, const char *board_col,
                          int show_board, int show_model, char *buf, size_t n) {
-#define C(name) tlb_table_str(t, row, tlb_table_col(t, name))
-    snprintf(buf, n, "%s%s%s%s%s/%s %s t%s pp%s+tg%s@d%s", show_board ? C(board_col) : "",
-             show_board ? " " : "", show_model ? C("model_name") : "", show_model ? " " : "",
-             C("weight_type"), C("kv_type"), C("kernel"), C("n_threads"), C("n_prompt"),
-             C("n_gen"), C("n_depth"));
+    snprintf(buf, n, "%s%s%s%s%s/%s %s t%s pp%s+tg%s@d%s",
+             show_board ? cell(t, row, board_col) : "", show_board ? " " : "",
+             show_model ? cell(t, row, "model_name") : "", show_model ? " " : "",
+             cell(t, row, "weight_type"), cell(t, row, "kv_type"), cell(t, row, "kernel"),
+             cell(t, row, "n_threads"), cell(t, row, "n_prompt"), cell(t, row, "n_gen"),
+             cell(t, row, "n_depth"));
 }
 
-/* Add one output row (table or CSV layout). */
-static int emit(struct tlb_otable *ot, const struct opts *op, const struct tlb_table *t,
-                size_t row, const char *label, const char *metric, const struct result *r,
-                const char *verdict, const char *note) {
-    int csv = op->fmt == TLB_OFMT_CSV;
+struct report {
+    struct tlb_otable *ot;
+    struct tlb_bmf *bmf;
+    const struct opts *op;
+};
+
+/* Add one output row (table, CSV or BMF). */
+static int emit(struct report *rp, const struct tlb_table *t, size_t row, const char *label,
+                const char *metric, const struct result *r, const char *verdict,
+                const char *note) {
+    const struct opts *op = rp->op;
+    if (op->fmt == F_JSON) {
+        if (!r || !strcmp(metric, "status") || isnan(r->cand)) return 0;
+        char ratio_name[64];
+        snprintf(ratio_name, sizeof ratio_name, "%s_ratio", metric);
+        if (tlb_bmf_add(rp->bmf, label, metric, r->cand, r->cand_lo, r->cand_hi) != 0 ||
+            (isfinite(r->ratio) &&
+             tlb_bmf_add(rp->bmf, label, ratio_name, r->ratio, r->ci_lo, r->ci_hi) != 0)) {
+            tlb_error("out of memory building the JSON report");
+            return -1;
+        }
+        return 0;
+    }
+    int csv = op->fmt == F_CSV;
     char base[48] = "", cand[48] = "", ratio[48] = "", change[48] = "", p[48] = "",
          ci[96] = "", lo[48] = "", hi[48] = "";
     if (r) {
@@ -350,16 +599,15 @@ static int emit(struct tlb_otable *ot, const struct opts *op, const struct tlb_t
     }
     if (!csv) {
         const char *cells[] = {label, metric, base, cand, ratio, change, p, ci, verdict, note};
-        return tlb_otable_add(ot, cells);
+        return tlb_otable_add(rp->ot, cells);
     }
     const char *cells[20];
-    for (int i = 0; i < N_KEYS; i++)
-        cells[i] = tlb_table_str(t, row, tlb_table_col(t, key_col(op, i)));
+    for (int i = 0; i < N_KEYS; i++) cells[i] = cell(t, row, key_col(op, i));
     const char *rest[] = {metric, base, cand, ratio, change, p, lo, hi,
                           r && strcmp(metric, "status") ? method_names[r->method] : "", verdict,
                           note};
     for (int i = 0; i < 11; i++) cells[N_KEYS + i] = rest[i];
-    return tlb_otable_add(ot, cells);
+    return tlb_otable_add(rp->ot, cells);
 }
 
 /* ---------------------------------------------------------------- status */
@@ -369,7 +617,50 @@ static int failed_status(const char *s) {
            !strcmp(s, "error");
 }
 
-/* ---------------------------------------------------------------- main */
+/* ---------------------------------------------------------------- comparability */
+
+/* Columns whose values differ between matched rows: the first difference of each, and how
+ * many configurations differ. */
+struct differs {
+    size_t n[N_COMPARABLE];
+    char example[N_COMPARABLE][200];
+    int dirty[2]; /* a side was built from a tree with uncommitted changes */
+};
+
+static void note_differences(struct differs *d, const struct tlb_table *tb, size_t rb,
+                             const struct tlb_table *tn, size_t rn) {
+    for (int i = 0; i < N_COMPARABLE; i++) {
+        const char *vb = cell(tb, rb, comparable_cols[i]), *vn = cell(tn, rn, comparable_cols[i]);
+        if (!*vb || !*vn || !strcmp(vb, vn)) continue; /* unknown on a side, or the same */
+        if (!d->n[i]++)
+            snprintf(d->example[i], sizeof d->example[i], "BASE '%.80s', NEW '%.80s'", vb, vn);
+    }
+    int64_t v;
+    if (tlb_table_int(tb, rb, tlb_table_col(tb, "build_dirty"), &v) && v == 1) d->dirty[0] = 1;
+    if (tlb_table_int(tn, rn, tlb_table_col(tn, "build_dirty"), &v) && v == 1) d->dirty[1] = 1;
+}
+
+/* The warnings as text lines (raw; the caller escapes them). */
+static int differences_text(const struct differs *d, struct tlb_buf *b) {
+    for (int i = 0; i < N_COMPARABLE; i++)
+        if (d->n[i])
+            tlb_buf_printf(b, "%s differs in %zu configuration(s) (%s): the rows may not be "
+                           "comparable\n", comparable_cols[i], d->n[i], d->example[i]);
+    for (int s = 0; s < 2; s++)
+        if (d->dirty[s])
+            tlb_buf_printf(b, "%s was built from a tree with uncommitted changes: its "
+                           "build_commit does not name the code that ran\n", s ? "NEW" : "BASE");
+    return b->failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- text output */
+
+/* s escaped for the output format (terminal text or Markdown). */
+static void put_esc(FILE *out, enum ofmt fmt, const char *s) {
+    tlb_esc_fputs(out, fmt == F_MD ? TLB_ESC_MD : TLB_ESC_TERM, s);
+}
+
+/* ---------------------------------------------------------------- options */
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -380,35 +671,56 @@ static void usage(FILE *f) {
         "Rows match on board, model_name, kernel, weight_type, kv_type, n_threads, n_prompt,\n"
         "n_gen and n_depth; rows present in only one file are listed. The board is the\n"
         "board_label (sweep --board-label) when both files label every row, else the\n"
-        "detected board name.\n"
+        "detected board name. A configuration written twice counts once (its last row).\n"
         "\n"
         "A metric is a regression only when its change exceeds the threshold AND is\n"
-        "significant on the per-repetition samples: Mann-Whitney U two-sided p < alpha, or\n"
-        "the 95%% bootstrap CI of median(NEW)/median(BASE) lies wholly beyond 1 +- threshold.\n"
+        "significant:\n"
+        "  paired  rows of one interleaved run (tlbench ab: one run_id, a row per round) are\n"
+        "          compared round by round: the Hodges-Lehmann ratio of the pairs and its\n"
+        "          Wilcoxon signed-rank interval (1 - alpha), which must exclude 1 (6 pairs\n"
+        "          at least for 95%%); rounds with busy_cpus > %g on either side are left out\n"
+        "  samples the per-repetition samples: Mann-Whitney U p < alpha, or the bootstrap CI\n"
+        "          of median(NEW)/median(BASE) wholly beyond 1 +- threshold\n"
+        "  mean+-sd  without samples: intervals that do not overlap\n"
+        "  single  one value a side has no spread: beyond the threshold it is inconclusive,\n"
+        "          never a regression; except kld_mean, computed (not timed), for which the\n"
+        "          same build gives the same value, so the threshold decides\n"
         "Beyond the threshold but not significant = inconclusive (does not fail).\n"
-        "Without samples: mean +- stddev intervals that do not overlap count as significant;\n"
-        "with a single value (ttft_ms, memory, energy, KLD), the threshold alone decides.\n"
-        "A configuration that was ok in BASE and crashed/timed out/ran out of memory/failed\n"
-        "in NEW is a regression.\n"
+        "Files measured at different times on a shared or throttling machine differ by more\n"
+        "than most regressions; use tlbench ab (docs/ci.md) to measure BASE and NEW in one job.\n"
+        "\n"
+        "The gate also fails when a configuration that was ok in BASE crashed, timed out, ran\n"
+        "out of memory or failed in NEW (regression), is missing from NEW (missing) or was\n"
+        "not measured there (unsupported, skipped-memory, invalid: degraded). Differences in\n"
+        "what makes rows comparable (governor, boost, huge pages, RAM, virtualisation, power\n"
+        "mode, kernel library, compiler flags, model file...) are warned about.\n"
         "\n"
         "options:\n"
         "  -t, --threshold PCT       change that matters, in percent (default 5; '5%%' also ok)\n"
         "      --threshold-METRIC PCT  per-metric threshold, e.g. --threshold-tg_ts 3%%\n"
         "  -m, --metric LIST         comma-separated metrics (default all): tg_ts (decode t/s,\n"
         "                            higher is better), pp_ts (prefill t/s, higher), ttft_ms,\n"
-        "                            peak_rss_bytes, j_per_token, kld_mean (lower is better;\n"
-        "                            KLD changes under 1e-4 nats are no change)\n"
-        "  -a, --alpha P             significance level of the U test (default 0.05)\n"
-        "  -f, --format FMT          table (default), md (Markdown for pull requests), csv\n"
+        "                            peak_rss_bytes (the larger of the worker's and the load's\n"
+        "                            peak), j_per_token, kld_mean (lower is better; KLD\n"
+        "                            changes under 1e-4 nats are no change)\n"
+        "  -a, --alpha P             significance level (default 0.05)\n"
+        "  -f, --format FMT          table (default), md (Markdown for pull requests), csv, or\n"
+        "                            json (Bencher Metric Format, for CI history; docs/ci.md)\n"
         "  -o, --output FILE         write the report to FILE instead of stdout\n"
+        "      --allow-missing       configurations measured in BASE that NEW lacks or did\n"
+        "                            not measure are listed but do not fail (a deliberate\n"
+        "                            change); crashes still fail\n"
         "      --cross               allow files from different boards (board is then left\n"
         "                            out of the match) or models (model too, if none shared)\n"
         "      --seed N              bootstrap seed (default 1; results are reproducible)\n"
         "      --resamples N         bootstrap resamples (default 10000)\n"
         "  -h, --help                this text\n"
         "\n"
-        "exit status: 0 no regression, 1 at least one regression, 2 usage or input error\n"
-        "(unreadable file, unknown schema version, different boards/models without --cross).\n");
+        "exit status: 0 no regression; 1 a regression, or a configuration missing or degraded\n"
+        "in NEW; 2 nothing to compare (a file without rows, no configuration in common, no\n"
+        "metric measured in both) or a usage/input error (unreadable file, unknown schema\n"
+        "version, different boards/models without --cross).\n",
+        TLB_CPULOAD_BUSY_CPUS);
 }
 
 static int parse_pct(const char *opt, const char *val, double *out) {
@@ -443,7 +755,7 @@ static int parse_metrics(const char *list, int *use) {
         for (int i = 0; i < N_METRICS; i++)
             if (!strcmp(tok, metrics[i].name)) use[i] = found = 1;
         if (!found) {
-            tlb_error("--metric: unknown metric '%s' (known: tg_ts, pp_ts, ttft_ms, "
+            tlb_error("--metric: unknown metric '%.40s' (known: tg_ts, pp_ts, ttft_ms, "
                       "peak_rss_bytes, j_per_token, kld_mean)", tok);
             return -1;
         }
@@ -452,28 +764,30 @@ static int parse_metrics(const char *list, int *use) {
 }
 
 static int parse_args(int argc, char **argv, struct opts *op, const char **files) {
-    enum { O_CROSS = 256, O_SEED, O_RESAMPLES, O_THR_METRIC };
+    enum { O_CROSS = 256, O_SEED, O_RESAMPLES, O_ALLOW_MISSING, O_THR_METRIC };
+    enum { N_FIXED = 10 };
     char names[N_METRICS][48], optnames[N_METRICS][52];
-    struct option all[9 + N_METRICS + 1] = {
+    struct option all[N_FIXED + N_METRICS + 1] = {
         {"threshold", required_argument, NULL, 't'}, {"metric", required_argument, NULL, 'm'},
         {"alpha", required_argument, NULL, 'a'},     {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},    {"cross", no_argument, NULL, O_CROSS},
         {"seed", required_argument, NULL, O_SEED},
         {"resamples", required_argument, NULL, O_RESAMPLES},
+        {"allow-missing", no_argument, NULL, O_ALLOW_MISSING},
         {"help", no_argument, NULL, 'h'},
     };
     for (int i = 0; i < N_METRICS; i++) {
         snprintf(names[i], sizeof names[i], "threshold-%s", metrics[i].name);
         snprintf(optnames[i], sizeof optnames[i], "--threshold-%s", metrics[i].name);
-        all[9 + i] = (struct option){names[i], required_argument, NULL, O_THR_METRIC + i};
+        all[N_FIXED + i] = (struct option){names[i], required_argument, NULL, O_THR_METRIC + i};
     }
-    all[9 + N_METRICS] = (struct option){0, 0, 0, 0};
+    all[N_FIXED + N_METRICS] = (struct option){0, 0, 0, 0};
 
     double global = 0.05, per[N_METRICS];
     int have_per[N_METRICS] = {0};
     for (int i = 0; i < N_METRICS; i++) op->use[i] = 1;
     op->alpha = 0.05;
-    op->fmt = TLB_OFMT_TABLE;
+    op->fmt = F_TABLE;
     op->seed = 1;
     op->resamples = 10000;
     optind = 0; /* full getopt reset: commands may run more than once in a process */
@@ -494,13 +808,20 @@ static int parse_args(int argc, char **argv, struct opts *op, const char **files
             }
             break;
         case 'f':
-            if (tlb_ofmt_parse(optarg, &op->fmt)) {
-                tlb_error("--format: '%s' is not table, md or csv", optarg);
-                return -1;
+            if (!strcmp(optarg, "json")) {
+                op->fmt = F_JSON;
+            } else {
+                enum tlb_ofmt f;
+                if (tlb_ofmt_parse(optarg, &f)) {
+                    tlb_error("--format: '%.40s' is not table, md, csv or json", optarg);
+                    return -1;
+                }
+                op->fmt = f == TLB_OFMT_MD ? F_MD : f == TLB_OFMT_CSV ? F_CSV : F_TABLE;
             }
             break;
         case 'o': op->output = optarg; break;
         case O_CROSS: op->cross = 1; break;
+        case O_ALLOW_MISSING: op->allow_missing = 1; break;
         case O_SEED:
             if (tlb_parse_int(optarg, 0, 0x7fffffffL, &lv)) {
                 tlb_error("--seed: '%s' is not a non-negative integer", optarg);
@@ -529,6 +850,7 @@ static int parse_args(int argc, char **argv, struct opts *op, const char **files
         tlb_error("compare needs exactly two files, BASE.csv and NEW.csv (see --help)");
         return -1;
     }
+    if (op->fmt == F_JSON && tlb_json_check("compare --format json") != 0) return -1;
     files[0] = argv[optind];
     files[1] = argv[optind + 1];
     return 0;
@@ -540,28 +862,77 @@ static int varies(const struct tlb_table *a, const struct tlb_table *b, const ch
     for (int k = 0; k < 2; k++) {
         const struct tlb_table *t = k ? b : a;
         for (size_t r = 0; r < t->n_rows; r++)
-            if (strcmp(tlb_table_str(t, r, tlb_table_col(t, col)), first) != 0) return 1;
+            if (strcmp(cell(t, r, col), first) != 0) return 1;
     }
     return 0;
 }
 
-/* Names of configurations present in one file only (newline-separated). */
-struct text_list {
-    char *text;
-    size_t len, cap, n;
+/* ---------------------------------------------------------------- main */
+
+struct counts {
+    size_t v[V_COUNT];
+    size_t matched, compared, only_b, only_n, disturbed;
 };
 
-static int list_add(struct text_list *l, const char *s) {
-    size_t need = l->len + strlen(s) + 2;
-    if (need > l->cap) {
-        char *p = realloc(l->text, need * 2);
-        if (!p) return -1;
-        l->text = p;
-        l->cap = need * 2;
+/* The text (table/Markdown) report around the table: header, comparability notes, lists of
+ * configurations in one file only. Every name from a file is escaped for the format. */
+static void print_header(FILE *out, const struct opts *op, const char *const *files,
+                         const struct tlb_table *tb, const struct tlb_table *tn, int show,
+                         const struct tlb_buf *warnings) {
+    int md = op->fmt == F_MD;
+    fputs(md ? "### tlbench compare: BASE " : "tlbench compare: BASE ", out);
+    put_esc(out, op->fmt, files[0]);
+    fprintf(out, " (%zu rows) vs NEW ", tb->n_rows);
+    put_esc(out, op->fmt, files[1]);
+    fprintf(out, " (%zu rows)\n\n", tn->n_rows);
+    const char *bcol = op->board_col;
+    if (show) {
+        const char *parts[] = {"BASE: board '", first_value(tb, bcol), "', model '",
+                               first_value(tb, "model_name"), "'; NEW: board '",
+                               first_value(tn, bcol), "', model '", first_value(tn, "model_name"),
+                               "'"};
+        for (size_t i = 0; i < TLB_ARRAY_LEN(parts); i++)
+            i % 2 ? put_esc(out, op->fmt, parts[i]) : (void)fputs(parts[i], out);
+        fprintf(out, "%s\n\n", op->cross ? " (--cross)" : "");
+    } else {
+        fputs("board: ", out);
+        put_esc(out, op->fmt, first_value(tb, bcol));
+        fputs("; model: ", out);
+        put_esc(out, op->fmt, first_value(tb, "model_name"));
+        fputs("\n\n", out);
     }
-    l->len += (size_t)sprintf(l->text + l->len, "%s%s", l->len ? "\n" : "", s);
-    l->n++;
-    return 0;
+    fprintf(out, "thresholds:");
+    for (int m = 0; m < N_METRICS; m++)
+        if (op->use[m]) fprintf(out, " %s %g%%", metrics[m].name, 100 * op->threshold[m]);
+    fprintf(out, "; alpha %g; bootstrap %d resamples, seed %llu\n\n", op->alpha, op->resamples,
+            (unsigned long long)op->seed);
+    if (warnings->len) {
+        for (const char *l = warnings->p; l && *l;) {
+            const char *nl = strchr(l, '\n');
+            char line[600];
+            snprintf(line, sizeof line, "%.*s", nl ? (int)(nl - l) : (int)strlen(l), l);
+            fputs(md ? "- warning: " : "warning: ", out);
+            put_esc(out, op->fmt, line);
+            fputc('\n', out);
+            l = nl ? nl + 1 : NULL;
+        }
+        fputc('\n', out);
+    }
+}
+
+static void print_only(FILE *out, const struct opts *op, const struct tlb_buf *list,
+                       const char *side, size_t n) {
+    if (!n) return;
+    fprintf(out, "\nonly in %s (%zu):\n", side, n);
+    for (const char *l = list->p; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        char line[600];
+        snprintf(line, sizeof line, "%.*s", nl ? (int)(nl - l) : (int)strlen(l), l);
+        fputs(op->fmt == F_MD ? "- " : "  ", out);
+        put_esc(out, op->fmt, line);
+        fputc('\n', out);
+        l = nl ? nl + 1 : NULL;
+    }
 }
 
 int tlb_cmd_compare(int argc, char **argv) {
@@ -571,36 +942,51 @@ int tlb_cmd_compare(int argc, char **argv) {
     if (rc) return rc > 0 ? TLB_EXIT_OK : TLB_EXIT_USAGE;
 
     struct tlb_table *tb = NULL, *tn = NULL;
-    struct keyed *kb = NULL, *kn = NULL;
+    struct config *kb = NULL, *kn = NULL;
     size_t nkb = 0, nkn = 0;
-    struct tlb_otable *ot = NULL;
-    struct text_list only[2] = {{0}};
+    struct report rp = {.op = &op};
+    struct tlb_buf only[2] = {{0}}, warnings = {0};
+    struct differs diff;
+    memset(&diff, 0, sizeof diff);
     FILE *out = stdout;
     int exit_code = TLB_EXIT_USAGE;
     if (tlb_csv_read(files[0], &tb) || tlb_csv_read(files[1], &tn)) goto done;
     tlb_table_drop_out_of_range(tb); /* every number below is one a measurement can have */
     tlb_table_drop_out_of_range(tn);
+    for (int k = 0; k < 2; k++) {
+        const struct tlb_table *t = k ? tn : tb;
+        if (t->n_rows == 0) {
+            tlb_error("%s: no rows (a header only, or none usable): nothing to compare; did the "
+                      "%s sweep run?", files[k], k ? "NEW" : "BASE");
+            goto done;
+        }
+    }
 
     int skip[N_KEYS] = {0};
     const char *bcol = all_labelled(tb) && all_labelled(tn) ? "board_label" : "board";
     op.board_col = bcol;
     int shared_board = share_value(tb, tn, bcol), shared_model = share_value(tb, tn, "model_name");
-    if ((!shared_board || !shared_model) && tb->n_rows && tn->n_rows && !op.cross) {
-        tlb_error("%s and %s are from different %s ('%.60s' vs '%.60s'); use --cross to "
-                  "compare them anyway", files[0], files[1], !shared_board ? "boards" : "models",
+    if ((!shared_board || !shared_model) && !op.cross) {
+        tlb_error("%s and %s are from different %s ('%.60s' vs '%.60s'); use --cross to compare "
+                  "them anyway",
+                  files[0], files[1], !shared_board ? "boards" : "models",
                   first_value(tb, !shared_board ? bcol : "model_name"),
                   first_value(tn, !shared_board ? bcol : "model_name"));
         goto done;
     }
     if (op.cross) {
-        skip[0] = 1;                 /* board */
+        skip[0] = 1;                    /* board */
         if (!shared_model) skip[1] = 1; /* model_name */
     }
-    if (!(kb = build_keys(tb, &op, skip, &nkb)) || !(kn = build_keys(tn, &op, skip, &nkn))) goto done;
+    if (!(kb = build_configs(tb, &op, skip, &nkb)) || !(kn = build_configs(tn, &op, skip, &nkn)))
+        goto done;
 
-    int csv = op.fmt == TLB_OFMT_CSV;
-    ot = csv ? tlb_otable_new(20, csv_headers) : tlb_otable_new(10, table_headers);
-    if (!ot) goto done;
+    int csv = op.fmt == F_CSV, json = op.fmt == F_JSON;
+    if (json ? !(rp.bmf = tlb_bmf_new())
+             : !(rp.ot = csv ? tlb_otable_new(20, csv_headers) : tlb_otable_new(10, table_headers))) {
+        tlb_error("out of memory");
+        goto done;
+    }
     if (op.output && !(out = tlb_fopen_output(op.output, "w"))) {
         out = stdout;
         goto done;
@@ -610,122 +996,157 @@ int tlb_cmd_compare(int argc, char **argv) {
                               : varies(tb, tn, bcol);
     int show_model = varies(tb, tn, "model_name");
 
-    size_t count[V_COUNT] = {0}, n_matched = 0, only_b = 0, only_n = 0;
+    struct counts n;
+    memset(&n, 0, sizeof n);
     char label[512];
     size_t i = 0, j = 0;
-    int st_col_b = tlb_table_col(tb, "status"), st_col_n = tlb_table_col(tn, "status");
     while (i < nkb || j < nkn) {
         int c = i >= nkb ? 1 : j >= nkn ? -1 : strcmp(kb[i].key, kn[j].key);
         if (c != 0) {
             int side = c < 0 ? 0 : 1;
             const struct tlb_table *t = side ? tn : tb;
-            size_t row = side ? kn[j++].row : kb[i++].row;
-            config_label(t, row, bcol, show_board, show_model, label, sizeof label);
-            if (csv) {
-                if (emit(ot, &op, t, row, label, "", NULL, side ? "only in new" : "only in base",
-                         "") != 0)
+            const struct config *cf = side ? &kn[j++] : &kb[i++];
+            config_label(t, cf->row, bcol, show_board, show_model, label, sizeof label);
+            /* measured in BASE and absent from NEW: the gate cannot vouch for it */
+            int missing = !side && !strcmp(config_status(t, cf), "ok");
+            if (missing) n.v[V_MISSING]++;
+            const char *verdict = side ? "only in new" : missing ? "missing" : "only in base";
+            if (csv && emit(&rp, t, cf->row, label, "", NULL, verdict, "") != 0) goto done;
+            if (!csv) {
+                tlb_buf_printf(&only[side], "%s%s\n", label,
+                               missing ? " (measured in BASE: missing)" : "");
+                if (only[side].failed) {
+                    tlb_error("out of memory");
                     goto done;
-            } else if (list_add(&only[side], label) != 0) {
-                tlb_error("out of memory");
-                goto done;
+                }
             }
-            side ? only_n++ : only_b++;
+            side ? n.only_n++ : n.only_b++;
             continue;
         }
-        size_t rb = kb[i++].row, rn = kn[j++].row;
-        n_matched++;
+        const struct config *cb = &kb[i++], *cn = &kn[j++];
+        size_t rb = cb->row, rn = cn->row;
+        n.matched++;
+        note_differences(&diff, tb, rb, tn, rn);
         config_label(tb, rb, bcol, show_board, show_model, label, sizeof label);
-        const char *sb = tlb_table_str(tb, rb, st_col_b), *sn = tlb_table_str(tn, rn, st_col_n);
-        if (!*sb) sb = "ok";
-        if (!*sn) sn = "ok";
+        const char *sb = config_status(tb, cb), *sn = config_status(tn, cn);
         if (strcmp(sb, "ok") != 0 || strcmp(sn, "ok") != 0) {
             /* Status changes: metrics of a row that did not run are not comparable. */
             enum verdict v = V_NO_CHANGE;
             char note[256];
-            const char *detail = tlb_table_str(tn, rn, tlb_table_col(tn, "status_detail"));
+            const char *detail = cell(tn, rn, "status_detail");
             if (!strcmp(sb, "ok") && failed_status(sn)) v = V_REGRESSION;
-            else if (!strcmp(sb, "ok")) v = V_INCONCLUSIVE;
+            else if (!strcmp(sb, "ok")) v = V_DEGRADED;
             else if (!strcmp(sn, "ok")) v = V_IMPROVEMENT;
             snprintf(note, sizeof note, "%s -> %s%s%.120s", sb, sn, *detail ? ": " : "", detail);
-            count[v]++;
-            struct result r = {.v = v, .p = NAN, .ci_lo = NAN, .ci_hi = NAN,
-                               .base = NAN, .cand = NAN, .ratio = NAN, .method = M_SINGLE};
-            if (emit(ot, &op, tb, rb, label, "status", &r, verdict_names[v], note) != 0) goto done;
+            n.v[v]++;
+            struct result r = {.v = v, .p = NAN, .ci_lo = NAN, .ci_hi = NAN, .base = NAN,
+                               .cand = NAN, .ratio = NAN, .cand_lo = NAN, .cand_hi = NAN,
+                               .method = M_SINGLE};
+            if (emit(&rp, tb, rb, label, "status", &r, verdict_names[v], note) != 0) goto done;
             continue;
         }
+        int paired = cb->rounds && cn->rounds &&
+                     !strcmp(cell(tb, rb, "run_id"), cell(tn, rn, "run_id"));
         for (int m = 0; m < N_METRICS; m++) {
             if (!op.use[m]) continue;
-            struct side s1 = {0}, s2 = {0};
             struct result r;
+            memset(&r, 0, sizeof r);
+            r.p = r.ci_lo = r.ci_hi = r.cand_lo = r.cand_hi = NAN;
             int got = -1;
-            if (load_side(tb, rb, &metrics[m], &s1) == 0 && load_side(tn, rn, &metrics[m], &s2) == 0)
-                got = compare_metric(&op, m, &s1, &s2, &r);
-            free(s1.s);
-            free(s2.s);
+            if (paired && !metrics[m].deterministic) {
+                got = compare_paired(&op, m, tb, cb, tn, cn, &r);
+            } else {
+                struct side s1 = {0}, s2 = {0};
+                if (load_side(tb, cb, &metrics[m], &s1) == 0 &&
+                    load_side(tn, cn, &metrics[m], &s2) == 0)
+                    got = compare_metric(&op, m, &s1, &s2, &r);
+                free(s1.s);
+                free(s2.s);
+            }
             if (got < 0) {
                 tlb_error("compare: %s: cannot compute %s", label, metrics[m].name);
                 goto done;
             }
             if (got == 0) continue; /* not measured on one side */
-            count[r.v]++;
-            if (emit(ot, &op, tb, rb, label, metrics[m].name, &r, verdict_names[r.v], r.note))
+            n.v[r.v]++;
+            n.compared += !r.no_data;
+            n.disturbed += r.no_data;
+            if (emit(&rp, tb, rb, label, metrics[m].name, &r, verdict_names[r.v], r.note))
                 goto done;
         }
     }
 
-    /* Report. */
-    int md = op.fmt == TLB_OFMT_MD;
-    const char *result = count[V_REGRESSION] ? "REGRESSION" : "no regression";
-    if (!csv) {
-        fprintf(out, "%stlbench compare: BASE %s (%zu rows) vs NEW %s (%zu rows)\n\n",
-                md ? "### " : "", files[0], tb->n_rows, files[1], tn->n_rows);
-        if (tb->n_rows && tn->n_rows && (op.cross || show_board || show_model))
-            fprintf(out, "BASE: board '%s', model '%s'; NEW: board '%s', model '%s'%s\n\n",
-                    first_value(tb, bcol), first_value(tb, "model_name"),
-                    first_value(tn, bcol), first_value(tn, "model_name"),
-                    op.cross ? " (--cross)" : "");
-        else if (tb->n_rows)
-            fprintf(out, "board: %s; model: %s\n\n", first_value(tb, bcol),
-                    first_value(tb, "model_name"));
-        fprintf(out, "thresholds:");
-        for (int m = 0; m < N_METRICS; m++)
-            if (op.use[m]) fprintf(out, " %s %g%%", metrics[m].name, 100 * op.threshold[m]);
-        fprintf(out, "; alpha %g; bootstrap %d resamples, seed %llu\n\n", op.alpha,
-                op.resamples, (unsigned long long)op.seed);
-    }
-    if (tlb_otable_print(ot, out, op.fmt) != 0) {
-        tlb_error("%s: write error", op.output ? op.output : "stdout");
+    /* The verdict of the whole comparison. */
+    size_t blocking = n.v[V_DEGRADED] + n.v[V_MISSING];
+    int fail = n.v[V_REGRESSION] || (blocking && !op.allow_missing);
+    int nothing = n.matched == 0 || (n.compared == 0 && !fail);
+    const char *result = nothing ? "NOTHING COMPARED"
+                         : n.v[V_REGRESSION] ? "REGRESSION"
+                         : fail ? "CONFIGURATIONS MISSING OR NOT MEASURED"
+                                : "no regression";
+    if (differences_text(&diff, &warnings) != 0) {
+        tlb_error("out of memory");
         goto done;
     }
-    FILE *sum = csv ? stderr : out;
-    for (int side = 0; side < 2 && !csv; side++) {
-        size_t n = side ? only_n : only_b;
-        if (!n) continue;
-        fprintf(out, "\nonly in %s (%zu):\n", side ? "NEW" : "BASE", n);
-        for (char *line = only[side].text; line && *line;) {
-            char *nl = strchr(line, '\n');
-            fprintf(out, "%s%.*s\n", md ? "- " : "  ", nl ? (int)(nl - line) : (int)strlen(line),
-                    line);
-            line = nl ? nl + 1 : NULL;
+    for (const char *l = warnings.p; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        tlb_warn("%.*s", nl ? (int)(nl - l) : (int)strlen(l), l);
+        l = nl ? nl + 1 : NULL;
+    }
+    int md = op.fmt == F_MD;
+    if (json) {
+        char *text = tlb_bmf_print(rp.bmf);
+        int bad = !text || fputs(text, out) == EOF || fputc('\n', out) == EOF;
+        free(text);
+        if (bad) {
+            tlb_error("%s: write error", op.output ? op.output : "stdout");
+            goto done;
+        }
+    } else {
+        if (!csv)
+            print_header(out, &op, files, tb, tn,
+                         op.cross || show_board || show_model, &warnings);
+        if (tlb_otable_print(rp.ot, out, csv ? TLB_OFMT_CSV : md ? TLB_OFMT_MD : TLB_OFMT_TABLE)) {
+            tlb_error("%s: write error", op.output ? op.output : "stdout");
+            goto done;
+        }
+        if (!csv) {
+            print_only(out, &op, &only[0], "BASE", n.only_b);
+            print_only(out, &op, &only[1], "NEW", n.only_n);
         }
     }
+    FILE *sum = csv || json ? stderr : out;
     fprintf(sum, "\n%zu configurations compared: %zu regression(s), %zu improvement(s), "
-            "%zu inconclusive, %zu no change; %zu only in BASE, %zu only in NEW\n",
-            n_matched, count[V_REGRESSION], count[V_IMPROVEMENT], count[V_INCONCLUSIVE],
-            count[V_NO_CHANGE], only_b, only_n);
+            "%zu inconclusive, %zu no change, %zu degraded; %zu only in BASE (%zu missing), "
+            "%zu only in NEW\n",
+            n.matched, n.v[V_REGRESSION], n.v[V_IMPROVEMENT], n.v[V_INCONCLUSIVE],
+            n.v[V_NO_CHANGE], n.v[V_DEGRADED], n.only_b, n.v[V_MISSING], n.only_n);
+    if (nothing)
+        fprintf(sum, "%s\n", n.matched == 0
+                                 ? "no configuration of BASE is in NEW (different -p/-n, depths, "
+                                   "kernels or threads?): nothing to compare"
+                             : n.disturbed
+                                 ? "every round was disturbed by other processes: nothing to "
+                                   "compare (re-run on a quiet machine)"
+                                 : "no metric was measured in both files: nothing to compare");
+    else if (blocking && op.allow_missing)
+        fprintf(sum, "--allow-missing: %zu configuration(s) measured in BASE and not in NEW do "
+                "not fail the gate\n", blocking);
     fprintf(sum, "%sRESULT: %s%s\n", md ? "**" : "", result, md ? "**" : "");
     fflush(sum);
-    exit_code = count[V_REGRESSION] ? TLB_EXIT_FAIL : TLB_EXIT_OK;
+    exit_code = nothing ? TLB_EXIT_USAGE : fail ? TLB_EXIT_FAIL : TLB_EXIT_OK;
 done:
-    free(only[0].text);
-    free(only[1].text);
+    tlb_buf_free(&only[0]);
+    tlb_buf_free(&only[1]);
+    tlb_buf_free(&warnings);
     if (out != stdout && fclose(out) != 0) {
         tlb_error("%s: write error", op.output);
         exit_code = TLB_EXIT_USAGE;
     }
-    tlb_otable_free(ot);
-    free_keys(kb, nkb);
-    free_keys(kn, nkn);
+    tlb_otable_free(rp.ot);
+    tlb_bmf_free(rp.bmf);
+    free_configs(kb, nkb);
+    free_configs(kn, nkn);
     tlb_table_free(tb);
     tlb_table_free(tn);
     return exit_code;

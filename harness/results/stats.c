@@ -243,3 +243,131 @@ out:
     free(tmp);
     return rc;
 }
+
+/* ---------------------------------------------------------------- paired: signed rank */
+
+/* Null distribution of W+ for n pairs without ties: counts[w] = subsets of {1..n} with sum
+ * w, w = 0..n(n+1)/2 (doubles: 2^60 is still exact). NULL when out of memory. */
+static double *signed_rank_counts(size_t n) {
+    size_t m = n * (n + 1) / 2;
+    double *c = tlb_calloc(m + 1, sizeof *c, "signed-rank table");
+    if (!c) return NULL;
+    c[0] = 1;
+    for (size_t k = 1; k <= n; k++)
+        for (size_t w = k * (k + 1) / 2; w >= k; w--) {
+            c[w] += c[w - k];
+            if (w == k) break;
+        }
+    return c;
+}
+
+static int cmp_abs(const void *a, const void *b) {
+    double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+    return (x > y) - (x < y);
+}
+
+/* Two-sided signed-rank p-value of the log ratios d (n values, any order). */
+static double signed_rank_p(const double *d, size_t n) {
+    double *nz = tlb_malloc((n ? n : 1) * sizeof *nz, "signed rank");
+    if (!nz) return NAN;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] != 0) nz[k++] = d[i];
+    if (k == 0) {
+        free(nz);
+        return 1.0; /* every pair equal: no evidence of a change */
+    }
+    qsort(nz, k, sizeof *nz, cmp_abs);
+    double w_plus = 0, tie_term = 0;
+    for (size_t i = 0; i < k;) {
+        size_t j = i;
+        while (j + 1 < k && fabs(nz[j + 1]) == fabs(nz[i])) j++;
+        double avg = (double)(i + j) / 2.0 + 1.0, t = (double)(j - i + 1);
+        for (size_t q = i; q <= j; q++)
+            if (nz[q] > 0) w_plus += avg;
+        tie_term += t * t * t - t;
+        i = j + 1;
+    }
+    free(nz);
+    double kk = (double)k, mean = kk * (kk + 1) / 4.0;
+    if (tie_term == 0 && k <= TLB_PAIRED_EXACT_MAX) {
+        double *c = signed_rank_counts(k);
+        if (!c) return NAN;
+        double lo_tail = fmin(w_plus, kk * (kk + 1) / 2.0 - w_plus), below = 0, total = 0;
+        for (size_t w = 0; w <= k * (k + 1) / 2; w++) {
+            total += c[w];
+            if ((double)w <= lo_tail) below += c[w];
+        }
+        free(c);
+        return fmin(1.0, 2.0 * below / total);
+    }
+    double var = kk * (kk + 1) * (2 * kk + 1) / 24.0 - tie_term / 48.0;
+    if (var <= 0) return 1.0;
+    double z = (fabs(w_plus - mean) - 0.5) / sqrt(var);
+    return z <= 0 ? 1.0 : fmin(1.0, erfc(z / sqrt(2.0)));
+}
+
+/* The critical count c of the Walsh-average interval: the largest c with P(W+ <= c) <=
+ * alpha/2, or -1 when even c = 0 is too likely (too few pairs). */
+static long walsh_critical(size_t n, double alpha) {
+    if (n <= TLB_PAIRED_EXACT_MAX) {
+        double *c = signed_rank_counts(n);
+        if (!c) return -2;
+        double total = ldexp(1.0, (int)n), cum = 0;
+        long crit = -1;
+        for (size_t w = 0; w <= n * (n + 1) / 2; w++) {
+            cum += c[w];
+            if (cum / total > alpha / 2) break;
+            crit = (long)w;
+        }
+        free(c);
+        return crit;
+    }
+    /* normal approximation: W+ ~ N(n(n+1)/4, n(n+1)(2n+1)/24) */
+    double nn = (double)n, z = 1.959963984540054; /* two-sided 95 % */
+    if (fabs(alpha - 0.05) > 1e-12) {
+        /* invert erfc by bisection for other levels */
+        double lo = 0, hi = 10;
+        for (int i = 0; i < 100; i++) {
+            double mid = (lo + hi) / 2;
+            if (erfc(mid / sqrt(2.0)) > alpha) lo = mid;
+            else hi = mid;
+        }
+        z = (lo + hi) / 2;
+    }
+    double c = nn * (nn + 1) / 4.0 - 0.5 - z * sqrt(nn * (nn + 1) * (2 * nn + 1) / 24.0);
+    return c < 0 ? -1 : (long)floor(c);
+}
+
+int tlb_stat_paired_ratio(const double *base, const double *cand, size_t n, double conf,
+                          struct tlb_paired *out) {
+    if (n == 0 || n > TLB_PAIRED_MAX || !(conf > 0 && conf < 1)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(base[i]) || !isfinite(cand[i]) || base[i] <= 0 || cand[i] <= 0) return -1;
+    size_t m = n * (n + 1) / 2;
+    double *d = tlb_malloc(n * sizeof *d, "paired ratios");
+    double *walsh = tlb_malloc(m * sizeof *walsh, "Walsh averages");
+    int rc = -1;
+    if (!d || !walsh) goto out;
+    for (size_t i = 0; i < n; i++) d[i] = log(cand[i] / base[i]);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) walsh[k++] = (d[i] + d[j]) / 2.0;
+    qsort(walsh, m, sizeof *walsh, tlb_cmp_double);
+    out->n = n;
+    out->ratio = exp(percentile_sorted(walsh, m, 50));
+    out->p = signed_rank_p(d, n);
+    long c = walsh_critical(n, 1 - conf);
+    if (c < -1 || isnan(out->p)) goto out;
+    if (c < 0) {
+        out->lo = out->hi = NAN;
+    } else {
+        out->lo = exp(walsh[c]);              /* the (c+1)-th smallest */
+        out->hi = exp(walsh[m - 1 - (size_t)c]); /* the (M-c)-th smallest */
+    }
+    rc = 0;
+out:
+    free(d);
+    free(walsh);
+    return rc;
+}

@@ -66,4 +66,27 @@ int tlb_stat_bootstrap_ratio(const double *base, size_t nb, const double *cand, 
  * array of k values, or NULL when out of memory. */
 double *tlb_stat_subsample(const double *x, size_t n, size_t k);
 
+/* Paired comparison over n pairs (the rounds of an interleaved A/B run, where base_i and
+ * cand_i were measured minutes apart at most): on the log ratios d_i = ln(cand_i / base_i),
+ * the Hodges-Lehmann estimate (median of the Walsh averages (d_i + d_j) / 2, i <= j), the
+ * Wilcoxon signed-rank test (two-sided; zeros dropped, ties given average ranks; exact null
+ * distribution for up to TLB_PAIRED_EXACT_MAX non-zero pairs without ties, else the normal
+ * approximation with tie correction and continuity correction) and the distribution-free
+ * confidence interval from the Walsh averages: [A(c+1), A(M-c)] with c the largest count
+ * with P(W+ <= c) <= (1-conf)/2 (exact null distribution of n; normal approximation beyond
+ * TLB_PAIRED_EXACT_MAX). Everything is returned as ratios (exp of the log values). With too few
+ * pairs for the confidence asked (fewer than 6 at 95 %), lo/hi are NAN: no interval, so
+ * nothing can be significant. Inputs must be finite and > 0. Returns 0, or -1 (n = 0, n >
+ * TLB_PAIRED_MAX, a value <= 0 or not finite, out of memory). */
+#define TLB_PAIRED_EXACT_MAX 60
+#define TLB_PAIRED_MAX 1000
+struct tlb_paired {
+    double ratio;  /* exp(Hodges-Lehmann estimate of the log ratio) */
+    double lo, hi; /* confidence interval of the ratio, NAN when n is too small */
+    double p;      /* signed-rank p-value, two-sided */
+    size_t n;      /* pairs */
+};
+int tlb_stat_paired_ratio(const double *base, const double *cand, size_t n, double conf,
+                          struct tlb_paired *out);
+
 #endif
