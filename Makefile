@@ -56,6 +56,11 @@ ifeq ($(HAVE_CJSON),1)
 LDLIBS   += -lcjson
 CPPFLAGS += -DTLB_HAVE_CJSON=1
 endif
+# make HOOKS=1 BUILD=build-hooks: a test build that honours TLBENCH_TEST_SLOWDOWN (a known decode
+# slowdown for scripts/ci-gate-eval.sh; harness/sweep/test-hooks.h). Release builds ignore it.
+ifeq ($(HOOKS),1)
+CPPFLAGS += -DTLB_TEST_HOOKS=1
+endif
 
 # What the binary is built from: $(BUILD)/gen/build-info.h, rewritten only when it changes (so
 # the files that include it are recompiled after a commit or an edit, and only then). Dirty =

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "json-out.h"
 #include "out-table.h"
 #include "results-csv.h"
 #include "results-lock.h"
@@ -16,7 +17,7 @@ static void usage(FILE *out) {
     fprintf(out,
         "usage: tlbench bench [--model M] [--quant T] [--kernel K] [-t N] [--ctx D]\n"
         "                     [--kv-type T] [-p N] [-n N] [-r N] [--warmup N] [--timeout SEC]\n"
-        "                     [-o FILE.csv] [--format table|csv] [--eval-text F]\n"
+        "                     [-o FILE.csv] [--format table|csv|json|jsonl] [--eval-text F]\n"
         "                     [--tokenizer T] [--seed N] [--power-cmd CMD]\n\n"
         "Benchmarks one configuration exactly as one row of 'tlbench sweep' (the same worker\n"
         "process, warm-up, repetitions and columns: see docs/csv-schema.md) and prints every\n"
@@ -58,6 +59,10 @@ static int on_row(void *cb, int item, struct tlb_row *row, enum tlb_status st) {
     if (o->format && !strcmp(o->format, "csv")) {
         if (tlb_csv_write_header(stdout) != 0 || tlb_csv_write_row(stdout, row) != 0) return -1;
         return 0;
+    }
+    if (o->format && !strncmp(o->format, "json", 4)) {
+        struct tlb_json_stream js = {stdout, !strcmp(o->format, "jsonl"), 0};
+        return tlb_json_stream_row(&js, row) == 0 && tlb_json_stream_end(&js) == 0 ? 0 : -1;
     }
     return print_table(row);
 }

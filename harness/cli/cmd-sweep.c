@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "json-out.h"
 #include "progress.h"
 #include "results-csv.h"
 #include "results-lock.h"
@@ -47,6 +48,8 @@ static void usage(FILE *out) {
 
 struct sweep_out {
     struct tlb_session *s;
+    struct tlb_sync sync;       /* tlbench ab's turns (closed when not driven) */
+    struct tlb_json_stream json; /* --format json|jsonl: rows on stdout too (f NULL: none) */
     struct tlb_csv_writer *w;
     struct tlb_progress *pg;
     int counts[TLB_STATUS_COUNT];
@@ -75,6 +78,11 @@ static void row_text(const struct tlb_row *row, const struct tlb_plan_item *it,
 static int on_row(void *cb, int item, struct tlb_row *row, enum tlb_status st) {
     struct sweep_out *o = cb;
     if (tlb_csv_append(o->w, row) != 0) return -1;
+    if (o->json.f && tlb_json_stream_row(&o->json, row) != 0) return -1;
+    if (o->sync.out && tlb_sync_row(&o->sync, item, row, st) != 0) {
+        tlb_error("tlbench ab is gone (cannot report the row)");
+        return -1;
+    }
     o->counts[st]++;
     o->written++;
     char text[1024];
@@ -159,6 +167,23 @@ static void remember_default(const char *board, const char *path) {
     }
 }
 
+/* A resumed sweep in rounds continues its run: the rows of its last round carry the run id
+ * the new rows must share, so that the rounds stay one run (compare pairs rounds of one run). */
+static void continue_run_id(const char *path, char *run_id, size_t n) {
+    struct tlb_table *t = NULL;
+    if (access(path, F_OK) != 0 || tlb_csv_read(path, &t) != 0) return;
+    for (size_t r = t->n_rows; r-- > 0;) {
+        const char *id = tlb_table_str(t, r, tlb_table_col(t, "run_id"));
+        if (!*tlb_table_str(t, r, tlb_table_col(t, "round"))) continue;
+        size_t len = strlen(id), ok = len > 0 && len < n;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = id[i] > 0x20 && id[i] < 0x7f; /* a run id is printable ASCII without spaces */
+        if (ok) memcpy(run_id, id, len + 1);
+        break;
+    }
+    tlb_table_free(t);
+}
+
 int tlb_cmd_sweep(int argc, char **argv) {
     struct tlb_sweep_cli c;
     int rc = tlb_sweep_cli_parse(argc, argv, TLB_CMD_SWEEP, &c, usage);
@@ -191,6 +216,7 @@ int tlb_cmd_sweep(int argc, char **argv) {
         }
         fprintf(stderr, "tlbench: --resume: %d of %d configurations already in %s\n", n,
                 s.plan.n, path);
+        if (s.spec.rounds > 1) continue_run_id(path, s.run_id, sizeof s.run_id);
     }
     int total = 0, to_run = 0;
     for (int i = 0; i < s.plan.n; i++) {
@@ -206,8 +232,11 @@ int tlb_cmd_sweep(int argc, char **argv) {
         rc = TLB_EXIT_OK;
         goto out;
     }
+    const int json = c.args.format && !strncmp(c.args.format, "json", 4);
+    FILE *res = json ? stderr : stdout; /* stdout stays pure JSON */
     if (total == 0) {
-        printf("results: %s (nothing left to run)\n", path);
+        fprintf(res, "results: %s (nothing left to run)\n", path);
+        if (json && strcmp(c.args.format, "jsonl") != 0) fputs("[]\n", stdout);
         rc = TLB_EXIT_OK;
         goto out;
     }
@@ -216,6 +245,16 @@ int tlb_cmd_sweep(int argc, char **argv) {
         goto out;
     }
     if (!c.args.out_path) remember_default(s.board_slug, path);
+    if (c.args.ab_sync) { /* driven by tlbench ab: tell it the plan, then run on its word */
+        if (tlb_sync_open(&o.sync, c.args.ab_sync) != 0 ||
+            tlb_sync_send_plan(&o.sync, &s.plan) != 0) {
+            tlb_error("--ab-sync: cannot talk to tlbench ab");
+            rc = TLB_EXIT_FAIL;
+            goto out;
+        }
+        s.sync = &o.sync;
+    }
+    if (json) o.json = (struct tlb_json_stream){stdout, !strcmp(c.args.format, "jsonl"), 0};
     o.pg = tlb_progress_new(stderr, total, to_run, -1);
     s.cb = &o;
     s.on_row = on_row;
@@ -228,6 +267,7 @@ int tlb_cmd_sweep(int argc, char **argv) {
     tlb_format_duration((double)(tlb_now_ns() - t0) / 1e9, dur, sizeof dur);
     if (tlb_csv_close(o.w) != 0) er = -1;
     o.w = NULL;
+    if (o.json.f && tlb_json_stream_end(&o.json) != 0) er = -1;
     char summary[512] = "";
     for (int i = 0; i < TLB_STATUS_COUNT; i++) {
         if (!o.counts[i]) continue;
@@ -244,12 +284,13 @@ int tlb_cmd_sweep(int argc, char **argv) {
         tlb_error("sweep stopped: cannot write %s (%d rows written)", path, o.written);
         rc = TLB_EXIT_FAIL;
     } else {
-        printf("results: %s (%d rows in %s: %s)\n", path, o.written, dur, summary);
+        fprintf(res, "results: %s (%d rows in %s: %s)\n", path, o.written, dur, summary);
         int failed = o.counts[TLB_STATUS_CRASHED] + o.counts[TLB_STATUS_TIMEOUT] +
                      o.counts[TLB_STATUS_OOM] + o.counts[TLB_STATUS_ERROR];
         rc = failed ? TLB_EXIT_FAIL : TLB_EXIT_OK;
     }
 out:
+    tlb_sync_close(&o.sync);
     tlb_csv_close(o.w);
     tlb_results_unlock(lock);
     tlb_progress_free(o.pg);

@@ -13,6 +13,7 @@
 #include "command.h"
 #include "monitor.h"
 #include "progress.h"
+#include "json-out.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- options */
@@ -100,7 +101,8 @@ int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(s->run_id, sizeof s->run_id, "%s-%x", ts, (unsigned)getpid());
+    if (c->args.run_id) snprintf(s->run_id, sizeof s->run_id, "%s", c->args.run_id);
+    else snprintf(s->run_id, sizeof s->run_id, "%s-%x", ts, (unsigned)getpid());
     return 0;
 }
 
@@ -146,8 +148,12 @@ static int nap(double seconds) {
 
 #define MAX_TEMP_WAIT_S 900.0
 
-static int before_run(void *cb) {
+static int before_run(void *cb, int item) {
     struct tlb_session *s = cb;
+    if (s->sync) { /* tlbench ab: wait for this side's turn, or leave the item out */
+        int r = tlb_sync_ready(s->sync, item);
+        if (r != 0) return r;
+    }
     if (s->runs_started++ > 0 && s->spec.cooldown_s > 0 && nap(s->spec.cooldown_s) != 0)
         return -1;
     if (s->spec.max_temp_c > 0) {

@@ -14,6 +14,7 @@
 #include "sysinfo.h"
 #include "thermal.h"
 #include "sweep-run.h"
+#include "ab-sync.h"
 
 struct tlb_sweep_cli {
     struct tlb_sweep_spec cli;  /* the command-line layer */
@@ -45,6 +46,7 @@ struct tlb_session {
     int (*on_row)(void *cb, int item, struct tlb_row *row, enum tlb_status st);
     void (*on_begin)(void *cb, int item);
     void (*on_note)(void *cb, const char *msg);
+    struct tlb_sync *sync;      /* tlbench ab's turns, or NULL */
 };
 
 /* Build the effective spec and the plan. Returns 0, or an exit code (TLB_EXIT_FAIL for a bad

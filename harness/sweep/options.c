@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json-out.h"
 #include "kernel.h"
 #include "kv.h"
 #include "power.h"
@@ -40,8 +41,19 @@ static int check_power(const char *what, const char *v) {
 }
 
 static int check_format(const char *what, const char *v) {
+    if (!strcmp(v, "json") || !strcmp(v, "jsonl")) return tlb_json_check(what);
     if (!strcmp(v, "table") || !strcmp(v, "csv")) return 0;
-    tlb_error("%s: '%s' is not table or csv", what, v);
+    tlb_error("%s: '%s' is not table, csv, json or jsonl", what, v);
+    return -1;
+}
+
+/* A run id names one run in many rows (and one ab run in two files): printable, no spaces. */
+static int check_run_id(const char *what, const char *v) {
+    size_t n = strlen(v);
+    int ok = n > 0 && n < 60;
+    for (const char *c = v; ok && *c; c++) ok = *c > 0x20 && *c < 0x7f;
+    if (ok) return 0;
+    tlb_error("%s: 1 to 59 printable characters without spaces", what);
     return -1;
 }
 
@@ -87,10 +99,30 @@ const struct tlb_option tlb_options[] = {
              "(same model, weight type, kernel, threads, depth, KV type, -p, -n);\n"
              "without -o, the default file the last sweep on this board wrote\n"
              "(results/.last-<board>), whatever the date is now"},
-    {.name = "format", .type = TLB_OPT_ARG, ARGS(format), .where = TLB_IN_CLI | TLB_IN_BENCH,
+    {.name = "format", .type = TLB_OPT_ARG, ARGS(format), .where = TLB_IN_CLI | BOTH,
      .arg = "F", .check = check_format,
-     .help = "table (default): one line per column with its unit;\n"
-             "csv: the header and the row on stdout"},
+     .help = "what goes to stdout besides the CSV file: table or csv (default:\n"
+             "the results path), json (an array, llama-bench -o json) or jsonl\n"
+             "(one row a line as it ends): every column, with llama-bench's\n"
+             "field names where they mean the same (docs/csv-schema.md)",
+     .help_bench = "table (default): one line per column with its unit;\n"
+                   "csv: the header and the row on stdout; json (an array of one\n"
+                   "object) or jsonl: the row with llama-bench's field names where\n"
+                   "they mean the same (docs/csv-schema.md), for llama.cpp's\n"
+                   "scripts/compare-llama-bench.py and dashboards"},
+    {.name = "rounds", .type = TLB_OPT_INT, SPEC(rounds), .min = 1, .max = 1000, .def = "1",
+     .where = TLB_IN_CLI | TLB_IN_FILE | TLB_IN_SWEEP, .arg = "N",
+     .help = "measure every configuration N times, round after round (the\n"
+             "configurations of a weight type in turn, so that a slow period of\n"
+             "the machine is spread over all of them); rows carry their round"},
+    {.name = "ab-sync", .type = TLB_OPT_ARG, ARGS(ab_sync), .where = TLB_IN_CLI | TLB_IN_SWEEP,
+     .arg = "IN,OUT",
+     .help = "set by tlbench ab, which runs two builds' sweeps in turns: wait\n"
+             "for its word before each configuration (docs/ci.md)"},
+    {.name = "run-id", .type = TLB_OPT_ARG, ARGS(run_id), .where = TLB_IN_CLI | TLB_IN_SWEEP,
+     .arg = "ID", .check = check_run_id,
+     .help = "the run id of the rows (default: time and pid); tlbench ab gives\n"
+             "both of its sweeps one"},
     {.name = "dry-run", .type = TLB_OPT_FLAG, ARGS(dry_run), .where = TLB_IN_CLI | BOTH,
      .help = "print the configurations and the results path, run nothing"},
     {.name = "model", .type = TLB_OPT_NAMES, SPEC_LIST(models, n_models),

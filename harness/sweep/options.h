@@ -61,6 +61,7 @@ enum tlb_cmd_mode { TLB_CMD_SWEEP, TLB_CMD_BENCH };
  * strings point into argv. */
 struct tlb_sweep_args {
     const char *profile, *sweep_file, *out_path, *power, *format, *board_label;
+    const char *ab_sync, *run_id; /* set by tlbench ab (cmd-ab.c, ab-sync.h) */
     int resume, dry_run, no_monitor, no_counters;
 };
 

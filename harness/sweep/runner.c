@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "stats.h"
 #include "sysfs.h"
+#include "test-hooks.h"
 #include "util.h"
 
 /* ---- tokens ---- */
@@ -253,6 +254,9 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         }
     }
 
+    /* test builds only (make HOOKS=1): a known decode slowdown for scripts/ci-gate-eval.sh */
+    const double slowdown = tlb_test_decode_slowdown(tlb_type_traits(m->wtype)->name,
+                                                     o->kernel->name);
     struct phase_acc pa;
     memset(&pa, 0, sizeof pa);
     long long vals[TLB_CTR_MAX_EVENTS], by_role[TLB_CTR_ROLE_COUNT];
@@ -277,6 +281,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
             int64_t a = tlb_now_ns();
             if (tlb_engine_forward(e, &tok, 1, pos0 + np + i, logits, 0) != 0) goto fwd_fail;
             tok = tlb_argmax(logits, V);
+            if (slowdown > 0) tlb_test_burn_ns((int64_t)((double)(tlb_now_ns() - a) * slowdown));
             tok_ms[(size_t)r * (size_t)ng + (size_t)i] = (double)(tlb_now_ns() - a) / 1e6;
         }
         int64_t t3 = tlb_now_ns();

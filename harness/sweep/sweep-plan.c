@@ -64,6 +64,37 @@ static int is_short(const struct tlb_sweep_spec *s, const char *kernel) {
     return 0;
 }
 
+/* Repeat each (model, weight type) group of the plan round after round, in place (the items
+ * array has room for every round): round 1 is the group as built, later rounds its runnable
+ * items again. */
+static void expand_rounds(struct tlb_plan *p, int rounds) {
+    int total = 0;
+    for (int i = 0; i < p->n;) { /* count first, then fill from the end backwards */
+        int end = i, ok = 0;
+        while (end < p->n && p->items[end].model == p->items[i].model &&
+               p->items[end].wtype == p->items[i].wtype)
+            ok += p->items[end++].pre_status == TLB_STATUS_OK;
+        total += (end - i) + ok * (rounds - 1);
+        i = end;
+    }
+    int out = total, i = p->n;
+    while (i > 0) {
+        int start = i - 1;
+        while (start > 0 && p->items[start - 1].model == p->items[i - 1].model &&
+               p->items[start - 1].wtype == p->items[i - 1].wtype)
+            start--;
+        for (int r = rounds; r >= 1; r--)
+            for (int j = i - 1; j >= start; j--) {
+                if (r > 1 && p->items[j].pre_status != TLB_STATUS_OK) continue;
+                struct tlb_plan_item it = p->items[j];
+                it.round = r;
+                p->items[--out] = it;
+            }
+        i = start;
+    }
+    p->n = total;
+}
+
 int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
     p->items = NULL;
     p->n = 0;
@@ -88,11 +119,12 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
         if (!(s->accuracy && s->quants[i] == TLB_TYPE_F32)) quants[nq++] = s->quants[i];
     size_t total = (size_t)s->n_models * (size_t)nq * (size_t)nk * (size_t)s->n_kv *
                    (size_t)s->n_depths * (size_t)s->n_threads;
-    if (total > 1000000) {
-        tlb_error("the sweep has %zu configurations (at most 1000000)", total);
+    int rounds = s->rounds > 1 ? s->rounds : 1;
+    if (total > 1000000 / (size_t)rounds) {
+        tlb_error("the sweep has %zu configurations x %d rounds (at most 1000000)", total, rounds);
         return -1;
     }
-    p->items = tlb_calloc(total, sizeof *p->items, "sweep plan");
+    p->items = tlb_calloc(total * (size_t)rounds, sizeof *p->items, "sweep plan");
     if (!p->items) return -1;
     for (int mi = 0; mi < s->n_models; mi++) {
         struct tlb_config cfg;
@@ -168,6 +200,7 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
             }
         }
     }
+    if (rounds > 1) expand_rounds(p, rounds);
     return 0;
 }
 
@@ -176,9 +209,11 @@ void tlb_plan_item_label(const struct tlb_plan_item *it, char *buf, size_t n) {
     if (it->short_phases)
         snprintf(phases, sizeof phases, " (short: p=%d n=%d r=%d)", it->n_prompt, it->n_gen,
                  it->reps);
-    snprintf(buf, n, "%s %s t=%d d=%d%s%s%s", tlb_type_traits(it->wtype)->name, it->kernel_name,
+    char round[24] = "";
+    if (it->round > 0) snprintf(round, sizeof round, " round %d", it->round);
+    snprintf(buf, n, "%s %s t=%d d=%d%s%s%s%s", tlb_type_traits(it->wtype)->name, it->kernel_name,
              it->n_threads, it->n_depth, it->kv_type == TLB_TYPE_F32 ? "" : " kv=",
-             it->kv_type == TLB_TYPE_F32 ? "" : tlb_type_traits(it->kv_type)->name, phases);
+             it->kv_type == TLB_TYPE_F32 ? "" : tlb_type_traits(it->kv_type)->name, phases, round);
 }
 
 /* ---- resume ---- */
@@ -190,7 +225,8 @@ int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const
     const int c_model = tlb_table_col(t, "model_source"), c_w = tlb_table_col(t, "weight_type"),
               c_k = tlb_table_col(t, "kernel"), c_t = tlb_table_col(t, "n_threads"),
               c_d = tlb_table_col(t, "n_depth"), c_kv = tlb_table_col(t, "kv_type"),
-              c_p = tlb_table_col(t, "n_prompt"), c_n = tlb_table_col(t, "n_gen");
+              c_p = tlb_table_col(t, "n_prompt"), c_n = tlb_table_col(t, "n_gen"),
+              c_round = tlb_table_col(t, "round");
     if (c_model < 0 || c_w < 0 || c_k < 0 || c_t < 0 || c_d < 0 || c_kv < 0 || c_p < 0 ||
         c_n < 0) {
         tlb_error("%s: cannot resume: the file lacks the configuration columns", path);
@@ -199,16 +235,17 @@ int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const
     }
     int marked = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
-        int64_t th, d, np, ng;
+        int64_t th, d, np, ng, round = 0;
         if (!tlb_table_int(t, r, c_t, &th) || !tlb_table_int(t, r, c_d, &d) ||
             !tlb_table_int(t, r, c_p, &np) || !tlb_table_int(t, r, c_n, &ng))
             continue;
+        tlb_table_int(t, r, c_round, &round); /* absent or empty: 0, no rounds */
         const char *model = tlb_table_str(t, r, c_model), *w = tlb_table_str(t, r, c_w),
                    *k = tlb_table_str(t, r, c_k), *kv = tlb_table_str(t, r, c_kv);
         for (int i = 0; i < p->n; i++) {
             struct tlb_plan_item *it = &p->items[i];
             if (it->done || it->n_threads != th || it->n_depth != d || it->n_prompt != np ||
-                it->n_gen != ng ||
+                it->n_gen != ng || it->round != round ||
                 strcmp(s->models[it->model], model) ||
                 strcmp(tlb_type_traits(it->wtype)->name, w) ||
                 strcmp(it->kernel_name, k) || strcmp(tlb_type_traits(it->kv_type)->name, kv))

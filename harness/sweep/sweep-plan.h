@@ -48,6 +48,10 @@ struct tlb_sweep_spec {
     char *short_kernels[TLB_PLAN_MAX_LIST];     /* names (owned) */
     int n_short;
     struct tlb_phases short_phases;
+    /* Rounds: every configuration of a (model, weight type) is measured once per round, the
+     * rounds one after the other (configurations interleaved in time, so that a slow period of
+     * the machine is spread over them); rows carry their round. 1: no rounds. */
+    int rounds;
 };
 
 /* The largest thread count of the spec (at least 1): model loading and the accuracy passes
@@ -66,6 +70,7 @@ struct tlb_plan_item {
     int short_phases;                  /* 1: a short kernel (no accuracy pass either) */
     enum tlb_status pre_status;     /* OK: to run; UNSUPPORTED: decided before running */
     char pre_detail[256];           /* why, when not OK */
+    int round;                      /* 1.. with --rounds, 0 without */
     int done;                       /* already in the results file (--resume) */
 };
 
@@ -75,20 +80,22 @@ struct tlb_plan {
 };
 
 /* Cross product of spec's lists. With accuracy on, f32 runs first among the weight types (its
- * prepared model also serves as the accuracy reference). Kernels that cannot run a weight
+ * prepared model also serves as the accuracy reference). With rounds > 1 the configurations of
+ * each (model, weight type) follow round after round (a configuration decided before running,
+ * e.g. unsupported, only in round 1). Kernels that cannot run a weight
  * type here, and configurations whose context exceeds a built-in model's maximum, get
  * pre_status UNSUPPORTED with the reason. Returns 0 or -1 (error printed). */
 int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p);
 void tlb_plan_free(struct tlb_plan *p);
 
 /* --resume: mark items that already have a row in the results file at path (same model
- * source, weight type, kernel, threads, depth, kv type, and the item's n_prompt, n_gen). A missing file
+ * source, weight type, kernel, threads, depth, kv type, the item's n_prompt, n_gen and round). A missing file
  * marks nothing. Returns the number marked, or -1 when the file cannot be read (error
  * printed). */
 int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const char *path);
 
-/* "q4_0 avx512 t=2 d=512" (plus " kv=f16" when the KV type is not f32, and
- * " (short: p=4 n=4 r=2)" for a short kernel). */
+/* "q4_0 avx512 t=2 d=512" (plus " kv=f16" when the KV type is not f32,
+ * " (short: p=4 n=4 r=2)" for a short kernel and " round 3" with rounds). */
 void tlb_plan_item_label(const struct tlb_plan_item *it, char *buf, size_t n);
 
 #endif

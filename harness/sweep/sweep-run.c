@@ -30,11 +30,35 @@ static void row_merge(struct tlb_row *dst, const struct tlb_row *src) {
 struct driver {
     struct tlb_sweep_env *env;
     char model_hash[160];
-    struct tlb_row *acc_cells; /* accuracy of the current (weight type, kernel) */
-    const struct tlb_kernel *acc_kernel; /* the kernel acc_cells belong to */
+    /* accuracy of the current weight type, per kernel (computed once: with rounds a kernel
+     * comes back every round); cells NULL when it was not or could not be computed */
+    struct acc_entry {
+        const struct tlb_kernel *kernel;
+        struct tlb_row *cells;
+    } acc[TLB_PLAN_MAX_LIST];
+    int n_acc;
     char acc_ref[64];
     int ref_ok;
 };
+
+static struct acc_entry *find_acc(struct driver *d, const struct tlb_kernel *k) {
+    for (int i = 0; i < d->n_acc; i++)
+        if (d->acc[i].kernel == k) return &d->acc[i];
+    return NULL;
+}
+
+/* A new (empty) entry for kernel k, or NULL when the table is full (never: a plan has at most
+ * TLB_PLAN_MAX_LIST kernels). */
+static struct acc_entry *add_acc(struct driver *d, const struct tlb_kernel *k) {
+    if (d->n_acc >= TLB_PLAN_MAX_LIST) return NULL;
+    d->acc[d->n_acc] = (struct acc_entry){k, NULL};
+    return &d->acc[d->n_acc++];
+}
+
+static void clear_acc(struct driver *d) {
+    for (int i = 0; i < d->n_acc; i++) tlb_row_free(d->acc[i].cells);
+    d->n_acc = 0;
+}
 
 static int emit(struct driver *d, int idx, enum tlb_status st, const char *detail,
                 const struct tlb_row *model_cells, const struct tlb_row *worker) {
@@ -52,10 +76,12 @@ static int emit(struct driver *d, int idx, enum tlb_status st, const char *detai
         .n_gen = it->n_gen, .reps = it->reps, .warmup = it->warmup, .seed = s->seed};
     tlb_runner_identity(row, &id);
     tlb_row_set_int(row, "n_ctx", (int64_t)it->n_depth + it->n_prompt + it->n_gen);
+    if (it->round > 0) tlb_row_set_int(row, "round", it->round);
     row_merge(row, model_cells);
     row_merge(row, worker);
-    if (d->acc_cells && it->kernel == d->acc_kernel && st != TLB_STATUS_UNSUPPORTED) {
-        row_merge(row, d->acc_cells);
+    const struct acc_entry *a = find_acc(d, it->kernel);
+    if (a && a->cells && st != TLB_STATUS_UNSUPPORTED) {
+        row_merge(row, a->cells);
         tlb_row_set_str(row, "acc_ref", d->acc_ref);
     }
     tlb_row_set_str(row, "status", tlb_status_name(st));
@@ -213,7 +239,7 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                              tlb_format_size((uint64_t)margin, c, sizeof c));
                 }
             }
-            d.acc_kernel = NULL;
+            clear_acc(&d);
             for (int j = i; j < end && result == 0; j++) {
                 struct tlb_plan_item *it = &p->items[j];
                 if (!pending(it)) continue;
@@ -233,9 +259,14 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                     tlb_row_free(cells);
                     continue;
                 }
-                if (env->before_run && env->before_run(env->cb) != 0) {
+                int br = env->before_run ? env->before_run(env->cb, j) : 0;
+                if (br < 0) {
                     result = 1;
                     break;
+                }
+                if (br > 0) { /* left out (tlbench ab decided it has enough rounds) */
+                    it->done = 1;
+                    continue;
                 }
                 if (!g.alive) {
                     int rc = tlb_model_proc_start(env, mi, wtype, ref_fd, &g, &st,
@@ -258,20 +289,17 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                 }
                 /* short kernels (the naive reference on a big model) would spend minutes on
                  * the accuracy pass too: their accuracy columns stay empty */
-                if (acc && d.ref_ok && d.acc_kernel != it->kernel && it->short_phases) {
-                    tlb_row_free(d.acc_cells);
-                    d.acc_cells = NULL;
-                    d.acc_kernel = it->kernel;
+                if (acc && d.ref_ok && !find_acc(&d, it->kernel) && it->short_phases &&
+                    add_acc(&d, it->kernel)) {
                     char lbl[96];
                     tlb_plan_item_label(it, lbl, sizeof lbl);
                     note(env, "accuracy of %s not computed: %s runs with short phases "
                               "(short-kernels)", lbl, it->kernel_name);
                 }
                 /* accuracy once per (weight type, kernel), before its first row */
-                if (acc && d.ref_ok && d.acc_kernel != it->kernel) {
-                    tlb_row_free(d.acc_cells);
-                    d.acc_cells = NULL;
-                    d.acc_kernel = it->kernel;
+                struct acc_entry *ae;
+                if (acc && d.ref_ok && !find_acc(&d, it->kernel) &&
+                    (ae = add_acc(&d, it->kernel))) {
                     struct tlb_msg m;
                     int rc = tlb_model_proc_request(env, &g, TLB_REQ_ACC, (uint32_t)j, &m, &st,
                                                     detail, sizeof detail);
@@ -281,14 +309,14 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                     }
                     if (rc == 0) {
                         if (m.status == TLB_STATUS_OK) {
-                            d.acc_cells = m.row;
+                            ae->cells = m.row;
                             m.row = NULL;
                         } else {
                             snprintf(detail, sizeof detail, "%s", m.detail);
                         }
                         tlb_msg_free(&m);
                     }
-                    if (!d.acc_cells) {
+                    if (!ae->cells) {
                         char lbl[96];
                         tlb_plan_item_label(it, lbl, sizeof lbl);
                         note(env, "accuracy of %s failed: %s", lbl, detail);
@@ -315,13 +343,12 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                 }
             }
             if (result == 0) tlb_model_proc_stop(&g);
-            tlb_row_free(d.acc_cells);
-            d.acc_cells = NULL;
+            clear_acc(&d);
             i = end;
         }
     }
     if (g.alive || g.pid > 0) tlb_model_proc_kill(&g);
-    tlb_row_free(d.acc_cells);
+    clear_acc(&d);
     if (ref_fd >= 0) close(ref_fd);
     return result;
 }

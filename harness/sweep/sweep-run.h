@@ -36,9 +36,9 @@ struct tlb_sweep_env {
     int acc_window, acc_chunks;
     /* driver callbacks; cb is passed back */
     void *cb;
-    /* before each configuration is run (cool-down, temperature wait): 0, or -1 when
-     * interrupted */
-    int (*before_run)(void *cb);
+    /* before configuration `item` is run (cool-down, temperature wait, tlbench ab's turn):
+     * 0 run it, 1 leave it out (no row), -1 interrupted */
+    int (*before_run)(void *cb, int item);
     /* a configuration starts running (progress) */
     void (*on_begin)(void *cb, int item);
     /* a finished row (any status): write it. 0, or -1 to stop the sweep (write error). */
