@@ -158,7 +158,7 @@ check-deps:
 	elif [ "$(HAVE_CSV)" != 1 ]; then \
 	  echo "tlbench: libcsv is required (Debian: libcsv-dev); run 'make deps'" >&2; exit 1; fi
 	@[ "$(HAVE_PAPI)" = 1 ] || echo "note: PAPI not found (libpapi-dev): counters disabled" >&2
-	@[ "$(HAVE_CJSON)" = 1 ] || echo "note: cJSON not found (libcjson-dev): safetensors disabled" >&2
+	@[ "$(HAVE_CJSON)" = 1 ] || echo "note: cJSON not found (libcjson-dev): safetensors and JSON output disabled" >&2
 
 deps:
 	@scripts/install-deps.sh

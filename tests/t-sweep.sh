@@ -152,6 +152,43 @@ else
     echo "skip bench_load_peak_1.1b: /usr/bin/time absent (Debian package time)"
 fi
 
+# ---- JSON for other tools: every column typed, llama-bench's fields where they mean the same ----
+# (the keys llama.cpp's scripts/compare-llama-bench.py requires: its LLAMA_BENCH_KEY_PROPERTIES
+# plus build_commit, test_time and avg_ts)
+if ! command -v python3 >/dev/null; then
+    echo "skip json_outputs: python3 absent (needed to parse the JSON)"
+elif ! "$T" bench "${Q[@]}" --no-accuracy --format json >"$tmp/b.json" 2>"$tmp/err" && \
+    grep -q 'needs cJSON' "$tmp/err"; then
+    echo "skip json_outputs: this build has no cJSON: $(head -1 "$tmp/err")"
+else
+    "$T" sweep "${P[@]}" "${Q[@]}" --quant f32,q4_0 --kernel naive -t 1 --no-accuracy \
+        -o "$tmp/j.csv" --format jsonl >"$tmp/s.jsonl" 2>"$tmp/serr"
+    if python3 - "$tmp/b.json" "$tmp/s.jsonl" "$tmp/j.csv" >"$tmp/perr" 2>&1 <<'EOF'
+import csv, json, sys
+need = ("cpu_info gpu_info backends n_gpu_layers tensor_buft_overrides model_filename model_type "
+        "n_batch n_ubatch embeddings cpu_mask cpu_strict poll n_threads type_k type_v use_mmap "
+        "no_kv_offload split_mode main_gpu tensor_split flash_attn n_prompt n_gen n_depth "
+        "build_commit test_time avg_ts").split()
+bench = json.load(open(sys.argv[1]))
+assert isinstance(bench, list) and len(bench) == 1, "bench --format json: an array of one row"
+lines = [json.loads(l) for l in open(sys.argv[2])]
+rows = list(csv.DictReader(open(sys.argv[3])))
+assert len(lines) == len(rows) == 2, f"jsonl {len(lines)} lines, CSV {len(rows)} rows"
+for r in bench + lines:
+    missing = [k for k in need if k not in r]
+    assert not missing, f"missing {missing}"
+    assert r["schema_version"].startswith("tlbench-csv-"), r["schema_version"]
+    assert isinstance(r["n_threads"], int) and isinstance(r["avg_ts"], float)
+    assert isinstance(r["samples_ts"], list) and isinstance(r["samples_ns"], list)
+    assert len(r["samples_ns"]) == r["repetitions"], "one sample per repetition"
+    assert r["model_type"] == r["model_name"] + " " + r["weight_type"].upper()
+for r, c in zip(lines, rows):  # the same rows as the CSV file, the same numbers
+    assert r["weight_type"] == c["weight_type"] and r["avg_ts"] == float(c["avg_ts"]), (r, c)
+EOF
+    then ok json_outputs
+    else fail json_outputs "$(tail -3 "$tmp/perr") $(tail -2 "$tmp/serr")"; fi
+fi
+
 # ---- bad input: one clear error line each ----
 expect_error() { # name expected_exit pattern args...
     local name=$1 want=$2 pat=$3; shift 3
