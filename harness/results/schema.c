@@ -162,7 +162,7 @@ int tlb_unit_range(const char *unit, double *lo, double *hi) {
         {"W", 0, 1e6},              {"J", 0, 1e12},            {"J/token", 0, 1e9},
         {"tokens/J", 0, 1e12},      {"%", 0, 1e6},             {"degC", -273.15, 1e4},
         {"0/1", 0, 1},              {"fraction", 0, 1},        {"logits", 0, 1e30},
-        {"Hz", 0, 1e9},             {"MHz", 0, 1e7},
+        {"Hz", 0, 1e9},             {"MHz", 0, 1e7},           {"CPUs", 0, 1e5},
     };
     for (size_t i = 0; unit && i < sizeof ranges / sizeof ranges[0]; i++) {
         if (strcmp(unit, ranges[i].unit) == 0) {
