@@ -365,7 +365,7 @@ static int set_status(struct tlb_row *row, size_t r, void *ctx) {
                                                           "tg_samples_ts", "pp_ts_median",
                                                           "pp_ts_mean", "pp_samples_ts", NULL};
              *c; c++)
-            tlb_row_clear(row, *c);
+            tlb_row_set_str(row, *c, ""); /* empty: not measured */
     }
     return 1;
 }
