@@ -186,6 +186,40 @@ fail:
 const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e) { return e->kernel; }
 const char *tlb_engine_kernel_version(const struct tlb_engine *e) { return e->kernel_version; }
 size_t tlb_engine_kv_bytes(const struct tlb_engine *e) { return e->kv_bytes; }
+size_t tlb_engine_kv_layer_bytes(const struct tlb_engine *e, int n) {
+    return 2 * (size_t)n * (size_t)tlb_kv_dim(&e->m->cfg) * e->kv_elem;
+}
+
+/* One layer's K rows [0, n) then its V rows [0, n): contiguous in the cache, which is
+ * (n_layers, ctx_len, kv_dim) per K and V. */
+static int kv_layer_span(const struct tlb_engine *e, int layer, int n, size_t *off,
+                         size_t *len) {
+    if (layer < 0 || layer >= e->m->cfg.n_layers || n < 0 || n > e->ctx_len) {
+        tlb_error("KV copy: layer %d or %d positions out of range", layer, n);
+        return -1;
+    }
+    const size_t row = (size_t)tlb_kv_dim(&e->m->cfg) * e->kv_elem;
+    *off = (size_t)layer * (size_t)e->ctx_len * row;
+    *len = (size_t)n * row;
+    return 0;
+}
+
+int tlb_engine_kv_save_layer(const struct tlb_engine *e, int layer, int n, void *dst) {
+    size_t off, len;
+    if (kv_layer_span(e, layer, n, &off, &len) != 0) return -1;
+    memcpy(dst, (const char *)e->key_cache + off, len);
+    memcpy((char *)dst + len, (const char *)e->value_cache + off, len);
+    return 0;
+}
+
+int tlb_engine_kv_load_layer(struct tlb_engine *e, int layer, int n, const void *src) {
+    size_t off, len;
+    if (kv_layer_span(e, layer, n, &off, &len) != 0) return -1;
+    memcpy((char *)e->key_cache + off, src, len);
+    memcpy((char *)e->value_cache + off, (const char *)src + len, len);
+    return 0;
+}
+
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e) {
     size_t s = e->scratch_bytes;
     /* kernels grow scratch on first use: report what they hold now */

@@ -29,6 +29,14 @@ void tlb_engine_free(struct tlb_engine *e);
  * leaving the engine on its old kernel. */
 int tlb_engine_set_kernel(struct tlb_engine *e, const struct tlb_kernel *k);
 
+/* The KV cache of positions [0, n), layer by layer (K rows then V rows, in the engine's KV
+ * type), so that a cache filled once can be handed to other engines of the same model and
+ * KV type: the sweep fills a context depth once per weight type. 0, or -1 when layer or n is
+ * out of range. dst/src hold tlb_engine_kv_layer_bytes(e, n) bytes. */
+size_t tlb_engine_kv_layer_bytes(const struct tlb_engine *e, int n);
+int tlb_engine_kv_save_layer(const struct tlb_engine *e, int layer, int n, void *dst);
+int tlb_engine_kv_load_layer(struct tlb_engine *e, int layer, int n, const void *src);
+
 /* Run tokens[0..n) at positions pos..pos+n-1 (KV cache entries before pos must have been
  * filled by earlier calls). logits: if all_logits, (n, vocab) — every position's logits;
  * otherwise (vocab) — the last token's only (the classifier runs for that row alone).

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "model.h"
 #include "options.h"
 #include "progress.h"
@@ -343,6 +344,56 @@ TLB_TEST(runner_one_configuration) {
     TLB_CHECK(st == TLB_STATUS_UNSUPPORTED && strstr(detail, "exceeds"), "ctx: %s", detail);
     TLB_CHECK(!strcmp(tlb_row_get(row, "status"), "unsupported"), "status cell");
     tlb_row_free(row);
+    tlb_model_free(m);
+}
+
+/* A KV cache filled once (tlb_runner_fill_kv, as a sweep's model process does) and loaded
+ * into another engine gives that engine exactly the state of an engine that filled the same
+ * depth itself: the next prompt's logits are bit-identical, for f32 and f16 caches. */
+TLB_TEST(kv_fill_handover_matches_own_fill) {
+    struct tlb_model *m = load_tiny(TLB_TYPE_Q8_0);
+    TLB_CHECK(m, "load");
+    const int depth = 16, np = 4, V = m->cfg.vocab_size;
+    char why[256];
+    const struct tlb_kernel *k = tlb_kernel_select("auto", m->types_used, why, sizeof why);
+    TLB_CHECK(k, "auto kernel: %s", why);
+    int tok[16], prompt[4];
+    tlb_runner_tokens(tok, depth, V, 7, 2);
+    tlb_runner_tokens(prompt, np, V, 7, 1);
+    float *la = malloc((size_t)V * sizeof *la), *lb = malloc((size_t)V * sizeof *lb);
+    TLB_CHECK(la && lb, "alloc");
+    const enum tlb_type kv_types[] = {TLB_TYPE_F32, TLB_TYPE_F16};
+    for (int t = 0; t < 2; t++) {
+        size_t bytes = tlb_runner_kv_fill_bytes(&m->cfg, kv_types[t], depth);
+        void *snap = malloc(bytes);
+        TLB_CHECK(snap && tlb_runner_fill_kv(m, depth, kv_types[t], 7, 1, snap) == 0, "fill");
+        struct tlb_engine_opts eo = {.kernel = k, .n_threads = 1, .ctx_len = depth + np,
+                                     .max_batch = tlb_runner_max_batch(1, depth),
+                                     .kv_type = kv_types[t]};
+        struct tlb_engine *a = NULL, *b = NULL;
+        TLB_CHECK(tlb_engine_create(&a, m, &eo) == 0 && tlb_engine_create(&b, m, &eo) == 0,
+                  "engines");
+        size_t lb_bytes = tlb_engine_kv_layer_bytes(a, depth);
+        TLB_CHECK(lb_bytes * (size_t)m->cfg.n_layers == bytes, "layout %zu x %d vs %zu",
+                  lb_bytes, m->cfg.n_layers, bytes);
+        for (int l = 0; l < m->cfg.n_layers; l++)
+            TLB_CHECK(tlb_engine_kv_load_layer(a, l, depth, (char *)snap + (size_t)l * lb_bytes) == 0,
+                      "load layer %d", l);
+        TLB_CHECK(tlb_engine_kv_load_layer(a, m->cfg.n_layers, depth, snap) != 0,
+                  "a layer past the model is refused");
+        TLB_CHECK(tlb_engine_forward(b, tok, depth, 0, NULL, 0) == 0, "own fill");
+        TLB_CHECK(tlb_engine_forward(a, prompt, np, depth, la, 0) == 0 &&
+                      tlb_engine_forward(b, prompt, np, depth, lb, 0) == 0,
+                  "prompt after the depth");
+        TLB_CHECK(memcmp(la, lb, (size_t)V * sizeof *la) == 0,
+                  "%s KV: logits differ after the handed-over fill",
+                  tlb_type_traits(kv_types[t])->name);
+        tlb_engine_free(a);
+        tlb_engine_free(b);
+        free(snap);
+    }
+    free(la);
+    free(lb);
     tlb_model_free(m);
 }
 

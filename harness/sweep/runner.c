@@ -6,8 +6,11 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build-info.h"
 #include "counters.h"
@@ -141,6 +144,55 @@ static enum tlb_status fail(char *detail, size_t n, enum tlb_status st, const ch
     return st;
 }
 
+/* ---- KV depth ---- */
+
+/* Copy a filled cache (tlb_runner_fill_kv's layout) into e layer by layer, dropping each
+ * layer's pages of the shared snapshot from this process once copied, so the worker's peak
+ * RSS holds its own cache, not the snapshot too. */
+static int load_kv(struct tlb_engine *e, int n_layers, const void *snap, int n) {
+    const size_t lb = tlb_engine_kv_layer_bytes(e, n);
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int l = 0; l < n_layers; l++) {
+        const char *src = (const char *)snap + (size_t)l * lb;
+        if (tlb_engine_kv_load_layer(e, l, n, src) != 0) return -1;
+        uintptr_t a = ((uintptr_t)src + page - 1) & ~(page - 1), b = ((uintptr_t)src + lb) & ~(page - 1);
+        if (b > a) madvise((void *)a, b - a, MADV_DONTNEED); /* shared mapping: data stays */
+    }
+    return 0;
+}
+
+size_t tlb_runner_kv_fill_bytes(const struct tlb_config *c, enum tlb_type kv_type, int n_depth) {
+    return tlb_kv_bytes_for(c, kv_type, n_depth);
+}
+
+int tlb_runner_fill_kv(const struct tlb_model *m, int n_depth, enum tlb_type kv_type,
+                       uint64_t seed, int n_threads, void *dst) {
+    char why[256];
+    const struct tlb_kernel *k = tlb_kernel_select("auto", m->types_used, why, sizeof why);
+    if (!k) {
+        tlb_error("KV fill: %s", why);
+        return -1;
+    }
+    int *tok = tlb_malloc((size_t)(n_depth > 0 ? n_depth : 1) * sizeof *tok, "depth tokens");
+    struct tlb_engine *e = NULL;
+    struct tlb_engine_opts eo = {.kernel = k, .n_threads = n_threads, .ctx_len = n_depth,
+                                 .max_batch = tlb_runner_max_batch(1, n_depth),
+                                 .kv_type = kv_type};
+    int rc = -1;
+    if (tok && tlb_engine_create(&e, m, &eo) == 0) {
+        tlb_runner_tokens(tok, n_depth, m->cfg.vocab_size, seed, 2);
+        if (tlb_engine_forward(e, tok, n_depth, 0, NULL, 0) == 0) {
+            const size_t lb = tlb_engine_kv_layer_bytes(e, n_depth);
+            rc = 0;
+            for (int l = 0; l < m->cfg.n_layers && rc == 0; l++)
+                rc = tlb_engine_kv_save_layer(e, l, n_depth, (char *)dst + (size_t)l * lb);
+        }
+    }
+    tlb_engine_free(e);
+    free(tok);
+    return rc;
+}
+
 enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_opts *o,
                                struct tlb_row *row, char *detail, size_t dn) {
     const struct tlb_config *c = &m->cfg;
@@ -220,9 +272,10 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     /* depth: filled once, untimed, by the fastest kernel for these weights (the naive kernel
      * would spend minutes on 256 tokens of a 1.1B model; what is timed afterwards depends on
      * how many positions are cached, not on which kernel computed them); then the engine
-     * switches to the kernel under test, and every repetition rewrites positions after it */
+     * switches to the kernel under test, and every repetition rewrites positions after it.
+     * A sweep hands over the cache its model process filled once for this depth (kv_fill). */
     const struct tlb_kernel *fill_k = o->kernel;
-    if (o->n_depth > 0) {
+    if (o->n_depth > 0 && !o->kv_fill) {
         const struct tlb_kernel *fast = tlb_kernel_select("auto", m->types_used, why, sizeof why);
         if (fast) fill_k = fast;
     }
@@ -234,11 +287,16 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "engine creation failed");
         goto done;
     }
-    if (o->n_depth > 0 && tlb_engine_forward(e, depth_tok, o->n_depth, 0, NULL, 0) != 0) {
+    if (o->n_depth > 0 && o->kv_fill) {
+        if (load_kv(e, c->n_layers, o->kv_fill, o->n_depth) != 0) {
+            st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "loading the filled KV cache failed");
+            goto done;
+        }
+    } else if (o->n_depth > 0 && tlb_engine_forward(e, depth_tok, o->n_depth, 0, NULL, 0) != 0) {
         st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "depth fill failed");
         goto done;
     }
-    if (tlb_engine_set_kernel(e, o->kernel) != 0) {
+    if (fill_k != o->kernel && tlb_engine_set_kernel(e, o->kernel) != 0) {
         st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "switching to the kernel under test failed");
         goto done;
     }

@@ -35,6 +35,8 @@ struct tlb_run_opts {
     const char *thermal_zones; /* profile's zones, NULL = all */
     int counters;          /* 1: PAPI/OS event counters */
     double idle_w;         /* idle power measured before the sweep, NAN = unknown */
+    const void *kv_fill;   /* the KV cache of n_depth positions in kv_type, filled once by
+                              tlb_runner_fill_kv (a sweep's model process); NULL: fill here */
 };
 
 /* Run one configuration and fill the measured columns of row (latency, samples, noise,
@@ -44,6 +46,14 @@ struct tlb_run_opts {
  * the reason when not OK. Status and detail columns are set too. */
 enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_opts *o,
                                struct tlb_row *row, char *detail, size_t detail_len);
+
+/* Fill a KV cache of n_depth positions with the configuration's depth tokens (seed), using
+ * the fastest kernel for the model's weights on n_threads, and write it to dst
+ * (tlb_runner_kv_fill_bytes, layer by layer as the engine's kv_save_layer) for
+ * tlb_run_opts.kv_fill. 0, or -1 after an error message. */
+size_t tlb_runner_kv_fill_bytes(const struct tlb_config *c, enum tlb_type kv_type, int n_depth);
+int tlb_runner_fill_kv(const struct tlb_model *m, int n_depth, enum tlb_type kv_type,
+                       uint64_t seed, int n_threads, void *dst);
 
 /* Seeded pseudo-random token ids in [3, vocab): never <unk>, BOS or EOS, so synthetic and
  * real models are both fine. */

@@ -137,7 +137,8 @@ static void set_cell_d(struct tlb_row *r, const char *col, double v) {
 
 /* The worker process body: one request, one message, exit. */
 _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb_model *m,
-                               int ref_fd, uint32_t type, uint32_t index, int out_fd) {
+                               int ref_fd, uint32_t type, uint32_t index, const void *kv_fill,
+                               int out_fd) {
     const struct tlb_sweep_spec *s = env->spec;
     struct tlb_row *row = tlb_row_new();
     char detail[1024] = "";
@@ -153,7 +154,7 @@ _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb
             .root = env->root, .power_source = env->power_source,
             .power_prefer = env->power_prefer, .power_cmd = s->power_cmd,
             .power_rails = env->power_rails, .thermal_zones = env->thermal_zones,
-            .counters = env->counters, .idle_w = env->idle_w};
+            .counters = env->counters, .idle_w = env->idle_w, .kv_fill = kv_fill};
         st = tlb_runner_run(m, &ro, row, detail, sizeof detail);
     } else if (type == TLB_REQ_ACC) {
         const struct tlb_plan_item *it = &env->plan->items[index];

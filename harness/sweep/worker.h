@@ -12,9 +12,11 @@
 #include "sweep-run.h"
 
 /* The worker's body: run request (type, index) of env's plan on model m (ref_fd: the
- * accuracy reference file), send the result on out_fd, exit. Never returns. */
+ * accuracy reference file; kv_fill: the KV cache at the item's depth, filled once by the
+ * model process, or NULL), send the result on out_fd, exit. Never returns. */
 _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb_model *m,
-                               int ref_fd, uint32_t type, uint32_t index, int out_fd);
+                               int ref_fd, uint32_t type, uint32_t index, const void *kv_fill,
+                               int out_fd);
 
 /* How a worker ended, as a row status with its detail: timed_out (killed by the
  * timeout), wstatus (waitpid), msg_ok/msg_status/msg_detail (the row message, if one
