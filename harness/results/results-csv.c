@@ -263,12 +263,6 @@ int tlb_row_set_samples(struct tlb_row *r, const char *col, const double *v, siz
     return rc;
 }
 
-int tlb_row_clear(struct tlb_row *r, const char *col) {
-    int i = lookup(col, "tlb_row_clear");
-    if (i <= 0) return -1; /* schema_version cannot be cleared */
-    return put(r, i, NULL);
-}
-
 const char *tlb_row_get(const struct tlb_row *r, const char *col) {
     int i = tlb_column_index(col);
     if (i < 0) return NULL;

@@ -47,8 +47,6 @@ int tlb_row_set_int(struct tlb_row *r, const char *col, int64_t v);    /* int or
 int tlb_row_set_double(struct tlb_row *r, const char *col, double v);  /* float only */
 int tlb_row_set_samples(struct tlb_row *r, const char *col, const double *v, size_t n);
 /* The cell's text ("" when empty), or NULL for an unknown column. */
-/* Empty one cell again (not schema_version). 0, or -1 for an unknown column. */
-int tlb_row_clear(struct tlb_row *r, const char *col);
 const char *tlb_row_get(const struct tlb_row *r, const char *col);
 
 /* ---- writing ---- */
