@@ -72,6 +72,19 @@ static const unsigned char *put_char(struct tlb_buf *b, const unsigned char *p) 
     return p + n;
 }
 
+void tlb_esc_utf8(struct tlb_buf *b, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        int n = utf8_len(p);
+        if (n == 0) {
+            tlb_buf_puts(b, "\xEF\xBF\xBD");
+            p++;
+            continue;
+        }
+        tlb_buf_add(b, p, (size_t)n);
+        p += n;
+    }
+}
+
 void tlb_esc_html(struct tlb_buf *b, const char *s) {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
         const char *e = NULL;

@@ -25,6 +25,10 @@ void tlb_esc_md(struct tlb_buf *b, const char *s);
  * other controls dropped. */
 void tlb_esc_html(struct tlb_buf *b, const char *s);
 
+/* Valid UTF-8 for a JSON string (cJSON escapes quotes and controls, but passes any byte):
+ * each invalid byte becomes U+FFFD, the rest is kept. */
+void tlb_esc_utf8(struct tlb_buf *b, const char *s);
+
 /* Write s escaped for a target to a stream (errors show in ferror(f)). */
 enum tlb_esc_target { TLB_ESC_TERM, TLB_ESC_MD, TLB_ESC_HTML };
 void tlb_esc_fputs(FILE *f, enum tlb_esc_target t, const char *s);

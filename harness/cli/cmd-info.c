@@ -13,7 +13,9 @@
 #include "build-info.h"
 #include "command.h"
 #include "counters.h"
+#include "escape.h"
 #include "cpu.h"
+#include "json-out.h"
 #include "kernel.h"
 #include "options.h"
 #include "power.h"
@@ -283,58 +285,25 @@ static void profile_rows(struct rows *rs, const struct tlb_profile *p,
 
 /* ---- output ---- */
 
-/* JSON string with every control character escaped and invalid UTF-8 replaced. */
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc((int)c, f);
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            if (c == '\n') fputs("\\n", f);
-            else if (c == '\t') fputs("\\t", f);
-            else if (c == '\r') fputs("\\r", f);
-            else fprintf(f, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            fputc((int)c, f);
-            p++;
-        } else {
-            /* copy one valid UTF-8 sequence, else emit U+FFFD for this byte */
-            int len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-            int ok = len > 0;
-            for (int i = 1; ok && i < len; i++) ok = (p[i] & 0xc0) == 0x80;
-            if (ok && len == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)))
-                ok = 0; /* overlong or surrogate */
-            if (ok && len == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)))
-                ok = 0;
-            if (ok) {
-                fwrite(p, 1, (size_t)len, f);
-                p += len;
-            } else {
-                fputs("\\ufffd", f);
-                p++;
-            }
-        }
-    }
-    fputc('"', f);
-}
-
 static int print_rows(const struct rows *rs, enum fmt fmt, FILE *f) {
-    if (fmt == FMT_JSON) {
-        fputs("{\n", f);
-        for (int i = 0; i < rs->n; i++) {
-            fputs("  ", f);
-            json_string(f, rs->r[i].key);
-            fputs(": ", f);
-            if (rs->r[i].number) fputs(rs->r[i].value, f);
-            else json_string(f, rs->r[i].value);
-            fputs(i + 1 < rs->n ? ",\n" : "\n", f);
+    if (fmt == FMT_JSON) { /* built by cJSON (json-out.h) */
+        struct tlb_json_obj *o = tlb_json_obj_new();
+        int rc = o ? 0 : -1;
+        for (int i = 0; i < rs->n && rc == 0; i++) {
+            double v;
+            if (!rs->r[i].number) rc = tlb_json_obj_str(o, rs->r[i].key, rs->r[i].value);
+            else rc = tlb_json_obj_num(o, rs->r[i].key,
+                                       tlb_parse_double(rs->r[i].value, &v) == 0 ? v : NAN);
         }
-        fputs("}\n", f);
+        char *text = rc == 0 ? tlb_json_obj_print(o) : NULL;
+        tlb_json_obj_free(o);
+        if (!text) {
+            tlb_error("info: out of memory building the JSON");
+            return -1;
+        }
+        int bad = fputs(text, f) == EOF || fputc('\n', f) == EOF;
+        free(text);
+        if (bad) return -1;
     } else if (fmt == FMT_CSV) {
         if (fputs("key,value\n", f) == EOF) return -1;
         for (int i = 0; i < rs->n; i++) {
@@ -349,8 +318,10 @@ static int print_rows(const struct rows *rs, enum fmt fmt, FILE *f) {
         for (int i = 0; i < rs->n; i++) w = TLB_MAX(w, (int)strlen(rs->r[i].key));
         for (int i = 0; i < rs->n; i++) {
             const char *v = rs->r[i].value;
-            fprintf(f, "%-*s  %s\n", w, rs->r[i].key,
-                    rs->r[i].number && !strcmp(v, "null") ? "unknown" : v);
+            /* values come from sysfs, DMI and device trees: escaped for the terminal */
+            fprintf(f, "%-*s  ", w, rs->r[i].key);
+            tlb_esc_fputs(f, TLB_ESC_TERM, rs->r[i].number && !strcmp(v, "null") ? "unknown" : v);
+            fputc('\n', f);
         }
     }
     return ferror(f) ? -1 : 0;
@@ -393,7 +364,10 @@ int tlb_cmd_info(int argc, char **argv) {
         case 'f':
             if (!strcmp(optarg, "text")) fmt = FMT_TEXT;
             else if (!strcmp(optarg, "csv")) fmt = FMT_CSV;
-            else if (!strcmp(optarg, "json")) fmt = FMT_JSON;
+            else if (!strcmp(optarg, "json")) {
+                if (tlb_json_check("info --format json") != 0) return TLB_EXIT_USAGE;
+                fmt = FMT_JSON;
+            }
             else {
                 tlb_error("info: --format must be text, csv or json, not '%s'", optarg);
                 return TLB_EXIT_USAGE;

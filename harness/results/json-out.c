@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "escape.h"
 #include "util.h"
 
 #if TLB_HAVE_CJSON
@@ -18,12 +20,29 @@ int tlb_json_check(const char *what) {
     return 0;
 }
 
+/* A JSON string of s: cJSON escapes quotes and controls; invalid UTF-8 is made valid first. */
+static cJSON *string_of(const char *s) {
+    struct tlb_buf b = {0};
+    tlb_esc_utf8(&b, s);
+    cJSON *j = b.failed ? NULL : cJSON_CreateString(b.p ? b.p : "");
+    tlb_buf_free(&b);
+    return j;
+}
+
+/* obj[key] = the JSON string of s. 1, or 0 on failure (as cJSON's Add functions). */
+static int add_string(cJSON *obj, const char *key, const char *s) {
+    cJSON *j = string_of(s);
+    if (j && cJSON_AddItemToObject(obj, key, j)) return 1;
+    cJSON_Delete(j);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- rows */
 
 /* A cell as a JSON value of its column's type (cells were validated when set). */
 static cJSON *cell_value(enum tlb_col_type type, const char *v) {
     switch (type) {
-    case TLB_COL_STR: return cJSON_CreateString(v);
+    case TLB_COL_STR: return string_of(v);
     case TLB_COL_INT: {
         errno = 0;
         long long i = strtoll(v, NULL, 10);
@@ -70,12 +89,12 @@ static int add_llama_bench(cJSON *o, const struct tlb_row *r) {
     snprintf(model_type, sizeof model_type, "%s %s", tlb_row_get(r, "model_name"), wt);
     double np = cell_num(r, "n_prompt"), ng = cell_num(r, "n_gen");
     const char *mapping = tlb_row_get(r, "weight_mapping");
-    int ok = cJSON_AddStringToObject(o, "model_filename", tlb_row_get(r, "model_source")) &&
-             cJSON_AddStringToObject(o, "model_type", model_type) &&
-             cJSON_AddStringToObject(o, "backends", tlb_row_get(r, "kernel")) &&
+    int ok = add_string(o, "model_filename", tlb_row_get(r, "model_source")) &&
+             add_string(o, "model_type", model_type) &&
+             add_string(o, "backends", tlb_row_get(r, "kernel")) &&
              cJSON_AddStringToObject(o, "gpu_info", "") &&
-             cJSON_AddStringToObject(o, "type_k", tlb_row_get(r, "kv_type")) &&
-             cJSON_AddStringToObject(o, "type_v", tlb_row_get(r, "kv_type")) &&
+             add_string(o, "type_k", tlb_row_get(r, "kv_type")) &&
+             add_string(o, "type_v", tlb_row_get(r, "kv_type")) &&
              cJSON_AddNumberToObject(o, "use_mmap", !strncmp(mapping, "mmap", 4)) &&
              cJSON_AddNumberToObject(o, "n_gpu_layers", 0) &&
              cJSON_AddStringToObject(o, "split_mode", "none") &&
@@ -159,8 +178,14 @@ struct tlb_bmf *tlb_bmf_new(void) {
 int tlb_bmf_add(struct tlb_bmf *d, const char *benchmark, const char *measure, double value,
                 double lo, double hi) {
     if (!isfinite(value)) return -1;
-    cJSON *b = cJSON_GetObjectItemCaseSensitive(d->root, benchmark);
-    if (!b && !(b = cJSON_AddObjectToObject(d->root, benchmark))) return -1;
+    struct tlb_buf name = {0}; /* a benchmark is named by a label from the files */
+    tlb_esc_utf8(&name, benchmark);
+    if (name.failed) return -1;
+    const char *key = name.p ? name.p : "";
+    cJSON *b = cJSON_GetObjectItemCaseSensitive(d->root, key);
+    if (!b) b = cJSON_AddObjectToObject(d->root, key);
+    tlb_buf_free(&name);
+    if (!b) return -1;
     cJSON *m = cJSON_CreateObject();
     if (!m || !cJSON_AddNumberToObject(m, "value", value) ||
         (isfinite(lo) && !cJSON_AddNumberToObject(m, "lower_value", lo)) ||
@@ -196,7 +221,7 @@ struct tlb_json_obj *tlb_json_obj_new(void) {
 }
 
 int tlb_json_obj_str(struct tlb_json_obj *o, const char *key, const char *v) {
-    return cJSON_AddStringToObject(o->root, key, v ? v : "") ? 0 : -1;
+    return add_string(o->root, key, v ? v : "") ? 0 : -1;
 }
 
 int tlb_json_obj_num(struct tlb_json_obj *o, const char *key, double v) {
