@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "runner.h"
 #include "sampler.h"
 #include "stats.h"
 #include "tokenizer.h"
@@ -248,7 +249,7 @@ int tlb_acc_reference(const struct tlb_model *m, const struct tlb_kernel *k,
     int *tokens = NULL, n_tokens = 0, rc = -1;
     float *logits = NULL;
     struct tlb_engine *e = NULL;
-    if (V < 4) {
+    if (V < 1) {
         tlb_error("accuracy: vocabulary of %d tokens is too small", V);
         return -1;
     }
@@ -286,10 +287,8 @@ int tlb_acc_reference(const struct tlb_model *m, const struct tlb_kernel *k,
         if (!tokens) return -1;
         /* BOS, then seeded ids that are neither BOS nor EOS: the fixed prompt */
         uint64_t s = src->seed ^ 0xACC0ACC0ACC0ACC0ull;
-        struct tlb_rng rng;
-        tlb_rng_seed(&rng, s);
-        tokens[0] = 1;
-        for (int i = 1; i < w; i++) tokens[i] = 3 + (int)(tlb_rng_next(&rng) % (uint64_t)(V - 3));
+        tokens[0] = V > 1 ? 1 : 0; /* BOS, where the vocabulary has one */
+        tlb_runner_tokens(tokens + 1, w - 1, V, s, 0); /* stream 0: the rng seeded with s */
         n_tokens = w;
     }
     const int W = h.window;
@@ -350,7 +349,7 @@ int tlb_acc_compare(const struct tlb_model *m, const struct tlb_kernel *k, int n
                     int fd, struct tlb_acc_stats *out, struct tlb_acc_ref_info *info) {
     struct ref_header h;
     if (read_all(fd, &h, sizeof h, 0) != 0) return -1;
-    if (memcmp(h.magic, REF_MAGIC, sizeof h.magic) != 0 || h.vocab < 4 || h.window < 2 ||
+    if (memcmp(h.magic, REF_MAGIC, sizeof h.magic) != 0 || h.vocab < 1 || h.window < 2 ||
         h.n_windows < 1 || h.window > 1 << 20 || h.n_windows > 1 << 20) {
         tlb_error("accuracy: the reference file is not valid");
         return -1;

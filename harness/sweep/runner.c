@@ -28,8 +28,11 @@
 void tlb_runner_tokens(int *out, int n, int vocab, uint64_t seed, uint64_t stream) {
     struct tlb_rng rng;
     tlb_rng_seed(&rng, seed ^ (stream * 0x9E3779B97F4A7C15ull));
-    uint64_t span = vocab > 3 ? (uint64_t)(vocab - 3) : 1;
-    for (int i = 0; i < n; i++) out[i] = 3 + (int)(tlb_rng_next(&rng) % span);
+    /* ids 0-2 are unk/BOS/EOS in llama2.c and SentencePiece vocabularies: avoided when there
+     * are other tokens; a vocabulary of 3 or fewer has nothing else to offer */
+    const int first = vocab > 3 ? 3 : 0;
+    const uint64_t span = vocab > first ? (uint64_t)(vocab - first) : 1;
+    for (int i = 0; i < n; i++) out[i] = first + (int)(tlb_rng_next(&rng) % span);
 }
 
 /* ---- memory facts ---- */

@@ -56,7 +56,8 @@ int tlb_runner_fill_kv(const struct tlb_model *m, int n_depth, enum tlb_type kv_
                        uint64_t seed, int n_threads, void *dst);
 
 /* Seeded pseudo-random token ids in [3, vocab): never <unk>, BOS or EOS, so synthetic and
- * real models are both fine. */
+ * real models are both fine; in [0, vocab) for a vocabulary of 3 tokens or fewer (any size
+ * the loader accepts can be benchmarked). */
 void tlb_runner_tokens(int *out, int n, int vocab, uint64_t seed, uint64_t stream);
 
 /* ---- process memory ---- */
