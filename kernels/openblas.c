@@ -3,14 +3,21 @@
  * binary runs without it. Each pool thread calls it single-threaded on its share of W: f32
  * directly, other types after dequantizing to f32 tiles (blas-common.c). Set
  * TLBENCH_OPENBLAS=/path/libopenblas.so to choose a build; OPENBLAS_CORETYPE (OpenBLAS's own
- * variable) overrides its CPU detection. */
+ * variable) overrides its CPU detection. When it is unset and OpenBLAS's own core dies of
+ * SIGILL here (core_dies), tlbench sets it from its own CPU detection before loading. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "blas-common.h"
+#include "cpu.h"
 #include "util.h"
 
 #if defined(__x86_64__)
@@ -45,8 +52,7 @@ static struct {
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
-static void load(void) {
-    static const char *const names[] = {
+static const char *const names[] = {
         "libopenblas.so.0",  /* Debian/Ubuntu (the alternatives link), Arch */
         "libopenblasp.so.0", /* Fedora's pthread build */
         MULTIARCH "openblas-pthread/libopenblas.so.0",
@@ -54,7 +60,92 @@ static void load(void) {
         MULTIARCH "openblas-serial/libopenblas.so.0",
         "libopenblas.so",
         NULL,
-    };
+};
+
+/* OpenBLAS picks its core from the CPU's vendor, family and model, and not every core checks
+ * that the CPU has the instructions its kernels use: under `qemu-x86_64 -cpu qemu64` (AMD
+ * family 15 without 3DNow!) it picks Opteron, whose sgemm dies of SIGILL. The choice is made
+ * when the library loads, so it is tried first in a child process: load, one small sgemm and
+ * sgemv. Returns the signal that killed the child (0: it ran, or it could not tell) and the
+ * core the child saw in core[n]. */
+static int core_dies(char *core, size_t n) {
+    int pfd[2];
+    core[0] = '\0';
+    if (pipe(pfd) != 0) return 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        alarm(60); /* never outlive a stuck probe */
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core); /* its death is expected: no core file */
+        char why[256];
+        void *h = tlb_blas_dlopen("OpenBLAS", names, "TLBENCH_OPENBLAS", "openblas_get_config",
+                                  why, sizeof why);
+        get_str_fn name = h ? (get_str_fn)dlsym(h, "openblas_get_corename") : NULL;
+        sgemm_fn gemm = h ? (sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;
+        sgemv_fn gemv = h ? (sgemv_fn)dlsym(h, "cblas_sgemv") : NULL;
+        if (!name || !gemm || !gemv) _exit(0); /* the parent's load will say why */
+        const char *c = name();
+        if (c && write(pfd[1], c, strnlen(c, n - 1)) < 0) _exit(0);
+        static float a[64 * 64], b[64 * 64], y[64 * 64];
+        gemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, 64, 64, 64, 1.0f, a, 64, b, 64, 0.0f,
+             y, 64);
+        gemv(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, 64, 64, 1.0f, a, 64, b, 1, 0.0f, y, 1);
+        _exit(0);
+    }
+    close(pfd[1]);
+    if (pid < 0) {
+        close(pfd[0]);
+        return 0;
+    }
+    ssize_t got, len = 0;
+    while (len < (ssize_t)n - 1 && (got = read(pfd[0], core + len, (size_t)n - 1 - (size_t)len)) != 0) {
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) break;
+        len += got;
+    }
+    core[len] = '\0';
+    close(pfd[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return 0;
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGILL ? SIGILL : 0;
+}
+
+/* The OpenBLAS core for what this CPU can run (tlbench's own detection), or NULL. */
+static const char *safe_core(void) {
+#if defined(__x86_64__)
+    if (tlb_cpu_has(TLB_CPU_AVX512F) && tlb_cpu_has(TLB_CPU_AVX512BW) &&
+        tlb_cpu_has(TLB_CPU_AVX512VL) && tlb_cpu_has(TLB_CPU_AVX512DQ))
+        return tlb_cpu_has(TLB_CPU_AVX512BF16) ? "Cooperlake" : "SkylakeX";
+    if (tlb_cpu_has(TLB_CPU_AVX2) && tlb_cpu_has(TLB_CPU_FMA)) return "Haswell";
+    if (tlb_cpu_has(TLB_CPU_AVX)) return "Sandybridge";
+    return "Prescott"; /* SSE3: the oldest core of a DYNAMIC_ARCH x86-64 build */
+#elif defined(__aarch64__)
+    return "ARMV8";
+#else
+    return NULL;
+#endif
+}
+
+static void load(void) {
+    /* Unless the user chose the core, make sure OpenBLAS's own choice runs here; if it dies,
+     * choose one from what this CPU can run, or leave the kernel unusable. */
+    char core[64], forced[160] = "";
+    if (!getenv("OPENBLAS_CORETYPE") && core_dies(core, sizeof core)) {
+        const char *safe = safe_core();
+        char core2[64];
+        if (!safe || setenv("OPENBLAS_CORETYPE", safe, 1) != 0 || core_dies(core2, sizeof core2)) {
+            snprintf(lib.why, sizeof lib.why, "OpenBLAS's core %s dies of SIGILL on this CPU%s%s%s",
+                     *core ? core : "(unknown)", safe ? ", and so does " : "",
+                     safe ? safe : "", safe ? " (OPENBLAS_CORETYPE)" : "");
+            if (safe) unsetenv("OPENBLAS_CORETYPE");
+            return;
+        }
+        snprintf(forced, sizeof forced, ", set by tlbench: OpenBLAS's own choice %s dies of "
+                 "SIGILL here", *core ? core : "(unknown)");
+    }
     void *h = tlb_blas_dlopen("OpenBLAS", names, "TLBENCH_OPENBLAS", "openblas_get_config",
                               lib.why, sizeof lib.why);
     if (!h) return;
@@ -78,7 +169,7 @@ static void load(void) {
     get_parallel = (get_int_fn)dlsym(h, "openblas_get_parallel"); /* optional */
 #undef SYM
     const char *config = get_config();
-    const char *core = get_corename();
+    const char *core_name = get_corename();
     if (!config) config = "OpenBLAS (no config string)";
     if (strstr(config, "USE64BITINT")) {
         snprintf(lib.why, sizeof lib.why,
@@ -88,10 +179,11 @@ static void load(void) {
     }
     int par = get_parallel ? get_parallel() : -1;
     /* a core forced by the environment is easy to miss (some images set it globally) */
-    const char *forced = getenv("OPENBLAS_CORETYPE");
-    snprintf(lib.version, sizeof lib.version, "%s (core %s, %s%s%s)", config, core ? core : "?",
+    const char *forced_env = getenv("OPENBLAS_CORETYPE");
+    snprintf(lib.version, sizeof lib.version, "%s (core %s, %s%s%s%s)", config,
+             core_name ? core_name : "?",
              par == 0 ? "sequential" : par == 1 ? "pthread" : par == 2 ? "openmp" : "?",
-             forced ? ", OPENBLAS_CORETYPE=" : "", forced ? forced : "");
+             forced_env ? ", OPENBLAS_CORETYPE=" : "", forced_env ? forced_env : "", forced);
     lib.ok = 1;
 }
 
