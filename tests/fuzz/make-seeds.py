@@ -241,3 +241,27 @@ if __name__ == "__main__":
     make_llama2c()
     make_tokenizer()
     make_safetensors()
+
+
+# ---- CSV (compare / fit / report): the fixtures, and issue 12's hostile cases. A NUL byte
+# splits an input into BASE and NEW for compare (see fuzz-csv.c).
+def fixture(name, folder="tests/fixtures/csv"):
+    with open(os.path.join(folder, name), "rb") as f:
+        return f.read()
+
+
+base = fixture("base.csv")
+w(f"{OUT}/csv/base.csv", base)
+w(f"{OUT}/csv/base-vs-regress.csv", base + b"\0" + fixture("new-regress.csv"))
+w(f"{OUT}/csv/base-vs-hostile.csv", base + b"\0" + fixture("compare-hostile.csv"))
+w(f"{OUT}/csv/fit-rows.csv", fixture("fit-rows.csv"))
+w(f"{OUT}/csv/fit-hostile.csv", fixture("fit-hostile.csv"))
+w(f"{OUT}/csv/fit-absurd.csv", fixture("fit-absurd.csv"))
+w(f"{OUT}/csv/kernels.csv", fixture("kernels-x86.csv", "tests/fixtures/report"))
+# one cell of 100,000 samples (compare bootstrapped it for minutes before the cap)
+lines = base.split(b"\n")
+header = lines[0].split(b",")
+col = header.index(b"tg_samples_ts")
+row = lines[1].split(b",")   # no quoted commas before this column in the fixture
+row[col] = b";".join(b"%d" % (40 + i % 3) for i in range(100000))
+w(f"{OUT}/csv/samples-100k.csv", b"\n".join([lines[0], b",".join(row)]) + b"\n")
