@@ -4,10 +4,12 @@
  * two-board fixture (tests/fixtures/report): best configuration under a RAM budget, fastest
  * kernel per weight type, largest memory per type, prices from --price and profiles. */
 #include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report.h"
 #include "test.h"
+#include "util.h"
 
 #define FIX "tests/fixtures/report/"
 
@@ -214,6 +216,85 @@ TLB_TEST(board_labels_key_boards) {
     TLB_CHECK(ok, "two labels on one board model must give two boards named by the labels");
     TLB_CHECK(ok2, "an unlabelled file and a labelled one must give two boards");
     TLB_CHECK(ok3, "unlabelled rows of one board must stay one board");
+}
+
+/* JSON inputs: info files and fleet status records are flat objects, bounded and checked;
+ * each is matched to its board by board_label (else by the detected board name); a fleet
+ * record of a board without results stays unmatched, to be listed in the fleet table. */
+TLB_TEST(json_inputs_matched_to_boards) {
+#if !defined(TLB_HAVE_CJSON) || !TLB_HAVE_CJSON
+    TLB_SKIP("this build has no cJSON (libcjson-dev): JSON inputs are ignored");
+#else
+    char dir[200], p[6][256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/tlb-rep-json-%d", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    TLB_CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    static const char *const names[6] = {"a.csv", "info-a.json", "info-x86.json", "fleet-down.json",
+                                         "fleet-a.json", "stray.json"};
+    for (int i = 0; i < 6; i++) snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
+    int ok = tlb_test_csv_v3_labelled(FIX "x86.csv", p[0], "lab-a") == 0 &&
+             write_text(p[1], "{\"board_label\": \"lab-a\", \"arch\": \"x86_64\", "
+                              "\"cpu_governor\": \"performance\", \"mem_total_bytes\": 8589934592, "
+                              "\"cpu_freq_max_khz\": null, \"smt\": true}") == 0 &&
+             write_text(p[2], "{\"board\": \"QEMU Standard PC (Q35 + ICH9, 2009)\", "
+                              "\"arch\": \"x86_64\", \"cpu_governor\": \"powersave\"}") == 0 &&
+             write_text(p[3], "{\"board_label\": \"down\", \"fleet_host\": \"down\", "
+                              "\"fleet_status\": \"unreachable\", \"fleet_detail\": \"refused\"}") == 0 &&
+             write_text(p[4], " \n{\"board_label\": \"lab-a\", \"fleet_status\": \"ok\"}") == 0 &&
+             write_text(p[5], "{\"board_label\": \"nobody\", \"arch\": \"x86_64\"}") == 0;
+    TLB_CHECK(ok, "cannot write the inputs");
+    const char *files[] = {FIX "x86.csv", p[0], p[1], p[2], p[3], p[4], p[5]};
+    struct tlb_rep_data d;
+    int rc = tlb_rep_load(&d, files, 7, NULL, NULL);
+    int lab = -1, plain = -1;
+    for (int b = 0; rc == 0 && b < d.n_boards; b++) {
+        if (!strcmp(d.boards[b].user_label, "lab-a")) lab = b;
+        else plain = b;
+    }
+    ok = rc == 0 && d.n_kvs == 5 && lab >= 0 && plain >= 0;
+    if (ok) {
+        const struct tlb_rep_kv *li = &d.kvs[d.boards[lab].info], *pi = &d.kvs[d.boards[plain].info];
+        ok = d.boards[lab].info >= 0 && d.boards[plain].info >= 0 && d.boards[lab].fleet >= 0 &&
+             d.boards[plain].fleet < 0 && !strcmp(tlb_rep_kv_get(li, "cpu_governor"), "performance") &&
+             !strcmp(tlb_rep_kv_get(li, "mem_total_bytes"), "8589934592") &&
+             !strcmp(tlb_rep_kv_get(li, "cpu_freq_max_khz"), "") &&
+             !strcmp(tlb_rep_kv_get(li, "smt"), "true") &&
+             !strcmp(tlb_rep_kv_get(pi, "cpu_governor"), "powersave") &&
+             tlb_rep_kv_get(li, "nope") == NULL;
+        int down_unmatched = 0;
+        for (int k = 0; k < d.n_kvs; k++)
+            if (tlb_rep_kv_get(&d.kvs[k], "fleet_status") &&
+                !strcmp(tlb_rep_kv_get(&d.kvs[k], "fleet_status"), "unreachable"))
+                down_unmatched = d.kvs[k].board == -1;
+        ok = ok && down_unmatched;
+    }
+    tlb_rep_free(&d);
+    TLB_CHECK(ok, "info and fleet files not matched to their boards (rc %d)", rc);
+    /* hostile or wrong files are refused with an error, never half-read */
+    static const char *const bad[] = {
+        "{\"arch\": {\"nested\": 1}}", "{\"arch\": [1, 2]}", "[1, 2]", "{\"arch\": \"x\"",
+        "{\"\": \"empty key\", \"arch\": \"x\"}", "{\"some\": \"thing\"}", "{ not json }"};
+    for (size_t i = 0; i < TLB_ARRAY_LEN(bad); i++) {
+        TLB_CHECK(write_text(p[5], bad[i]) == 0, "write");
+        const char *one[] = {FIX "x86.csv", p[5]};
+        rc = tlb_rep_load(&d, one, 2, NULL, NULL);
+        tlb_rep_free(&d);
+        TLB_CHECK(rc == -1, "bad JSON %zu accepted: %s", i, bad[i]);
+    }
+    char *big = malloc(5000 + 64);
+    TLB_CHECK(big, "malloc");
+    int n = sprintf(big, "{\"arch\": \"");
+    memset(big + n, 'x', 5000);
+    strcpy(big + n + 5000, "\"}");
+    rc = write_text(p[5], big);
+    free(big);
+    const char *one[] = {FIX "x86.csv", p[5]};
+    int rc2 = rc == 0 ? tlb_rep_load(&d, one, 2, NULL, NULL) : 0;
+    tlb_rep_free(&d);
+    for (int i = 0; i < 6; i++) unlink(p[i]);
+    rmdir(dir);
+    TLB_CHECK(rc == 0 && rc2 == -1, "a 5000-byte value must be refused");
+#endif
 }
 
 TLB_TEST(model_selection_and_errors) {

@@ -20,6 +20,7 @@
 #include "options.h"
 #include "power.h"
 #include "profile.h"
+#include "schema.h"
 #include "sysinfo.h"
 #include "thermal.h"
 #include "threadpool.h"
@@ -89,12 +90,14 @@ static void free_rows(struct rows *rs) {
 
 /* ---- collectors ---- */
 
-static void platform_rows(struct rows *rs, const struct tlb_sysinfo *si, const char *root) {
+static void platform_rows(struct rows *rs, const struct tlb_sysinfo *si, const char *root,
+                          const char *label) {
     add(rs, 0, "tlbench_version", "%s", TLB_VERSION);
     add(rs, 0, "build_commit", "%s", TLB_BUILD_COMMIT);
     add(rs, 0, "build_dirty", "%s", TLB_BUILD_DIRTY > 0 ? "yes (uncommitted changes)"
                                     : TLB_BUILD_DIRTY == 0 ? "no" : "unknown (not built from git)");
     if (root[0]) add(rs, 0, "root", "%s", root);
+    if (label) add(rs, 0, "board_label", "%s", label);
     add(rs, 0, "board", "%s", si->board);
     add(rs, 0, "board_source", "%s", si->board_source);
     add(rs, 0, "arch", "%s", si->arch);
@@ -330,7 +333,8 @@ static int print_rows(const struct rows *rs, enum fmt fmt, FILE *f) {
 static void usage(FILE *out) {
     fprintf(out,
         "usage: tlbench info [--format text|csv|json] [--root DIR] [--power-cmd CMD]\n"
-        "                    [--platforms DIR] [--profile NAME] [--vcgencmd CMD]\n\n"
+        "                    [--platforms DIR] [--profile NAME] [--vcgencmd CMD]\n"
+        "                    [--board-label TEXT]\n\n"
         "Prints what tlbench knows about this machine: board, CPU, cores, ISA features, RAM,\n"
         "OS and kernel, compiler and flags, CPU governor and frequencies, every matmul kernel\n"
         "(usable or why not, with its library version), the power and thermal sensors found\n"
@@ -345,7 +349,9 @@ static void usage(FILE *out) {
         "                   ./platforms, or platforms/ next to the binary)\n"
         "  --profile NAME   use this profile instead of the detected one\n"
         "  --vcgencmd CMD   command to run as vcgencmd (default: found on PATH, or\n"
-        "                   DIR/usr/bin/vcgencmd with --root)\n");
+        "                   DIR/usr/bin/vcgencmd with --root)\n"
+        "  --board-label TEXT  your name for this board, as given to sweep (key board_label;\n"
+        "                   tlbench report matches this file to that board's rows by it)\n");
 }
 
 int tlb_cmd_info(int argc, char **argv) {
@@ -353,10 +359,11 @@ int tlb_cmd_info(int argc, char **argv) {
         {"format", required_argument, 0, 'f'},   {"root", required_argument, 0, 'r'},
         {"power-cmd", required_argument, 0, 'p'}, {"platforms", required_argument, 0, 'P'},
         {"profile", required_argument, 0, 'n'},  {"vcgencmd", required_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"board-label", required_argument, 0, 'L'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     enum fmt fmt = FMT_TEXT;
     const char *root = "", *meter = NULL, *platforms = NULL, *profile_name = NULL;
-    const char *vcgencmd = NULL;
+    const char *vcgencmd = NULL, *label = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -378,6 +385,13 @@ int tlb_cmd_info(int argc, char **argv) {
         case 'P': platforms = optarg; break;
         case 'n': profile_name = optarg; break;
         case 'v': vcgencmd = optarg; break;
+        case 'L':
+            if (tlb_board_label_problem(optarg)) {
+                tlb_error("--board-label: %s", tlb_board_label_problem(optarg));
+                return TLB_EXIT_USAGE;
+            }
+            label = optarg;
+            break;
         case 'h': usage(stdout); return TLB_EXIT_OK;
         default: usage(stderr); return TLB_EXIT_USAGE;
         }
@@ -390,7 +404,7 @@ int tlb_cmd_info(int argc, char **argv) {
     if (tlb_sysinfo_read(root, &si) != 0) return TLB_EXIT_FAIL;
 
     struct rows rs = {0};
-    platform_rows(&rs, &si, root);
+    platform_rows(&rs, &si, root, label);
 
     /* profile first: its sensor preferences shape the power/thermal rows */
     struct tlb_profile *prof = calloc(1, sizeof *prof);

@@ -129,6 +129,7 @@ static int find_board(struct tlb_rep_data *d, const struct tlb_table *t, size_t 
     b->power_scope = "none";
     b->min_depth = INT64_MAX;
     b->price_usd = NAN;
+    b->info = b->fleet = -1;
     /* Display label: the user's label, the board name, or "kind (cpu)" when the name is
      * unknown. */
     char raw[300];
@@ -338,10 +339,58 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
     return 0;
 }
 
+/* The board a JSON record describes: the one with its board_label; without a label (info
+ * of a run without --board-label), the unlabelled board of the same detected name. */
+static void match_kv(struct tlb_rep_data *d, int k) {
+    struct tlb_rep_kv *kv = &d->kvs[k];
+    const char *label = tlb_rep_kv_get(kv, "board_label"), *name = tlb_rep_kv_get(kv, "board");
+    int is_info = tlb_rep_kv_get(kv, "arch") != NULL;
+    for (int b = 0; b < d->n_boards && kv->board < 0; b++) {
+        const struct tlb_rep_board *bd = &d->boards[b];
+        if (label && *label ? !strcmp(bd->user_label, label)
+                            : !*bd->user_label && name && !strcmp(bd->name, name))
+            kv->board = b;
+    }
+    if (kv->board < 0) {
+        /* a fleet record of a board without results is shown as such (unreachable...) */
+        if (!is_info) return;
+        tlb_warn("%s: describes no board of the results (board_label '%.60s', board "
+                 "'%.60s'); not used", kv->path, label ? label : "", name ? name : "");
+        return;
+    }
+    int *slot = is_info ? &d->boards[kv->board].info : &d->boards[kv->board].fleet;
+    if (*slot < 0) *slot = k;
+}
+
+static int load_json(struct tlb_rep_data *d, const char *path) {
+    if (d->n_kvs >= TLB_REP_MAX_FILES) {
+        tlb_error("%s: at most %d JSON files per report", path, TLB_REP_MAX_FILES);
+        return -1;
+    }
+    int rc = tlb_rep_json_read(path, &d->kvs[d->n_kvs]);
+    if (rc < 0) return -1;
+    if (rc > 0) return 0; /* skipped: no cJSON */
+    const struct tlb_rep_kv *kv = &d->kvs[d->n_kvs];
+    if (!tlb_rep_kv_get(kv, "arch") && !tlb_rep_kv_get(kv, "fleet_status")) {
+        tlb_error("%s: neither a `tlbench info --format json` file nor a fleet status record "
+                  "(no key arch or fleet_status)", path);
+        tlb_rep_kv_free(&d->kvs[d->n_kvs]);
+        return -1;
+    }
+    d->n_kvs++;
+    return 0;
+}
+
 int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
                  const char *kernels_csv, const char *model) {
     memset(d, 0, sizeof *d);
     for (int i = 0; i < n_files; i++) {
+        int j = tlb_rep_json_is(files[i]);
+        if (j < 0) return -1;
+        if (j) {
+            if (load_json(d, files[i]) != 0) return -1;
+            continue;
+        }
         int k = tlb_rep_kcsv_is(files[i]);
         if (k < 0) return -1;
         if (k) {
@@ -368,12 +417,15 @@ int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
                   d->n_tables > 1 ? " and the other inputs" : "");
         return -1;
     }
-    return collect(d, model);
+    if (collect(d, model) != 0) return -1;
+    for (int k = 0; k < d->n_kvs; k++) match_kv(d, k);
+    return 0;
 }
 
 void tlb_rep_free(struct tlb_rep_data *d) {
     for (int i = 0; i < d->n_tables; i++) tlb_table_free(d->tables[i]);
     for (int i = 0; i < d->n_kfiles; i++) tlb_rep_kcsv_free(&d->kfiles[i]);
+    for (int i = 0; i < d->n_kvs; i++) tlb_rep_kv_free(&d->kvs[i]);
     free(d->rows);
     free(d->issues);
     memset(d, 0, sizeof *d);

@@ -173,6 +173,139 @@ static int machines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     return rc;
 }
 
+/* The fleet run (fleet/fleet.yml): every board's status, including those without results. */
+static int fleet_run(struct tlb_doc *doc, const struct tlb_rep_data *d) {
+    static const char *const hdr[] = {"board", "host", "status", "detail"};
+    const char *run = NULL, *commit = NULL;
+    for (int k = 0; k < d->n_kvs && !run; k++) {
+        run = tlb_rep_kv_get(&d->kvs[k], "fleet_run");
+        commit = tlb_rep_kv_get(&d->kvs[k], "fleet_commit");
+    }
+    char t[400];
+    snprintf(t, sizeof t, "How each board of the fleet run %.60s (tlbench commit %.40s, "
+             "fleet/fleet.yml) ended. A board that could not be reached or whose sweep failed "
+             "has no rows, or only some, in the rest of this report.", run ? run : "-",
+             commit ? commit : "-");
+    int rc = tlb_doc_para(doc, NULL, t);
+    rc |= tlb_doc_table(doc, 4, hdr, "llll");
+    for (int k = 0; k < d->n_kvs; k++) {
+        const struct tlb_rep_kv *kv = &d->kvs[k];
+        const char *status = tlb_rep_kv_get(kv, "fleet_status");
+        if (!status) continue;
+        const char *label = tlb_rep_kv_get(kv, "board_label"), *host = tlb_rep_kv_get(kv, "fleet_host"),
+                   *detail = tlb_rep_kv_get(kv, "fleet_detail");
+        char why[400];
+        snprintf(why, sizeof why, "%.390s", detail && *detail ? detail : "-");
+        const char *row[4] = {label && *label ? label : "-", host && *host ? host : "-", status, why};
+        rc |= tlb_doc_row(doc, row);
+    }
+    return rc;
+}
+
+/* A property of a board for the differences table: a results column or an info key. */
+enum prop_src { P_NAME, P_KIND, P_CPU, P_NCPUS, P_OS, P_COMPILER, P_CFLAGS, P_VERSION, P_POWER,
+                P_INFO };
+struct prop {
+    const char *title;
+    enum prop_src src;
+    const char *key; /* info key (P_INFO) */
+};
+
+static void prop_value(const struct tlb_rep_data *d, const struct tlb_rep_board *bd,
+                       const struct prop *p, char *buf, size_t n) {
+    const char *v = NULL;
+    switch (p->src) {
+    case P_NAME: v = bd->name; break;
+    case P_KIND: v = bd->kind; break;
+    case P_CPU: v = bd->cpu; break;
+    case P_NCPUS: snprintf(buf, n, "%lld", (long long)bd->n_cpus); return;
+    case P_OS: v = bd->os; break;
+    case P_COMPILER: v = bd->compiler; break;
+    case P_CFLAGS: v = bd->cflags; break;
+    case P_VERSION: v = bd->versions; break;
+    case P_POWER:
+        if (bd->has_power) snprintf(buf, n, "%s (scope %s)", bd->power_source, bd->power_scope);
+        else snprintf(buf, n, "none");
+        return;
+    case P_INFO:
+        if (bd->info >= 0) v = tlb_rep_kv_get(&d->kvs[bd->info], p->key);
+        if (v && *v && !strcmp(p->key, "mem_total_bytes")) {
+            tlb_rep_bytes(strtod(v, NULL), buf, n);
+            return;
+        }
+        if (v && *v && !strcmp(p->key, "cpu_freq_max_khz")) {
+            snprintf(buf, n, "%.0f MHz", strtod(v, NULL) / 1000);
+            return;
+        }
+        break;
+    }
+    snprintf(buf, n, "%s", v && *v ? v : "-");
+}
+
+/* What differed between the boards: the properties whose values are not the same on every
+ * board (CPU, governor, power mode, kernel, libraries...), the others in one sentence. */
+static int differences(struct tlb_doc *doc, const struct tlb_rep_data *d) {
+    static const struct prop fixed[] = {
+        {"Board (detected)", P_NAME, NULL}, {"Profile", P_KIND, NULL}, {"CPU", P_CPU, NULL},
+        {"Architecture", P_INFO, "arch"}, {"Logical CPUs", P_NCPUS, NULL},
+        {"CPU cores", P_INFO, "cores"}, {"SMT", P_INFO, "smt"}, {"ISA features", P_INFO, "isa"},
+        {"RAM", P_INFO, "mem_total_bytes"}, {"CPU governor", P_INFO, "cpu_governor"},
+        {"CPU max frequency", P_INFO, "cpu_freq_max_khz"}, {"Power mode", P_INFO, "power_mode"},
+        {"Virtualization", P_INFO, "virtualization"}, {"Operating system", P_OS, NULL},
+        {"Linux kernel", P_INFO, "kernel"}, {"Transparent huge pages", P_INFO, "transparent_hugepages"},
+        {"Power source", P_POWER, NULL}, {"Thermal sensor", P_INFO, "thermal"},
+        {"Compiler", P_COMPILER, NULL}, {"CFLAGS", P_CFLAGS, NULL}, {"tlbench", P_VERSION, NULL},
+        {"tlbench commit", P_INFO, "build_commit"}};
+    struct prop props[TLB_ARRAY_LEN(fixed) + TLB_REP_MAX_VALUES];
+    char keys[TLB_REP_MAX_VALUES][48], titles[TLB_REP_MAX_VALUES][64];
+    size_t np = 0;
+    for (size_t i = 0; i < TLB_ARRAY_LEN(fixed); i++) props[np++] = fixed[i];
+    for (int k = 0; k < d->n_kernels; k++) { /* the charted kernels' versions */
+        snprintf(keys[k], sizeof keys[k], "kernel.%s", d->kernels[k]);
+        snprintf(titles[k], sizeof titles[k], "Kernel %s", d->kernels[k]);
+        props[np++] = (struct prop){titles[k], P_INFO, keys[k]};
+    }
+    int bs[TLB_REP_MAX_BOARDS], nb = 0;
+    for (int b = 0; b < d->n_boards; b++)
+        if (d->boards[b].n_rows) bs[nb++] = b;
+    const char *hdr[TLB_REP_MAX_BOARDS + 1];
+    char align[TLB_REP_MAX_BOARDS + 2];
+    hdr[0] = "";
+    align[0] = 'l';
+    for (int i = 0; i < nb; i++) hdr[i + 1] = board_name(&d->boards[bs[i]]), align[i + 1] = 'l';
+    align[nb + 1] = '\0';
+    char same[1500] = "", cells[TLB_REP_MAX_BOARDS + 1][300];
+    const char *row[TLB_REP_MAX_BOARDS + 1];
+    int rc = 0, n_diff = 0;
+    for (size_t p = 0; p < np; p++) {
+        int differ = 0, known = 0;
+        snprintf(cells[0], sizeof cells[0], "%s", props[p].title);
+        for (int i = 0; i < nb; i++) {
+            prop_value(d, &d->boards[bs[i]], &props[p], cells[i + 1], sizeof cells[i + 1]);
+            differ |= strcmp(cells[i + 1], cells[1]) != 0;
+            known |= strcmp(cells[i + 1], "-") != 0;
+        }
+        if (!known) continue;
+        if (!differ) {
+            size_t l = strlen(same);
+            snprintf(same + l, sizeof same - l, "%s%s %.80s", l ? "; " : "", props[p].title, cells[1]);
+            continue;
+        }
+        if (n_diff++ == 0) rc |= tlb_doc_table(doc, nb + 1, hdr, align);
+        for (int i = 0; i <= nb; i++) row[i] = cells[i];
+        rc |= tlb_doc_row(doc, row);
+    }
+    if (!n_diff) rc |= tlb_doc_para(doc, NULL, "Nothing recorded differs between the boards.");
+    if (*same) rc |= tlb_doc_para(doc, "Same on every board:", same);
+    int infos = 0;
+    for (int i = 0; i < nb; i++) infos += d->boards[bs[i]].info >= 0;
+    if (infos < nb)
+        rc |= tlb_doc_para(doc, NULL, "Governor, RAM, power mode and library versions come from "
+                           "each board's `tlbench info --format json` file given to the report "
+                           "(make fleet fetches them); boards without one show -.");
+    return rc;
+}
+
 static int ranking(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
     int rc = 0;
     static const char *const hdr[] = {"rank", "board", "configuration", "decode tokens/s",
@@ -389,6 +522,32 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
              tlb_rep_budget_name(o->budgets[0], bud, sizeof bud));
     rc |= tlb_doc_para(doc, NULL, t);
     rc |= findings(doc, d, o);
+    /* Say what is and is not measured: buyers compare boards whose accelerators sit idle. */
+    char gpu[300] = "";
+    for (int b = 0; b < d->n_boards; b++) {
+        const char *k = d->boards[b].kind;
+        if (strncmp(k, "jetson", 6) && strcmp(k, "intel-ai-pc")) continue;
+        size_t l = strlen(gpu);
+        snprintf(gpu + l, sizeof gpu - l, "%s%s", l ? ", " : " Here that concerns ",
+                 board_name(&d->boards[b]));
+    }
+    snprintf(t, sizeof t, "tlbench measures the CPU path only: every kernel (NEON, AVX2, "
+             "AVX-512, OpenBLAS, BLIS...) runs on the CPU cores. On a Jetson or an Intel AI PC "
+             "the GPU or NPU is not used, so these figures are not what such a board reaches "
+             "with its accelerator.%s%s", gpu, *gpu ? "." : "");
+    rc |= tlb_doc_note(doc, t);
+    int fleet = 0;
+    for (int k = 0; k < d->n_kvs; k++) fleet |= tlb_rep_kv_get(&d->kvs[k], "fleet_status") != NULL;
+    if (fleet) {
+        rc |= tlb_doc_heading(doc, 2, "fleet", "Fleet run");
+        rc |= fleet_run(doc, d);
+    }
+    int with_rows = 0;
+    for (int b = 0; b < d->n_boards; b++) with_rows += d->boards[b].n_rows > 0;
+    if (with_rows > 1) {
+        rc |= tlb_doc_heading(doc, 2, "differences", "What differed between the boards");
+        rc |= differences(doc, d);
+    }
 
     rc |= tlb_doc_heading(doc, 2, "machines", "Machines");
     rc |= machines(doc, d);

@@ -64,6 +64,8 @@ struct tlb_rep_board {
     int64_t min_depth, max_threads; /* over its charted rows */
     double price_usd;       /* NAN when unknown */
     char price_src[160];    /* "--price", "platforms/rpi5.conf" */
+    int info, fleet;        /* its `tlbench info` JSON and fleet status in tlb_rep_data.kvs,
+                             * -1 when none */
 };
 
 /* One measured configuration (status ok) of the selected model and workload. */
@@ -103,6 +105,14 @@ struct tlb_rep_kfile {
     char version[32];                /* sanitized */
 };
 
+/* A flat JSON object read as text: `tlbench info --format json`, or a fleet status record. */
+struct tlb_rep_kv {
+    char *path;
+    int n;
+    char **keys, **vals;     /* numbers in shortest form, null as "" */
+    int board;               /* the board it describes, -1 when none */
+};
+
 struct tlb_rep_data {
     struct tlb_table *tables[TLB_REP_MAX_FILES];
     int n_tables;
@@ -127,16 +137,31 @@ struct tlb_rep_data {
     char versions[64];
     struct tlb_rep_kfile kfiles[4];
     int n_kfiles;
+    /* JSON inputs: info files (key "arch") and fleet status records (key "fleet_status"),
+     * each matched to a board by board_label, else by the detected board */
+    struct tlb_rep_kv kvs[TLB_REP_MAX_FILES];
+    int n_kvs;
 };
 
-/* Read every input: results CSVs (tlb_csv_read) and kernels CSVs (recognised by their
- * header), plus kernels_csv when not NULL. Returns 0, or -1 with an error printed (an
- * unreadable file, no results CSV at all, too many boards, the --model not found). */
+/* Read every input: results CSVs (tlb_csv_read), kernels CSVs (recognised by their header)
+ * and flat JSON files (info, fleet status: recognised by their '{'), plus kernels_csv when
+ * not NULL. Returns 0, or -1 with an error printed (an unreadable file, no results CSV at
+ * all, too many boards, the --model not found). */
 int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
                  const char *kernels_csv, const char *model);
 void tlb_rep_free(struct tlb_rep_data *d);
 /* Board prices: --price entries first, else price_usd of platforms/<board_kind>.conf. */
 void tlb_rep_prices(struct tlb_rep_data *d, const struct tlb_rep_opts *o);
+
+/* JSON input: 1 when the file's first non-blank byte is '{', 0 when not, -1 when it cannot
+ * be read (error printed). */
+int tlb_rep_json_is(const char *path);
+/* Read a flat JSON object. 0; 1 when skipped (a build without cJSON: warning printed); -1
+ * with an error naming the file (not an object, nested values, over-size). */
+int tlb_rep_json_read(const char *path, struct tlb_rep_kv *out);
+/* The value of key, or NULL when absent. */
+const char *tlb_rep_kv_get(const struct tlb_rep_kv *kv, const char *key);
+void tlb_rep_kv_free(struct tlb_rep_kv *kv);
 
 /* Kernels CSV: 1 when the file's header is a `tlbench kernels` header, 0 when not, -1
  * when it cannot be read (error printed). */

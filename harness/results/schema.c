@@ -219,3 +219,15 @@ int tlb_status_from_name(const char *name, enum tlb_status *out) {
     }
     return -1;
 }
+
+const char *tlb_board_label_problem(const char *s) {
+    size_t n = strlen(s);
+    int ok = n > 0 && n <= TLB_BOARD_LABEL_MAX;
+    for (const char *p = s; ok && *p; p++) ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+#define STR_(x) #x
+#define STR(x) STR_(x)
+    return ok ? NULL : "the label must be 1 to " STR(TLB_BOARD_LABEL_MAX)
+                       " bytes without control characters";
+#undef STR
+#undef STR_
+}

@@ -72,6 +72,12 @@ int tlb_status_from_name(const char *name, enum tlb_status *out);
  * any repetition is a MAD outlier (stats.h); the `noisy` column is the OR of both phases. */
 #define TLB_NOISY_CV_PCT 5.0
 
+/* board_label (--board-label): free text for people (UTF-8 allowed) that must stay one short
+ * CSV cell and one line in reports: 1..TLB_BOARD_LABEL_MAX bytes, no control characters. */
+#define TLB_BOARD_LABEL_MAX 64
+/* NULL when s is a valid label, else why not (not echoing s: it may hold a newline). */
+const char *tlb_board_label_problem(const char *s);
+
 /* Separator between numbers in a samples cell. */
 #define TLB_SAMPLES_SEP ';'
 

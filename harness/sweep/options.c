@@ -15,6 +15,7 @@
 #include "kernel.h"
 #include "kv.h"
 #include "power.h"
+#include "schema.h"
 #include "threadpool.h"
 #include "util.h"
 
@@ -57,17 +58,11 @@ static int check_run_id(const char *what, const char *v) {
     return -1;
 }
 
-/* A label is free text for people (UTF-8 allowed) but must stay one short CSV cell and one
- * line in reports: no control characters, bounded length. */
+/* The column's rule (schema.h), shared with `tlbench info --board-label`. */
 static int check_board_label(const char *what, const char *v) {
-    size_t n = strlen(v);
-    int ok = n > 0 && n <= TLB_BOARD_LABEL_MAX;
-    for (const char *c = v; ok && *c; c++) ok = (unsigned char)*c >= 0x20 && *c != 0x7f;
-    if (ok) return 0;
-    /* not echoed: it may hold a newline or an escape sequence */
-    tlb_error("%s: the label (%zu bytes) must be 1 to %d bytes without control characters",
-              what, n, TLB_BOARD_LABEL_MAX);
-    return -1;
+    const char *why = tlb_board_label_problem(v);
+    if (why) tlb_error("%s: %s", what, why);
+    return why ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- the table */

@@ -18,9 +18,6 @@
 #include "profile.h"
 #include "sweep-plan.h"
 
-/* Longest --board-label, in bytes. */
-#define TLB_BOARD_LABEL_MAX 64
-
 enum tlb_opt_type {
     TLB_OPT_NAMES,   /* comma list of names (models): char *[] + count */
     TLB_OPT_KERNELS, /* comma list of kernels (auto, all, usable or a name): char *[] + count */
