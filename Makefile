@@ -18,7 +18,7 @@ GOALS_AFTER_DEPS := $(filter-out deps,$(MAKECMDGOALS))
 ifneq ($(and $(filter deps,$(MAKECMDGOALS)),$(GOALS_AFTER_DEPS)),)
 .PHONY: deps $(GOALS_AFTER_DEPS)
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(DEPS)
 	@$(MAKE) --no-print-directory $(GOALS_AFTER_DEPS)
 $(GOALS_AFTER_DEPS): deps
 	@:
@@ -160,8 +160,9 @@ check-deps:
 	@[ "$(HAVE_PAPI)" = 1 ] || echo "note: PAPI not found (libpapi-dev): counters disabled" >&2
 	@[ "$(HAVE_CJSON)" = 1 ] || echo "note: cJSON not found (libcjson-dev): safetensors and JSON output disabled" >&2
 
+# DEPS=board: only what a board of a fleet needs to build and run tlbench (fleet/fleet.yml).
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(DEPS)
 
 # The main job (README command 1): the default sweep of the platform profile detected for
 # this machine (platforms/*.conf) on synthetic:tinyllama-1.1b. Rows go to
@@ -179,6 +180,36 @@ bench: all
 	dir=reports/out/$$(basename "$$csv" .csv); \
 	$(BUILD)/tlbench report "$$csv" -o "$$dir" $(REPORT_ARGS) || rc=$$?; \
 	echo "summary: $$dir/summary.html"; exit $$rc
+
+# A fleet of boards (README "Compare boards"): fleet/fleet.yml through ansible-playbook on
+# every board of INVENTORY (one file, or several: INVENTORY="a.yml b.ini"), in parallel:
+# the commit's tlbench on each board, `tlbench info`, the sweep (SWEEP_ARGS: options for every
+# board; default: each board's profile sweep), everything fetched into FLEET_DIR, one folder
+# per board. Then one report of all boards (REPORT_ARGS adds options, e.g. --price pi5-a=80),
+# whose summary.html path is printed last. The same command again (same FLEET_RUN, by default
+# the inventory's name and today's date) resumes each board's sweep. FLEET_ARGS goes to
+# ansible-playbook (e.g. --limit pi5-a, -e tlbench_sweep_timeout=7200). make exits non-zero
+# when a board failed or could not be reached; the report and fleet.csv say which and why.
+INVENTORY  ?=
+FLEET_NAME  = $(basename $(patsubst inventory.%,%,$(notdir $(firstword $(INVENTORY)))))
+FLEET_RUN  ?= $(FLEET_NAME)-$(shell date +%Y%m%d)
+FLEET_DIR  ?= results/fleet/$(FLEET_RUN)
+FLEET_REPORT ?= reports/out/fleet-$(FLEET_RUN)
+.PHONY: fleet
+fleet: all
+	@[ -n "$(INVENTORY)" ] || { echo "fleet: give INVENTORY=FILE (an Ansible inventory of boards; see fleet/inventory.example.yml)" >&2; exit 2; }
+	@command -v ansible-playbook >/dev/null || { echo "fleet: ansible-playbook not found (Debian: ansible; make deps installs it)" >&2; exit 1; }
+	@rc=0; mkdir -p "$(FLEET_DIR)" && \
+	ANSIBLE_CONFIG=fleet/ansible.cfg ansible-playbook $(addprefix -i ,$(INVENTORY)) fleet/fleet.yml \
+	  -e fleet_run="$(FLEET_RUN)" -e fleet_dir="$(abspath $(FLEET_DIR))" \
+	  -e fleet_sweep_args="$(SWEEP_ARGS)" $(FLEET_ARGS) || rc=$$?; \
+	sum="$(FLEET_DIR)/fleet-summary.txt"; \
+	if [ -f "$$sum" ]; then cat "$$sum"; tail -n +2 "$$sum" | grep -qv '^ok ' && rc=1; else rc=1; fi; \
+	csvs=$$(ls "$(FLEET_DIR)"/*/results.csv 2>/dev/null); \
+	if [ -z "$$csvs" ]; then echo "fleet: no board returned a results file ($(FLEET_DIR))" >&2; exit 1; fi; \
+	$(BUILD)/tlbench report $$csvs $$(ls "$(FLEET_DIR)"/*/info.json "$(FLEET_DIR)"/*/fleet.json 2>/dev/null) \
+	  -o "$(FLEET_REPORT)" $(REPORT_ARGS) || rc=$$?; \
+	echo "summary: $(FLEET_REPORT)/summary.html"; exit $$rc
 
 # Cross/qemu (owner: blas/neon): the kernel test binaries alone, e.g.
 #   make CROSS=aarch64-linux-gnu- KERNEL_ONLY=1 BUILD=build-aarch64 kernel-tests
