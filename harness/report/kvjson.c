@@ -4,7 +4,6 @@
  * fleet_status, fleet_detail). Each is one object whose values are strings, numbers,
  * booleans or null; the file, the keys and the values are bounded and anything nested is
  * refused, since inputs are untrusted. Parsed with cJSON (libcjson, as safetensors). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +21,8 @@
 #define KV_MAX_VALUE 4096
 
 int tlb_rep_json_is(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tlb_error("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tlb_fopen_regular(path); /* a FIFO or device is refused, never waited on */
+    if (!f) return -1;
     int c;
     while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\n' || c == '\r') {}
     int bad = ferror(f);
