@@ -187,8 +187,9 @@ bench: all
 # board; default: each board's profile sweep), everything fetched into FLEET_DIR, one folder
 # per board. Then one report of all boards (REPORT_ARGS adds options, e.g. --price pi5-a=80),
 # whose summary.html path is printed last. The same command again (same FLEET_RUN, by default
-# the inventory's name and today's date) resumes each board's sweep. FLEET_ARGS goes to
-# ansible-playbook (e.g. --limit pi5-a, -e tlbench_sweep_timeout=7200). make exits non-zero
+# the inventory's name and today's date) resumes each board's sweep. BOARDS=pi5-a,orin-a runs
+# only those (an Ansible host pattern); FLEET_ARGS goes to ansible-playbook (e.g.
+# -e tlbench_sweep_timeout=7200, -K to type the sudo password). make exits non-zero
 # when a board failed or could not be reached; the report and fleet.csv say which and why.
 INVENTORY  ?=
 FLEET_NAME  = $(basename $(patsubst inventory.%,%,$(notdir $(firstword $(INVENTORY)))))
@@ -202,7 +203,7 @@ fleet: all
 	@rc=0; mkdir -p "$(FLEET_DIR)" && \
 	ANSIBLE_CONFIG=fleet/ansible.cfg ansible-playbook $(addprefix -i ,$(INVENTORY)) fleet/fleet.yml \
 	  -e fleet_run="$(FLEET_RUN)" -e fleet_dir="$(abspath $(FLEET_DIR))" \
-	  -e fleet_sweep_args="$(SWEEP_ARGS)" $(FLEET_ARGS) || rc=$$?; \
+	  -e fleet_sweep_args="$(SWEEP_ARGS)" $(if $(BOARDS),-e fleet_boards="$(BOARDS)") $(FLEET_ARGS) || rc=$$?; \
 	sum="$(FLEET_DIR)/fleet-summary.txt"; \
 	if [ -f "$$sum" ]; then cat "$$sum"; tail -n +2 "$$sum" | grep -qv '^ok ' && rc=1; else rc=1; fi; \
 	csvs=$$(ls "$(FLEET_DIR)"/*/results.csv 2>/dev/null); \

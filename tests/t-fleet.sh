@@ -109,8 +109,8 @@ fleet() {
     env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES HOME="$tmp/home" \
         ANSIBLE_LOCAL_TEMP="$tmp/ansible-local" ANSIBLE_SSH_ARGS="-o ControlMaster=no -o ControlPath=none" \
         make -s fleet BUILD="$B" INVENTORY="fleet/inventory.local $tmp/inventory.extra" \
-        FLEET_RUN=t-fleet FLEET_DIR="$tmp/out" FLEET_REPORT="$tmp/report" \
-        FLEET_ARGS="-e fleet_boards_root=$tmp/boards -e fleet_build=$B -e ansible_remote_tmp=$tmp/ansible-remote" </dev/null
+        FLEET_RUN=t-fleet FLEET_DIR="$tmp/out" FLEET_REPORT="$tmp/report" REPORT_ARGS="--price x86-ssh=100" \
+        FLEET_ARGS="-e fleet_boards_root=$tmp/boards -e fleet_build=$B -e ansible_remote_tmp=$tmp/ansible-remote" "$@" </dev/null
 }
 real_ssh="$(getent passwd "$(id -u)" | cut -d: -f6)/.ssh"
 ssh_before=$(ls -la --time-style=+%s.%N "$real_ssh" 2>/dev/null)
@@ -152,6 +152,9 @@ for lbl in x86-local arm64-qemu x86-ssh down-board; do grep -q "$lbl" "$md" || {
 [ $rep_ok = 1 ] && ok fleet_report_names_boards
 grep -q '^# tlbench report: .*arm64-qemu.*x86-local' "$md" && grep -q '^| 1 | x86' "$md" \
     && ok fleet_report_ranks_boards || fail fleet_report_ranks_boards "$(grep -E '^# |^\| [12] \|' "$md")"
+# tokens/s per USD for the board with a price (REPORT_ARGS reaches tlbench report)
+grep -E '^\| [0-9] \| x86-ssh \|' "$md" | grep -qE '\| 100 USD \| [0-9.e+-]+ \|$' && ok fleet_report_per_usd \
+    || fail fleet_report_per_usd "$(grep -E '^\| [0-9] \| x86-ssh' "$md")"
 grep -q '^## What differed between the boards' "$md" && grep -q '^| Architecture | aarch64 | ' "$md" \
     && ok fleet_report_differences || fail fleet_report_differences "$(grep -A6 'What differed' "$md" | head -8)"
 grep -q '^| down-board | down | unreachable |' "$md" && grep -q '^| x86-fails | x86-fails | failed | sweep exited 1' "$md" \
@@ -167,14 +170,15 @@ if command -v gnuplot >/dev/null; then
         || fail fleet_report_charts_side_by_side "$n_both charts show both boards"
 else echo "skip fleet_report_charts_side_by_side: gnuplot not installed"; fi
 
-# ---- the same command again: resumes; a board whose lock is held reports busy ----
+# ---- the same command again, for three boards (BOARDS): resumes; a board whose lock is
+# held reports busy ----
 flock "$tmp/boards/x86-local/sweep.lock" sleep 600 &
 lock_pid=$!
 sleep 0.2
-fleet >"$tmp/make2.out" 2>"$tmp/make2.err"; rc=$?
+fleet BOARDS=x86-local,arm64-qemu,x86-ssh >"$tmp/make2.out" 2>"$tmp/make2.err"; rc=$?
 kill "$lock_pid" 2>/dev/null; wait "$lock_pid" 2>/dev/null; lock_pid=
-got="$(status x86-local) $(status arm64-qemu) $(status x86-ssh)"
-if [ "$got" = "busy ok ok" ] && grep -q "another sweep holds $tmp/boards/x86-local/sweep.lock" "$tmp/out/fleet-summary.txt"; then
+got="$(status x86-local) $(status arm64-qemu) $(status x86-ssh) $(status x86-fails)"
+if [ "$got" = "busy ok ok " ] && grep -q ', 3 boards$' "$tmp/out/fleet-summary.txt" && grep -q "another sweep holds $tmp/boards/x86-local/sweep.lock" "$tmp/out/fleet-summary.txt"; then
     ok fleet_one_sweep_per_board
 else fail fleet_one_sweep_per_board "statuses '$got': $(cat "$tmp/out/fleet-summary.txt")"; fi
 resumed=1
