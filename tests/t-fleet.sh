@@ -119,6 +119,13 @@ start=$(date +%s)
 fleet >"$tmp/make.out" 2>"$tmp/make.err"; rc=$?
 secs=$(( $(date +%s) - start ))
 status() { grep -E "^[a-z]+ +$1 \(" "$tmp/out/fleet-summary.txt" 2>/dev/null | awk '{print $1}'; }
+# rows of a results CSV with board_label $2 and status ok (python3's csv module: cells may
+# hold quoted commas)
+labelled_ok() {
+    python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+print(sum(r["board_label"] == sys.argv[2] and r["status"] == "ok" for r in rows))' "$1" "$2" 2>/dev/null || echo 0
+}
 
 last=$(tail -n 1 "$tmp/make.out")
 if [ "$last" = "summary: $tmp/report/summary.html" ] && [ -s "$tmp/report/summary.html" ]; then
@@ -135,9 +142,9 @@ grep -q '^failed .*x86-fails (x86-fails): sweep exited 1: ' "$tmp/out/fleet-summ
 files_ok=1
 for h in x86-local arm64-qemu x86-ssh; do
     csv="$tmp/out/$h/results.csv"; info="$tmp/out/$h/info.json"
-    rows=$(grep -c "\"$h\"\$" "$csv" 2>/dev/null)   # board_label: the last column
+    rows=$(labelled_ok "$csv" "$h")
     [ -s "$info" ] && grep -q "\"board_label\": \"$h\"" "$info" && [ "$rows" -eq 4 ] \
-        && [ "$(grep -c '"ok",' "$csv")" -eq 4 ] || { files_ok=0; fail "fleet_fetched_$h" "$rows labelled rows; $(ls "$tmp/out/$h" 2>&1)"; }
+        || { files_ok=0; fail "fleet_fetched_$h" "$rows rows labelled $h and ok; files: $(ls "$tmp/out/$h" | tr '\n' ' ')"; }
 done
 [ $files_ok = 1 ] && ok fleet_fetched_info_and_results
 grep -q '"arch": "aarch64"' "$tmp/out/arm64-qemu/info.json" && grep -q '"arch": "x86_64"' "$tmp/out/x86-local/info.json" \
@@ -184,7 +191,9 @@ else fail fleet_one_sweep_per_board "statuses '$got': $(cat "$tmp/out/fleet-summ
 resumed=1
 for h in arm64-qemu x86-ssh; do
     grep -q -- '--resume: 4 of 4 configurations already in' "$tmp/boards/$h/runs/t-fleet/sweep.log" \
-        && [ "$(grep -c "\"$h\"\$" "$tmp/out/$h/results.csv")" -eq 4 ] || { resumed=0; fail fleet_rerun_resumes "$h: $(tail -3 "$tmp/boards/$h/runs/t-fleet/sweep.log")"; }
+        && [ "$(labelled_ok "$tmp/out/$h/results.csv" "$h")" -eq 4 ] \
+        && [ "$(wc -l <"$tmp/out/$h/results.csv")" -eq 5 ] \
+        || { resumed=0; fail fleet_rerun_resumes "$h: $(tail -3 "$tmp/boards/$h/runs/t-fleet/sweep.log" | tr '\n' ' ')"; }
 done
 [ $resumed = 1 ] && ok fleet_rerun_resumes
 [ "$(tail -n 1 "$tmp/make2.out")" = "summary: $tmp/report/summary.html" ] && ok fleet_rerun_report \
