@@ -126,6 +126,8 @@ labelled_ok() {
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 print(sum(r["board_label"] == sys.argv[2] and r["status"] == "ok" for r in rows))' "$1" "$2" 2>/dev/null || echo 0
 }
+# the value of key $2 in the JSON object of file $1 ("" when absent or not JSON)
+json_key() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$1" "$2" 2>/dev/null; }
 
 last=$(tail -n 1 "$tmp/make.out")
 if [ "$last" = "summary: $tmp/report/summary.html" ] && [ -s "$tmp/report/summary.html" ]; then
@@ -143,13 +145,13 @@ files_ok=1
 for h in x86-local arm64-qemu x86-ssh; do
     csv="$tmp/out/$h/results.csv"; info="$tmp/out/$h/info.json"
     rows=$(labelled_ok "$csv" "$h")
-    [ -s "$info" ] && grep -q "\"board_label\": \"$h\"" "$info" && [ "$rows" -eq 4 ] \
+    [ "$(json_key "$info" board_label)" = "$h" ] && [ "$rows" -eq 4 ] \
         || { files_ok=0; fail "fleet_fetched_$h" "$rows rows labelled $h and ok; files: $(ls "$tmp/out/$h" | tr '\n' ' ')"; }
 done
 [ $files_ok = 1 ] && ok fleet_fetched_info_and_results
-grep -q '"arch": "aarch64"' "$tmp/out/arm64-qemu/info.json" && grep -q '"arch": "x86_64"' "$tmp/out/x86-local/info.json" \
-    && ok fleet_aarch64_board_runs_aarch64 || fail fleet_aarch64_board_runs_aarch64 "$(grep '"arch"' "$tmp"/out/*/info.json)"
-[ ! -e "$tmp/out/down/results.csv" ] && grep -q '"fleet_status": "unreachable"' "$tmp/out/down/fleet.json" \
+[ "$(json_key "$tmp/out/arm64-qemu/info.json" arch)" = aarch64 ] && [ "$(json_key "$tmp/out/x86-local/info.json" arch)" = x86_64 ] \
+    && ok fleet_aarch64_board_runs_aarch64 || fail fleet_aarch64_board_runs_aarch64 "$(grep '"arch"' "$tmp"/out/*/info.json | tr '\n' ' ')"
+[ ! -e "$tmp/out/down/results.csv" ] && [ "$(json_key "$tmp/out/down/fleet.json" fleet_status)" = unreachable ] \
     && ok fleet_unreachable_recorded || fail fleet_unreachable_recorded "$(cat "$tmp/out/down/fleet.json" 2>&1)"
 
 # one report: the boards side by side, what differed, the fleet run, the CPU-path caveat
