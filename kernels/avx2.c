@@ -483,6 +483,7 @@ static const ptile_fn ptiles[PMR] = {ptile_1, ptile_2};
 
 #define KNAME "avx2 kernel" /* for messages */
 #define VL 8 /* floats per vector */
+#define XDEC_BYTES(blocks) ((size_t)(blocks) * 32) /* decode: q4_0's X correction, 8 lanes a block */
 #include "simd-jobs.h"
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) {
@@ -492,26 +493,15 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
     const size_t bsz = TLB_BLOCK_BYTES(q4);
     const int m = j->m;
-    if (m == 1 && (size_t)nbk * 32 <= TILE_BYTES) { /* decode, row after row */
-        int32_t *xc = (int32_t *)(void *)tile;
-        if (q4) {
-            const __m256i e8 = _mm256_set1_epi8(8);
-            for (int64_t b = 0; b < nbk; b++) {
-                const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(j->xq + b * 32));
-                const __m256i c = j->vnni ? dpbusd(_mm256_setzero_si256(), e8, xv)
-                                          : _mm256_madd_epi16(_mm256_maddubs_epi16(e8, xv),
-                                                              _mm256_set1_epi16(1));
-                _mm256_store_si256((__m256i *)(void *)(xc + b * 8),
-                                   _mm256_sub_epi32(_mm256_setzero_si256(), c));
-            }
-        }
+    (void)tile;
+    if (m == 1) { /* decode, row after row; q4_0's X correction prepared by quantize_job */
         const qrow_fn f = qrows[j->vnni][q4];
         for (int64_t i = lo; i < hi; i++)
-            j->y[i] = f(j->xq, j->xd, xc, (const uint8_t *)w->data + (size_t)i * rb, nbk);
+            j->y[i] = f(j->xq, j->xd, j->xdec, (const uint8_t *)w->data + (size_t)i * rb, nbk);
         return;
     }
-    /* k chunks (whole k for decode); W blocks of QNB rows x all X rows in QMR x QNR tiles */
-    const int64_t kc = m == 1 ? nbk : QKC;
+    /* k chunks; W blocks of QNB rows x all X rows in QMR x QNR tiles */
+    const int64_t kc = QKC;
     for (int64_t b0 = 0; b0 < nbk; b0 += kc) {
         const int64_t nblk = nbk - b0 < kc ? nbk - b0 : kc;
         for (int64_t jb = lo; jb < hi; jb += QNB) {
@@ -573,6 +563,19 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
     }
 }
 
+/* Decode (m == 1, q4_0): X's correction -8 x sum(x) per 4-byte lane, once per matmul. */
+static void decode_prep(const struct job *j) {
+    const int64_t nbk = j->w->cols / 32;
+    int32_t *xc = j->xdec;
+    const __m256i e8 = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < nbk; b++) {
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(j->xq + b * 32));
+        const __m256i c = j->vnni ? dpbusd(_mm256_setzero_si256(), e8, xv)
+                                  : _mm256_madd_epi16(_mm256_maddubs_epi16(e8, xv), _mm256_set1_epi16(1));
+        _mm256_store_si256((__m256i *)(void *)(xc + b * 8), _mm256_sub_epi32(_mm256_setzero_si256(), c));
+    }
+}
+
 static void quantize_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     const int64_t k = j->w->cols;
@@ -584,6 +587,7 @@ static void quantize_job(void *arg, int ith, int nth) {
                      j->xd + (size_t)r * j->dstride, j->dstride,
                      j->vnni && !j->packed && j->w->type == TLB_TYPE_Q8_0,
                      j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
+    if (j->m == 1 && j->w->type == TLB_TYPE_Q4_0) decode_prep(j);
 }
 
 TLB_TARGET_POP()
@@ -599,7 +603,7 @@ static int avx2_probe(char *why, size_t why_len) {
 
 static int avx2_init(void **state, struct tlb_pool *pool) {
     (void)pool;
-    return simd_init(state, tlb_cpu_has(TLB_CPU_AVXVNNI));
+    return simd_init(state, tlb_cpu_has(TLB_CPU_AVXVNNI), 0);
 }
 
 static const char *avx2_version(void *state) {

@@ -229,21 +229,9 @@ QTILES(1, 1)
 #define QROW(V, Q4) {qtile_1_##V##_##Q4, qtile_2_##V##_##Q4, qtile_3_##V##_##Q4, qtile_4_##V##_##Q4}
 static const qtile_fn qtiles[2][2][QMR] = {{QROW(0, 0), QROW(0, 1)}, {QROW(1, 0), QROW(1, 1)}};
 
-/* Decode: one W row at a time. Streaming rows one after the other is a single sequential
- * stream the hardware prefetcher follows; interleaving 4 rows measured ~40% less bandwidth
- * (9-11 vs 16-18 GB/s on one Zen 5 core, q4_0 32000x2048 from DRAM). */
-#define QDEC(V, Q4)                                                                            \
-    static void qdec_##V##_##Q4(const uint8_t *const *xr, const float *const *xd,              \
-                                const uint8_t *const *wr, int64_t nblk, float out[QMR][QNR]) { \
-        qtile(1, 1, V, Q4, xr, xd, wr, nblk, out);                                             \
-    }
-QDEC(0, 0)
-QDEC(0, 1)
-QDEC(1, 0)
-QDEC(1, 1)
-static const qtile_fn qdecs[2][2] = {{qdec_0_0, qdec_0_1}, {qdec_1_0, qdec_1_1}};
-
-/* Decode with X's per-pair vectors computed once per matmul: xs (the [dx0 x8 | dx1 x8]
+/* Decode: one W row at a time (rows one after the other are a single sequential stream for
+ * the hardware prefetcher; interleaving 4 rows measured ~40% less bandwidth on Zen 5), with
+ * X's per-pair vectors prepared once per matmul (decode_prep): xs (the [dx0 x8 | dx1 x8]
  * scales) and, for q4_0, xc (-8 x sum(x) per lane); each row step is then loads + the W side. */
 INLINE __m512 qrow_pair(const int vnni, const int q4, const uint8_t *xq, const float *xs,
                         const int32_t *xc, const uint8_t *w, int64_t b, int half, __m512 acc) {
@@ -269,29 +257,144 @@ INLINE __m512 qrow_pair(const int vnni, const int q4, const uint8_t *xq, const f
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), s, acc);
 }
 
-INLINE float qrow(const int vnni, const int q4, const uint8_t *xq, const float *xs,
-                  const int32_t *xc, const uint8_t *w, int64_t nblk) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(); /* two FMA chains */
+/* nf rows (w + f * stride, nf <= 2) side by side; out[f * ostride]. Rows far apart in memory:
+ * two separate streams keep more reads in flight and share every X load (see fdec). */
+INLINE void qrows(const int vnni, const int q4, const int nf, const uint8_t *xq, const float *xs,
+                  const int32_t *xc, const uint8_t *w, size_t stride, int64_t nblk, float *out,
+                  size_t ostride) {
+    __m512 a[2][2]; /* two FMA chains per row */
+    for (int f = 0; f < nf; f++) a[f][0] = a[f][1] = _mm512_setzero_ps();
     int64_t b = 0;
-    for (; b + 4 <= nblk; b += 4) {
-        a0 = qrow_pair(vnni, q4, xq, xs, xc, w, b, 0, a0);
-        a1 = qrow_pair(vnni, q4, xq, xs, xc, w, b + 2, 0, a1);
-    }
-    for (; b < nblk; b += 2) a0 = qrow_pair(vnni, q4, xq, xs, xc, w, b, b + 1 >= nblk, a0);
-    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; b + 4 <= nblk; b += 4)
+        for (int f = 0; f < nf; f++) {
+            a[f][0] = qrow_pair(vnni, q4, xq, xs, xc, w + (size_t)f * stride, b, 0, a[f][0]);
+            a[f][1] = qrow_pair(vnni, q4, xq, xs, xc, w + (size_t)f * stride, b + 2, 0, a[f][1]);
+        }
+    for (; b < nblk; b += 2)
+        for (int f = 0; f < nf; f++)
+            a[f][0] = qrow_pair(vnni, q4, xq, xs, xc, w + (size_t)f * stride, b, b + 1 >= nblk, a[f][0]);
+    for (int f = 0; f < nf; f++) out[(size_t)f * ostride] = _mm512_reduce_add_ps(_mm512_add_ps(a[f][0], a[f][1]));
 }
 
-typedef float (*qrow_fn)(const uint8_t *, const float *, const int32_t *, const uint8_t *, int64_t);
-#define QROWF(V, Q4)                                                                           \
-    static float qrow_##V##_##Q4(const uint8_t *xq, const float *xs, const int32_t *xc,        \
-                                 const uint8_t *w, int64_t nblk) {                             \
-        return qrow(V, Q4, xq, xs, xc, w, nblk);                                               \
+/* Decode rows of quantized weights: X prepared by decode_prep (xdec) and quantized (xq); nf
+ * rows w + f * stride, out[f * ostride]. */
+typedef void (*qdec_fn)(const void *xdec, const uint8_t *xq, int64_t nblk, const uint8_t *w,
+                        size_t stride, float *out, size_t ostride);
+#define QROWSF(V, Q4, NF)                                                                       \
+    static void qrows_##V##_##Q4##_##NF(const void *xdec, const uint8_t *xq, int64_t nblk,      \
+                                        const uint8_t *w, size_t stride, float *out,            \
+                                        size_t ostride) {                                       \
+        const float *xs = xdec;                                                                 \
+        qrows(V, Q4, NF, xq, xs, (const int32_t *)(const void *)(xs + (nblk + 1) / 2 * 16), w,  \
+              stride, nblk, out, ostride);                                                      \
     }
-QROWF(0, 0)
-QROWF(0, 1)
-QROWF(1, 0)
-QROWF(1, 1)
-static const qrow_fn qrows[2][2] = {{qrow_0_0, qrow_0_1}, {qrow_1_0, qrow_1_1}};
+#define QROWS2(V, Q4) QROWSF(V, Q4, 1) QROWSF(V, Q4, 2)
+QROWS2(0, 0)
+QROWS2(0, 1)
+QROWS2(1, 0)
+QROWS2(1, 1)
+#define QDEC(V, Q4) {qrows_##V##_##Q4##_1, qrows_##V##_##Q4##_2}
+static const qdec_fn qdecs[2][2][2] = {{QDEC(0, 0), QDEC(0, 1)}, {QDEC(1, 0), QDEC(1, 1)}};
+
+/* ---- decode with AVX512-VBMI byte permutes (and VNNI) ----
+ * The unaligned blocks of a row are gathered with vpermt2b from two overlapping 64-byte loads,
+ * so one step takes 4 q4_0 blocks (72 bytes, 128 weights) with about half the instructions of
+ * the pair path above, which bound q4_0 by compute rather than by memory on one core (19 GB/s
+ * with W in L1 on Zen 4; 28-34 this way). The same for 2 q8_0 blocks measured slower than the
+ * pair path (30 against 41 GB/s from L1: the permute costs more than the loads it saves), so
+ * q8_0 keeps it. vpermt2b is inline asm (no -mavx512vbmi, as for VNNI). */
+
+/* a = bytes of the 128-byte concatenation (a, b) picked by idx */
+INLINE __m512i permt2b(__m512i a, __m512i idx, __m512i b) {
+    __asm__("vpermt2b %2, %1, %0" : "+v"(a) : "v"(idx), "v"(b));
+    return a;
+}
+
+/* Source of byte o of a step's gathered quants: block o / per of the step, quant o % per, at
+ * byte off of the step's first load or (beyond its first `shift` bytes) of the second load,
+ * made at +shift so that both loads stay inside the step's blocks. */
+#define GATHER(o, per, bytes, qs, shift)                                                        \
+    ((bytes) * ((o) / (per)) + (qs) + (o) % (per) < (shift)                                     \
+         ? (bytes) * ((o) / (per)) + (qs) + (o) % (per)                                         \
+         : 64 + (bytes) * ((o) / (per)) + (qs) + (o) % (per) - (shift))
+#define G8(b, per, bytes, qs, sh)                                                               \
+    GATHER(b, per, bytes, qs, sh), GATHER(b + 1, per, bytes, qs, sh),                           \
+        GATHER(b + 2, per, bytes, qs, sh), GATHER(b + 3, per, bytes, qs, sh),                   \
+        GATHER(b + 4, per, bytes, qs, sh), GATHER(b + 5, per, bytes, qs, sh),                   \
+        GATHER(b + 6, per, bytes, qs, sh), GATHER(b + 7, per, bytes, qs, sh)
+#define G64(per, bytes, qs, sh)                                                                 \
+    {G8(0, per, bytes, qs, sh),  G8(8, per, bytes, qs, sh),  G8(16, per, bytes, qs, sh),        \
+     G8(24, per, bytes, qs, sh), G8(32, per, bytes, qs, sh), G8(40, per, bytes, qs, sh),        \
+     G8(48, per, bytes, qs, sh), G8(56, per, bytes, qs, sh)}
+#define Q4_STEP ((int64_t)(4 * TLB_BLOCK_BYTES(1))) /* 72 bytes: 4 blocks */
+#define Q4_SHIFT (Q4_STEP - 64)
+_Static_assert(TLB_BLOCK_BYTES(1) % 2 == 0, "the f16 scales sit at even offsets (16-bit permutes)");
+/* 4 q4_0 blocks -> their 64 nibble bytes, block after block */
+static const uint8_t q4_gather[64] = G64(16, TLB_BLOCK_BYTES(1), TLB_BLOCK_QS(1), Q4_SHIFT);
+/* the scales' 16-bit words, each for the 4 lanes of its block */
+#define SW(l, per, bytes) ((bytes) / 2 * ((l) / (per)))
+#define SW16(per, bytes)                                                                        \
+    {SW(0, per, bytes),  SW(1, per, bytes),  SW(2, per, bytes),  SW(3, per, bytes),             \
+     SW(4, per, bytes),  SW(5, per, bytes),  SW(6, per, bytes),  SW(7, per, bytes),             \
+     SW(8, per, bytes),  SW(9, per, bytes),  SW(10, per, bytes), SW(11, per, bytes),            \
+     SW(12, per, bytes), SW(13, per, bytes), SW(14, per, bytes), SW(15, per, bytes)}
+static const uint16_t q4_scale_words[32] = SW16(4, TLB_BLOCK_BYTES(1));
+
+/* X for one q4_0 step (decode_prep): quants 0-15 of its 4 blocks, quants 16-31, the lanes'
+ * correction -8 x sum(x) and the lanes' X scales (lane l: block l / 4). */
+struct q4_xstep {
+    uint8_t lo[64], hi[64];
+    int32_t corr[16];
+    float scale[16];
+};
+
+/* The step at p (rem bytes of the row left, < Q4_STEP only in the last step). */
+INLINE __m512 q4_step(const uint8_t *p, int64_t rem, const struct q4_xstep *x, __m512 acc) {
+    __m512i a, b;
+    if (rem >= Q4_STEP) {
+        a = _mm512_loadu_si512((const void *)p);
+        b = _mm512_loadu_si512((const void *)(p + Q4_SHIFT));
+    } else { /* bytes past the row's end read as 0: scale 0, nothing added */
+        a = _mm512_maskz_loadu_epi8(rem >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << rem) - 1, p);
+        b = _mm512_maskz_loadu_epi8(rem - Q4_SHIFT >= 64 ? ~(__mmask64)0
+                                                          : ((__mmask64)1 << (rem - Q4_SHIFT)) - 1,
+                                    p + Q4_SHIFT);
+    }
+    const __m512i q = permt2b(a, _mm512_loadu_si512((const void *)q4_gather), b);
+    const __m512i m = _mm512_set1_epi8(0x0f);
+    __m512i t = dpbusd(_mm512_load_si512((const void *)x->corr), _mm512_and_si512(q, m),
+                       _mm512_load_si512((const void *)x->lo));
+    t = dpbusd(t, _mm512_and_si512(_mm512_srli_epi16(q, 4), m), _mm512_load_si512((const void *)x->hi));
+    const __m512 ws = _mm512_cvtph_ps(_mm512_castsi512_si256(
+        _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)q4_scale_words), a)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(ws, _mm512_load_ps(x->scale)), acc);
+}
+
+/* nf rows (w + f * stride) side by side, out[f * ostride]: 4 rows far apart measured 29 GB/s
+ * against 23 for one row at a time (q4_0 2048 x 2048, one Zen 4 core): the X loads shared by
+ * the rows were the load ports' bottleneck. */
+INLINE void q4_rows(const int nf, const struct q4_xstep *x, const uint8_t *w, size_t stride,
+                    int64_t nblk, float *out, size_t ostride) {
+    const int64_t bytes = nblk * (int64_t)TLB_BLOCK_BYTES(1), steps = (nblk + 3) / 4;
+    __m512 a[4];
+    for (int f = 0; f < nf; f++) a[f] = _mm512_setzero_ps();
+    int64_t s = 0;
+    for (; s < steps && (s + 1) * Q4_STEP <= bytes; s++)
+        for (int f = 0; f < nf; f++) a[f] = q4_step(w + (size_t)f * stride + s * Q4_STEP, Q4_STEP, x + s, a[f]);
+    for (; s < steps; s++)
+        for (int f = 0; f < nf; f++)
+            a[f] = q4_step(w + (size_t)f * stride + s * Q4_STEP, bytes - s * Q4_STEP, x + s, a[f]);
+    for (int f = 0; f < nf; f++) out[(size_t)f * ostride] = _mm512_reduce_add_ps(a[f]);
+}
+#define Q4ROWSF(NF)                                                                             \
+    static void q4_rows_##NF(const void *xdec, const uint8_t *xq, int64_t nblk, const uint8_t *w, \
+                             size_t stride, float *out, size_t ostride) {                       \
+        (void)xq;                                                                               \
+        q4_rows(NF, xdec, w, stride, nblk, out, ostride);                                       \
+    }
+Q4ROWSF(1)
+Q4ROWSF(2)
+Q4ROWSF(4)
 
 /* ---- quantized weights, packed (prefill with VNNI) ---- */
 
@@ -463,6 +566,58 @@ FROWS(WT_BF16)
 #define FROW(WT) {frow_1_##WT, frow_2_##WT, frow_3_##WT, frow_4_##WT}
 static const frow_fn frows[3][FMR] = {FROW(WT_F32), FROW(WT_F16), FROW(WT_BF16)};
 
+/* Decode (m = 1) of nf W rows far apart in memory (w + f * stride), side by side: each X
+ * load serves nf rows, so the X row's traffic from L2 per weight byte drops by nf, and nf
+ * separate sequential streams keep more DRAM reads in flight than one. Measured on one Zen 4
+ * core (f16, 2048 x 5632: X is 22 KiB, so it does not stay in L1 beside the streamed rows):
+ * 18 GB/s one row at a time, 26 with 4 rows, 29 with 6; rows next to each other instead of
+ * far apart measured 16 (the prefetcher sees one confused stream). out[f * ostride]. */
+#define FDEC_MAX 6
+INLINE void fdec(const int wt, const int nf, const float *x, const char *w, size_t stride,
+                 int64_t len, float *out, size_t ostride) {
+    __m512 acc[FDEC_MAX][2];
+    for (int f = 0; f < nf; f++) acc[f][0] = acc[f][1] = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 32 <= len; c += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
+        for (int f = 0; f < nf; f++) {
+            const char *r = w + (size_t)f * stride;
+            acc[f][0] = _mm512_fmadd_ps(x0, load_wf(wt, r, c, 0, 0), acc[f][0]);
+            acc[f][1] = _mm512_fmadd_ps(x1, load_wf(wt, r, c + 16, 0, 0), acc[f][1]);
+        }
+    }
+    for (; c < len; c += 16) {
+        const __mmask16 mask = len - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - c)) - 1);
+        const __m512 x0 = _mm512_maskz_loadu_ps(mask, x + c);
+        for (int f = 0; f < nf; f++)
+            acc[f][0] = _mm512_fmadd_ps(x0, load_wf(wt, w + (size_t)f * stride, c, mask, 1), acc[f][0]);
+    }
+    for (int f = 0; f < nf; f++) out[(size_t)f * ostride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[f][0], acc[f][1]));
+}
+
+typedef void (*fdec_fn)(const float *, const char *, size_t, int64_t, float *, size_t);
+#define FDECF(NF, WT)                                                                          \
+    static void fdec_##NF##_##WT(const float *x, const char *w, size_t stride, int64_t len,    \
+                                 float *out, size_t ostride) {                                 \
+        fdec(WT, NF, x, w, stride, len, out, ostride);                                         \
+    }
+#define FDECS(WT) FDECF(2, WT) FDECF(4, WT) FDECF(6, WT)
+FDECS(WT_F32)
+FDECS(WT_F16)
+FDECS(WT_BF16)
+/* Streams per weight type and k (W rows side by side): X rows up to 16 KiB stay in L1 beside
+ * 2 f32 streams or 4 of 16-bit weights; longer ones need more streams to cut their traffic. */
+static fdec_fn fdec_for(int wt, int64_t k, int *nf) {
+    static const fdec_fn t[3][3] = {{fdec_2_WT_F32, fdec_4_WT_F32, fdec_6_WT_F32},
+                                    {fdec_2_WT_F16, fdec_4_WT_F16, fdec_6_WT_F16},
+                                    {fdec_2_WT_BF16, fdec_4_WT_BF16, fdec_6_WT_BF16}};
+    const int big = k * (int64_t)sizeof(float) > ((int64_t)16 << 10);
+    const int i = wt == WT_F32 ? (big ? 1 : 0) : (big ? 2 : 1);
+    *nf = 2 + 2 * i;
+    return t[wt][i];
+}
+#define FDEC_STREAMS 1 /* simd-jobs.h: decode float weights through fdec_for */
+
 /* In-register transpose of 16 x 16 floats: r[i][c] -> r[c][i]. */
 INLINE void transpose16(__m512 r[16]) {
     __m512 t[16], u[16];
@@ -557,6 +712,9 @@ static const gtile_fn gtiles[GMR] = {gtile_1, gtile_2, gtile_3, gtile_4,
 
 #define KNAME "avx512 kernel" /* for messages */
 #define VL 16 /* floats per vector */
+/* decode's prepared X: a q4_xstep per 4 blocks, or xs and xc (64 bytes each) per 2 blocks */
+#define XDEC_BYTES(blocks) (((size_t)(blocks) + 3) / 4 * sizeof(struct q4_xstep))
+_Static_assert(sizeof(struct q4_xstep) == 256, "q4_xstep: 2 x 128 bytes per 2 pairs");
 #include "simd-jobs.h"
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) {
@@ -566,37 +724,25 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
     const size_t bsz = TLB_BLOCK_BYTES(q4);
     const int m = j->m;
-    const int64_t npairs = (nbk + 1) / 2;
-    if (m == 1 && (size_t)npairs * 128 <= TILE_BYTES) {
-        /* decode: X's per-pair vectors once, then W streamed row after row */
-        float *xs = (float *)(void *)tile;
-        int32_t *xc = (int32_t *)(void *)(tile + (size_t)npairs * 64);
-        const __m512i e8 = _mm512_set1_epi8(8);
-        for (int64_t p = 0; p < npairs; p++) {
-            _mm512_store_ps(xs + p * 16, load_xs(j->xd + 2 * p));
-            if (q4) {
-                const __m512i xv = _mm512_loadu_si512((const void *)(j->xq + p * 64));
-                const __m512i c = j->vnni ? dpbusd(_mm512_setzero_si512(), e8, xv)
-                                          : _mm512_madd_epi16(_mm512_maddubs_epi16(e8, xv),
-                                                              _mm512_set1_epi16(1));
-                _mm512_store_si512((void *)(xc + p * 16), _mm512_sub_epi32(_mm512_setzero_si512(), c));
-            }
+    (void)tile;
+    if (m == 1) { /* decode: nf streams far apart (row lo + f * h + i), the rest one by one,
+                   * against X prepared by decode_prep */
+        const uint8_t *w0 = w->data;
+        qdec_fn many, one;
+        int nf;
+        if (q4 && j->vbmi && j->vnni) {
+            nf = w->cols <= 4096 ? 4 : 2;
+            many = nf == 4 ? q4_rows_4 : q4_rows_2;
+            one = q4_rows_1;
+        } else { /* q8_0 measured the same with 2 streams as with 1 (its X stays in L1) */
+            nf = q4 ? 2 : 1;
+            many = qdecs[j->vnni][q4][nf - 1];
+            one = qdecs[j->vnni][q4][0];
         }
-        const qrow_fn f = qrows[j->vnni][q4];
-        for (int64_t i = lo; i < hi; i++)
-            j->y[i] = f(j->xq, xs, xc, (const uint8_t *)w->data + (size_t)i * rb, nbk);
-        return;
-    }
-    if (m == 1) { /* decode, very long rows: stream W once, row after row, whole k */
-        const qtile_fn f = qdecs[j->vnni][q4];
-        const uint8_t *xr[1] = {j->xq};
-        const float *xd[1] = {j->xd};
-        for (int64_t i = lo; i < hi; i++) {
-            const uint8_t *wr[1] = {(const uint8_t *)w->data + (size_t)i * rb};
-            float out[QMR][QNR];
-            f(xr, xd, wr, nbk, out);
-            j->y[i] = out[0][0];
-        }
+        const int64_t h = (hi - lo) / nf;
+        for (int64_t i = lo; i < lo + h; i++)
+            many(j->xdec, j->xq, nbk, w0 + (size_t)i * rb, (size_t)h * rb, j->y + i, (size_t)h);
+        for (int64_t i = lo + nf * h; i < hi; i++) one(j->xdec, j->xq, nbk, w0 + (size_t)i * rb, 0, j->y + i, 0);
         return;
     }
     /* prefill: k chunks of QKC blocks; W blocks of QNB rows (L2) x all X rows in QMR tiles */
@@ -665,6 +811,50 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
     }
 }
 
+/* Decode (m == 1): X's side of the row loop, once per matmul. With VBMI and VNNI, q4_0 gets a
+ * q4_xstep per 4 blocks; otherwise every 2 blocks get xs (the [dx0 x8 | dx1 x8] scales) and
+ * xc (q4_0: -8 x sum(x) per 4-byte lane; 0 for q8_0). */
+static void decode_prep(const struct job *j) {
+    const int q4 = j->w->type == TLB_TYPE_Q4_0, vbmi = j->vbmi && j->vnni;
+    const int64_t nbk = j->w->cols / 32, npairs = (nbk + 1) / 2;
+    const __m512i e8 = _mm512_set1_epi8(8);
+    if (q4 && vbmi) {
+        struct q4_xstep *x = j->xdec;
+        /* quants 0-15 / 16-31 of each of the 4 blocks: bytes 32i + j / 32i + 16 + j */
+        static const uint8_t lo_idx[64] = G64(16, 32, 0, 64), hi_idx[64] = G64(16, 32, 16, 64);
+        for (int64_t s = 0; s < (nbk + 3) / 4; s++) {
+            const int64_t rem = (nbk - 4 * s) * 32; /* quant bytes left */
+            const uint8_t *q = j->xq + s * 128;
+            const __m512i a = _mm512_maskz_loadu_epi8(rem >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << rem) - 1, q);
+            const __m512i b = rem <= 64 ? _mm512_setzero_si512()
+                              : _mm512_maskz_loadu_epi8(rem >= 128 ? ~(__mmask64)0
+                                                                    : ((__mmask64)1 << (rem - 64)) - 1, q + 64);
+            const __m512i lo = permt2b(a, _mm512_loadu_si512((const void *)lo_idx), b);
+            const __m512i hi = permt2b(a, _mm512_loadu_si512((const void *)hi_idx), b);
+            _mm512_store_si512((void *)x[s].lo, lo);
+            _mm512_store_si512((void *)x[s].hi, hi);
+            _mm512_store_si512((void *)x[s].corr,
+                               _mm512_sub_epi32(_mm512_setzero_si512(),
+                                                dpbusd(dpbusd(_mm512_setzero_si512(), e8, lo), e8, hi)));
+            /* lane l: block 4s + l / 4 (xd is zero-padded to dstride >= 4 x steps) */
+            _mm512_store_ps(x[s].scale, _mm512_permutexvar_ps(
+                                            _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+                                            _mm512_castps128_ps512(_mm_loadu_ps(j->xd + 4 * s))));
+        }
+        return;
+    }
+    float *xs = j->xdec;
+    int32_t *xc = (int32_t *)(void *)(xs + npairs * 16);
+    for (int64_t p = 0; p < npairs; p++) {
+        _mm512_store_ps(xs + p * 16, load_xs(j->xd + 2 * p));
+        const __m512i xv = _mm512_loadu_si512((const void *)(j->xq + p * 64));
+        const __m512i c = !q4     ? _mm512_setzero_si512() /* q8_0 takes it from each W load */
+                          : j->vnni ? dpbusd(_mm512_setzero_si512(), e8, xv)
+                                    : _mm512_madd_epi16(_mm512_maddubs_epi16(e8, xv), _mm512_set1_epi16(1));
+        _mm512_store_si512((void *)(xc + p * 16), _mm512_sub_epi32(_mm512_setzero_si512(), c));
+    }
+}
+
 static void quantize_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     const int64_t k = j->w->cols;
@@ -677,6 +867,7 @@ static void quantize_job(void *arg, int ith, int nth) {
         quantize_row(j->x + (size_t)r * (size_t)k, k, j->xq + (size_t)r * j->xstride, j->xstride,
                      j->xd + (size_t)r * j->dstride, j->dstride, offset,
                      j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
+    if (j->m == 1) decode_prep(j);
 }
 
 TLB_TARGET_POP()
@@ -694,13 +885,16 @@ static int avx512_probe(char *why, size_t why_len) {
 
 static int avx512_init(void **state, struct tlb_pool *pool) {
     (void)pool;
-    return simd_init(state, tlb_cpu_has(TLB_CPU_AVX512VNNI));
+    return simd_init(state, tlb_cpu_has(TLB_CPU_AVX512VNNI), tlb_cpu_has(TLB_CPU_AVX512VBMI));
 }
 
 static const char *avx512_version(void *state) {
     const struct simd_state *s = state;
     const int vnni = s ? s->vnni : tlb_cpu_has(TLB_CPU_AVX512VNNI);
-    return vnni ? "AVX-512 + VNNI (vpdpbusd)" : "AVX-512BW (vpmaddubsw, no VNNI)";
+    const int vbmi = s ? s->vbmi : tlb_cpu_has(TLB_CPU_AVX512VBMI);
+    return !vnni ? "AVX-512BW (vpmaddubsw, no VNNI)"
+           : vbmi ? "AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 decode)"
+                  : "AVX-512 + VNNI (vpdpbusd)";
 }
 
 const struct tlb_kernel tlb_kernel_avx512 = {

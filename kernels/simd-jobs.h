@@ -1,7 +1,7 @@
 /* simd-jobs.h — the job and the drivers the avx2 and avx512 kernels share, written once for
  * any vector width. Not compiled alone: each of those files includes it (compiled with its own
  * ISA, everything static) after defining VL (floats per vector: 8 or 16), FMR, GMR, GKC,
- * GNB, QNR, PACK_MIN_M, TILE_BYTES, KNAME, WT_*, frows[3][FMR], gtiles[GMR] (GMR X rows x
+ * GNB, QNR, PACK_MIN_M, TILE_BYTES, KNAME, XDEC_BYTES, WT_*, frows[3][FMR], gtiles[GMR] (GMR X rows x
  * 2 VL W rows of packed panels) and pack_float(); it declares the quant_rows(), quant_packed()
  * and quantize_job() they define after it. Holds the kernel state, sizes the scratch, cuts
  * the W rows into chunks of whole tiles that the pool's threads claim, runs decode (m <= FMR)
@@ -40,6 +40,9 @@
 #ifndef KNAME
 #error "simd-jobs.h: define KNAME (the kernel's name in messages)"
 #endif
+#ifndef XDEC_BYTES
+#error "simd-jobs.h: define XDEC_BYTES(blocks) (decode's prepared X for a row of q8_0 blocks)"
+#endif
 
 struct job {
     int64_t unit;     /* W rows per unit of the row split (whole tiles) */
@@ -53,8 +56,9 @@ struct job {
     float *xd;        /* (m, dstride) */
     size_t dstride;
     int32_t *xc;      /* (m, dstride) packed path: block corrections */
+    void *xdec;       /* m == 1: X as the decode loop wants it (XDEC_BYTES, the kernel's layout) */
     float *tiles;
-    int vnni;
+    int vnni, vbmi;
     int packed;       /* quantized prefill through the packed path */
 };
 
@@ -131,6 +135,18 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
     const int64_t n = w->rows, k = w->cols;
     const size_t rb = tlb_type_row_bytes(w->type, k);
     const int m = j->m;
+#ifdef FDEC_STREAMS
+    if (m == 1) { /* decode: nf streams far apart, row lo + f * h + i (fdec_for), the rest
+                   * one by one */
+        int nf;
+        const fdec_fn f = fdec_for(wt, k, &nf);
+        const int64_t h = (hi - lo) / nf;
+        for (int64_t i = 0; i < h; i++)
+            f(j->x, (const char *)w->data + (size_t)(lo + i) * rb, (size_t)h * rb, k, j->y + lo + i,
+              (size_t)h);
+        lo += nf * h;
+    }
+#endif
     if (m <= FMR) { /* decode / small m: W streamed once, row after row (one sequential
                        * stream), converted in registers, used by the m X rows */
         const frow_fn f = frows[wt][m - 1];
@@ -196,12 +212,14 @@ struct simd_state {
     float *tiles;    /* per-thread pack buffers (TILE_BYTES each) for the prefill paths */
     int n_tiles;
     int vnni;        /* VNNI dot products, decided at init from tlb_cpu_has */
+    int vbmi;        /* byte permutes (AVX512-VBMI) for the quantized decode rows */
 };
 
-static int simd_init(void **state, int vnni) {
+static int simd_init(void **state, int vnni, int vbmi) {
     struct simd_state *s = tlb_calloc(1, sizeof *s, KNAME " state");
     if (!s) return -1;
     s->vnni = vnni;
+    s->vbmi = vbmi;
     *state = s;
     return 0;
 }
@@ -224,7 +242,7 @@ static void quantize_job(void *arg, int ith, int nth);
 static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                        const struct tlb_tensor *w, int m) {
     struct simd_state *s = state;
-    struct job job = {0, 0, 0, y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, s->vnni, 0};
+    struct job job = {0, 0, 0, y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, NULL, s->vnni, s->vbmi, 0};
     const int nth = tlb_pool_size(pool);
     const int quant = tlb_type_traits(w->type)->is_quantized;
     job.packed = quant && s->vnni && m >= PACK_MIN_M;
@@ -233,7 +251,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
     const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job.unit;
     job.n_chunks = tlb_pool_chunk_count(job.units, nth, CHUNKS_PER_THREAD,
                                         (long)((CHUNK_MIN_BYTES + unit_bytes - 1) / unit_bytes));
-    if ((job.packed || (!quant && m > FMR) || (quant && m == 1)) && nth > s->n_tiles) {
+    if ((job.packed || (!quant && m > FMR)) && nth > s->n_tiles) {
         float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, KNAME " tiles");
         if (!t) return -1;
         tlb_free_aligned(s->tiles);
@@ -243,8 +261,10 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
     if (quant) {
         job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
         job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
-        size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t)), need;
-        if (tlb_mul_size(per_row, (size_t)m, &need)) {
+        const size_t per_row = job.xstride + job.dstride * (sizeof(float) + sizeof(int32_t));
+        const size_t xdec = m == 1 ? ((size_t)XDEC_BYTES(w->cols / 32) + 63) & ~(size_t)63 : 0;
+        size_t need;
+        if (tlb_mul_size(per_row, (size_t)m, &need) || tlb_add_size(need, xdec, &need)) {
             tlb_error(KNAME ": activation scratch size overflows");
             return -1;
         }
@@ -258,6 +278,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
         job.xq = s->xq;
         job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
         job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
+        job.xdec = job.xc + (size_t)m * job.dstride;
         if (m == 1)
             quantize_job(&job, 0, 1);
         else

@@ -315,6 +315,23 @@ TLB_TEST(kernels_without_vnni) {
     TLB_CHECK(fails == 0, "%d failed; first: %s", fails, ff);
 }
 
+/* The avx512 decode paths without VBMI byte permutes (Skylake-X, Cascade Lake): mask it. */
+TLB_TEST(kernels_without_vbmi) {
+    if (!tlb_cpu_has(TLB_CPU_AVX512VBMI))
+        TLB_SKIP("no AVX512-VBMI here: the odd-shape test already ran the paths without it");
+    setenv("TLBENCH_CPU_MASK", "avx512vbmi", 1);
+    tlb_cpu_redetect();
+    const int gone = !tlb_cpu_has(TLB_CPU_AVX512VBMI);
+    static const int ns[] = {3, 67}, ks[] = {32, 96, 2080}, ms[] = {1, 2}, ths[] = {1, 2};
+    char ff[300] = "";
+    int fails = 0;
+    if (gone) fails = sweep("novbmi", ns, 2, ks, ks, 3, ms, 2, ths, 2, ff, sizeof ff);
+    unsetenv("TLBENCH_CPU_MASK");
+    tlb_cpu_redetect();
+    TLB_CHECK(gone, "TLBENCH_CPU_MASK=avx512vbmi did not hide VBMI");
+    TLB_CHECK(fails == 0, "%d failed; first: %s", fails, ff);
+}
+
 /* ---- dispatch ---- */
 
 static const struct tlb_kernel *best_usable(void) {
