@@ -39,16 +39,23 @@ static uint64_t read_c(const uint64_t *p, size_t words) {
 
 /* The widest loads measure more: one core's misses in flight go further with fewer, wider
  * loads (Zen 5, 1 GiB: 16-17 GB/s with 16-byte loads, 24-26 with 64-byte loads), and the
- * kernels stream with the widest loads too. */
+ * kernels stream with the widest loads too. So do several streams far apart: the decode
+ * kernels read 2-6 W rows side by side, which on a Zen 4 core beat one sequential stream (f16
+ * 2048 x 2048: 36 against 33 GB/s), so the probe reads STREAMS quarters of each thread's share
+ * side by side (each quarter sequential), or it would not be the limit. */
+#define STREAMS 4
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, size_t words) {
     __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
-    for (size_t i = 0; i + 16 <= words; i += 16) {
-        a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(const void *)(p + i)));
-        b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(const void *)(p + i + 4)));
-        c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(const void *)(p + i + 8)));
-        d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(const void *)(p + i + 12)));
-    }
+    const size_t q = words / STREAMS / 8 * 8; /* words per stream, whole 64-byte lines */
+    for (size_t i = 0; i + 8 <= q; i += 8)
+        for (int s = 0; s < STREAMS; s += 2) {
+            const uint64_t *p0 = p + (size_t)s * q + i, *p1 = p0 + q;
+            a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(const void *)p0));
+            b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(const void *)(p0 + 4)));
+            c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(const void *)p1));
+            d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(const void *)(p1 + 4)));
+        }
     uint64_t v[4], sum = 0;
     _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
     for (int i = 0; i < 4; i++) sum += v[i];
@@ -57,12 +64,15 @@ __attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, siz
 
 __attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *p, size_t words) {
     __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
-    for (size_t i = 0; i + 32 <= words; i += 32) {
-        a = _mm512_add_epi64(a, _mm512_load_si512((const void *)(p + i)));
-        b = _mm512_add_epi64(b, _mm512_load_si512((const void *)(p + i + 8)));
-        c = _mm512_add_epi64(c, _mm512_load_si512((const void *)(p + i + 16)));
-        d = _mm512_add_epi64(d, _mm512_load_si512((const void *)(p + i + 24)));
-    }
+    const size_t q = words / STREAMS / 16 * 16; /* words per stream, whole 128-byte pairs */
+    for (size_t i = 0; i + 16 <= q; i += 16)
+        for (int s = 0; s < STREAMS; s += 2) {
+            const uint64_t *p0 = p + (size_t)s * q + i, *p1 = p0 + q;
+            a = _mm512_add_epi64(a, _mm512_load_si512((const void *)p0));
+            b = _mm512_add_epi64(b, _mm512_load_si512((const void *)(p0 + 8)));
+            c = _mm512_add_epi64(c, _mm512_load_si512((const void *)p1));
+            d = _mm512_add_epi64(d, _mm512_load_si512((const void *)(p1 + 8)));
+        }
     uint64_t v[8], sum = 0; /* unsigned: the reduce intrinsic adds as signed (UB on overflow) */
     _mm512_storeu_si512((void *)v, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
     for (int i = 0; i < 8; i++) sum += v[i];
@@ -70,7 +80,8 @@ __attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *p
 }
 #endif
 
-/* Thread ith reads its contiguous share, in whole 256-byte pieces (64-byte aligned). */
+/* Thread ith reads its contiguous share, in whole 256-byte pieces (64-byte aligned); the
+ * bytes counted are those of the whole share (the streams' rounding leaves < 1 KiB unread). */
 static void bw_read(void *arg, int ith, int nth) {
     struct bw_job *j = arg;
     long lo, hi;
