@@ -603,7 +603,7 @@ static int avx2_probe(char *why, size_t why_len) {
 
 static int avx2_init(void **state, struct tlb_pool *pool) {
     (void)pool;
-    return simd_init(state, tlb_cpu_has(TLB_CPU_AVXVNNI), 0);
+    return simd_init(state, tlb_cpu_has(TLB_CPU_AVXVNNI), 0, 0);
 }
 
 static const char *avx2_version(void *state) {

@@ -708,6 +708,115 @@ GTILE(8)
 static const gtile_fn gtiles[GMR] = {gtile_1, gtile_2, gtile_3, gtile_4,
                                      gtile_5, gtile_6, gtile_7, gtile_8};
 
+/* ---- bf16 prefill with the CPU's bf16 dot product (AVX512-BF16) ----
+ * vdpbf16ps multiplies pairs of bf16 and adds both products to f32 lanes: twice the
+ * multiply-adds of an f32 FMA per instruction. bf16 weights are packed as they are (no
+ * conversion), 16 rows x pairs of k per vector, and X is rounded to bf16 once per matmul
+ * (round to nearest even), as llama.cpp does for bf16 weights: the results differ from the f32
+ * product by that rounding (kernel-check's "bf16 activations" reference, the CSV's KL
+ * divergence), so only bf16 weights take this path and decode (m <= FMR) stays exact. The
+ * instructions are inline asm (no -mavx512bf16 in ISA), run only when the CPU has them. */
+
+/* acc += sum over the pair of w (16 lanes x 2 bf16) x the pair xx in every lane. (The broadcast
+ * from memory inside the asm made GCC keep the accumulators in memory as well.) */
+INLINE __m512 dpbf16(__m512 acc, __m512i w, __m512i xx) {
+    __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(w), "v"(xx));
+    return acc;
+}
+
+/* 32 floats -> 32 bf16, round to nearest even (NaN stays NaN): lo -> elements 0-15 */
+INLINE __m512i cvt2bf16(__m512 hi, __m512 lo) {
+    __m512i r;
+    __asm__("vcvtne2ps2bf16 %2, %1, %0" : "=v"(r) : "v"(hi), "v"(lo));
+    return r;
+}
+
+/* X rows [r0, r1) -> bf16 pairs (xb, xbstride 32-bit pairs per row, zero-padded) */
+static void x_to_bf16(const float *x, int64_t k, int64_t r0, int64_t r1, uint32_t *xb,
+                      size_t xbstride) {
+    for (int64_t r = r0; r < r1; r++) {
+        const float *xr = x + (size_t)r * (size_t)k;
+        uint32_t *o = xb + (size_t)r * xbstride;
+        for (int64_t c = 0; c < (int64_t)xbstride * 2; c += 32) {
+            const int64_t n0 = k - c < 0 ? 0 : k - c < 16 ? k - c : 16;
+            const int64_t n1 = k - c - 16 < 0 ? 0 : k - c - 16 < 16 ? k - c - 16 : 16;
+            const __m512 lo = _mm512_maskz_loadu_ps((__mmask16)((1u << n0) - 1), n0 ? xr + c : xr);
+            const __m512 hi = _mm512_maskz_loadu_ps((__mmask16)((1u << n1) - 1), n1 ? xr + c + 16 : xr);
+            _mm512_store_si512((void *)(o + c / 2), cvt2bf16(hi, lo));
+        }
+    }
+}
+
+/* Pack bf16 W rows [jb, je) x values [c0, c0 + len) (len even but at the row's end) into p:
+ * vector v (rows jb + 16v ..) at p + v * (len / 2) * 16 pairs, pair c of its 16 rows at
+ * + c * 16: a 16 x 16 transpose of 32-bit pairs. Missing rows and the odd tail are zeros. */
+static void pack_bf16(const struct tlb_tensor *w, int64_t jb, int64_t je, int64_t c0, int64_t len,
+                      uint32_t *p) {
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    const int64_t pairs = (len + 1) / 2;
+    for (int v = 0; v < GNB / 16 && jb + v * 16 < je; v++) {
+        const uint16_t *rows[16];
+        for (int i = 0; i < 16; i++) {
+            const int64_t row = jb + v * 16 + i;
+            rows[i] = row < je ? (const uint16_t *)(const void *)((const char *)w->data + (size_t)row * rb) + c0
+                               : NULL;
+        }
+        uint32_t *pv = p + (size_t)v * (size_t)pairs * 16;
+        for (int64_t c = 0; c < len; c += 32) { /* 16 pairs */
+            const int64_t cnt = len - c < 32 ? len - c : 32;
+            const __mmask32 mask = cnt == 32 ? ~(__mmask32)0 : (((__mmask32)1 << cnt) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = rows[i] ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(mask, rows[i] + c))
+                               : _mm512_setzero_ps();
+            transpose16(r);
+            for (int64_t i = 0; i < (cnt + 1) / 2; i++)
+                _mm512_store_ps((float *)(void *)(pv + (size_t)(c / 2 + i) * 16), r[i]);
+        }
+    }
+}
+
+/* out[r][0..31] = X row r . the 32 W rows of packed vectors p0, p1 over `pairs` pairs */
+INLINE void btile(const int mr, const uint32_t *const *xr, const uint32_t *p0, const uint32_t *p1,
+                  int64_t pairs, float out[GMR][32]) {
+    __m512 acc[GMR][2];
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < pairs; c++) {
+        const __m512i w0 = _mm512_load_si512((const void *)(p0 + c * 16));
+        const __m512i w1 = _mm512_load_si512((const void *)(p1 + c * 16));
+        for (int r = 0; r < mr; r++) {
+            const __m512i xx = _mm512_set1_epi32((int)xr[r][c]);
+            acc[r][0] = dpbf16(acc[r][0], w0, xx);
+            acc[r][1] = dpbf16(acc[r][1], w1, xx);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_storeu_ps(out[r], acc[r][0]);
+        _mm512_storeu_ps(out[r] + 16, acc[r][1]);
+    }
+}
+
+typedef void (*btile_fn)(const uint32_t *const *, const uint32_t *, const uint32_t *, int64_t,
+                         float[GMR][32]);
+#define BTILE(MR)                                                                              \
+    static void btile_##MR(const uint32_t *const *xr, const uint32_t *p0, const uint32_t *p1,  \
+                           int64_t pairs, float out[GMR][32]) {                                \
+        btile(MR, xr, p0, p1, pairs, out);                                                     \
+    }
+BTILE(1)
+BTILE(2)
+BTILE(3)
+BTILE(4)
+BTILE(5)
+BTILE(6)
+BTILE(7)
+BTILE(8)
+static const btile_fn btiles[GMR] = {btile_1, btile_2, btile_3, btile_4,
+                                     btile_5, btile_6, btile_7, btile_8};
+#define BKC 512 /* k per bf16 chunk: the 64-row pack is 64 KiB, as the f32 one's 256 */
+_Static_assert((size_t)GNB * BKC * 2 <= TILE_BYTES, "the bf16 pack lives in the tile buffer");
+#define BF16_DOT 1 /* simd-jobs.h: bf16 prefill through x_to_bf16 and bf16_rows */
+
 /* ---- jobs ---- */
 
 #define KNAME "avx512 kernel" /* for messages */
@@ -768,6 +877,37 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
                     float out[QMR][QNR];
                     f(xr, xd, wr, nblk, out);
                     store_tile(j, r0, mr, i, QNR, je, b0 > 0, &out[0][0], QNR);
+                }
+            }
+        }
+    }
+}
+
+/* bf16 prefill: as float_rows' packed path, with bf16 packs of BKC values and btile */
+static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pack) {
+    const struct tlb_tensor *w = j->w;
+    const int64_t k = w->cols;
+    const int m = j->m;
+    for (int64_t c0 = 0; c0 < k; c0 += BKC) {
+        const int64_t len = k - c0 < BKC ? k - c0 : BKC, pairs = (len + 1) / 2;
+        for (int64_t jb = lo; jb < hi; jb += GNB) {
+            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
+            const int nv = (int)((je - jb + 15) / 16);
+            pack_bf16(w, jb, je, c0, len, pack);
+            int per_step;
+            struct prefetch pf = next_pack(w, c0, BKC, je, lo, hi, GNB, (m + GMR - 1) / GMR, &per_step);
+            for (int r0 = 0; r0 < m; r0 += GMR) {
+                prefetch_some(&pf, per_step);
+                const int mr = m - r0 < GMR ? m - r0 : GMR;
+                const uint32_t *xr[GMR];
+                for (int r = 0; r < GMR; r++)
+                    xr[r] = j->xb + (size_t)(r < mr ? r0 + r : r0) * j->xbstride + (size_t)c0 / 2;
+                for (int v = 0; v < nv; v += 2) {
+                    const uint32_t *p0 = pack + (size_t)v * (size_t)pairs * 16;
+                    const uint32_t *p1 = v + 1 < nv ? p0 + (size_t)pairs * 16 : p0;
+                    float out[GMR][32];
+                    btiles[mr - 1](xr, p0, p1, pairs, out);
+                    store_tile(j, r0, mr, jb + v * 16, 32, je, c0 > 0, &out[0][0], 32);
                 }
             }
         }
@@ -885,16 +1025,22 @@ static int avx512_probe(char *why, size_t why_len) {
 
 static int avx512_init(void **state, struct tlb_pool *pool) {
     (void)pool;
-    return simd_init(state, tlb_cpu_has(TLB_CPU_AVX512VNNI), tlb_cpu_has(TLB_CPU_AVX512VBMI));
+    return simd_init(state, tlb_cpu_has(TLB_CPU_AVX512VNNI), tlb_cpu_has(TLB_CPU_AVX512VBMI),
+                     tlb_cpu_has(TLB_CPU_AVX512BF16));
 }
 
 static const char *avx512_version(void *state) {
     const struct simd_state *s = state;
     const int vnni = s ? s->vnni : tlb_cpu_has(TLB_CPU_AVX512VNNI);
     const int vbmi = s ? s->vbmi : tlb_cpu_has(TLB_CPU_AVX512VBMI);
-    return !vnni ? "AVX-512BW (vpmaddubsw, no VNNI)"
-           : vbmi ? "AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 decode)"
-                  : "AVX-512 + VNNI (vpdpbusd)";
+    const int bf16 = s ? s->bf16 : tlb_cpu_has(TLB_CPU_AVX512BF16);
+    static const char *const names[2][2][2] = {
+        {{"AVX-512BW (vpmaddubsw, no VNNI)", "AVX-512BW (vpmaddubsw, no VNNI) + BF16 (vdpbf16ps, bf16 prefill)"},
+         {"AVX-512BW (vpmaddubsw, no VNNI) + VBMI", "AVX-512BW (vpmaddubsw, no VNNI) + VBMI + BF16 (vdpbf16ps, bf16 prefill)"}},
+        {{"AVX-512 + VNNI (vpdpbusd)", "AVX-512 + VNNI (vpdpbusd) + BF16 (vdpbf16ps, bf16 prefill)"},
+         {"AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 decode)",
+          "AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 decode) + BF16 (vdpbf16ps, bf16 prefill)"}}};
+    return names[vnni][vbmi][bf16];
 }
 
 const struct tlb_kernel tlb_kernel_avx512 = {

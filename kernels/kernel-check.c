@@ -24,7 +24,8 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
     float *wf = tlb_malloc((size_t)k * sizeof *wf, "check row");
     void *st = NULL;
     int rc = -1;
-    double energy = 0, err_naive = 0, err_f32 = 0;
+    double energy = 0, err_naive = 0, err_f32 = 0, err_bf16 = 0;
+    const int bf16 = w->type == TLB_TYPE_BF16;
     if (!ref || !wf) goto done;
     if (naive->init && naive->init(&st, NULL) != 0) goto done;
     if (naive->matmul(st, NULL, ref, x, &sub, m) != 0) goto done;
@@ -32,11 +33,12 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
         tr->to_f32((const char *)sub.data + (size_t)i * rb, wf, k);
         for (int r = 0; r < m; r++) {
             const float *xr = x + (size_t)r * (size_t)k;
-            double s = 0, e = 0;
+            double s = 0, e = 0, sb = 0;
             for (int64_t c = 0; c < k; c++) {
                 const double v = (double)wf[c] * xr[c];
                 s += v;
                 e += v * v;
+                if (bf16) sb += (double)wf[c] * tlb_bf16_to_f32(tlb_f32_to_bf16(xr[c]));
             }
             const double yv = y[(size_t)r * (size_t)n + (size_t)(r0 + i)];
             if (!isfinite(yv)) out->finite = 0;
@@ -44,6 +46,7 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
             energy += e;
             err_naive += dn * dn;
             err_f32 += df * df;
+            err_bf16 += (yv - sb) * (yv - sb);
         }
     }
     if (energy <= 0) energy = 1;
@@ -53,6 +56,11 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
     if (!out->passed && out->finite && tr->is_quantized && err_f32 / energy <= TLB_KCHECK_NMSE_F32X) {
         out->nmse = err_f32 / energy;
         out->ref = "f32 activations";
+        out->passed = 1;
+    }
+    if (!out->passed && out->finite && bf16 && err_bf16 / energy <= TLB_KCHECK_NMSE_FLOAT) {
+        out->nmse = err_bf16 / energy;
+        out->ref = "bf16 activations";
         out->passed = 1;
     }
     rc = 0;

@@ -1,7 +1,9 @@
 /* kernel-check.h — is a kernel's matmul output right? Compares output rows with the naive kernel
  * (same q8_0 activations for quantized weights) and, for quantized weights, with the
- * dequantized-weights x f32-activations product (what BLAS kernels compute). Used by
- * `tlbench kernels` for its per-row `passed` spot check and for `--check`. */
+ * dequantized-weights x f32-activations product (what BLAS kernels compute), for bf16 weights
+ * with the product of activations rounded to bf16 (what a bf16 dot product instruction
+ * computes). Used by `tlbench kernels` for its per-row `passed` spot check, `--check` and the
+ * kernel tests. */
 #ifndef TLB_KCHECK_H
 #define TLB_KCHECK_H
 
@@ -20,7 +22,7 @@
 struct tlb_kcheck {
     double nmse;      /* error vs the reference that matched (or vs naive when none did) */
     int passed;       /* 1 when within the bound */
-    const char *ref;  /* "naive" or "f32 activations" */
+    const char *ref;  /* "naive", "f32 activations" or "bf16 activations" */
     int finite;       /* 0 when y has a NaN/Inf in the checked rows */
 };
 

@@ -57,6 +57,8 @@ struct job {
     size_t dstride;
     int32_t *xc;      /* (m, dstride) packed path: block corrections */
     void *xdec;       /* m == 1: X as the decode loop wants it (XDEC_BYTES, the kernel's layout) */
+    uint32_t *xb;     /* bf16 prefill (BF16_DOT): X as bf16 pairs, (m, xbstride) */
+    size_t xbstride;
     float *tiles;
     int vnni, vbmi;
     int packed;       /* quantized prefill through the packed path */
@@ -128,6 +130,9 @@ static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile);
 static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack);
+#ifdef BF16_DOT
+static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pack);
+#endif
 
 static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
     const struct tlb_tensor *w = j->w;
@@ -159,6 +164,12 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
         }
         return;
     }
+#ifdef BF16_DOT
+    if (j->xb) {
+        bf16_rows(j, lo, hi, (uint32_t *)(void *)tile);
+        return;
+    }
+#endif
     /* prefill: the packed outer-product path */
     for (int64_t c0 = 0; c0 < k; c0 += GKC) {
         const int64_t len = k - c0 < GKC ? k - c0 : GKC;
@@ -213,13 +224,15 @@ struct simd_state {
     int n_tiles;
     int vnni;        /* VNNI dot products, decided at init from tlb_cpu_has */
     int vbmi;        /* byte permutes (AVX512-VBMI) for the quantized decode rows */
+    int bf16;        /* bf16 dot products (AVX512-BF16) for bf16 prefill */
 };
 
-static int simd_init(void **state, int vnni, int vbmi) {
+static int simd_init(void **state, int vnni, int vbmi, int bf16) {
     struct simd_state *s = tlb_calloc(1, sizeof *s, KNAME " state");
     if (!s) return -1;
     s->vnni = vnni;
     s->vbmi = vbmi;
+    s->bf16 = bf16;
     *state = s;
     return 0;
 }
@@ -238,11 +251,20 @@ static size_t simd_scratch(void *state) {
 }
 
 static void quantize_job(void *arg, int ith, int nth);
+#ifdef BF16_DOT
+/* X's rows, part ith of nth, rounded to bf16 pairs for the bf16 prefill */
+static void bf16_job(void *arg, int ith, int nth) {
+    const struct job *j = arg;
+    long lo, hi;
+    tlb_split_range(j->m, ith, nth, &lo, &hi);
+    x_to_bf16(j->x, j->w->cols, lo, hi, j->xb, j->xbstride);
+}
+#endif
 
 static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                        const struct tlb_tensor *w, int m) {
     struct simd_state *s = state;
-    struct job job = {0, 0, 0, y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, NULL, s->vnni, s->vbmi, 0};
+    struct job job = {0, 0, 0, y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, NULL, 0, NULL, s->vnni, s->vbmi, 0};
     const int nth = tlb_pool_size(pool);
     const int quant = tlb_type_traits(w->type)->is_quantized;
     job.packed = quant && s->vnni && m >= PACK_MIN_M;
@@ -258,6 +280,25 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
         s->tiles = t;
         s->n_tiles = nth;
     }
+#ifdef BF16_DOT
+    if (s->bf16 && w->type == TLB_TYPE_BF16 && m > FMR) {
+        job.xbstride = ((size_t)(w->cols + 1) / 2 + 15) & ~(size_t)15;
+        size_t need;
+        if (tlb_mul_size(job.xbstride * sizeof(uint32_t), (size_t)m, &need)) {
+            tlb_error(KNAME ": activation scratch size overflows");
+            return -1;
+        }
+        if (need > s->xq_cap) {
+            uint8_t *p = tlb_alloc_aligned(need, KNAME " activations");
+            if (!p) return -1;
+            tlb_free_aligned(s->xq);
+            s->xq = p;
+            s->xq_cap = need;
+        }
+        job.xb = (uint32_t *)(void *)s->xq;
+        tlb_pool_run(pool, bf16_job, &job);
+    }
+#endif
     if (quant) {
         job.xstride = ((size_t)w->cols + 63) & ~(size_t)63;
         job.dstride = ((size_t)(w->cols / 32) + 15) & ~(size_t)15;
