@@ -1,5 +1,10 @@
 /* util.h — small helpers every module uses: error reporting, clocks, checked allocation,
- * overflow-checked size arithmetic. Nothing here knows about models or kernels. */
+ * overflow-checked size arithmetic, files opened safely, numbers and comma lists parsed
+ * with one error line.
+ * Layer base/: what everything above shares and would otherwise write again (this file, the
+ * byte buffer buf.h, the key = value reader kv.h, the weight type traits quant.h, the thread
+ * pool threadpool.h, SHA-256). It uses only libc and POSIX; nothing here knows about models,
+ * kernels or the harness. */
 #ifndef TLB_UTIL_H
 #define TLB_UTIL_H
 

@@ -1,7 +1,10 @@
 /* engine.h — runs a loaded model on one kernel with one thread pool: the Llama-2 forward pass
  * (RMSNorm, RoPE, grouped-query attention with a KV cache, SwiGLU) in two paths that agree: a
  * batched prefill (each matmul sees X with m = chunk rows) and one-token decode (m = 1).
- * The only hot call is the kernel's matmul; attention runs on the same pool. */
+ * The only hot call is the kernel's matmul; attention runs on the same pool.
+ * Layer engine/: models (model.h, one loader per format: GGUF, safetensors, llama2.c,
+ * synthetic), the tokenizer, this forward pass and the sampler. It uses base/ and kernels/;
+ * nothing in it knows about sweeps, CSVs or sensors. */
 #ifndef TLB_ENGINE_H
 #define TLB_ENGINE_H
 

@@ -1,10 +1,12 @@
-/* report.h — the parts of `tlbench report` (harness/cmd-report.c) and what they share:
- * report-data.c reads results CSVs into boards and rows, report-kcsv.c reads `tlbench
- * kernels` CSVs, report-rank.c makes the decisions (best configuration per board under a RAM
- * budget), report-charts.c writes gnuplot data files and scripts, report-gnuplot.c runs
- * gnuplot, report-doc.c renders a document as Markdown and HTML, report-page.c fills it,
- * report-text.c escapes text for each of those outputs. Every CSV value is untrusted: it
- * reaches gnuplot only as sanitized data, HTML and Markdown only escaped. */
+/* report.h — the parts of `tlbench report` (cli/cmd-report.c) and what they share: data.c
+ * reads results CSVs into boards and rows, kcsv.c reads `tlbench kernels` CSVs, rank.c makes
+ * the decisions (best configuration per board under a RAM budget), charts.c writes gnuplot
+ * data files and scripts (one per line of chart-list.h), gnuplot.c runs gnuplot, doc.c
+ * renders a document as Markdown and HTML, page.c fills it, text.c escapes text for each of
+ * those outputs. Every CSV value is untrusted: it reaches gnuplot only as sanitized data,
+ * HTML and Markdown only escaped.
+ * Layer harness/report/: reads CSVs, never measures. It uses base/, engine/ (types),
+ * results/ and sensors/ (profiles, for prices); only cli/ uses it. */
 #ifndef TLB_REPORT_H
 #define TLB_REPORT_H
 

@@ -2,7 +2,10 @@
  * {name, unit, type, since, description}. Version N's columns are the columns with
  * since <= N, in table order; columns are never reordered or removed within a version, and
  * appending columns adds a new version. docs/csv-schema.md documents every column (a test
- * checks it). Status values and the noise rule every writer uses live here too. */
+ * checks it). Status values and the noise rule every writer uses live here too.
+ * Layer harness/results/: what a row is and how rows are kept (this schema, results-csv.h,
+ * the results-file lock, statistics, text tables, the memory model). It uses base/, kernels/
+ * and engine/ (for shapes and types); sweep and report build on it, sensors are beside it. */
 #ifndef TLB_SCHEMA_H
 #define TLB_SCHEMA_H
 

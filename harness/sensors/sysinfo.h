@@ -3,7 +3,11 @@
  * transparent huge pages, virtualisation, ISA features. Every reader takes a root prefix
  * ("" for the real system) so tests run it on fake trees under tests/fixtures/sysfs/.
  * The board *kind* (rpi5, jetson-orin-nano, ...) is decided by the platform profiles
- * (profile.h), whose match rules test the facts collected here. */
+ * (profile.h), whose match rules test the facts collected here.
+ * Layer harness/sensors/: facts about the machine and readings from it (this file, profiles,
+ * power backends listed in power-list.h, thermal zones, the monitor thread, counters, CPU
+ * load, bandwidth/FLOP probes, external commands under a guard). It uses base/, kernels/ (CPU
+ * features) and engine/; sweep and report build on it, results is beside it. */
 #ifndef TLB_SYSINFO_H
 #define TLB_SYSINFO_H
 

@@ -1,4 +1,10 @@
-/* sweep-plan.h — what a sweep runs. A sweep spec holds the option lists and settings; specs
+/* Layer harness/sweep/: a sweep from settings to rows. options.h reads the settings (one
+ * table for the command line, sweep files and profiles), this file turns them into a plan,
+ * sweep-run.h runs it in processes (messages.h, model-process.h, worker.h), runner.h measures
+ * one configuration, accuracy.h the f32 comparison, progress.h the terminal line. It uses
+ * base/, kernels/, engine/, results/ and sensors/; only cli/ uses it.
+ *
+ * sweep-plan.h — what a sweep runs. A sweep spec holds the option lists and settings; specs
  * come from built-in defaults, the platform profile, a sweep file and the command line, each
  * layer overriding the fields it sets (options.h reads every layer into a spec, with one
  * table of settings). The plan is their cross product, model x weight type x kernel x kv type
