@@ -348,6 +348,13 @@ int tlb_list_has(const char *list, const char *word) {
     }
 }
 
+int tlb_is_word(const char *w) {
+    if (!*w) return 0;
+    for (; *w; w++)
+        if (!isalnum((unsigned char)*w) && *w != '_' && *w != '-' && *w != '.') return 0;
+    return 1;
+}
+
 int tlb_ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;

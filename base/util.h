@@ -91,6 +91,8 @@ int tlb_split_list(char *s, char **items, int cap);
 /* Is word one of the items of the comma list? */
 int tlb_list_has(const char *list, const char *word);
 
+/* Is w a plain word: letters, digits, '_', '-', '.' only, not empty (names from files)? */
+int tlb_is_word(const char *w);
 /* Does s end with suffix? */
 int tlb_ends_with(const char *s, const char *suffix);
 /* qsort comparators: ascending doubles (NaN-free input); C strings through char pointers. */

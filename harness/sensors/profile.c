@@ -69,13 +69,6 @@ static int split_list(char *v, char **items, int max) {
     return n;
 }
 
-static int word_ok(const char *w) {
-    if (!*w) return 0;
-    for (; *w; w++)
-        if (!isalnum((unsigned char)*w) && *w != '_' && *w != '-' && *w != '.') return 0;
-    return 1;
-}
-
 /* Parse one value into p. where names it in errors ("file.conf:3: power_sources"). Returns
  * 0, or -1 after one error line. */
 static int set_value(struct tlb_profile *p, const struct key *k, char *v, const char *where) {
@@ -106,7 +99,7 @@ static int set_value(struct tlb_profile *p, const struct key *k, char *v, const 
             return -1;
         }
         for (int i = 0; i < count; i++) {
-            if (k->kind != K_GLOBS && !word_ok(items[i])) {
+            if (k->kind != K_GLOBS && !tlb_is_word(items[i])) {
                 tlb_error("%s: '%s' is not a plain word", where, items[i]);
                 return -1;
             }
@@ -238,7 +231,7 @@ int tlb_profile_load(const char *path, struct tlb_profile *p) {
 }
 
 int tlb_profile_load_name(const char *dir, const char *name, struct tlb_profile *p) {
-    if (!word_ok(name) || strchr(name, '.')) {
+    if (!tlb_is_word(name) || strchr(name, '.')) {
         tlb_error("invalid profile name '%s' (letters, digits, '-' and '_' only)", name);
         return -1;
     }

@@ -433,13 +433,6 @@ static char *dup_str(const char *s) {
     return d;
 }
 
-static int word_ok(const char *w) {
-    if (!*w) return 0;
-    for (; *w; w++)
-        if (!isalnum((unsigned char)*w) && *w != '_' && *w != '-' && *w != '.') return 0;
-    return 1;
-}
-
 static int kernel_known(const char *name, const char *what) {
     if (!strcmp(name, "auto") || !strcmp(name, "all") || !strcmp(name, "usable") ||
         tlb_kernel_find(name))
@@ -462,7 +455,7 @@ static int parse_names(const struct tlb_option *o, const char *what, const char 
     if (n < 0) return -1;
     for (int i = 0; i < n; i++) {
         if (o->type == TLB_OPT_KERNELS && src == TLB_SRC_PROFILE) {
-            if (!word_ok(items[i]) || strlen(items[i]) >= 32) {
+            if (!tlb_is_word(items[i]) || strlen(items[i]) >= 32) {
                 tlb_error("%s: '%s' is not a kernel name", what, items[i]);
                 return -1;
             }
