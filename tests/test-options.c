@@ -25,6 +25,7 @@ static const char *sample(const struct tlb_option *o) {
     case TLB_OPT_STR: return "text";
     case TLB_OPT_BOOL: return "off";
     case TLB_OPT_PHASES: return "4,4,2";
+    case TLB_OPT_ENGINES: return "tlbench";
     case TLB_OPT_ARG:
         return !strcmp(o->name, "format") ? "csv" : !strcmp(o->name, "power") ? "none" : "x";
     case TLB_OPT_FLAG: return NULL;

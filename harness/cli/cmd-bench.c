@@ -24,26 +24,45 @@ static void usage(FILE *out) {
         "measured value. Defaults: synthetic:tinyllama-1.1b, q4_0, kernel auto, all CPUs,\n"
         "depth 0, -p 64 -n 16 -r 5.\n\n");
     tlb_sweep_cli_help(out, TLB_CMD_BENCH);
-    fprintf(out, "\nExit status: 0 when the configuration ran (status ok), 1 otherwise.\n");
+    fprintf(out, "\nWith --engine tlbench,llama.cpp the configuration runs on each engine: one row\n"
+                 "each, printed side by side. Exit status: 0 when every row is ok, 1 otherwise.\n");
 }
+
+#define MAX_ROWS 4 /* one per engine */
 
 struct bench_out {
     const char *format;
     struct tlb_csv_writer *w;
-    enum tlb_status st;
-    int got;
+    int all_ok, got, header_done;
+    struct tlb_row *rows[MAX_ROWS];
+    int n_rows;
+    struct tlb_json_stream js;
 };
 
-static int print_table(const struct tlb_row *row) {
-    static const char *const hdr[] = {"column", "value", "unit"};
-    struct tlb_otable *t = tlb_otable_new(3, hdr);
+/* Every measured column, one value column per row (one per engine), with its unit. */
+static int print_table(struct tlb_row *const *rows, int n) {
+    const char *hdr[MAX_ROWS + 2];
+    char names[MAX_ROWS][64];
+    hdr[0] = "column";
+    for (int r = 0; r < n; r++) {
+        snprintf(names[r], sizeof names[r], "%s", n > 1 ? tlb_row_get(rows[r], "engine") : "value");
+        hdr[r + 1] = names[r];
+    }
+    hdr[n + 1] = "unit";
+    struct tlb_otable *t = tlb_otable_new(n + 2, hdr);
     if (!t) return -1;
     int rc = 0;
     for (int i = 0; i < tlb_n_columns && rc == 0; i++) {
-        const char *v = tlb_row_get(row, tlb_columns[i].name);
-        if (!v || !*v) continue;
-        const char *cells[3] = {tlb_columns[i].name, v, tlb_columns[i].unit};
-        rc = tlb_otable_add(t, cells);
+        const char *cells[MAX_ROWS + 2];
+        int any = 0;
+        cells[0] = tlb_columns[i].name;
+        for (int r = 0; r < n; r++) {
+            const char *v = tlb_row_get(rows[r], tlb_columns[i].name);
+            cells[r + 1] = v && *v ? v : "";
+            any |= v && *v;
+        }
+        cells[n + 1] = tlb_columns[i].unit;
+        if (any) rc = tlb_otable_add(t, cells);
     }
     if (rc == 0) rc = tlb_otable_print(t, stdout, TLB_OFMT_TABLE);
     tlb_otable_free(t);
@@ -53,18 +72,29 @@ static int print_table(const struct tlb_row *row) {
 static int on_row(void *cb, int item, struct tlb_row *row, enum tlb_status st) {
     (void)item;
     struct bench_out *o = cb;
-    o->st = st;
+    o->all_ok &= st == TLB_STATUS_OK;
     o->got = 1;
     if (o->w && tlb_csv_append(o->w, row) != 0) return -1;
     if (o->format && !strcmp(o->format, "csv")) {
-        if (tlb_csv_write_header(stdout) != 0 || tlb_csv_write_row(stdout, row) != 0) return -1;
-        return 0;
+        if (!o->header_done && tlb_csv_write_header(stdout) != 0) return -1;
+        o->header_done = 1;
+        return tlb_csv_write_row(stdout, row);
     }
-    if (o->format && !strncmp(o->format, "json", 4)) {
-        struct tlb_json_stream js = {stdout, !strcmp(o->format, "jsonl"), 0};
-        return tlb_json_stream_row(&js, row) == 0 && tlb_json_stream_end(&js) == 0 ? 0 : -1;
+    if (o->format && !strncmp(o->format, "json", 4)) /* one array (or lines) for every row */
+        return tlb_json_stream_row(&o->js, row);
+    /* the table waits for every engine's row */
+    if (o->n_rows >= MAX_ROWS) return -1;
+    struct tlb_row *copy = tlb_row_new();
+    if (!copy) return -1;
+    for (int i = 1; i < tlb_n_columns; i++) {
+        const char *v = tlb_row_get(row, tlb_columns[i].name);
+        if (v && *v && tlb_row_set_str(copy, tlb_columns[i].name, v) != 0) {
+            tlb_row_free(copy);
+            return -1;
+        }
     }
-    return print_table(row);
+    o->rows[o->n_rows++] = copy;
+    return 0;
 }
 
 static void on_note(void *cb, const char *msg) {
@@ -80,7 +110,8 @@ int tlb_cmd_bench(int argc, char **argv) {
         return rc == 1 ? TLB_EXIT_OK : rc;
     }
     struct tlb_session s;
-    struct bench_out o = {.format = c.args.format, .st = TLB_STATUS_ERROR};
+    struct bench_out o = {.format = c.args.format, .all_ok = 1};
+    o.js = (struct tlb_json_stream){stdout, o.format && !strcmp(o.format, "jsonl"), 0};
     struct tlb_results_lock *lock = NULL;
     rc = tlb_session_open(&s, &c, TLB_CMD_BENCH);
     if (rc) goto out;
@@ -97,6 +128,9 @@ int tlb_cmd_bench(int argc, char **argv) {
     s.on_row = on_row;
     s.on_note = on_note;
     int er = tlb_session_run(&s, &c);
+    if (er == 0 && o.n_rows && print_table(o.rows, o.n_rows) != 0) er = -1;
+    if (er == 0 && o.format && !strncmp(o.format, "json", 4) && tlb_json_stream_end(&o.js) != 0)
+        er = -1;
     if (o.w && tlb_csv_close(o.w) != 0) er = -1;
     o.w = NULL;
     if (er == 1) {
@@ -105,9 +139,10 @@ int tlb_cmd_bench(int argc, char **argv) {
     } else if (er < 0 || !o.got) {
         rc = TLB_EXIT_FAIL;
     } else {
-        rc = o.st == TLB_STATUS_OK ? TLB_EXIT_OK : TLB_EXIT_FAIL;
+        rc = o.all_ok ? TLB_EXIT_OK : TLB_EXIT_FAIL;
     }
 out:
+    for (int i = 0; i < o.n_rows; i++) tlb_row_free(o.rows[i]);
     tlb_csv_close(o.w);
     tlb_results_unlock(lock);
     tlb_session_close(&s);

@@ -52,10 +52,12 @@ static const struct metric metrics[] = {
 };
 #define N_METRICS ((int)(sizeof metrics / sizeof metrics[0]))
 
-/* key_cols[0] stands for the board column of the run (opts.board_col). */
-static const char *const key_cols[] = {"board",   "model_name", "kernel", "weight_type",
-                                       "kv_type", "n_threads",  "n_prompt", "n_gen",
-                                       "n_depth"};
+/* key_cols[0] stands for the board column of the run (opts.board_col). The engine is part
+ * of a configuration's identity: llama.cpp's q4_0 on 2 threads is not tlbench's (a file
+ * without the column is tlbench's, tlb_table_engine). */
+static const char *const key_cols[] = {"board",   "model_name", "engine",   "kernel",
+                                       "weight_type", "kv_type", "n_threads", "n_prompt",
+                                       "n_gen",   "n_depth"};
 #define N_KEYS ((int)(sizeof key_cols / sizeof key_cols[0]))
 
 /* What else makes two rows comparable: a difference is warned about, not refused. */
@@ -85,6 +87,11 @@ static const char *key_col(const struct opts *op, int i) {
 
 static const char *cell(const struct tlb_table *t, size_t r, const char *col) {
     return tlb_table_str(t, r, tlb_table_col(t, col));
+}
+
+static const char *key_value(const struct tlb_table *t, size_t r, const struct opts *op, int i) {
+    if (!strcmp(key_cols[i], "engine")) return tlb_table_engine(t, r);
+    return cell(t, r, key_col(op, i));
 }
 
 /* ---------------------------------------------------------------- configurations */
@@ -148,7 +155,7 @@ static struct config *build_configs(const struct tlb_table *t, const struct opts
         struct tlb_buf b = {0};
         for (int i = 0; i < N_KEYS; i++) {
             if (skip[i]) continue;
-            tlb_buf_puts(&b, cell(t, r, key_col(op, i)));
+            tlb_buf_puts(&b, key_value(t, r, op, i));
             tlb_buf_puts(&b, "\x1f");
         }
         if (b.failed || !(k[r].key = b.p ? b.p : calloc(1, 1))) {
@@ -519,8 +526,8 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
 static const char *const table_headers[] = {"config", "metric", "base", "new", "ratio",
                                             "change", "p", "ci95", "verdict", "note"};
 static const char *const csv_headers[] = {
-    "board", "model_name", "kernel", "weight_type", "kv_type", "n_threads", "n_prompt",
-    "n_gen", "n_depth", "metric", "base", "new", "ratio", "change_pct", "p_value", "ci_lo",
+    "board", "model_name", "engine", "kernel", "weight_type", "kv_type", "n_threads",
+    "n_prompt", "n_gen", "n_depth", "metric", "base", "new", "ratio", "change_pct", "p_value", "ci_lo",
     "ci_hi", "method", "verdict", "note"};
 
 static void fmt_value(const char *metric, double v, int full, char *buf, size_t n) {
@@ -541,10 +548,13 @@ static void fmt_value(const char *metric, double v, int full, char *buf, size_t 
 /* The configuration's name in reports (raw: the output format escapes it). */
 static void config_label(const struct tlb_table *t, size_t row, const char *board_col,
                          int show_board, int show_model, char *buf, size_t n) {
+    /* another engine's rows read "llama.cpp" where tlbench's name their kernel */
+    const char *engine = tlb_table_engine(t, row);
     snprintf(buf, n, "%s%s%s%s%s/%s %s t%s pp%s+tg%s@d%s",
              show_board ? cell(t, row, board_col) : "", show_board ? " " : "",
              show_model ? cell(t, row, "model_name") : "", show_model ? " " : "",
-             cell(t, row, "weight_type"), cell(t, row, "kv_type"), cell(t, row, "kernel"),
+             cell(t, row, "weight_type"), cell(t, row, "kv_type"),
+             strcmp(engine, TLB_ENGINE_TLBENCH) ? engine : cell(t, row, "kernel"),
              cell(t, row, "n_threads"), cell(t, row, "n_prompt"), cell(t, row, "n_gen"),
              cell(t, row, "n_depth"));
 }
@@ -601,8 +611,9 @@ static int emit(struct report *rp, const struct tlb_table *t, size_t row, const 
         const char *cells[] = {label, metric, base, cand, ratio, change, p, ci, verdict, note};
         return tlb_otable_add(rp->ot, cells);
     }
-    const char *cells[20];
-    for (int i = 0; i < N_KEYS; i++) cells[i] = cell(t, row, key_col(op, i));
+    const char *cells[TLB_ARRAY_LEN(csv_headers)];
+    _Static_assert(N_KEYS + 11 == TLB_ARRAY_LEN(csv_headers), "the CSV layout");
+    for (int i = 0; i < N_KEYS; i++) cells[i] = key_value(t, row, op, i);
     const char *rest[] = {metric, base, cand, ratio, change, p, lo, hi,
                           r && strcmp(metric, "status") ? method_names[r->method] : "", verdict,
                           note};
@@ -668,8 +679,9 @@ static void usage(FILE *f) {
         "\n"
         "Compares two results files configuration by configuration and says, per metric,\n"
         "whether NEW is a regression, an improvement, no change, or inconclusive.\n"
-        "Rows match on board, model_name, kernel, weight_type, kv_type, n_threads, n_prompt,\n"
-        "n_gen and n_depth; rows present in only one file are listed. The board is the\n"
+        "Rows match on board, model_name, engine, kernel, weight_type, kv_type, n_threads,\n"
+        "n_prompt, n_gen and n_depth (rows of files without the engine column are tlbench's);\n"
+        "rows present in only one file are listed. The board is the\n"
         "board_label (sweep --board-label) when both files label every row, else the\n"
         "detected board name. A configuration written twice counts once (its last row).\n"
         "\n"
@@ -983,7 +995,7 @@ int tlb_cmd_compare(int argc, char **argv) {
 
     int csv = op.fmt == F_CSV, json = op.fmt == F_JSON;
     if (json ? !(rp.bmf = tlb_bmf_new())
-             : !(rp.ot = csv ? tlb_otable_new(20, csv_headers) : tlb_otable_new(10, table_headers))) {
+             : !(rp.ot = csv ? tlb_otable_new((int)TLB_ARRAY_LEN(csv_headers), csv_headers) : tlb_otable_new(10, table_headers))) {
         tlb_error("out of memory");
         goto done;
     }

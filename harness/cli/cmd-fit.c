@@ -28,7 +28,7 @@ struct opts {
     double headroom;      /* fraction */
     int64_t ctx;          /* 0 = not given */
     int quant, kv;        /* type or -1 */
-    const char *results, *model;
+    const char *results, *model, *shape, *engine;
     int threads;
     enum tlb_ofmt fmt;
     const char *output;
@@ -91,6 +91,13 @@ static void usage(FILE *f) {
         "  --results CSV      measured rows (tlbench sweep output)\n"
         "  --model NAME       model_name to use from the results, or built-in shapes\n"
         "                     (tinyllama-1.1b, small, tiny; 'synthetic:' prefix allowed)\n"
+        "  --engine NAME      rows of this engine (tlbench, llama.cpp; default: tlbench when\n"
+        "                     the results have its rows, else the engine they have). Rows of\n"
+        "                     llama.cpp carry no KV or buffer sizes: their weights are\n"
+        "                     llama-bench's model_size\n"
+        "  --shape NAME       built-in shapes (tinyllama-1.1b, small, tiny) of a model whose\n"
+        "                     rows do not say (e.g. imported llama-bench results of a\n"
+        "                     TinyLlama GGUF)\n"
         "  --threads N        threads assumed for scratch buffers from shapes (default 4)\n"
         "  -f, --format FMT   table (default), md, csv\n"
         "  -o, --output FILE  write the report to FILE instead of stdout\n"
@@ -104,7 +111,7 @@ static void usage(FILE *f) {
 
 static int parse_args(int argc, char **argv, struct opts *o) {
     enum { O_RAM = 256, O_HEADROOM, O_CTX, O_QUANT, O_KV, O_RESULTS, O_MODEL, O_THREADS, O_FMT,
-           O_OUT };
+           O_OUT, O_SHAPE, O_ENGINE };
     static const struct option lo[] = {
         {"ram", required_argument, NULL, O_RAM},
         {"headroom", required_argument, NULL, O_HEADROOM},
@@ -113,6 +120,8 @@ static int parse_args(int argc, char **argv, struct opts *o) {
         {"kv", required_argument, NULL, O_KV},
         {"results", required_argument, NULL, O_RESULTS},
         {"model", required_argument, NULL, O_MODEL},
+        {"shape", required_argument, NULL, O_SHAPE},
+        {"engine", required_argument, NULL, O_ENGINE},
         {"threads", required_argument, NULL, O_THREADS},
         {"format", required_argument, NULL, O_FMT},
         {"output", required_argument, NULL, O_OUT},
@@ -168,6 +177,8 @@ static int parse_args(int argc, char **argv, struct opts *o) {
             break;
         case O_RESULTS: o->results = optarg; break;
         case O_MODEL: o->model = optarg; break;
+        case O_SHAPE: o->shape = optarg; break;
+        case O_ENGINE: o->engine = optarg; break;
         case O_THREADS:
             if (tlb_parse_int_msg("--threads", optarg, 1, TLB_MAX_THREADS, &lv) != 0) return -1;
             o->threads = (int)lv;
@@ -235,10 +246,17 @@ static const char *impossible_size(const struct tlb_table *t, size_t r) {
     return NULL;
 }
 
-/* Choose the model's ok rows; fills m->rows. model may be NULL (one model in the file). */
-static int select_rows(struct measured *m, const char **model) {
+/* Choose the model's ok rows of one engine; fills m->rows. model may be NULL (one model in
+ * the file); engine NULL: tlbench when it has rows, else the first row's engine (memory and
+ * speed belong to an engine: llama.cpp's buffers are not tlbench's). */
+static int select_rows(struct measured *m, const char **model, const char **engine) {
     const struct tlb_table *t = m->t;
     const char *pick = *model;
+    if (!*engine) {
+        for (size_t r = 0; r < t->n_rows && !*engine; r++)
+            if (!strcmp(tlb_table_engine(t, r), TLB_ENGINE_TLBENCH)) *engine = TLB_ENGINE_TLBENCH;
+        if (!*engine) *engine = t->n_rows ? tlb_table_engine(t, 0) : TLB_ENGINE_TLBENCH;
+    }
     for (size_t r = 0; r < t->n_rows && !pick; r++) pick = col_s(t, r, "model_name");
     if (!*model) {
         for (size_t r = 0; r < t->n_rows; r++) {
@@ -253,7 +271,8 @@ static int select_rows(struct measured *m, const char **model) {
     if (!m->rows) return -1;
     for (size_t r = 0; pick && r < t->n_rows; r++) {
         const char *st = col_s(t, r, "status");
-        if (strcmp(col_s(t, r, "model_name"), pick) != 0 || (*st && strcmp(st, "ok") != 0))
+        if (strcmp(col_s(t, r, "model_name"), pick) != 0 || (*st && strcmp(st, "ok") != 0) ||
+            strcmp(tlb_table_engine(t, r), *engine) != 0)
             continue;
         const char *bad = impossible_size(t, r);
         if (bad) {
@@ -264,8 +283,8 @@ static int select_rows(struct measured *m, const char **model) {
         m->rows[m->n++] = r;
     }
     if (m->n == 0) {
-        tlb_error("%s: no usable rows with status ok for model '%s'", t->path,
-                  pick ? pick : "");
+        tlb_error("%s: no usable rows with status ok for model '%s' and engine %s", t->path,
+                  pick ? pick : "", *engine);
         return -1;
     }
     *model = pick;
@@ -407,11 +426,17 @@ int tlb_cmd_fit(int argc, char **argv) {
     if (o.results) {
         if (tlb_csv_read(o.results, &m.t) != 0) goto done;
         tlb_table_drop_out_of_range(m.t); /* no cast or sum below sees an impossible number */
-        if (select_rows(&m, &model) != 0) goto done;
+        if (select_rows(&m, &model, &o.engine) != 0) goto done;
     } else if (!model) {
         model = "tinyllama-1.1b";
     }
-    const char *shape = strncmp(model, "synthetic:", 10) == 0 ? model + 10 : model;
+    const char *shape = o.shape ? o.shape : model;
+    if (!strncmp(shape, "synthetic:", 10)) shape += 10;
+    if (o.shape && tlb_synthetic_config(shape, &mi.cfg) != 0) {
+        tlb_error("--shape: no built-in shapes '%s' (known: tinyllama-1.1b, small, tiny)",
+                  o.shape);
+        goto done;
+    }
     mi.have_shape = tlb_synthetic_config(shape, &mi.cfg) == 0;
     if (mi.have_shape) mi.limit = mi.cfg.seq_len;
     if (!o.results && !mi.have_shape) {
@@ -420,8 +445,11 @@ int tlb_cmd_fit(int argc, char **argv) {
         goto done;
     }
     if (m.t) {
+        /* weights: what tlbench's engine holds, else the weights as stored (llama-bench's
+         * model_size, the same bytes) */
         for (int t = 0; t < TLB_TYPE_COUNT; t++)
-            m.have_w[t] = median_of(&m, "weights_bytes", t, -1, 0, &m.w[t]);
+            m.have_w[t] = median_of(&m, "weights_bytes", t, -1, 0, &m.w[t]) ||
+                          median_of(&m, "model_size", t, -1, 0, &m.w[t]);
         for (int k = 0; k < N_KV; k++)
             m.have_k[k] = median_of(&m, "kv_bytes", -1, (int)kv_types[k], 1, &m.k[k]);
         m.have_s = median_of(&m, "scratch_bytes", -1, -1, 0, &m.s);
@@ -543,7 +571,8 @@ int tlb_cmd_fit(int argc, char **argv) {
     }
     if (n_cands == 0) {
         tlb_error("fit: no candidate can be sized (no rows with weights_bytes, kv_bytes and "
-                  "scratch_bytes for the chosen types, and no built-in shapes for '%s')", model);
+                  "scratch_bytes for the chosen types, and no built-in shapes for '%s'; give "
+                  "them with --shape NAME)", model);
         goto done;
     }
     qsort(cands, (size_t)n_cands, sizeof cands[0], cmp_cand);

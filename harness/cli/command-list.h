@@ -9,6 +9,7 @@ TLB_COMMAND(eval, "accuracy of a quant/kernel vs the f32 reference: KLD, top-1, 
 TLB_COMMAND(tokenize, "print the token ids of a text (tokenizer check)")
 TLB_COMMAND(kernels, "matmul micro-benchmark: GFLOP/s, GB/s and share of measured machine limits")
 TLB_COMMAND(ab, "measure two tlbench builds in turns (the CI gate's data; docs/ci.md)")
+TLB_COMMAND(import, "turn llama-bench results (json, jsonl, csv) into tlbench rows")
 TLB_COMMAND(compare, "compare two results CSVs; exit 1 on a significant regression")
 TLB_COMMAND(fit, "which quantization and context fit a RAM budget (measured + memory model)")
 TLB_COMMAND(inspect, "list a model's format, shapes, tensors, memory per weight type, metadata")

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "llama-bench.h"
 #include "monitor.h"
 #include "progress.h"
 #include "json-out.h"
@@ -77,6 +78,9 @@ int tlb_session_open(struct tlb_session *s, const struct tlb_sweep_cli *c,
         memset(&layer, 0, sizeof layer);
         int rc = tlb_spec_from_profile(&layer, &s->prof, s->si.n_cpus, 1);
         if (rc == 0 && mode == TLB_CMD_SWEEP) rc = tlb_spec_merge(&s->spec, &layer);
+        /* ... except the llama-bench it names (--engine llama.cpp) */
+        if (rc == 0 && mode == TLB_CMD_BENCH && tlb_spec_is_set(&layer, "llama-bench"))
+            rc = tlb_spec_set(&s->spec, "llama-bench", layer.llama_bench, s->prof.path);
         tlb_spec_free(&layer);
         if (rc) return TLB_EXIT_FAIL;
     }
@@ -118,11 +122,18 @@ void tlb_session_print_plan(const struct tlb_session *s, FILE *out) {
         const struct tlb_plan_item *it = &s->plan.items[i];
         char lbl[128];
         tlb_plan_item_label(it, lbl, sizeof lbl);
-        fprintf(out, "%4d  %s  %s%s%s%s\n", i + 1, s->spec.models[it->model], lbl,
+        fprintf(out, "%4d  %s  %s%s%s%s", i + 1, s->spec.models[it->model], lbl,
                 it->done ? "  (done)" : "",
                 it->pre_status != TLB_STATUS_OK ? "  -> " : "",
                 it->pre_status != TLB_STATUS_OK ? tlb_status_name(it->pre_status) : "");
+        const char *gguf = s->plan.gguf[it->model][it->wtype];
+        if (it->engine == TLB_ENGINE_ID_LLAMA_CPP && it->pre_status == TLB_STATUS_OK && gguf)
+            fprintf(out, "  (llama-bench on %s%s)", gguf,
+                    s->plan.gguf_convert[it->model][it->wtype] ? ", written by tlbench" : "");
+        fputc('\n', out);
     }
+    if (s->plan.llama && s->plan.llama->found)
+        fprintf(out, "llama-bench: %s (from %s)\n", s->plan.llama->path, s->plan.llama->from);
 }
 
 static void on_signal(int sig) {

@@ -73,8 +73,10 @@ static int rank_of(const char *s, const char *const *known, int n) {
     return n;
 }
 static const char *const wtype_order[] = {"f32", "f16", "bf16", "q8_0", "q4_0"};
-static const char *const kernel_order[] = {"naive", "tiled", "openblas", "blis",
-                                           "avx2",  "avx512", "neon"};
+/* other engines' series come after tlbench's kernels */
+static const char *const kernel_order[] = {"naive", "tiled", "openblas", "blis", "avx2",
+                                           "avx512", "neon", TLB_ENGINE_LLAMA_CPP};
+static const char *const engine_order[] = {TLB_ENGINE_TLBENCH, TLB_ENGINE_LLAMA_CPP};
 
 static void add_value(const char **list, int *n, const char *v, const char *const *known,
                       int n_known) {
@@ -274,7 +276,10 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
             row->board = bi;
             row->wtype = cell(t, r, "weight_type");
             row->kv = cell(t, r, "kv_type");
-            row->kernel = cell(t, r, "kernel");
+            row->engine = tlb_table_engine(t, r);
+            row->kernel = strcmp(row->engine, TLB_ENGINE_TLBENCH) ? row->engine : cell(t, r, "kernel");
+            row->table = t;
+            row->table_row = r;
             row->threads = ival(t, r, "n_threads", 0);
             row->depth = ival(t, r, "n_depth", 0);
             row->n_ctx = ival(t, r, "n_ctx", row->depth + d->n_prompt + d->n_gen);
@@ -328,6 +333,8 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
                       (int)TLB_ARRAY_LEN(wtype_order));
             add_value(d->kernels, &d->n_kernels, row->kernel, kernel_order,
                       (int)TLB_ARRAY_LEN(kernel_order));
+            add_value(d->engines, &d->n_engines, row->engine, engine_order,
+                      (int)TLB_ARRAY_LEN(engine_order));
             count(cnt, &n_cnt, 256, row->kv, 0, 0);
         }
     }

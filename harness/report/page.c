@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "stats.h"
 #include "util.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -32,6 +33,11 @@ static const char *pm(double v, double sd, char *buf, size_t n) {
     if (strchr(a, 'e')) snprintf(buf, n, "%s ± %.1e", a, sd);
     else snprintf(buf, n, "%s ± %.*f", a, dot ? (int)strlen(dot + 1) : 0, sd);
     return buf;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* The user's label, else the detected name, else "kind / cpu" (the key after its prefix). */
@@ -467,6 +473,146 @@ static int issues(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     return rc;
 }
 
+/* ---------------------------------------------------------------- engines */
+
+/* A charted row of (board, engine or tlbench kernel, weight type, threads) at the board's
+ * shortest depth and the charted KV type; -1 when there is none. */
+static long find_row(const struct tlb_rep_data *d, int board, const char *engine,
+                     const char *kernel, const char *wtype, int64_t threads) {
+    const struct tlb_rep_board *bd = &d->boards[board];
+    for (size_t i = 0; i < d->n_rows; i++) {
+        const struct tlb_rep_row *r = &d->rows[i];
+        if (r->board == board && !strcmp(r->engine, engine) && !strcmp(r->kernel, kernel) &&
+            !strcmp(r->wtype, wtype) && r->threads == threads && r->depth == bd->min_depth &&
+            !strcmp(r->kv, d->kv))
+            return (long)i;
+    }
+    return -1;
+}
+
+/* "1.86 (1.75-1.98)": median(a) / median(b) with a 95 % bootstrap interval from the
+ * per-repetition samples when both rows have at least two; "-" when a value is missing. */
+static void ratio_text(const struct tlb_rep_row *a, const struct tlb_rep_row *b, const char *col,
+                       double va, double vb, char *buf, size_t n) {
+    if (!isfinite(va) || !isfinite(vb) || vb <= 0) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    snprintf(buf, n, "%.2f", va / vb);
+    double *sa = NULL, *sb = NULL, lo, hi;
+    size_t na = 0, nb = 0;
+    if (tlb_table_samples(a->table, a->table_row, tlb_table_col(a->table, col), &sa, &na) > 0 &&
+        tlb_table_samples(b->table, b->table_row, tlb_table_col(b->table, col), &sb, &nb) > 0 &&
+        na >= 2 && nb >= 2 &&
+        tlb_stat_bootstrap_ratio(sb, nb, sa, na, 2000, 0.95, 42, &lo, &hi) == 0) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, " (%.2f-%.2f)", lo, hi);
+    }
+    free(sa);
+    free(sb);
+}
+
+/* tlbench's kernels and another engine, configuration by configuration: the same model,
+ * weights, threads and phases, measured by one sweep with one set of sensors. */
+static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
+    int rc = 0;
+    char t[1200];
+    snprintf(t, sizeof t, "Each engine ran the same model and weight type with the same threads, "
+             "%lld prompt tokens and %lld generated tokens, in the same sweep, measured by the "
+             "same sensors. Tokens/s are medians ± one standard deviation over the repetitions; "
+             "ratio = tlbench / other engine, with a 95%% bootstrap interval of the ratio of "
+             "medians (from the per-repetition samples). Peak memory is the peak resident set "
+             "of each engine's own process. llama-bench times its decode test from an empty KV "
+             "cache, tlbench decodes after the prompt (depth + %lld tokens), so decode ratios "
+             "are conservative for tlbench.", (long long)d->n_prompt, (long long)d->n_gen,
+             (long long)d->n_prompt);
+    rc |= tlb_doc_para(doc, NULL, t);
+    for (int e = 0; e < d->n_engines; e++) {
+        const char *other = d->engines[e];
+        if (!strcmp(other, TLB_ENGINE_TLBENCH)) continue;
+        char h[9][64];
+        const char *hdr[9];
+        snprintf(h[0], sizeof h[0], "weights");
+        snprintf(h[1], sizeof h[1], "threads");
+        snprintf(h[2], sizeof h[2], "tlbench kernel");
+        snprintf(h[3], sizeof h[3], "prefill %s", other);
+        snprintf(h[4], sizeof h[4], "prefill tlbench");
+        snprintf(h[5], sizeof h[5], "ratio");
+        snprintf(h[6], sizeof h[6], "decode %s", other);
+        snprintf(h[7], sizeof h[7], "decode tlbench");
+        snprintf(h[8], sizeof h[8], "ratio");
+        for (int k = 0; k < 9; k++) hdr[k] = h[k];
+        for (int b = 0; b < d->n_boards; b++) {
+            const struct tlb_rep_board *bd = &d->boards[b];
+            int64_t th[TLB_REP_MAX_VALUES];
+            int nth = 0;
+            for (size_t i = 0; i < d->n_rows; i++) { /* thread counts of the other engine */
+                const struct tlb_rep_row *r = &d->rows[i];
+                if (r->board != b || strcmp(r->engine, other)) continue;
+                int seen = 0;
+                for (int k = 0; k < nth; k++) seen |= th[k] == r->threads;
+                if (!seen && nth < TLB_REP_MAX_VALUES) th[nth++] = r->threads;
+            }
+            if (!nth) continue;
+            qsort(th, (size_t)nth, sizeof th[0], cmp_i64);
+            char head[300];
+            snprintf(head, sizeof head, "%s: tlbench vs %s", board_name(bd), other);
+            rc |= tlb_doc_heading(doc, 3, NULL, head);
+            rc |= tlb_doc_table(doc, 9, hdr, "lrlrrrrrr");
+            for (int wi = 0; wi < d->n_wtypes; wi++) {
+                for (int ti = 0; ti < nth; ti++) {
+                    long oi = find_row(d, b, other, other, d->wtypes[wi], th[ti]);
+                    if (oi < 0) continue;
+                    const struct tlb_rep_row *o = &d->rows[oi];
+                    for (int ki = 0; ki < d->n_kernels; ki++) {
+                        long mi = find_row(d, b, TLB_ENGINE_TLBENCH, d->kernels[ki], d->wtypes[wi],
+                                           th[ti]);
+                        if (mi < 0) continue;
+                        const struct tlb_rep_row *m = &d->rows[mi];
+                        char c[9][96];
+                        const char *row[9];
+                        for (int k = 0; k < 9; k++) row[k] = c[k];
+                        snprintf(c[0], sizeof c[0], "%s", m->wtype);
+                        snprintf(c[1], sizeof c[1], "%lld", (long long)m->threads);
+                        snprintf(c[2], sizeof c[2], "%s", m->kernel);
+                        pm(o->pp, o->pp_sd, c[3], sizeof c[3]);
+                        pm(m->pp, m->pp_sd, c[4], sizeof c[4]);
+                        ratio_text(m, o, "pp_samples_ts", m->pp, o->pp, c[5], sizeof c[5]);
+                        pm(o->tg, o->tg_sd, c[6], sizeof c[6]);
+                        pm(m->tg, m->tg_sd, c[7], sizeof c[7]);
+                        ratio_text(m, o, "tg_samples_ts", m->tg, o->tg, c[8], sizeof c[8]);
+                        rc |= tlb_doc_row(doc, row);
+                    }
+                }
+            }
+            /* memory: one line per weight type at the largest thread count */
+            char mem[900] = "";
+            for (int wi = 0; wi < d->n_wtypes; wi++) {
+                long oi = find_row(d, b, other, other, d->wtypes[wi], th[nth - 1]);
+                if (oi < 0 || !isfinite(d->rows[oi].peak)) continue;
+                double best = NAN;
+                for (int ki = 0; ki < d->n_kernels; ki++) {
+                    long mi = find_row(d, b, TLB_ENGINE_TLBENCH, d->kernels[ki], d->wtypes[wi],
+                                       th[nth - 1]);
+                    if (mi >= 0 && isfinite(d->rows[mi].peak) && !(d->rows[mi].peak >= best))
+                        best = d->rows[mi].peak;
+                }
+                char a[32], bb[32];
+                size_t l = strlen(mem);
+                snprintf(mem + l, sizeof mem - l, "%s%s %s (%s) vs %s (tlbench)", l ? "; " : "",
+                         d->wtypes[wi], tlb_rep_bytes(d->rows[oi].peak, a, sizeof a), other,
+                         isfinite(best) ? tlb_rep_bytes(best, bb, sizeof bb) : "-");
+            }
+            if (mem[0]) {
+                snprintf(t, sizeof t, "Peak memory at %lld threads: %s.", (long long)th[nth - 1],
+                         mem);
+                rc |= tlb_doc_para(doc, NULL, t);
+            }
+        }
+    }
+    return rc;
+}
+
 /* ---------------------------------------------------------------- the page */
 
 struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_opts *o,
@@ -563,6 +709,11 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
                        "decode phase. Add budgets with --ram-budget and prices with --price.");
     rc |= ranking(doc, d, o);
 
+    if (d->n_engines > 1) {
+        rc |= tlb_doc_heading(doc, 2, "engines", "Engines side by side");
+        rc |= engines(doc, d);
+    }
+
     rc |= tlb_doc_heading(doc, 2, "weight-types", "By weight type");
     rc |= tlb_doc_para(doc, NULL, "For each weight type (quantization), its fastest kernel and "
                        "thread count at the shortest context, with memory at the shortest and the "
@@ -609,6 +760,12 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
     rc |= tlb_doc_item(doc, "Energy:", "integrated from the board's power source over the decode "
                        "phase, idle power included; the scope (package, board PMIC, module, wall) "
                        "differs between sources, so compare boards with the same scope.");
+    if (d->n_engines > 1 || (d->n_engines == 1 && strcmp(d->engines[0], TLB_ENGINE_TLBENCH)))
+        rc |= tlb_doc_item(doc, "Engines:", "rows of llama.cpp are llama-bench's own timings "
+                           "(run by tlbench as the worker on a GGUF of the same weights, or "
+                           "imported with tlbench import); when tlbench ran it, the peak memory "
+                           "and energy are tlbench's measurements of that process. llama-bench "
+                           "gives no logits, so these rows have no accuracy.");
     rc |= tlb_doc_item(doc, "Schema:", "the CSV columns are documented in docs/csv-schema.md of "
                        "tlbench; compare two runs with tlbench compare, size a RAM budget with "
                        "tlbench fit.");

@@ -73,7 +73,12 @@ struct tlb_rep_board {
 /* One measured configuration (status ok) of the selected model and workload. */
 struct tlb_rep_row {
     int board;
-    const char *wtype, *kv, *kernel; /* as recorded */
+    const char *wtype, *kv;          /* as recorded */
+    const char *kernel;              /* the series: tlbench's kernel, or another engine's name
+                                      * ("llama.cpp"), so engines sit side by side like kernels */
+    const char *engine;              /* "tlbench", "llama.cpp" */
+    const struct tlb_table *table;   /* where the row came from (its samples) */
+    size_t table_row;
     int64_t threads, depth, n_ctx;
     double tg, tg_sd, pp, pp_sd;     /* tokens/s: median, stddev (NAN: not measured) */
     double peak, weights, kv_bytes;  /* bytes (NAN: not measured) */
@@ -135,6 +140,8 @@ struct tlb_rep_data {
     int n_wtypes;
     const char *kernels[TLB_REP_MAX_VALUES];
     int n_kernels;
+    const char *engines[TLB_REP_MAX_VALUES]; /* tlbench first */
+    int n_engines;
     char date_lo[11], date_hi[11];
     char versions[64];
     struct tlb_rep_kfile kfiles[4];

@@ -793,6 +793,11 @@ int tlb_table_run_peak(const struct tlb_table *t, size_t row, double *out) {
     return 1;
 }
 
+const char *tlb_table_engine(const struct tlb_table *t, size_t row) {
+    const char *e = tlb_table_str(t, row, tlb_table_col(t, "engine"));
+    return *e ? e : TLB_ENGINE_TLBENCH;
+}
+
 size_t tlb_table_line(const struct tlb_table *t, size_t row) {
     return row < t->n_rows ? t->line[row] : 0;
 }

@@ -106,6 +106,9 @@ int tlb_table_samples(const struct tlb_table *t, size_t row, int col, double **o
  * the process that loaded the weights (load_peak_rss_bytes, tlbench-csv-3). 1 and *out set,
  * or 0 when neither is recorded. */
 int tlb_table_run_peak(const struct tlb_table *t, size_t row, double *out);
+/* The row's engine: its `engine` cell, or TLB_ENGINE_TLBENCH when the cell is empty or the
+ * file predates the column. */
+const char *tlb_table_engine(const struct tlb_table *t, size_t row);
 /* Line number (1-based) where a row ends in the file, for messages. */
 size_t tlb_table_line(const struct tlb_table *t, size_t row);
 

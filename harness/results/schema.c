@@ -34,7 +34,7 @@ const struct tlb_column tlb_columns[] = {
     {"model_size", "bytes", I, 1, "Bytes of all weights as stored for this run's weight type, as llama-bench."},
     {"weight_type", "", S, 1, "Weight type of the matrices: `f32`, `f16`, `bf16`, `q8_0`, `q4_0`."},
     {"kv_type", "", S, 1, "KV cache type: `f32` or `f16`."},
-    {"kernel", "", S, 1, "Matmul kernel name (`naive`, `tiled`, `openblas`, `blis`, `avx2`, `avx512`, `neon`)."},
+    {"kernel", "", S, 1, "Matmul kernel name (`naive`, `tiled`, `openblas`, `blis`, `avx2`, `avx512`, `neon`); `ggml` for llama.cpp rows (llama.cpp picks its own kernels)."},
     {"kernel_version", "", S, 1, "The kernel's version string, including any library version and configuration."},
     {"n_threads", "count", I, 1, "Threads used by the engine (and given to BLAS libraries)."},
     {"n_prompt", "tokens", I, 1, "Prompt tokens processed in one prefill (llama-bench `-p`)."},
@@ -129,6 +129,10 @@ const struct tlb_column tlb_columns[] = {
     {"load_peak_rss_bytes", "bytes", I, 3, "Peak resident set size (VmHWM) of the process that loaded or converted the weights, at the end of loading: the copy plus the file pages in flight. The run needs max(peak_rss_bytes, load_peak_rss_bytes); fit and the memory chart use that."},
     {"busy_cpus", "CPUs", F, 3, "CPUs used by other processes plus the hypervisor's steal time, averaged over the measured window (0 on a quiet machine; above 0.25 the row is `noisy`)."},
     {"round", "count", I, 3, "Round of an interleaved run (sweep `--rounds`, `tlbench ab`): every configuration is measured once per round, rounds in turn; empty otherwise. Rows of one configuration with one run_id and different rounds are repeated measurements, not duplicates; `tlbench ab` pairs BASE and NEW rows by round."},
+    {"engine", "", S, 3, "Inference engine that ran the configuration: `tlbench` (its own engine, with `kernel`) or `llama.cpp` (llama-bench run as the worker, or results imported with `tlbench import llama-bench`). Empty in older files: read as `tlbench`."},
+    {"engine_version", "", S, 3, "The engine's version: for `tlbench` its version and build commit; for `llama.cpp` llama-bench's `build_commit` and `build_number`, e.g. `c392e5094 (4748)`."},
+    {"engine_backends", "", S, 3, "Backends the engine reports (llama-bench `backends`, e.g. `CPU`, `BLAS`, `CUDA`); empty for tlbench rows (their `kernel` says)."},
+    {"engine_model", "", S, 3, "The model file the engine read when tlbench did not load `model_source` itself: for llama.cpp rows the GGUF llama-bench ran (`model_source` itself, or the GGUF tlbench wrote from it for this weight type); empty for tlbench rows."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 

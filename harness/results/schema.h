@@ -80,6 +80,12 @@ int tlb_status_from_name(const char *name, enum tlb_status *out);
 #define TLB_BOARD_LABEL_MAX 64
 /* NULL when s is a valid label, else why not (not echoing s: it may hold a newline). */
 const char *tlb_board_label_problem(const char *s);
+/* Values of the `engine` column. Rows of files before it (and rows that leave it empty)
+ * were measured by tlbench's own engine. */
+#define TLB_ENGINE_TLBENCH "tlbench"
+#define TLB_ENGINE_LLAMA_CPP "llama.cpp"
+/* The `kernel` of llama.cpp rows: llama.cpp chooses its own (ggml) kernels. */
+#define TLB_KERNEL_GGML "ggml"
 
 /* Separator between numbers in a samples cell. */
 #define TLB_SAMPLES_SEP ';'

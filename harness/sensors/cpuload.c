@@ -71,3 +71,45 @@ int tlb_cpuload_between(const struct tlb_cpuload_sample *a, const struct tlb_cpu
     *steal_cpus = steal > 0 ? steal / wall : 0.0;
     return 0;
 }
+
+int tlb_cpuload_parse_pid_stat(const char *text, double ticks_per_s, double *cpu_s) {
+    /* "pid (comm) state ppid ..." — comm may hold spaces and parentheses: fields count from
+     * the last ')'; utime and stime are fields 14 and 15 */
+    const char *p = text ? strrchr(text, ')') : NULL;
+    if (!p || !(ticks_per_s > 0)) return -1;
+    p++;
+    unsigned long long v[2];
+    for (int field = 3, got = 0; got < 2; field++) {
+        while (*p == ' ') p++;
+        if (!*p || *p == '\n') return -1;
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(p, &end, 10);
+        if (field >= 14) {
+            if (errno || end == p) return -1;
+            v[got++] = x;
+        }
+        p = end;
+        while (*p && *p != ' ' && *p != '\n') p++; /* the state letter is not a number */
+    }
+    *cpu_s = (double)(v[0] + v[1]) / ticks_per_s;
+    return 0;
+}
+
+int tlb_cpuload_sample_with(const char *root, int pid, struct tlb_cpuload_sample *s) {
+    if (tlb_cpuload_sample(root, s) != 0) return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    char *text = tlb_sysfs_slurp(root, path, STAT_MAX_BYTES, NULL);
+    if (!text) return -1;
+    long tck = sysconf(_SC_CLK_TCK);
+    double cpu;
+    int rc = tlb_cpuload_parse_pid_stat(text, tck > 0 ? (double)tck : 100.0, &cpu);
+    free(text);
+    if (rc != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->self_s += cpu;
+    return 0;
+}

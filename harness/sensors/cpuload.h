@@ -18,6 +18,14 @@ struct tlb_cpuload_sample {
  * /proc/stat is unreadable or malformed. */
 int tlb_cpuload_sample(const char *root, struct tlb_cpuload_sample *s);
 
+/* The same, counting also the CPU time of process pid (all its threads, from
+ * "<root>/proc/PID/stat") as ours: a child we run and measure, such as llama-bench. The child
+ * may be a zombie not yet reaped (its times are still there). */
+int tlb_cpuload_sample_with(const char *root, int pid, struct tlb_cpuload_sample *s);
+
+/* utime + stime in seconds from a /proc/PID/stat text; -1 when malformed. */
+int tlb_cpuload_parse_pid_stat(const char *text, double ticks_per_s, double *cpu_s);
+
 /* Parse the aggregate "cpu " line of a /proc/stat text into busy and steal seconds
  * (ticks_per_s: sysconf(_SC_CLK_TCK)). Returns 0, or -1 when the line is missing or short. */
 int tlb_cpuload_parse(const char *stat_text, double ticks_per_s, double *busy_s,

@@ -13,7 +13,9 @@
 
 #include "results-csv.h"
 
-enum tlb_req_type { TLB_REQ_RUN = 1, TLB_REQ_ACC, TLB_REQ_REF };
+/* RUN: a configuration; ACC: its accuracy pass; REF: the accuracy reference; GGUF: write the
+ * loaded model as the GGUF file llama-bench runs for that plan item (llama-bench.h) */
+enum tlb_req_type { TLB_REQ_RUN = 1, TLB_REQ_ACC, TLB_REQ_REF, TLB_REQ_GGUF };
 enum tlb_msg_type { TLB_MSG_LOADED = 1, TLB_MSG_RESULT };
 
 #define TLB_MSG_MAX ((size_t)64 << 20) /* longest frame either side accepts */

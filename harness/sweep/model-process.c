@@ -76,6 +76,7 @@ static long long predict_extra(const struct server *sv, uint32_t type, uint32_t 
         item_memory(c, it, &kv, &sc);
         return kv + sc + (long long)TLB_MEM_DEFAULT_OVERHEAD;
     }
+    if (type == TLB_REQ_GGUF) return (long long)TLB_MEM_DEFAULT_OVERHEAD; /* it streams */
     int w = sv->env->acc_window > 0 ? sv->env->acc_window : c->seq_len;
     if (w > c->seq_len) w = c->seq_len;
     return (long long)(2ull * (uint64_t)w * (uint64_t)c->vocab_size * sizeof(float) +

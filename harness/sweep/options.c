@@ -214,6 +214,22 @@ const struct tlb_option tlb_options[] = {
      .help = "your name for this board (column board_label; reports and\n"
              "compare tell boards apart by it), at most " XSTR(TLB_BOARD_LABEL_MAX) " bytes, no\n"
              "control characters"},
+    {.name = "engine", .type = TLB_OPT_ENGINES, SPEC_LIST(engines, n_engines),
+     .def = TLB_ENGINE_TLBENCH, .where = EVERYWHERE, .arg = "LIST",
+     .help = "engines: tlbench (default), llama.cpp: runs llama.cpp's llama-bench as\n"
+             "the worker on a GGUF of each weight type (the kernel list is\n"
+             "tlbench's); one row per configuration and engine, same columns",
+     .help_bench = "engines: tlbench (default), llama.cpp (llama-bench as the worker);\n"
+                   "tlbench,llama.cpp prints both rows side by side"},
+    {.name = "llama-bench", .type = TLB_OPT_STR, SPEC(llama_bench),
+     .where = EVERYWHERE | TLB_IN_PROFILE, .arg = "PATH",
+     .help = "the llama-bench --engine llama.cpp runs (default: the profile's,\n"
+             "else $TLBENCH_LLAMA_BENCH, else llama-bench on PATH)"},
+    {.name = "gguf-dir", .type = TLB_OPT_STR, SPEC(gguf_dir), .where = EVERYWHERE,
+     .arg = "DIR",
+     .help = "where tlbench writes the GGUF llama-bench runs when the model is\n"
+             "not a GGUF of that weight type (synthetic, another type); kept and\n"
+             "reused (default $TLBENCH_GGUF_DIR, else ~/.cache/tlbench/gguf)"},
 };
 const int tlb_n_options = (int)TLB_ARRAY_LEN(tlb_options);
 
@@ -477,6 +493,29 @@ static int parse_names(const struct tlb_option *o, const char *what, const char 
     return n;
 }
 
+static int parse_engines(const char *what, const char *v, enum tlb_engine_id *out) {
+    char buf[LIST_TEXT_MAX], *items[TLB_PLAN_MAX_LIST];
+    int n = split_list(what, v, buf, sizeof buf, items, TLB_PLAN_MAX_LIST);
+    if (n < 0) return -1;
+    if (n > TLB_ENGINE_ID_COUNT) n = TLB_ENGINE_ID_COUNT + 1; /* a repeat, found below */
+    for (int i = 0; i < n; i++) {
+        enum tlb_engine_id e;
+        if (tlb_engine_from_name(items[i], &e) != 0) {
+            tlb_error("%s: unknown engine '%s' (known: %s, %s)", what, items[i],
+                      TLB_ENGINE_TLBENCH, TLB_ENGINE_LLAMA_CPP);
+            return -1;
+        }
+        for (int j = 0; j < i; j++) {
+            if (out[j] == e) {
+                tlb_error("%s: engine '%s' appears twice", what, items[i]);
+                return -1;
+            }
+        }
+        out[i] = e;
+    }
+    return n;
+}
+
 static int replace_str(char **dst, const char *src) {
     char *d = src ? dup_str(src) : NULL;
     if (src && !d) return -1;
@@ -556,6 +595,10 @@ static int set_value(struct tlb_sweep_spec *s, const struct tlb_option *o, const
         }
         return 0;
     case TLB_OPT_PHASES: return parse_phases(what, v, (struct tlb_phases *)field);
+    case TLB_OPT_ENGINES:
+        if ((n = parse_engines(what, v, (enum tlb_engine_id *)field)) < 0) return -1;
+        *count = n;
+        return 0;
     case TLB_OPT_ARG:
     case TLB_OPT_FLAG: break;
     }
@@ -573,6 +616,10 @@ int tlb_spec_set_from(struct tlb_sweep_spec *s, const char *key, const char *val
     if (set_value(s, o, value, where, src, n_cpus > 0 ? n_cpus : online_cpus()) != 0)
         return -1;
     s->set |= (uint64_t)1 << index_of(o);
+    /* named kernels from the user (not a profile's, not a default) are a choice llama.cpp
+     * alone cannot honour */
+    if (!strcmp(o->name, "kernel"))
+        s->kernels_explicit = src == TLB_SRC_CLI || src == TLB_SRC_FILE;
     return 0;
 }
 
@@ -632,7 +679,14 @@ int tlb_spec_merge(struct tlb_sweep_spec *d, const struct tlb_sweep_spec *s) {
         const int *sn = o->count_off ? (const int *)((const char *)s + o->count_off) : NULL;
         switch (o->type) {
         case TLB_OPT_NAMES:
-        case TLB_OPT_KERNELS: rc |= copy_strs((char **)df, dn, (char *const *)sf, *sn); break;
+        case TLB_OPT_KERNELS:
+            rc |= copy_strs((char **)df, dn, (char *const *)sf, *sn);
+            if (!strcmp(o->name, "kernel")) d->kernels_explicit = s->kernels_explicit;
+            break;
+        case TLB_OPT_ENGINES:
+            memcpy(df, sf, (size_t)*sn * sizeof(enum tlb_engine_id));
+            *dn = *sn;
+            break;
         case TLB_OPT_TYPES:
             memcpy(df, sf, (size_t)*sn * sizeof(enum tlb_type));
             *dn = *sn;
@@ -817,10 +871,11 @@ int tlb_options_parse(int argc, char **argv, enum tlb_cmd_mode mode, struct tlb_
         return -1;
     }
     if (mode == TLB_CMD_BENCH) {
-        /* bench runs one configuration: every list takes one value */
+        /* bench runs one configuration: every list takes one value (but it may run on each
+         * engine) */
         for (int i = 0; i < tlb_n_options; i++) {
             const struct tlb_option *o = &tlb_options[i];
-            if (!o->count_off || !(cli->set >> i & 1)) continue;
+            if (!o->count_off || !(cli->set >> i & 1) || o->type == TLB_OPT_ENGINES) continue;
             char shown[64];
             if (*(const int *)((const char *)cli + o->count_off) > 1) {
                 tlb_error("bench runs one configuration: %s takes one value (use tlbench sweep "

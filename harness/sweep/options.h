@@ -30,6 +30,7 @@ enum tlb_opt_type {
     TLB_OPT_KERNEL,  /* char * (owned): one registered kernel */
     TLB_OPT_BOOL,    /* int: on/off, yes/no, 1/0 */
     TLB_OPT_PHASES,  /* struct tlb_phases: PROMPT,GEN,REPETITIONS */
+    TLB_OPT_ENGINES, /* comma list of engines (tlbench, llama.cpp): enum tlb_engine_id[] + count */
     TLB_OPT_ARG,     /* command line only: const char * into argv, checked by ->check */
     TLB_OPT_FLAG,    /* command line only: no value; int set to 1, or ->sets = ->sets_value */
 };

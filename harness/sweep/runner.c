@@ -17,6 +17,7 @@
 #include "cpuload.h"
 #include "engine.h"
 #include "monitor.h"
+#include "phase-cells.h"
 #include "sampler.h"
 #include "stats.h"
 #include "sysfs.h"
@@ -108,30 +109,77 @@ static void set_s(struct tlb_row *r, const char *col, const char *v, int *rc) {
     *rc |= tlb_row_set_str(r, col, v);
 }
 
-/* Summaries of per-repetition samples: median/mean/sd and noise of rates. */
-static void rate_cols(struct tlb_row *r, const char *phase, const double *ms, const double *ts,
-                      int n, int *rc, int *noisy) {
-    char col[64];
-    snprintf(col, sizeof col, "%s_ts_mean", phase);
-    set_d(r, col, tlb_stat_mean(ts, (size_t)n), rc);
-    snprintf(col, sizeof col, "%s_ts_median", phase);
-    set_d(r, col, tlb_stat_median(ts, (size_t)n), rc);
-    snprintf(col, sizeof col, "%s_ts_stddev", phase);
-    set_d(r, col, tlb_stat_stddev(ts, (size_t)n), rc);
-    snprintf(col, sizeof col, "%s_samples_ts", phase);
-    *rc |= tlb_row_set_samples(r, col, ts, (size_t)n);
-    double cv = tlb_stat_cv_pct(ts, (size_t)n);
-    size_t out = tlb_stat_outliers(ts, (size_t)n);
-    snprintf(col, sizeof col, "%s_cv_pct", phase);
-    set_d(r, col, cv, rc);
-    snprintf(col, sizeof col, "%s_outliers", phase);
-    set_i(r, col, (long long)out, rc);
-    if ((isfinite(cv) && cv > TLB_NOISY_CV_PCT) || out > 0) *noisy = 1;
-    if (ms && !strcmp(phase, "pp")) {
-        set_d(r, "pp_ms_median", tlb_stat_median(ms, (size_t)n), rc);
-        set_d(r, "pp_ms_mean", tlb_stat_mean(ms, (size_t)n), rc);
-        set_d(r, "pp_ms_stddev", tlb_stat_stddev(ms, (size_t)n), rc);
+/* ---- measurements around the timed phases (also llama-bench's, llama-bench.h) ---- */
+
+double tlb_runner_busy(const struct tlb_cpuload_sample *a, const struct tlb_cpuload_sample *b,
+                       char *busy, size_t n) {
+    double others_cpus, steal_cpus;
+    busy[0] = '\0';
+    if (tlb_cpuload_between(a, b, &others_cpus, &steal_cpus) != 0) return NAN;
+    if (others_cpus + steal_cpus > TLB_CPULOAD_BUSY_CPUS) {
+        snprintf(busy, n,
+                 "busy machine: other processes used %.2f CPUs and the hypervisor stole %.2f "
+                 "on average while measuring",
+                 others_cpus, steal_cpus);
+        tlb_warn("%s", busy);
     }
+    return others_cpus + steal_cpus;
+}
+
+int tlb_runner_power_cells(struct tlb_row *row, struct tlb_monitor *mon, const double *pp_j,
+                           const double *tg_j, size_t reps, int n_gen, double timed_s,
+                           double idle_w, const char *busy, enum tlb_status *st, char *detail,
+                           size_t dn) {
+    int rc = 0;
+    set_d(row, "idle_w", idle_w, &rc);
+    if (mon) {
+        struct tlb_monitor_stats ms;
+        tlb_monitor_window(mon, &ms);
+        set_s(row, "power_source", ms.power_source[0] ? ms.power_source : "none", &rc);
+        set_s(row, "power_scope", ms.power_scope[0] ? ms.power_scope : "none", &rc);
+        double ppe = pp_j ? tlb_stat_median(pp_j, reps) : NAN;
+        double tge = tg_j ? tlb_stat_median(tg_j, reps) : NAN;
+        if (isfinite(ppe) && isfinite(ms.energy_j)) {
+            set_d(row, "pp_energy_j", ppe, &rc);
+            set_d(row, "tg_energy_j", tge, &rc);
+            double tot = 0;
+            for (size_t r = 0; r < reps; r++) tot += pp_j[r] + (tg_j ? tg_j[r] : 0);
+            if (timed_s > 0) set_d(row, "avg_w", tot / timed_s, &rc);
+            if (n_gen > 0 && tge > 0) {
+                set_d(row, "j_per_token", tge / n_gen, &rc);
+                set_d(row, "tokens_per_j", n_gen / tge, &rc);
+            }
+        }
+        if (strcmp(ms.power_source, "none") && ms.power_source[0]) {
+            set_i(row, "power_samples", ms.samples, &rc);
+            set_d(row, "power_hz", ms.sample_hz, &rc);
+        }
+        set_d(row, "temp_start_c", ms.temp_start_c, &rc);
+        set_d(row, "temp_max_c", ms.temp_max_c, &rc);
+        set_d(row, "temp_end_c", ms.temp_end_c, &rc);
+        if (ms.freq_min_khz > 0) set_d(row, "freq_min_mhz", ms.freq_min_khz / 1000.0, &rc);
+        if (strcmp(ms.throttle_source, "none") && ms.throttle_source[0])
+            set_i(row, "throttled", ms.throttled, &rc);
+        if (!ms.valid) {
+            if (busy[0]) { /* one cell for both reasons */
+                char both[sizeof ms.invalid_reason + 256];
+                snprintf(both, sizeof both, "%s; %s", ms.invalid_reason, busy);
+                set_s(row, "invalid_reason", both, &rc);
+                busy = "";
+            } else {
+                set_s(row, "invalid_reason", ms.invalid_reason, &rc);
+            }
+            if (ms.throttled) {
+                *st = TLB_STATUS_INVALID;
+                snprintf(detail, dn, "throttled while measuring: %s", ms.throttle_reason);
+            }
+        }
+    } else {
+        set_s(row, "power_source", "none", &rc);
+        set_s(row, "power_scope", "none", &rc);
+    }
+    if (busy[0]) set_s(row, "invalid_reason", busy, &rc);
+    return rc ? -1 : 0;
 }
 
 /* ---- the run ---- */
@@ -374,23 +422,15 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
 
     /* ---- interference: someone else's work in our window makes the timings unreliable ---- */
     char busy[200] = "";
-    double others_cpus, steal_cpus;
-    int have_busy = have_load && tlb_cpuload_sample(o->root, &load1) == 0 &&
-                    tlb_cpuload_between(&load0, &load1, &others_cpus, &steal_cpus) == 0;
-    if (have_busy) set_d(row, "busy_cpus", others_cpus + steal_cpus, &rc);
-    if (have_busy && others_cpus + steal_cpus > TLB_CPULOAD_BUSY_CPUS)
-        snprintf(busy, sizeof busy,
-                 "busy machine: other processes used %.2f CPUs and the hypervisor stole %.2f "
-                 "on average while measuring",
-                 others_cpus, steal_cpus);
-    if (busy[0]) tlb_warn("%s", busy);
+    if (have_load && tlb_cpuload_sample(o->root, &load1) == 0)
+        set_d(row, "busy_cpus", tlb_runner_busy(&load0, &load1, busy, sizeof busy), &rc);
 
     /* ---- latency ---- */
     int noisy = busy[0] != '\0';
-    rate_cols(row, "pp", pp_ms, pp_ts, reps, &rc, &noisy);
+    rc |= tlb_phase_cells(row, "pp", pp_ms, pp_ts, (size_t)reps, &noisy);
     set_d(row, "ttft_ms", tlb_stat_median(ttft, (size_t)reps), &rc);
     if (ng > 0) {
-        rate_cols(row, "tg", NULL, tg_ts, reps, &rc, &noisy);
+        rc |= tlb_phase_cells(row, "tg", NULL, tg_ts, (size_t)reps, &noisy);
         set_d(row, "tg_ms_p50", tlb_stat_percentile(tok_ms, n_tok_lat, 50), &rc);
         set_d(row, "tg_ms_p90", tlb_stat_percentile(tok_ms, n_tok_lat, 90), &rc);
         set_d(row, "tg_ms_p99", tlb_stat_percentile(tok_ms, n_tok_lat, 99), &rc);
@@ -416,55 +456,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
 
     /* ---- power and thermal ---- */
     st = TLB_STATUS_OK;
-    set_d(row, "idle_w", o->idle_w, &rc);
-    if (mon) {
-        struct tlb_monitor_stats ms;
-        tlb_monitor_window(mon, &ms);
-        set_s(row, "power_source", ms.power_source[0] ? ms.power_source : "none", &rc);
-        set_s(row, "power_scope", ms.power_scope[0] ? ms.power_scope : "none", &rc);
-        double ppe = tlb_stat_median(pp_j, (size_t)reps);
-        double tge = ng > 0 ? tlb_stat_median(tg_j, (size_t)reps) : NAN;
-        if (isfinite(ppe) && isfinite(ms.energy_j)) {
-            set_d(row, "pp_energy_j", ppe, &rc);
-            set_d(row, "tg_energy_j", tge, &rc);
-            double tot = 0;
-            for (int r = 0; r < reps; r++) tot += pp_j[r] + (ng > 0 ? tg_j[r] : 0);
-            set_d(row, "avg_w", tot / ((double)t_all / 1e9), &rc);
-            if (ng > 0 && tge > 0) {
-                set_d(row, "j_per_token", tge / ng, &rc);
-                set_d(row, "tokens_per_j", ng / tge, &rc);
-            }
-        }
-        if (strcmp(ms.power_source, "none") && ms.power_source[0]) {
-            set_i(row, "power_samples", ms.samples, &rc);
-            set_d(row, "power_hz", ms.sample_hz, &rc);
-        }
-        set_d(row, "temp_start_c", ms.temp_start_c, &rc);
-        set_d(row, "temp_max_c", ms.temp_max_c, &rc);
-        set_d(row, "temp_end_c", ms.temp_end_c, &rc);
-        if (ms.freq_min_khz > 0) set_d(row, "freq_min_mhz", ms.freq_min_khz / 1000.0, &rc);
-        if (strcmp(ms.throttle_source, "none") && ms.throttle_source[0])
-            set_i(row, "throttled", ms.throttled, &rc);
-        if (!ms.valid) {
-            if (busy[0]) { /* one cell for both reasons */
-                char both[sizeof ms.invalid_reason + sizeof busy + 2];
-                snprintf(both, sizeof both, "%s; %s", ms.invalid_reason, busy);
-                set_s(row, "invalid_reason", both, &rc);
-                busy[0] = '\0';
-            } else {
-                set_s(row, "invalid_reason", ms.invalid_reason, &rc);
-            }
-            if (ms.throttled) {
-                st = TLB_STATUS_INVALID;
-                snprintf(detail, dn, "throttled while measuring: %s", ms.throttle_reason);
-            }
-        }
-    } else {
-        set_s(row, "power_source", "none", &rc);
-        set_s(row, "power_scope", "none", &rc);
-    }
-
-    if (busy[0]) set_s(row, "invalid_reason", busy, &rc);
+    rc |= tlb_runner_power_cells(row, mon, pp_j, ng > 0 ? tg_j : NULL, (size_t)reps, ng,
+                                 (double)t_all / 1e9, o->idle_w, busy, &st, detail, dn);
 
     /* ---- counters ---- */
     if (ctr && pa.have_ctr) {
@@ -544,6 +537,10 @@ int tlb_runner_identity(struct tlb_row *row, const struct tlb_run_ident *id) {
     set_s(row, "weight_type", tlb_type_traits(id->wtype)->name, &rc);
     set_s(row, "kv_type", tlb_type_traits(id->kv_type)->name, &rc);
     set_s(row, "kernel", id->kernel, &rc);
+    /* another engine's version comes from its own output (llama-bench's build_commit) */
+    set_s(row, "engine", id->engine ? id->engine : TLB_ENGINE_TLBENCH, &rc);
+    if (!id->engine || !strcmp(id->engine, TLB_ENGINE_TLBENCH))
+        set_s(row, "engine_version", TLB_VERSION " (" TLB_BUILD_COMMIT ")", &rc);
     set_i(row, "n_threads", id->n_threads, &rc);
     set_i(row, "n_prompt", id->n_prompt, &rc);
     set_i(row, "n_gen", id->n_gen, &rc);

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpuload.h"
 #include "kernel.h"
 #include "model.h"
+#include "monitor.h"
 #include "results-csv.h"
 #include "schema.h"
 #include "sysinfo.h"
@@ -55,6 +57,22 @@ size_t tlb_runner_kv_fill_bytes(const struct tlb_config *c, enum tlb_type kv_typ
 int tlb_runner_fill_kv(const struct tlb_model *m, int n_depth, enum tlb_type kv_type,
                        uint64_t seed, int n_threads, void *dst);
 
+/* What every engine's row gets from tlbench's own measurements around the timed phases.
+ * tlb_runner_busy: the CPUs other processes and the hypervisor took between samples a and b
+ * (NAN when the window is too short to say), and the "busy machine: ..." reason (warned) when
+ * that is more than TLB_CPULOAD_BUSY_CPUS, else "".
+ * tlb_runner_power_cells: idle_w, power source and scope, the median energy of one prefill
+ * (pp_j) and one decode phase (tg_j, NULL without decode) over reps repetitions, average
+ * power over timed_s seconds of timed phases, J/token, samples and rate, temperatures,
+ * minimum frequency, throttling from the monitor's window (mon NULL: "none"), and
+ * invalid_reason (the window's and busy). Throttling makes *st INVALID with detail. 0 or -1. */
+double tlb_runner_busy(const struct tlb_cpuload_sample *a, const struct tlb_cpuload_sample *b,
+                       char *busy, size_t n);
+int tlb_runner_power_cells(struct tlb_row *row, struct tlb_monitor *mon, const double *pp_j,
+                           const double *tg_j, size_t reps, int n_gen, double timed_s,
+                           double idle_w, const char *busy, enum tlb_status *st, char *detail,
+                           size_t dn);
+
 /* Seeded pseudo-random token ids in [3, vocab): never <unk>, BOS or EOS, so synthetic and
  * real models are both fine; in [0, vocab) for a vocabulary of 3 tokens or fewer (any size
  * the loader accepts can be benchmarked). */
@@ -86,6 +104,7 @@ struct tlb_run_ident {
     const char *model_hash;         /* sha256 hex or synthetic:NAME:seed=N, may be NULL */
     enum tlb_type wtype, kv_type;
     const char *kernel;             /* resolved name */
+    const char *engine;             /* "tlbench" (NULL too) or "llama.cpp" */
     int n_threads, n_depth, n_prompt, n_gen, reps, warmup;
     uint64_t seed;
 };

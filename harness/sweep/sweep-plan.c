@@ -3,13 +3,33 @@
 #include "sweep-plan.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "llama-bench.h"
 #include "model.h"
 #include "results-csv.h"
 #include "util.h"
+
+static const char *const engine_names[TLB_ENGINE_ID_COUNT] = {
+    [TLB_ENGINE_ID_TLBENCH] = TLB_ENGINE_TLBENCH, [TLB_ENGINE_ID_LLAMA_CPP] = TLB_ENGINE_LLAMA_CPP,
+};
+
+const char *tlb_engine_name(enum tlb_engine_id e) {
+    return (unsigned)e < TLB_ENGINE_ID_COUNT ? engine_names[e] : "?";
+}
+
+int tlb_engine_from_name(const char *name, enum tlb_engine_id *out) {
+    for (int i = 0; i < TLB_ENGINE_ID_COUNT; i++) {
+        if (!strcmp(name, engine_names[i])) {
+            *out = (enum tlb_engine_id)i;
+            return 0;
+        }
+    }
+    return -1;
+}
 
 int tlb_spec_max_threads(const struct tlb_sweep_spec *s) {
     int t = 1;
@@ -22,8 +42,10 @@ int tlb_spec_max_threads(const struct tlb_sweep_spec *s) {
 
 void tlb_plan_free(struct tlb_plan *p) {
     free(p->items);
-    p->items = NULL;
-    p->n = 0;
+    free(p->llama);
+    for (int m = 0; m < TLB_PLAN_MAX_LIST; m++)
+        for (int t = 0; t < TLB_TYPE_COUNT; t++) free(p->gguf[m][t]);
+    memset(p, 0, sizeof *p);
 }
 
 /* Kernels a spec's kernel list expands to. "auto" (k NULL, name "auto") resolves per weight
@@ -95,18 +117,118 @@ static void expand_rounds(struct tlb_plan *p, int rounds) {
     p->n = total;
 }
 
+static int has_engine(const struct tlb_sweep_spec *s, enum tlb_engine_id e) {
+    for (int i = 0; i < s->n_engines; i++)
+        if (s->engines[i] == e) return 1;
+    return 0;
+}
+
+/* Kernel entries a llama.cpp item stands for: one "ggml" item (llama.cpp picks its own
+ * kernels) unless llama.cpp is the only engine and the user named tlbench kernels, which it
+ * cannot honour: those become unsupported items. names[0] = NULL stands for ggml. */
+static int llama_kernels(const struct tlb_sweep_spec *s, const char **names, int cap) {
+    int n = 0, ggml = 0;
+    int sole = !has_engine(s, TLB_ENGINE_ID_TLBENCH);
+    for (int i = 0; i < s->n_kernels; i++) {
+        const char *k = s->kernels[i];
+        int generic = !strcmp(k, "auto") || !strcmp(k, "all") || !strcmp(k, "usable") ||
+                      !strcmp(k, TLB_KERNEL_GGML);
+        if (generic || !sole || !s->kernels_explicit) ggml = 1;
+        else if (n < cap - 1) names[n++] = k;
+    }
+    if (ggml || n == 0) {
+        memmove(names + 1, names, (size_t)n * sizeof *names);
+        names[0] = NULL;
+        n++;
+    }
+    return n;
+}
+
+__attribute__((format(printf, 2, 3))) static void unsupported(struct tlb_plan_item *it,
+                                                              const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    it->pre_status = TLB_STATUS_UNSUPPORTED;
+    vsnprintf(it->pre_detail, sizeof it->pre_detail, fmt, ap);
+    va_end(ap);
+}
+
+/* The llama.cpp items of one (model, weight type): KV type x depth x threads (x named
+ * kernels it refuses). */
+static void add_llama_items(const struct tlb_sweep_spec *s, struct tlb_plan *p, int mi,
+                            enum tlb_type wtype, const struct tlb_config *cfg,
+                            const char *gguf_dir, const char *dir_why) {
+    const struct tlb_llama_bench *lb = p->llama;
+    const char *kn[TLB_PLAN_MAX_LIST];
+    int nk = llama_kernels(s, kn, TLB_PLAN_MAX_LIST);
+    char why[512] = "";
+    int gguf_rc = 0;
+    if (lb->found && gguf_dir && !p->gguf[mi][wtype]) {
+        gguf_rc = tlb_llama_gguf_for(s->models[mi], wtype, s->seed, gguf_dir, &p->gguf[mi][wtype],
+                                     &p->gguf_convert[mi][wtype], why, sizeof why);
+    }
+    for (int ki = 0; ki < nk; ki++)
+        for (int vi = 0; vi < s->n_kv; vi++)
+            for (int di = 0; di < s->n_depths; di++)
+                for (int ti = 0; ti < s->n_threads; ti++) {
+                    struct tlb_plan_item *it = &p->items[p->n++];
+                    it->model = mi;
+                    it->wtype = wtype;
+                    it->engine = TLB_ENGINE_ID_LLAMA_CPP;
+                    it->kv_type = s->kv_types[vi];
+                    it->n_depth = s->depths[di];
+                    it->n_threads = s->threads[ti];
+                    it->n_prompt = s->n_prompt;
+                    it->n_gen = s->n_gen;
+                    it->reps = s->reps;
+                    /* llama-bench warms up once (prompt + one token); --no-warmup, where it
+                     * exists, for none */
+                    it->warmup = s->warmup == 0 && lb->has_no_warmup ? 0 : 1;
+                    it->pre_status = TLB_STATUS_OK;
+                    snprintf(it->kernel_name, sizeof it->kernel_name, "%s",
+                             kn[ki] ? kn[ki] : TLB_KERNEL_GGML);
+                    long need = (long)it->n_depth + it->n_prompt + it->n_gen;
+                    if (!lb->found) {
+                        unsupported(it, "%.250s", lb->why);
+                    } else if (kn[ki]) {
+                        unsupported(it, "llama.cpp chooses its own kernels: '%s' is one of "
+                                    "tlbench's (add --engine tlbench, or --kernel auto)", kn[ki]);
+                    } else if (!gguf_dir) {
+                        unsupported(it, "no directory for llama-bench's GGUF files: %.200s",
+                                    dir_why);
+                    } else if (gguf_rc > 0) {
+                        unsupported(it, "%.250s", why);
+                    } else if (gguf_rc < 0) {
+                        it->pre_status = TLB_STATUS_ERROR;
+                        snprintf(it->pre_detail, sizeof it->pre_detail, "%.250s", why);
+                    } else if (it->n_depth > 0 && !lb->has_depth) {
+                        unsupported(it, "this llama-bench has no -d/--n-depth option: a KV depth "
+                                    "of %d tokens cannot be expressed", it->n_depth);
+                    } else if (!(lb->kv_types & TLB_TYPE_BIT(it->kv_type))) {
+                        unsupported(it, "this llama-bench refuses KV cache type %s (-ctk/-ctv "
+                                    "%s); try --kv-type f16", tlb_type_traits(it->kv_type)->name,
+                                    tlb_type_traits(it->kv_type)->name);
+                    } else if (cfg && need > cfg->seq_len) {
+                        unsupported(it, "context %ld (depth %d + prompt %d + gen %d) exceeds the "
+                                    "model's maximum of %d tokens", need, it->n_depth,
+                                    it->n_prompt, it->n_gen, cfg->seq_len);
+                    }
+                }
+}
+
 int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
-    p->items = NULL;
-    p->n = 0;
+    memset(p, 0, sizeof *p);
     if (s->n_models < 1 || s->n_quants < 1 || s->n_kernels < 1 || s->n_threads < 1 ||
-        s->n_depths < 1 || s->n_kv < 1) {
+        s->n_depths < 1 || s->n_kv < 1 || s->n_engines < 1) {
         tlb_error("the sweep is empty: every list (model, quant, kernel, threads, ctx, "
-                  "kv-type) needs at least one value");
+                  "kv-type, engine) needs at least one value");
         return -1;
     }
+    const int own = has_engine(s, TLB_ENGINE_ID_TLBENCH);
+    const int llama = has_engine(s, TLB_ENGINE_ID_LLAMA_CPP);
     struct kentry ks[64];
-    int nk = expand_kernels(s, ks, 64);
-    if (nk < 1) {
+    int nk = own ? expand_kernels(s, ks, 64) : 0;
+    if (own && nk < 1) {
         tlb_error("no kernel to run (the kernel list expands to nothing on this machine)");
         return -1;
     }
@@ -117,15 +239,28 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
         if (s->accuracy && s->quants[i] == TLB_TYPE_F32) quants[nq++] = TLB_TYPE_F32;
     for (int i = 0; i < s->n_quants; i++)
         if (!(s->accuracy && s->quants[i] == TLB_TYPE_F32)) quants[nq++] = s->quants[i];
-    size_t total = (size_t)s->n_models * (size_t)nq * (size_t)nk * (size_t)s->n_kv *
-                   (size_t)s->n_depths * (size_t)s->n_threads;
+    const char *kn[TLB_PLAN_MAX_LIST];
+    size_t per_config = (size_t)s->n_kv * (size_t)s->n_depths * (size_t)s->n_threads;
+    size_t total = (size_t)s->n_models * (size_t)nq * per_config *
+                   ((size_t)nk + (llama ? (size_t)llama_kernels(s, kn, TLB_PLAN_MAX_LIST) : 0));
     int rounds = s->rounds > 1 ? s->rounds : 1;
     if (total > 1000000 / (size_t)rounds) {
         tlb_error("the sweep has %zu configurations x %d rounds (at most 1000000)", total, rounds);
         return -1;
     }
-    p->items = tlb_calloc(total * (size_t)rounds, sizeof *p->items, "sweep plan");
+    p->items = tlb_calloc(total ? total * (size_t)rounds : 1, sizeof *p->items, "sweep plan");
     if (!p->items) return -1;
+    char gguf_dir[TLB_PATH_MAX], dir_why[512] = "";
+    int have_dir = 0;
+    if (llama) {
+        if (!(p->llama = tlb_calloc(1, sizeof *p->llama, "llama-bench"))) {
+            tlb_plan_free(p);
+            return -1;
+        }
+        tlb_llama_bench_probe(s->llama_bench, "--llama-bench (or the llama-bench setting)", p->llama);
+        have_dir = tlb_llama_gguf_dir(s->gguf_dir, gguf_dir, sizeof gguf_dir, dir_why,
+                                      sizeof dir_why) == 0;
+    }
     for (int mi = 0; mi < s->n_models; mi++) {
         struct tlb_config cfg;
         const char *spec = s->models[mi];
@@ -139,6 +274,7 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                             struct tlb_plan_item *it = &p->items[p->n++];
                             it->model = mi;
                             it->wtype = quants[qi];
+                            it->engine = TLB_ENGINE_ID_TLBENCH;
                             it->kv_type = s->kv_types[vi];
                             it->n_depth = s->depths[di];
                             it->n_threads = s->threads[ti];
@@ -198,6 +334,9 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                     }
                 }
             }
+            if (llama)
+                add_llama_items(s, p, mi, quants[qi], known_cfg ? &cfg : NULL,
+                                have_dir ? gguf_dir : NULL, dir_why);
         }
     }
     if (rounds > 1) expand_rounds(p, rounds);
@@ -211,7 +350,12 @@ void tlb_plan_item_label(const struct tlb_plan_item *it, char *buf, size_t n) {
                  it->reps);
     char round[24] = "";
     if (it->round > 0) snprintf(round, sizeof round, " round %d", it->round);
-    snprintf(buf, n, "%s %s t=%d d=%d%s%s%s%s", tlb_type_traits(it->wtype)->name, it->kernel_name,
+    /* llama.cpp items read "llama.cpp", or "llama.cpp/avx512" for a kernel it refused */
+    char k[64];
+    if (it->engine != TLB_ENGINE_ID_LLAMA_CPP) snprintf(k, sizeof k, "%s", it->kernel_name);
+    else if (!strcmp(it->kernel_name, TLB_KERNEL_GGML)) snprintf(k, sizeof k, "llama.cpp");
+    else snprintf(k, sizeof k, "llama.cpp/%s", it->kernel_name);
+    snprintf(buf, n, "%s %s t=%d d=%d%s%s%s%s", tlb_type_traits(it->wtype)->name, k,
              it->n_threads, it->n_depth, it->kv_type == TLB_TYPE_F32 ? "" : " kv=",
              it->kv_type == TLB_TYPE_F32 ? "" : tlb_type_traits(it->kv_type)->name, phases, round);
 }
@@ -242,10 +386,12 @@ int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const
         tlb_table_int(t, r, c_round, &round); /* absent or empty: 0, no rounds */
         const char *model = tlb_table_str(t, r, c_model), *w = tlb_table_str(t, r, c_w),
                    *k = tlb_table_str(t, r, c_k), *kv = tlb_table_str(t, r, c_kv);
+        const char *engine = tlb_table_engine(t, r);
         for (int i = 0; i < p->n; i++) {
             struct tlb_plan_item *it = &p->items[i];
             if (it->done || it->n_threads != th || it->n_depth != d || it->n_prompt != np ||
                 it->n_gen != ng || it->round != round ||
+                strcmp(tlb_engine_name(it->engine), engine) ||
                 strcmp(s->models[it->model], model) ||
                 strcmp(tlb_type_traits(it->wtype)->name, w) ||
                 strcmp(it->kernel_name, k) || strcmp(tlb_type_traits(it->kv_type)->name, kv))

@@ -27,6 +27,14 @@ struct tlb_phases {
     int n_prompt, n_gen, reps;
 };
 
+/* Engines a sweep can run. tlbench runs its own engine in its workers; llama.cpp runs
+ * llama-bench as the worker (llama-bench.h). */
+enum tlb_engine_id { TLB_ENGINE_ID_TLBENCH, TLB_ENGINE_ID_LLAMA_CPP, TLB_ENGINE_ID_COUNT };
+/* "tlbench", "llama.cpp" (the `engine` column's values). */
+const char *tlb_engine_name(enum tlb_engine_id e);
+/* The engine of that name. 0, or -1 when there is none. */
+int tlb_engine_from_name(const char *name, enum tlb_engine_id *out);
+
 struct tlb_sweep_spec {
     uint64_t set;                               /* bit i: this layer set setting i of the
                                                    options table (tlb_spec_is_set) */
@@ -58,6 +66,15 @@ struct tlb_sweep_spec {
      * rounds one after the other (configurations interleaved in time, so that a slow period of
      * the machine is spread over them); rows carry their round. 1: no rounds. */
     int rounds;
+    /* engines, in the order given (default: tlbench) */
+    enum tlb_engine_id engines[TLB_ENGINE_ID_COUNT];
+    int n_engines;
+    char *llama_bench;   /* llama-bench to run (owned); NULL: $TLBENCH_LLAMA_BENCH, else PATH */
+    char *gguf_dir;      /* where GGUF files for llama-bench are written (owned); NULL: the
+                          * default cache (llama-bench.h) */
+    int kernels_explicit;/* the kernel list came from the user (command line, sweep file), not
+                          * from a profile or a default: llama.cpp alone cannot honour named
+                          * kernels */
 };
 
 /* The largest thread count of the spec (at least 1): model loading and the accuracy passes
@@ -74,15 +91,23 @@ struct tlb_plan_item {
     int n_depth, n_threads;
     int n_prompt, n_gen, reps, warmup; /* the spec's, or its short phases for short kernels */
     int short_phases;                  /* 1: a short kernel (no accuracy pass either) */
+    enum tlb_engine_id engine;            /* llama.cpp items have kernel NULL, kernel_name ggml */
     enum tlb_status pre_status;     /* OK: to run; UNSUPPORTED: decided before running */
     char pre_detail[256];           /* why, when not OK */
     int round;                      /* 1.. with --rounds, 0 without */
     int done;                       /* already in the results file (--resume) */
 };
 
+struct tlb_llama_bench;
+
 struct tlb_plan {
     struct tlb_plan_item *items;
     int n;
+    /* llama.cpp items: the llama-bench found (NULL when the plan has none) and, per model
+     * and weight type, the GGUF file it runs and whether tlbench must write it first */
+    struct tlb_llama_bench *llama;
+    char *gguf[TLB_PLAN_MAX_LIST][TLB_TYPE_COUNT];
+    int gguf_convert[TLB_PLAN_MAX_LIST][TLB_TYPE_COUNT];
 };
 
 /* Cross product of spec's lists. With accuracy on, f32 runs first among the weight types (its
@@ -90,7 +115,10 @@ struct tlb_plan {
  * each (model, weight type) follow round after round (a configuration decided before running,
  * e.g. unsupported, only in round 1). Kernels that cannot run a weight
  * type here, and configurations whose context exceeds a built-in model's maximum, get
- * pre_status UNSUPPORTED with the reason. Returns 0 or -1 (error printed). */
+ * pre_status UNSUPPORTED with the reason. With llama.cpp among the engines, each (model,
+ * weight type) group ends with its llama.cpp items: one per KV type x depth x threads (the
+ * kernel list is tlbench's), after llama-bench was found and probed (llama-bench.h); what it
+ * cannot express is UNSUPPORTED with the reason. Returns 0 or -1 (error printed). */
 int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p);
 void tlb_plan_free(struct tlb_plan *p);
 
@@ -101,7 +129,8 @@ void tlb_plan_free(struct tlb_plan *p);
 int tlb_plan_mark_done(struct tlb_plan *p, const struct tlb_sweep_spec *s, const char *path);
 
 /* "q4_0 avx512 t=2 d=512" (plus " kv=f16" when the KV type is not f32,
- * " (short: p=4 n=4 r=2)" for a short kernel and " round 3" with rounds). */
+ * " (short: p=4 n=4 r=2)" for a short kernel and " round 3" with rounds); llama.cpp items
+ * "q4_0 llama.cpp t=2 d=0". */
 void tlb_plan_item_label(const struct tlb_plan_item *it, char *buf, size_t n);
 
 #endif

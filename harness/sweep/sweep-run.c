@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "accuracy.h"
+#include "llama-bench.h"
 #include "memory-model.h"
 #include "model-process.h"
 #include "runner.h"
@@ -39,6 +40,8 @@ struct driver {
     int n_acc;
     char acc_ref[64];
     int ref_ok;
+    /* llama.cpp rows of the current model: its name and format as tlbench names them */
+    struct tlb_row *llama_cells;
 };
 
 static struct acc_entry *find_acc(struct driver *d, const struct tlb_kernel *k) {
@@ -73,13 +76,15 @@ static int emit(struct driver *d, int idx, enum tlb_status st, const char *detai
         .model_spec = s->models[it->model], .model_hash = d->model_hash[0] ? d->model_hash : NULL,
         .wtype = it->wtype, .kv_type = it->kv_type, .kernel = it->kernel_name,
         .n_threads = it->n_threads, .n_depth = it->n_depth, .n_prompt = it->n_prompt,
-        .n_gen = it->n_gen, .reps = it->reps, .warmup = it->warmup, .seed = s->seed};
+        .n_gen = it->n_gen, .reps = it->reps, .warmup = it->warmup, .seed = s->seed,
+        .engine = tlb_engine_name(it->engine)};
     tlb_runner_identity(row, &id);
     tlb_row_set_int(row, "n_ctx", (int64_t)it->n_depth + it->n_prompt + it->n_gen);
     if (it->round > 0) tlb_row_set_int(row, "round", it->round);
     row_merge(row, model_cells);
     row_merge(row, worker);
-    const struct acc_entry *a = find_acc(d, it->kernel);
+    const struct acc_entry *a =
+        it->engine == TLB_ENGINE_ID_TLBENCH ? find_acc(d, it->kernel) : NULL;
     if (a && a->cells && st != TLB_STATUS_UNSUPPORTED) {
         row_merge(row, a->cells);
         tlb_row_set_str(row, "acc_ref", d->acc_ref);
@@ -154,6 +159,112 @@ static int run_ref(struct driver *d, struct tlb_model_proc *g, int ref_fd) {
     return 0;
 }
 
+/* The GGUF of a (model, weight type) group for llama-bench: looked at once per group. */
+struct gguf_state {
+    int done;
+    enum tlb_status st;
+    char detail[1024];
+};
+
+/* Make sure the group's GGUF exists: when tlbench must write it and a valid one is not there
+ * yet, the group's model process (started if needed) writes it. 0, or 3 when interrupted. */
+static int ensure_gguf(struct driver *d, int j, struct tlb_model_proc *g, int ref_fd,
+                       struct gguf_state *gs) {
+    struct tlb_sweep_env *env = d->env;
+    const struct tlb_plan_item *it = &env->plan->items[j];
+    const char *path = env->plan->gguf[it->model][it->wtype];
+    char why[600];
+    gs->done = 1;
+    gs->st = TLB_STATUS_OK;
+    if (!path) {
+        gs->st = TLB_STATUS_ERROR;
+        snprintf(gs->detail, sizeof gs->detail, "no GGUF file planned for llama-bench");
+        return 0;
+    }
+    if (!env->plan->gguf_convert[it->model][it->wtype] ||
+        tlb_llama_gguf_ok(path, it->wtype, why, sizeof why))
+        return 0;
+    if (tlb_llama_gguf_prepare(path, why, sizeof why) != 0) {
+        gs->st = TLB_STATUS_ERROR;
+        snprintf(gs->detail, sizeof gs->detail, "GGUF for llama-bench: %s", why);
+        return 0;
+    }
+    note(env, "writing %s for llama-bench (%s)", path, tlb_type_traits(it->wtype)->name);
+    enum tlb_status st;
+    char detail[1024];
+    if (!g->alive) {
+        int rc = tlb_model_proc_start(env, it->model, it->wtype, ref_fd, g, &st, detail,
+                                      sizeof detail);
+        if (rc == 3) return 3;
+        if (rc != 0) {
+            gs->st = rc < 0 ? TLB_STATUS_ERROR : st;
+            snprintf(gs->detail, sizeof gs->detail, "converting the model to GGUF for "
+                     "llama-bench: %.900s", detail);
+            return 0;
+        }
+    }
+    struct tlb_msg m;
+    int rc = tlb_model_proc_request(env, g, TLB_REQ_GGUF, (uint32_t)j, &m, &st, detail,
+                                    sizeof detail);
+    if (rc == 3) return 3;
+    if (rc == 0) {
+        st = (enum tlb_status)m.status;
+        snprintf(detail, sizeof detail, "%s", m.detail);
+        tlb_msg_free(&m);
+    }
+    if (st != TLB_STATUS_OK) {
+        gs->st = st;
+        snprintf(gs->detail, sizeof gs->detail, "writing the GGUF for llama-bench: %.900s",
+                 detail);
+    }
+    return 0;
+}
+
+/* One llama.cpp configuration. 0, 1 when interrupted, -1 when a row could not be written. */
+static int run_llama(struct driver *d, int j, enum tlb_status group_st, const char *group_detail,
+                     struct tlb_model_proc *g, int ref_fd, struct gguf_state *gs) {
+    struct tlb_sweep_env *env = d->env;
+    const struct tlb_plan_item *it = &env->plan->items[j];
+    if (!d->llama_cells && (d->llama_cells = tlb_row_new())) {
+        char name[128], format[16];
+        tlb_llama_model_ident(env->spec->models[it->model], name, sizeof name, format,
+                              sizeof format);
+        tlb_row_set_str(d->llama_cells, "model_name", name);
+        if (format[0]) tlb_row_set_str(d->llama_cells, "model_format", format);
+        if (env->spec->accuracy)
+            note(env, "llama.cpp rows: accuracy columns stay empty (KL divergence needs the "
+                  "logits, which llama-bench does not give)");
+    }
+    if (it->pre_status != TLB_STATUS_OK)
+        return emit(d, j, it->pre_status, it->pre_detail, d->llama_cells, NULL) ? -1 : 0;
+    if (group_st != TLB_STATUS_OK)
+        return emit(d, j, group_st, group_detail, d->llama_cells, NULL) ? -1 : 0;
+    int br = env->before_run ? env->before_run(env->cb, j) : 0;
+    if (br < 0) return 1;
+    if (br > 0) { /* left out (tlbench ab decided it has enough rounds) */
+        env->plan->items[j].done = 1;
+        return 0;
+    }
+    if (!gs->done && ensure_gguf(d, j, g, ref_fd, gs) == 3) return 1;
+    if (gs->st != TLB_STATUS_OK)
+        return emit(d, j, gs->st, gs->detail, d->llama_cells, NULL) ? -1 : 0;
+    /* tlbench's weights leave memory before llama-bench loads its own */
+    if (g->alive || g->pid > 0) tlb_model_proc_stop(g);
+    if (env->on_begin) env->on_begin(env->cb, j);
+    struct tlb_msg m;
+    enum tlb_status st;
+    char detail[1024];
+    int rc = tlb_llama_bench_run(env, j, env->plan->gguf[it->model][it->wtype], &m, &st, detail,
+                                 sizeof detail);
+    if (rc == 3) return 1;
+    if (rc == 0) {
+        rc = emit(d, j, (enum tlb_status)m.status, m.detail, d->llama_cells, m.row);
+        tlb_msg_free(&m);
+        return rc ? -1 : 0;
+    }
+    return emit(d, j, st, detail, d->llama_cells, NULL) ? -1 : 0;
+}
+
 int tlb_sweep_execute(struct tlb_sweep_env *env) {
     struct tlb_plan *p = env->plan;
     const struct tlb_sweep_spec *s = env->spec;
@@ -168,11 +279,16 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
         for (int i = 0; i < p->n; i++) {
             if (p->items[i].model != mi || !pending(&p->items[i])) continue;
             any = 1;
-            if (p->items[i].pre_status == TLB_STATUS_OK) acc = s->accuracy;
+            /* accuracy needs logits: tlbench's own engine only (llama-bench gives none) */
+            if (p->items[i].pre_status == TLB_STATUS_OK &&
+                p->items[i].engine == TLB_ENGINE_ID_TLBENCH)
+                acc = s->accuracy;
         }
         if (!any) continue;
         model_hash(&d, s->models[mi], s->seed);
         d.ref_ok = 0;
+        tlb_row_free(d.llama_cells);
+        d.llama_cells = NULL;
         if (acc) {
             /* the reference needs the f32 weights in memory: say so when they cannot fit */
             long long w = predict_weights(s->models[mi], TLB_TYPE_F32), avail = tlb_mem_available();
@@ -189,7 +305,8 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
             int f32_runs = 0;
             for (int i = 0; i < p->n; i++)
                 f32_runs |= p->items[i].model == mi && p->items[i].wtype == TLB_TYPE_F32 &&
-                            pending(&p->items[i]) && p->items[i].pre_status == TLB_STATUS_OK;
+                            pending(&p->items[i]) && p->items[i].pre_status == TLB_STATUS_OK &&
+                            p->items[i].engine == TLB_ENGINE_ID_TLBENCH;
             if (acc && !f32_runs) {
                 int rc = tlb_model_proc_start(env, mi, TLB_TYPE_F32, ref_fd, &g, &st, detail,
                                               sizeof detail);
@@ -240,9 +357,14 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
                 }
             }
             clear_acc(&d);
+            struct gguf_state gs = {0};
             for (int j = i; j < end && result == 0; j++) {
                 struct tlb_plan_item *it = &p->items[j];
                 if (!pending(it)) continue;
+                if (it->engine == TLB_ENGINE_ID_LLAMA_CPP) {
+                    result = run_llama(&d, j, group_st, group_detail, &g, ref_fd, &gs);
+                    continue;
+                }
                 if (it->pre_status != TLB_STATUS_OK) {
                     if (emit(&d, j, it->pre_status, it->pre_detail, g.model_cells, NULL))
                         result = -1;
@@ -349,6 +471,7 @@ int tlb_sweep_execute(struct tlb_sweep_env *env) {
     }
     if (g.alive || g.pid > 0) tlb_model_proc_kill(&g);
     clear_acc(&d);
+    tlb_row_free(d.llama_cells);
     if (ref_fd >= 0) close(ref_fd);
     return result;
 }

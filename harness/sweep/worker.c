@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "accuracy.h"
+#include "gguf.h"
+#include "loaders.h"
 #include "messages.h"
 #include "options.h"
 #include "runner.h"
@@ -172,6 +174,20 @@ _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb
         } else {
             snprintf(detail, sizeof detail, "accuracy pass failed");
         }
+    } else if (type == TLB_REQ_GGUF) {
+        /* the GGUF llama-bench runs: this model as loaded for the item's weight type, with
+         * its own vocabulary when it has one (what `tlbench convert` writes) */
+        const struct tlb_plan_item *it = &env->plan->items[index];
+        const char *path = env->plan->gguf[it->model][it->wtype];
+        struct tlb_tokenizer *tok = NULL;
+        if (!path) {
+            snprintf(detail, sizeof detail, "no GGUF path planned for this configuration");
+        } else if (tlb_model_tokenizer(m, &tok) < 0 || tlb_gguf_write_model(path, m, tok) != 0) {
+            snprintf(detail, sizeof detail, "writing %s failed", path);
+        } else {
+            st = TLB_STATUS_OK;
+        }
+        tlb_tokenizer_free(tok);
     } else { /* TLB_REQ_REF */
         const char *kname = s->acc_ref ? s->acc_ref : "naive";
         /* the naive kernel would take minutes on a big model: unless a reference kernel

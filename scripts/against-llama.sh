@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# against-llama.sh — measure the README's "Against llama.cpp" table again: one sweep that runs
+# tlbench and llama.cpp's llama-bench side by side on the same weights (synthetic TinyLlama-1.1B,
+# written once as GGUF per weight type), then `tlbench report`; prints the machine, the load,
+# the exact commands and the report's "Engines side by side" table, ready for the README.
+# This project never builds llama.cpp: point at an installed llama-bench.
+#
+#   scripts/against-llama.sh [more sweep options, e.g. --kernel avx512,openblas -r 7]
+#
+#   LLAMA_BENCH  the llama-bench to run (default: $TLBENCH_LLAMA_BENCH, else llama-bench on PATH)
+#   GGUF_DIR     where the GGUF files are written and kept (default: ~/.cache/tlbench/gguf)
+#   OUT          results file (default: results/against-llama-cpp-<YYYYMMDD>.csv); the report
+#                goes to the same name without .csv, plus -report
+set -eu
+cd "$(dirname "$0")/.."
+T=build/tlbench
+[ -x "$T" ] || { echo "against-llama.sh: build tlbench first (make)" >&2; exit 2; }
+LB=${LLAMA_BENCH:-${TLBENCH_LLAMA_BENCH:-$(command -v llama-bench || true)}}
+[ -n "$LB" ] && [ -x "$LB" ] || {
+    echo "against-llama.sh: no llama-bench: set LLAMA_BENCH=/path/to/llama-bench" >&2; exit 2; }
+OUT=${OUT:-results/against-llama-cpp-$(date +%Y%m%d).csv}
+REP=${OUT%.csv}-report
+[ ! -e "$OUT" ] || { echo "against-llama.sh: $OUT exists; move it away or set OUT" >&2; exit 2; }
+
+sweep=("$T" sweep --profile none --engine tlbench,llama.cpp --llama-bench "$LB"
+       --model synthetic:tinyllama-1.1b --quant f32,f16,q8_0,q4_0 --kernel auto -t 1,2
+       -p 128 -n 32 -r 5 --kv-type f16 --no-accuracy)
+[ -n "${GGUF_DIR:-}" ] && sweep+=(--gguf-dir "$GGUF_DIR")
+sweep+=("$@" -o "$OUT")
+report=("$T" report "$OUT" -o "$REP")
+
+"$T" info | head -20
+echo "load before: $(uptime)"
+echo "\$ ${sweep[*]}"
+"${sweep[@]}"
+echo "load after: $(uptime)"
+echo "\$ ${report[*]}"
+"${report[@]}"
+echo
+sed -n '/^### .*tlbench vs /,/^## /p' "$REP/summary.md" | sed '$d'
