@@ -181,6 +181,63 @@ else
     echo "skip report_hostile: python3 is needed to write the hostile CSV"
 fi
 
+# ---- one row per configuration; noisy, invalid and synthetic said; no ranking inside the noise ----
+if [ $have_py = 1 ]; then
+    python3 - "$F/x86.csv" "$tmp/dup.csv" "$tmp/tie.csv" <<'EOF'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+col = {c: i for i, c in enumerate(rows[0])}
+def find(w, k, t, d):
+    for r in rows[1:]:
+        if (r[col["weight_type"]], r[col["kernel"]], r[col["n_threads"]], r[col["n_depth"]]) == (w, k, t, d):
+            return r
+best = find("q4_0", "avx512", "2", "0")
+# the same configuration twice: first 10x slower, then the real one (appended runs)
+early = list(best); early[col["tg_ts_median"]] = str(float(best[col["tg_ts_median"]]) / 10)
+out = [rows[0]] + [early] + rows[1:]
+noisy = find("q8_0", "avx512", "2", "0"); noisy[col["noisy"]] = "1"
+inv = find("q4_0", "tiled", "2", "0"); inv[col["status"]] = "invalid"
+inv[col["status_detail"]] = "throttled while measuring"; inv[col["tg_ts_median"]] = "999"
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(out)
+# a second board 2 % slower than the first: a tie, not a ranking
+two = [rows[0]] + rows[1:]
+for r in rows[1:]:
+    s = list(r); s[col["board"]] = "Twin Board"; s[col["board_label"] if "board_label" in col else col["board"]] = "Twin Board"
+    s[col["tg_ts_median"]] = str(float(r[col["tg_ts_median"]]) * 0.98)
+    two.append(s)
+csv.writer(open(sys.argv[3], "w", newline=""), lineterminator="\n").writerows(two)
+EOF
+    "$T" report "$tmp/dup.csv" -o "$tmp/dup" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    md="$tmp/dup/summary.md"
+    best=$(python3 -c 'import csv,sys; r=[x for x in csv.DictReader(open(sys.argv[1])) if (x["weight_type"],x["kernel"],x["n_threads"],x["n_depth"])==("q4_0","avx512","2","0")]; print(round(float(r[-1]["tg_ts_median"]),1))' "$tmp/dup.csv")
+    # the table and the chart both use the last row of the repeated configuration
+    if [ $rc -eq 0 ] && grep -q 'rows repeat an earlier configuration' "$tmp/err" &&
+       grep -q '1 rows repeat a configuration' "$md" && grep -q "q4\\\\_0, avx512, 2 threads | $best" "$md" &&
+       awk -v b="$best" '$1 == 2 && ($2 - b < 0.05 && b - $2 < 0.05) { f = 1 } END { exit !f }' "$tmp/dup/charts/decode-threads.tsv"; then
+        ok report_last_row_wins
+    else fail report_last_row_wins "exit $rc, best $best: $(grep -a 'repeat' "$tmp/err" "$md" | head -2)"; fi
+    # the invalid row (999 tokens/s, throttled) is charted with its flag, never ranked
+    if grep -q 'avx512 (noisy)' "$md" && grep -q 'never ranked' "$md" &&
+       awk -F'\t' '$2 == 999 && $4 == 1 { f = 1 } END { exit !f }' "$tmp/dup/charts/decode-threads.tsv" &&
+       grep -q 'circled: noisy or invalid' "$tmp/dup/charts/decode-threads.gp" &&
+       grep -q "circled points were measured on a noisy" "$md" &&
+       ! grep -q '^| 1 | .* q4\\_0, tiled' "$md"; then
+        ok report_noisy_invalid_marked
+    else fail report_noisy_invalid_marked "$(grep -a -n 'noisy\|invalid' "$md" | head -4)"; fi
+    if grep -q 'synthetic weights' "$md" && grep -q 'Synthetic weights: ' "$md" &&
+       grep -q 'synthetic weights' "$tmp/dup/charts/accuracy-memory.gp" 2>/dev/null; then
+        ok report_says_synthetic
+    else fail report_says_synthetic "$(grep -a -c synthetic "$md")"; fi
+    "$T" report "$tmp/tie.csv" -o "$tmp/tie" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    md="$tmp/tie/summary.md"
+    if [ $rc -eq 0 ] && grep -q 'decode at the same speed under .* within the noise' "$md" &&
+       ! grep -q 'x the next board' "$md" && grep -q '^| 1 (tie) |\|^| 1 | .*\n| 1 (tie)' "$md"; then
+        ok report_no_ranking_inside_noise
+    else fail report_no_ranking_inside_noise "exit $rc: $(grep -a -n 'Speed:\|(tie)\|next board' "$md" | head -3)"; fi
+else
+    echo "skip report_last_row_wins: python3 is needed to write the CSVs"
+fi
+
 # ---- gnuplot missing: clear error naming the package, tables still written ----
 PATH=/nonexistent TLBENCH_GNUPLOT= "$T" report "$F/x86.csv" -o "$tmp/nognu" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [ $rc -eq 1 ] && grep -q 'gnuplot not found: install the Debian package gnuplot-nox' "$tmp/err" \

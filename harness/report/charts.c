@@ -41,6 +41,21 @@ static void num(struct tlb_buf *b, double v) {
 }
 
 /* A new data block; returns its index. */
+/* Points not to be trusted (noisy: a wide spread or an outlier over the repetitions, or a busy
+ * machine; invalid: measured while throttled) carry 1 in their data line's last column; each
+ * series gets an overlay circling them, and the panel a legend entry. */
+static int untrusted(const struct tlb_rep_row *r) { return r->noisy || r->invalid; }
+
+static void circle_overlay(struct gp *g, struct tlb_buf *plot, int idx, int flag_col) {
+    tlb_buf_printf(plot, ", \\\n     '%s.tsv' index %d using 1:($%d > 0 ? $2 : 1/0) with points "
+                   "pt 6 ps 2.6 lc rgb '#333333' notitle", g->c->name, idx, flag_col);
+}
+
+static void circle_legend(struct tlb_buf *plot) {
+    tlb_buf_puts(plot, ", \\\n     1/0 with points pt 6 ps 2.6 lc rgb '#333333' "
+                       "title 'circled: noisy or invalid'");
+}
+
 static int block(struct gp *g) {
     if (g->blocks) tlb_buf_puts(&g->data, "\n\n");
     return g->blocks++;
@@ -85,9 +100,10 @@ static void titles_for(struct gp *g, const char *title, const char *what, const 
     quote_twice(title, tq, sizeof tq);
     quote_twice(what, wq, sizeof wq);
     tlb_buf_printf(&g->body,
-                   "set multiplot layout %%d,%%d title '%s'.\"\\n\".'%s'.\"\\n\".'model %s | %s | "
+                   "set multiplot layout %%d,%%d title '%s'.\"\\n\".'%s'.\"\\n\".'model %s%s | %s | "
                    "%s | tlbench %s' font ',12'\n",
-                   tq, boards, d->model_label, wq, dates, versions);
+                   tq, boards, d->model_label, d->synthetic ? " (synthetic weights)" : "", wq,
+                   dates, versions);
     snprintf(g->c->title, sizeof g->c->title, "%s", title);
 }
 
@@ -225,7 +241,7 @@ static int chart_threads(struct gp *g, int prefill) {
         int w = index_of(d->wtypes, d->n_wtypes, r->wtype);
         if (isfinite(v) && v + (isfinite(sd) ? sd : 0) > ymax[w]) ymax[w] = v + (isfinite(sd) ? sd : 0);
     }
-    int panel = 0;
+    int panel = 0, flagged = 0, legend_at = 0;
     for (int b = 0; b < d->n_boards; b++) {
         if (!d->boards[b].n_charted) continue;
         int64_t th[64];
@@ -251,11 +267,17 @@ static int chart_threads(struct gp *g, int prefill) {
                     num(&g->data, v);
                     tlb_buf_puts(&g->data, "\t");
                     num(&g->data, isfinite(sd) ? sd : 0);
-                    tlb_buf_puts(&g->data, "\n");
+                    tlb_buf_printf(&g->data, "\t%d\n", untrusted(r));
+                    flagged += untrusted(r);
                 }
                 tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
                                "title '%s'", series++ ? ", \\\n     " : "plot ", g->c->name, idx,
                                kernel_style(d, k), lab(l2, k));
+                circle_overlay(g, &plot, idx, 4);
+            }
+            if (flagged > legend_at) {
+                circle_legend(&plot);
+                legend_at = flagged;
             }
             if (!series) {
                 tlb_buf_free(&plot);
@@ -292,6 +314,10 @@ static int chart_threads(struct gp *g, int prefill) {
                        "vector units or the memory system saturate."
                      : "decode is memory-bandwidth-bound, so it flattens once the threads "
                        "saturate DRAM bandwidth.");
+    if (flagged)
+        snprintf(g->c->note, sizeof g->c->note, "%d circled point%s measured on a noisy or "
+                 "busy machine, or while throttled: do not read differences into %s.", flagged,
+                 flagged == 1 ? " was" : "s were", flagged == 1 ? "it" : "them");
     return 1;
 }
 
@@ -398,6 +424,7 @@ static int chart_depth(struct gp *g) {
     g->width = nb == 1 ? 1000 : 1200;
     g->height = 400 * rows + 110;
     double ymax = 0, xmax = 0;
+    int flagged = 0, legend_at = 0;
     for (size_t i = 0; i < d->n_rows; i++) {
         const struct tlb_rep_row *r = &d->rows[i];
         if (strcmp(r->kv, d->kv)) continue;
@@ -425,12 +452,18 @@ static int chart_depth(struct gp *g) {
                 num(&g->data, r->tg);
                 tlb_buf_puts(&g->data, "\t");
                 num(&g->data, isfinite(r->tg_sd) ? r->tg_sd : 0);
-                tlb_buf_puts(&g->data, "\n");
+                tlb_buf_printf(&g->data, "\t%d\n", untrusted(r));
+                flagged += untrusted(r);
             }
             tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
                            "title '%s (%s, %lld thr)'", series++ ? ", \\\n     " : "plot ",
                            g->c->name, idx, wtype_style(d, br->wtype), lab(l1, br->wtype),
                            lab(l2, br->kernel), (long long)br->threads);
+            circle_overlay(g, &plot, idx, 4);
+        }
+        if (flagged > legend_at) {
+            circle_legend(&plot);
+            legend_at = flagged;
         }
         if (!series) {
             tlb_buf_free(&plot);
@@ -459,6 +492,10 @@ static int chart_depth(struct gp *g) {
              "count (in the legend); error bars one standard deviation. Attention reads the "
              "whole cache for every new token, so the lines fall with depth; a steep fall "
              "means long contexts will feel slow on that board.");
+    if (flagged)
+        snprintf(g->c->note, sizeof g->c->note, "%d circled point%s measured on a noisy or "
+                 "busy machine, or while throttled: do not read differences into %s.", flagged,
+                 flagged == 1 ? " was" : "s were", flagged == 1 ? "it" : "them");
     return 1;
 }
 
@@ -536,8 +573,9 @@ static int chart_memory(struct gp *g) {
                    "font ',8' notitle\nunset multiplot\n",
                    nb - 1, g->c->name, idx, (nb - 1) / 2.0, nb + 1.0);
     snprintf(g->c->how, sizeof g->c->how,
-             "Bars are the largest peak resident memory (VmHWM of the benchmark process) "
-             "measured for each weight type, i.e. at the longest context swept; dashed lines "
+             "Bars are the largest peak resident memory measured for each weight type (the "
+             "VmHWM of the benchmark process, or of the process that loaded the weights when "
+             "that was larger), i.e. at the longest context swept; dashed lines "
              "are RAM budgets. A configuration fits a board when its bar is under the budget "
              "with room to spare for the operating system and the application (tlbench fit "
              "keeps 10%% headroom by default). Memory grows with the context length through "

@@ -4,6 +4,7 @@
  * lists the rows that did not run; finds board prices (--price or the platform profile). */
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -203,6 +204,8 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
             if (is_ok(d->tables[i], r)) {
                 count(cnt, &n_cnt, 256, cell(d->tables[i], r, "model_name"), 0, 0);
                 n_ok++;
+            } else if (!strcmp(cell(d->tables[i], r, "status"), "invalid")) {
+                n_ok++; /* charted (marked) too */
             }
     if (model_opt) {
         d->model = NULL;
@@ -248,11 +251,15 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
             add_file(b, t->path);
             b->n_rows++;
             enum tlb_status st = TLB_STATUS_OK;
+            int charted_invalid = 0;
             tlb_status_from_name(*cell(t, r, "status") ? cell(t, r, "status") : "ok", &st);
             b->status_counts[st]++;
             char day[11];
             date_of(cell(t, r, "test_time"), day);
             if (st != TLB_STATUS_OK) {
+                /* an invalid row was measured (throttled): it is charted, marked, too */
+                if (st == TLB_STATUS_INVALID && !strcmp(cell(t, r, "model_name"), d->model))
+                    charted_invalid = 1;
                 struct tlb_rep_issue *is = &d->issues[d->n_issues++];
                 *is = (struct tlb_rep_issue){bi, cell(t, r, "status"), cell(t, r, "status_detail"),
                                              cell(t, r, "weight_type"), cell(t, r, "kernel"),
@@ -262,7 +269,7 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
                     d->n_invalid++;
                     if (!*is->detail) is->detail = cell(t, r, "invalid_reason");
                 }
-                continue;
+                if (!charted_invalid) continue;
             }
             if (strcmp(cell(t, r, "model_name"), d->model) != 0) {
                 d->n_other_model++;
@@ -300,7 +307,8 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
                 if (ns >= 2) *sd = tlb_stat_stddev(s, ns);
                 free(s);
             }
-            row->peak = dval(t, r, "peak_rss_bytes");
+            /* what the run needs: the larger of the worker's and the load's peak */
+            if (!tlb_table_run_peak(t, r, &row->peak)) row->peak = NAN;
             row->weights = dval(t, r, "weights_bytes");
             row->kv_bytes = dval(t, r, "kv_bytes");
             row->jpt = dval(t, r, "j_per_token");
@@ -311,6 +319,12 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
             row->kld = dval(t, r, "kld_mean");
             row->top1 = dval(t, r, "top1_agree");
             row->noisy = ival(t, r, "noisy", 0) != 0;
+            row->invalid = charted_invalid;
+            row->run_id = cell(t, r, "run_id");
+            row->round = ival(t, r, "round", 0);
+            if (!strcmp(cell(t, r, "model_format"), "synthetic") ||
+                !strncmp(cell(t, r, "model_hash"), "synthetic:", 10))
+                d->synthetic = 1;
             /* Negative or absurd values are not drawable; treat them as not measured. */
             double *pos[] = {&row->tg, &row->tg_sd, &row->pp, &row->pp_sd, &row->peak,
                              &row->weights, &row->kv_bytes, &row->jpt, &row->tpj, &row->avg_w,
@@ -388,6 +402,93 @@ static int load_json(struct tlb_rep_data *d, const char *path) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- one row per configuration */
+
+struct ref {
+    struct tlb_rep_row *r;
+    size_t order; /* position in the inputs: later wins */
+};
+
+static int cmp_cfg(const struct tlb_rep_row *a, const struct tlb_rep_row *b) {
+    int c;
+    if (a->board != b->board) return a->board < b->board ? -1 : 1;
+    if ((c = strcmp(a->wtype, b->wtype)) || (c = strcmp(a->kernel, b->kernel)) ||
+        (c = strcmp(a->kv, b->kv)))
+        return c;
+    if (a->threads != b->threads) return a->threads < b->threads ? -1 : 1;
+    if (a->depth != b->depth) return a->depth < b->depth ? -1 : 1;
+    return 0;
+}
+
+static int cmp_ref(const void *x, const void *y) {
+    const struct ref *a = x, *b = y;
+    int c = cmp_cfg(a->r, b->r);
+    return c ? c : (a->order > b->order) - (a->order < b->order);
+}
+
+/* Median and spread of one rate over the rounds of a configuration. */
+static void over_rounds(const struct ref *g, size_t n, size_t off, double *med, double *sd) {
+    double v[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++) {
+        double x = *(const double *)((const char *)g[i].r + off);
+        if (isfinite(x)) v[k++] = x;
+    }
+    if (!k) return;
+    *med = tlb_stat_median(v, k);
+    *sd = k > 1 ? tlb_stat_stddev(v, k) : NAN;
+}
+
+/* One rule for a configuration written more than once, as compare has: the rounds of one
+ * interleaved run (tlbench ab, sweep --rounds) are one measurement (medians over the rounds,
+ * their spread as the error, the largest peak); otherwise the last row wins and every earlier
+ * one is a repeat, counted and warned about. Tables and charts then use the same row. */
+static int one_row_per_config(struct tlb_rep_data *d) {
+    if (d->n_rows < 2) return 0;
+    struct ref *refs = tlb_calloc(d->n_rows, sizeof *refs, "report rows");
+    struct tlb_rep_row *kept = tlb_calloc(d->n_rows, sizeof *kept, "report rows");
+    if (!refs || !kept) {
+        free(refs);
+        free(kept);
+        return -1;
+    }
+    for (size_t i = 0; i < d->n_rows; i++) refs[i] = (struct ref){&d->rows[i], i};
+    qsort(refs, d->n_rows, sizeof *refs, cmp_ref);
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_rows;) {
+        size_t j = i;
+        while (j + 1 < d->n_rows && cmp_cfg(refs[j + 1].r, refs[i].r) == 0) j++;
+        struct tlb_rep_row last = *refs[j].r;
+        size_t rounds = 0;
+        if (last.round > 0) { /* the rounds of the last row's run, to the front of the group */
+            for (size_t k = i; k <= j; k++)
+                if (refs[k].r->round > 0 && !strcmp(refs[k].r->run_id, last.run_id))
+                    refs[i + rounds++] = refs[k];
+            over_rounds(refs + i, rounds, offsetof(struct tlb_rep_row, tg), &last.tg, &last.tg_sd);
+            over_rounds(refs + i, rounds, offsetof(struct tlb_rep_row, pp), &last.pp, &last.pp_sd);
+            for (size_t k = 0; k < rounds; k++) {
+                const struct tlb_rep_row *r = refs[i + k].r;
+                if (isfinite(r->peak) && !(r->peak <= last.peak)) last.peak = r->peak;
+                last.noisy |= r->noisy;
+                last.invalid |= r->invalid;
+            }
+        }
+        d->n_repeats += (j - i + 1) - (rounds ? rounds : 1);
+        kept[n++] = last;
+        i = j + 1;
+    }
+    memcpy(d->rows, kept, n * sizeof *kept); /* sorted by configuration */
+    d->n_rows = n;
+    for (int b = 0; b < d->n_boards; b++) d->boards[b].n_charted = 0;
+    for (size_t i = 0; i < n; i++) d->boards[d->rows[i].board].n_charted++;
+    free(refs);
+    free(kept);
+    if (d->n_repeats)
+        tlb_warn("report: %zu rows repeat an earlier configuration (same board, weight type, "
+                 "kernel, KV type, threads and depth); using the last of each", d->n_repeats);
+    return 0;
+}
+
 int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
                  const char *kernels_csv, const char *model) {
     memset(d, 0, sizeof *d);
@@ -425,6 +526,7 @@ int tlb_rep_load(struct tlb_rep_data *d, const char *const *files, int n_files,
         return -1;
     }
     if (collect(d, model) != 0) return -1;
+    if (one_row_per_config(d) != 0) return -1;
     for (int k = 0; k < d->n_kvs; k++) match_kv(d, k);
     return 0;
 }

@@ -18,7 +18,7 @@ static void config_text(const struct tlb_rep_data *d, const struct tlb_rep_row *
                         size_t n) {
     snprintf(buf, n, "%s, %s, %lld thread%s%s%s%s", r->wtype, r->kernel, (long long)r->threads,
              r->threads == 1 ? "" : "s", d->n_kv > 1 ? ", KV " : "", d->n_kv > 1 ? r->kv : "",
-             r->noisy ? " (noisy)" : "");
+             r->invalid ? " (invalid: not trusted)" : r->noisy ? " (noisy)" : "");
 }
 
 /* "12.4 ± 0.2": the spread with as many decimals as the value. */
@@ -51,8 +51,8 @@ static const char *board_name(const struct tlb_rep_board *b) {
 static int findings(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
     char bud[32], cfg[160], t[512], a[32], b2[32], c[32];
     tlb_rep_budget_name(o->budgets[0], bud, sizeof bud);
-    int best_board = -1, eff_board = -1, usd_board = -1;
-    double best_tg = 0, best_tpj = 0, best_usd = 0, second_tg = 0;
+    int best_board = -1, eff_board = -1, usd_board = -1, second_board = -1;
+    double best_tg = 0, best_tpj = 0, best_usd = 0, second_tg = 0, best_sd = NAN, second_sd = NAN;
     int rc = 0;
     for (int bi = 0; bi < d->n_boards; bi++) {
         const struct tlb_rep_board *bd = &d->boards[bi];
@@ -88,11 +88,10 @@ static int findings(struct tlb_doc *doc, const struct tlb_rep_data *d, const str
         if (l + 1 < sizeof t) strcat(t, ".");
         rc |= tlb_doc_item(doc, board_name(bd), t);
         if (r->tg > best_tg) {
-            second_tg = best_tg;
-            best_tg = r->tg;
-            best_board = bi;
+            second_tg = best_tg, second_sd = best_sd, second_board = best_board;
+            best_tg = r->tg, best_sd = r->tg_sd, best_board = bi;
         } else if (r->tg > second_tg) {
-            second_tg = r->tg;
+            second_tg = r->tg, second_sd = r->tg_sd, second_board = bi;
         }
         if (isfinite(r->tpj) && r->tpj > best_tpj) best_tpj = r->tpj, eff_board = bi;
         if (isfinite(bd->price_usd) && bd->price_usd > 0 && r->tg / bd->price_usd > best_usd)
@@ -101,9 +100,15 @@ static int findings(struct tlb_doc *doc, const struct tlb_rep_data *d, const str
     int n_b = 0;
     for (int bi = 0; bi < d->n_boards; bi++) n_b += d->boards[bi].n_charted > 0;
     if (n_b > 1 && best_board >= 0) {
-        if (second_tg > 0)
-            snprintf(t, sizeof t, "%s decodes fastest under %s, %.1fx the next board.",
-                     board_name(&d->boards[best_board]), bud, best_tg / second_tg);
+        if (second_tg > 0 && tlb_rep_within_noise(best_tg, best_sd, second_tg, second_sd))
+            snprintf(t, sizeof t, "%s and %s decode at the same speed under %s within the noise "
+                     "(%s and %s tokens/s): no ranking between them.",
+                     board_name(&d->boards[best_board]), board_name(&d->boards[second_board]),
+                     bud, pm(best_tg, best_sd, a, sizeof a), pm(second_tg, second_sd, b2, sizeof b2));
+        else if (second_tg > 0)
+            snprintf(t, sizeof t, "%s decodes fastest under %s, %.2fx the next board (%s).",
+                     board_name(&d->boards[best_board]), bud, best_tg / second_tg,
+                     board_name(&d->boards[second_board]));
         else
             snprintf(t, sizeof t, "%s is the only board with a configuration under %s.",
                      board_name(&d->boards[best_board]), bud);
@@ -341,6 +346,7 @@ static int ranking(struct tlb_doc *doc, const struct tlb_rep_data *d, const stru
                 order[j - 1] = t;
             }
         rc |= tlb_doc_table(doc, (int)TLB_ARRAY_LEN(hdr), hdr, "rllrrrrrrrr");
+        int rank_shown = 0;
         for (int i = 0; i < n; i++) {
             const struct tlb_rep_board *bd = &d->boards[order[i]];
             const struct tlb_rep_best *bs = &best[order[i]];
@@ -355,7 +361,15 @@ static int ranking(struct tlb_doc *doc, const struct tlb_rep_data *d, const stru
                     tlb_rep_bytes(d->rows[bs->smallest].peak, c[5], sizeof c[5]);
             } else {
                 const struct tlb_rep_row *r = &d->rows[bs->row];
-                snprintf(c[0], sizeof c[0], "%d", i + 1);
+                /* a board within the noise of the one above shares its rank */
+                const struct tlb_rep_row *above =
+                    i > 0 && best[order[i - 1]].row >= 0 ? &d->rows[best[order[i - 1]].row] : NULL;
+                if (above && tlb_rep_within_noise(above->tg, above->tg_sd, r->tg, r->tg_sd))
+                    rank_shown = rank_shown ? rank_shown : i;
+                else
+                    rank_shown = i + 1;
+                snprintf(c[0], sizeof c[0], "%d%s", rank_shown,
+                         above && rank_shown != i + 1 ? " (tie)" : "");
                 config_text(d, r, c[2], sizeof c[2]);
                 pm(r->tg, r->tg_sd, c[3], sizeof c[3]);
                 pm(r->pp, r->pp_sd, c[4], sizeof c[4]);
@@ -397,7 +411,8 @@ static int per_type(struct tlb_doc *doc, const struct tlb_rep_data *d, const str
             const char *row[11];
             for (int k = 0; k < 11; k++) row[k] = c[k], c[k][0] = '\0';
             snprintf(c[0], sizeof c[0], "%s", r->wtype);
-            snprintf(c[1], sizeof c[1], "%s", r->kernel);
+            snprintf(c[1], sizeof c[1], "%s%s", r->kernel,
+                     r->invalid ? " (invalid)" : r->noisy ? " (noisy)" : "");
             snprintf(c[2], sizeof c[2], "%lld", (long long)r->threads);
             pm(r->tg, r->tg_sd, c[3], sizeof c[3]);
             pm(r->pp, r->pp_sd, c[4], sizeof c[4]);
@@ -633,9 +648,10 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
     if (strcmp(d->date_lo, d->date_hi)) snprintf(dates, sizeof dates, "%s to %s", d->date_lo, d->date_hi);
     else snprintf(dates, sizeof dates, "%s", *d->date_lo ? d->date_lo : "unknown date");
     if (d->n_rows)
-        snprintf(sub, sizeof sub, "Model %s · %lld-token prompt, %lld generated tokens · measured "
-                 "%s · tlbench %s · %d board%s",
-                 d->model, (long long)d->n_prompt, (long long)d->n_gen, dates,
+        snprintf(sub, sizeof sub, "Model %s%s · %lld-token prompt, %lld generated tokens · "
+                 "measured %s · tlbench %s · %d board%s",
+                 d->model, d->synthetic ? " (synthetic weights)" : "", (long long)d->n_prompt,
+                 (long long)d->n_gen, dates,
                  *d->versions ? d->versions : "?", n_b, n_b == 1 ? "" : "s");
     else
         snprintf(sub, sizeof sub, "No configuration was measured: every row of the inputs failed "
@@ -655,9 +671,22 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
                  d->n_other_workload, (long long)d->n_prompt, (long long)d->n_gen);
         rc |= tlb_doc_note(doc, t);
     }
+    if (d->synthetic)
+        rc |= tlb_doc_note(doc, "Synthetic weights: the model has TinyLlama's exact shapes, so "
+                                "its speed and memory are the real model's, but its weights are "
+                                "pseudo-random. The accuracy figures (KL divergence, top-1) only "
+                                "compare weight types and kernels on these weights; they say "
+                                "nothing about the quality of a real model.");
     if (d->n_invalid) {
-        snprintf(t, sizeof t, "%zu rows were marked invalid (throttling, too few power samples...) "
-                 "and are left out; see Rows without measurements.", d->n_invalid);
+        snprintf(t, sizeof t, "%zu rows were marked invalid (throttling, too few power samples...): "
+                 "charted with an open marker and \"(invalid)\" in the tables, never ranked; see "
+                 "Rows without measurements.", d->n_invalid);
+        rc |= tlb_doc_note(doc, t);
+    }
+    if (d->n_repeats) {
+        snprintf(t, sizeof t, "%zu rows repeat a configuration measured again later (the same "
+                 "board, weight type, kernel, KV type, threads and depth): the last of each is "
+                 "shown, as tlbench compare does.", d->n_repeats);
         rc |= tlb_doc_note(doc, t);
     }
 
@@ -752,11 +781,18 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
                        "repetitions of one prefill of the prompt at the given KV depth and one "
                        "decode phase; rates are medians over the repetitions, error bars one "
                        "sample standard deviation.");
-    rc |= tlb_doc_item(doc, "Memory:", "peak resident set size (VmHWM) of that process: weights, "
-                       "KV cache, buffers and the runtime.");
-    rc |= tlb_doc_item(doc, "Accuracy:", "mean KL divergence of the next-token distribution and "
-                       "top-1 agreement against the f32 weights on the reference kernel, teacher "
-                       "forced on the same tokens.");
+    rc |= tlb_doc_item(doc, "Memory:", "peak resident set size (VmHWM) of that process "
+                       "(weights, KV cache, buffers and the runtime), or of the process that "
+                       "loaded the weights when that was larger (a copy plus the file pages in "
+                       "flight).");
+    rc |= tlb_doc_item(doc, "Accuracy:", d->synthetic
+                       ? "mean KL divergence of the next-token distribution and top-1 agreement "
+                         "against the f32 weights on the reference kernel, teacher forced on the "
+                         "same tokens; here on synthetic weights, where it ranks weight types and "
+                         "kernels but says nothing about a real model."
+                       : "mean KL divergence of the next-token distribution and top-1 agreement "
+                         "against the f32 weights on the reference kernel, teacher forced on the "
+                         "same tokens.");
     rc |= tlb_doc_item(doc, "Energy:", "integrated from the board's power source over the decode "
                        "phase, idle power included; the scope (package, board PMIC, module, wall) "
                        "differs between sources, so compare boards with the same scope.");

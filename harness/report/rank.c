@@ -14,9 +14,10 @@ static double row_mem(const struct tlb_rep_row *r) {
     return NAN;
 }
 
-/* Is a faster than b (NAN loses; equal speed: lower KLD wins)? */
+/* Is a faster than b (NAN loses; equal speed: lower KLD wins)? An invalid row (measured while
+ * throttled) is charted, never chosen. */
 static int better(const struct tlb_rep_row *a, const struct tlb_rep_row *b) {
-    if (isnan(a->tg)) return 0;
+    if (isnan(a->tg) || a->invalid) return 0;
     if (!b || isnan(b->tg)) return 1;
     if (a->tg != b->tg) return a->tg > b->tg;
     return !isnan(a->kld) && (isnan(b->kld) || a->kld < b->kld);
@@ -85,4 +86,10 @@ double tlb_rep_peak_max(const struct tlb_rep_data *d, int board, const char *wty
     }
     if (ctx_out) *ctx_out = ctx;
     return best;
+}
+
+int tlb_rep_within_noise(double a, double sd_a, double b, double sd_b) {
+    if (!isfinite(a) || !isfinite(b)) return 0;
+    double diff = fabs(a - b), spread = (isfinite(sd_a) ? sd_a : 0) + (isfinite(sd_b) ? sd_b : 0);
+    return diff <= spread || diff < 0.05 * fmax(fabs(a), fabs(b));
 }

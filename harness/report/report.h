@@ -85,6 +85,9 @@ struct tlb_rep_row {
     double jpt, tpj, avg_w;          /* J/token, tokens/J, W */
     double kld, top1;
     int noisy;
+    int invalid;                     /* status invalid (throttled...): charted, marked, never ranked */
+    const char *run_id;              /* with round: one of an interleaved run's rounds */
+    int64_t round;                   /* 0 when not a round */
 };
 
 /* A row that did not produce measurements (crashed, timeout, unsupported...). */
@@ -135,6 +138,8 @@ struct tlb_rep_data {
     int n_kv;                        /* distinct KV types among charted rows */
     int64_t n_prompt, n_gen;         /* the workload charted (the most common pair) */
     size_t n_other_model, n_other_workload, n_invalid;
+    size_t n_repeats;                /* rows left out: a later row of the same configuration */
+    int synthetic;                   /* the model is synthetic: its accuracy means nothing real */
     /* distinct values among charted rows, in a canonical order */
     const char *wtypes[TLB_REP_MAX_VALUES];
     int n_wtypes;
@@ -194,6 +199,10 @@ void tlb_rep_best_under(const struct tlb_rep_data *d, int board, uint64_t budget
 /* The row with the highest decode tokens/s for (board, wtype) at the board's shortest
  * context and the charted KV type; -1 when none. */
 long tlb_rep_best_for_type(const struct tlb_rep_data *d, int board, const char *wtype);
+/* Are two decode rates (median, standard deviation; NAN sd: unknown) the same within the
+ * noise? When their difference is no more than the sum of their deviations, or under 5 %
+ * (separate runs differ by that much on one machine): no ranking claim is made between them. */
+int tlb_rep_within_noise(double a, double sd_a, double b, double sd_b);
 /* Largest peak RSS over a board's rows of a weight type (NAN when none). */
 double tlb_rep_peak_max(const struct tlb_rep_data *d, int board, const char *wtype,
                         int64_t *ctx_out);

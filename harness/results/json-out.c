@@ -39,6 +39,15 @@ static int add_string(cJSON *obj, const char *key, const char *s) {
 
 /* ---------------------------------------------------------------- rows */
 
+/* A number with the shortest text that reads back to exactly v (the CSV's own form).
+ * cJSON prints 15 significant digits whenever they compare equal within an epsilon, which
+ * can lose the last bit; JSON readers must get the row's exact value. */
+static cJSON *exact_number(double v) {
+    char text[40];
+    if (tlb_format_double(v, text, sizeof text) != 0) return cJSON_CreateNull();
+    return cJSON_CreateRaw(text);
+}
+
 /* A cell as a JSON value of its column's type (cells were validated when set). */
 static cJSON *cell_value(enum tlb_col_type type, const char *v) {
     switch (type) {
@@ -52,13 +61,13 @@ static cJSON *cell_value(enum tlb_col_type type, const char *v) {
         snprintf(digits, sizeof digits, "%lld", i);
         return cJSON_CreateRaw(digits);
     }
-    case TLB_COL_FLOAT: return cJSON_CreateNumber(strtod(v, NULL));
+    case TLB_COL_FLOAT: return exact_number(strtod(v, NULL));
     case TLB_COL_SAMPLES: {
         cJSON *a = cJSON_CreateArray();
         for (const char *p = v; a && *p;) {
             char *end;
             double x = strtod(p, &end);
-            if (end == p || !cJSON_AddItemToArray(a, cJSON_CreateNumber(x))) {
+            if (end == p || !cJSON_AddItemToArray(a, exact_number(x))) {
                 cJSON_Delete(a);
                 return NULL;
             }
