@@ -423,6 +423,40 @@ TLB_TEST(sweep_with_both_engines) {
     TLB_CHECK(side, "report exit %d; summary.md lacks the engines table", rc);
 }
 
+/* Interleaved rounds (sweep --rounds): both engines measured in every round, and report's
+ * ratio taken within each round. */
+TLB_TEST(rounds_and_report) {
+    TLB_CHECK(setup() == 0, "setup");
+    char out[700], rep[700], md[800];
+    snprintf(out, sizeof out, "%s/rounds.csv", tmp);
+    snprintf(rep, sizeof rep, "%s/rounds-report", tmp);
+    int rc = run(tlb_cmd_sweep, "sweep", "--profile", "none", "--engine", "tlbench,llama.cpp",
+                 "--model", "synthetic:tiny", "--quant", "q8_0", "--kernel", "tiled", "-t", "1",
+                 "-p", "8", "-n", "4", "-r", "3", "--kv-type", "f16", "--gguf-dir", gguf_dir(),
+                 "--power", "none", "--no-accuracy", "--rounds", "2", "-o", out, NULL);
+    struct tlb_table *t = NULL;
+    TLB_CHECK(rc == 0 && tlb_csv_read(out, &t) == 0, "sweep exit %d", rc);
+    int rounds[3] = {0, 0, 0};
+    for (size_t r = 0; r < t->n_rows; r++) {
+        int k = atoi(cell(t, r, "round"));
+        if (k >= 1 && k <= 2 && !strcmp(tlb_table_engine(t, r), "llama.cpp") &&
+            !strcmp(cell(t, r, "status"), "ok"))
+            rounds[k]++;
+    }
+    size_t n_rows = t->n_rows;
+    tlb_table_free(t);
+    TLB_CHECK(n_rows == 4 && rounds[1] == 1 && rounds[2] == 1,
+              "%zu rows, llama.cpp rows in rounds 1/2: %d/%d (want 4 rows, one each)", n_rows,
+              rounds[1], rounds[2]);
+    rc = run(tlb_cmd_report, "report", out, "-o", rep, NULL);
+    snprintf(md, sizeof md, "%s/summary.md", rep);
+    size_t n;
+    char *text = rc == 0 ? slurp(md, &n) : NULL;
+    int per_round = text && strstr(text, "| q8\\_0 | 1 | tiled |") && strstr(text, ", 2 rounds |");
+    free(text);
+    TLB_CHECK(per_round, "report exit %d; the engines table must give ratios over 2 rounds", rc);
+}
+
 /* One llama.cpp configuration through bench; returns its row in *t (caller frees). */
 static int bench_llama(struct tlb_table **t, const char *name, const char *extra1,
                        const char *extra2) {

@@ -490,8 +490,9 @@ static int issues(struct tlb_doc *doc, const struct tlb_rep_data *d) {
 
 /* ---------------------------------------------------------------- engines */
 
-/* A charted row of (board, engine or tlbench kernel, weight type, threads) at the board's
- * shortest depth and the charted KV type; -1 when there is none. */
+/* The charted row of (board, engine or tlbench kernel, weight type, threads) at the board's
+ * shortest depth and the charted KV type (the rounds of an interleaved run are one row, data.c);
+ * -1 when there is none. */
 static long find_row(const struct tlb_rep_data *d, int board, const char *engine,
                      const char *kernel, const char *wtype, int64_t threads) {
     const struct tlb_rep_board *bd = &d->boards[board];
@@ -505,23 +506,110 @@ static long find_row(const struct tlb_rep_data *d, int board, const char *engine
     return -1;
 }
 
-/* "1.86 (1.75-1.98)": median(a) / median(b) with a 95 % bootstrap interval from the
- * per-repetition samples when both rows have at least two; "-" when a value is missing. */
-static void ratio_text(const struct tlb_rep_row *a, const struct tlb_rep_row *b, const char *col,
-                       double va, double vb, char *buf, size_t n) {
-    if (!isfinite(va) || !isfinite(vb) || vb <= 0) {
-        snprintf(buf, n, "-");
+/* One round of an interleaved run: its number and the rates measured in it. */
+#define ENG_MAX_ROUNDS 64
+struct eng_round {
+    int64_t round;
+    double pp, tg;
+};
+
+static double median_rate(const struct tlb_table *t, size_t r, const char *med, const char *mean) {
+    double v;
+    if (tlb_table_double(t, r, tlb_table_col(t, med), &v)) return v;
+    return tlb_table_double(t, r, tlb_table_col(t, mean), &v) ? v : NAN;
+}
+
+/* The rounds behind a charted row (sweep --rounds): the ok rows of its file with its run id,
+ * engine and configuration, each with its round. Returns how many (0: not a run in rounds). */
+static int rounds_of(const struct tlb_rep_row *row, struct eng_round *out) {
+    const struct tlb_table *t = row->table;
+    size_t me = row->table_row;
+    int64_t rnd;
+    if (!tlb_table_int(t, me, tlb_table_col(t, "round"), &rnd) || rnd <= 0) return 0;
+    static const char *const same[] = {"run_id", "model_name", "kernel", "weight_type",
+                                       "kv_type", "n_threads", "n_depth", "n_prompt", "n_gen"};
+    int n = 0;
+    for (size_t r = 0; r < t->n_rows && n < ENG_MAX_ROUNDS; r++) {
+        int match = !strcmp(tlb_table_engine(t, r), tlb_table_engine(t, me)) &&
+                    !strcmp(tlb_table_str(t, r, tlb_table_col(t, "status")), "ok") &&
+                    tlb_table_int(t, r, tlb_table_col(t, "round"), &rnd) && rnd > 0;
+        for (size_t k = 0; match && k < TLB_ARRAY_LEN(same); k++) {
+            int c = tlb_table_col(t, same[k]);
+            match = !strcmp(tlb_table_str(t, r, c), tlb_table_str(t, me, c));
+        }
+        if (match)
+            out[n++] = (struct eng_round){rnd, median_rate(t, r, "pp_ts_median", "pp_ts_mean"),
+                                          median_rate(t, r, "tg_ts_median", "tg_ts_mean")};
+    }
+    return n;
+}
+
+/* "12.4 (11.9-12.8)": median, min and max of values; "-" when there are none. */
+static void spread_text(const double *v, int n, char *buf, size_t bn) {
+    double s[ENG_MAX_ROUNDS];
+    int k = 0;
+    for (int i = 0; i < n && k < ENG_MAX_ROUNDS; i++)
+        if (isfinite(v[i])) s[k++] = v[i];
+    if (!k) {
+        snprintf(buf, bn, "-");
         return;
     }
-    snprintf(buf, n, "%.2f", va / vb);
+    qsort(s, (size_t)k, sizeof s[0], tlb_cmp_double);
+    char a[32], lo[32], hi[32];
+    tlb_rep_num(tlb_stat_median(s, (size_t)k), a, sizeof a);
+    if (k == 1) snprintf(buf, bn, "%s", a);
+    else snprintf(buf, bn, "%s (%s-%s)", a, tlb_rep_num(s[0], lo, sizeof lo),
+                  tlb_rep_num(s[k - 1], hi, sizeof hi));
+}
+
+/* One engine's rate: over the rounds median (range), else median ± sd of the repetitions. */
+static void rate_text(const struct tlb_rep_row *r, const struct eng_round *rd, int n, int pp,
+                      char *buf, size_t bn) {
+    if (n < 2) {
+        pm(pp ? r->pp : r->tg, pp ? r->pp_sd : r->tg_sd, buf, bn);
+        return;
+    }
+    double v[ENG_MAX_ROUNDS];
+    for (int i = 0; i < n; i++) v[i] = pp ? rd[i].pp : rd[i].tg;
+    spread_text(v, n, buf, bn);
+}
+
+/* tlbench (a) / other (b). In rounds: the ratio within each round both were measured in,
+ * median (range over the rounds). Otherwise the ratio of the medians with a 95 % bootstrap
+ * interval from the per-repetition samples. */
+static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, int na,
+                       const struct tlb_rep_row *b, const struct eng_round *rb, int nb, int pp,
+                       char *buf, size_t bn) {
+    if (na >= 2 && nb >= 2) {
+        double v[ENG_MAX_ROUNDS];
+        int k = 0;
+        for (int i = 0; i < na; i++)
+            for (int j = 0; j < nb; j++) {
+                double x = pp ? ra[i].pp : ra[i].tg, y = pp ? rb[j].pp : rb[j].tg;
+                if (ra[i].round == rb[j].round && isfinite(x) && isfinite(y) && y > 0)
+                    v[k++] = x / y;
+            }
+        char t[96];
+        spread_text(v, k, t, sizeof t);
+        if (k) snprintf(buf, bn, "%s, %d rounds", t, k);
+        else snprintf(buf, bn, "-");
+        return;
+    }
+    double va = pp ? a->pp : a->tg, vb = pp ? b->pp : b->tg;
+    if (!isfinite(va) || !isfinite(vb) || vb <= 0) {
+        snprintf(buf, bn, "-");
+        return;
+    }
+    snprintf(buf, bn, "%.2f", va / vb);
+    const char *col = pp ? "pp_samples_ts" : "tg_samples_ts";
     double *sa = NULL, *sb = NULL, lo, hi;
-    size_t na = 0, nb = 0;
-    if (tlb_table_samples(a->table, a->table_row, tlb_table_col(a->table, col), &sa, &na) > 0 &&
-        tlb_table_samples(b->table, b->table_row, tlb_table_col(b->table, col), &sb, &nb) > 0 &&
-        na >= 2 && nb >= 2 &&
-        tlb_stat_bootstrap_ratio(sb, nb, sa, na, 2000, 0.95, 42, &lo, &hi) == 0) {
+    size_t nsa = 0, nsb = 0;
+    if (tlb_table_samples(a->table, a->table_row, tlb_table_col(a->table, col), &sa, &nsa) > 0 &&
+        tlb_table_samples(b->table, b->table_row, tlb_table_col(b->table, col), &sb, &nsb) > 0 &&
+        nsa >= 2 && nsb >= 2 &&
+        tlb_stat_bootstrap_ratio(sb, nsb, sa, nsa, 2000, 0.95, 42, &lo, &hi) == 0) {
         size_t l = strlen(buf);
-        snprintf(buf + l, n - l, " (%.2f-%.2f)", lo, hi);
+        snprintf(buf + l, bn - l, " (%.2f-%.2f)", lo, hi);
     }
     free(sa);
     free(sb);
@@ -534,12 +622,15 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     char t[1200];
     snprintf(t, sizeof t, "Each engine ran the same model and weight type with the same threads, "
              "%lld prompt tokens and %lld generated tokens, in the same sweep, measured by the "
-             "same sensors. Tokens/s are medians ± one standard deviation over the repetitions; "
-             "ratio = tlbench / other engine, with a 95%% bootstrap interval of the ratio of "
-             "medians (from the per-repetition samples). Peak memory is the peak resident set "
-             "of each engine's own process. llama-bench times its decode test from an empty KV "
-             "cache, tlbench decodes after the prompt (depth + %lld tokens), so decode ratios "
-             "are conservative for tlbench.", (long long)d->n_prompt, (long long)d->n_gen,
+             "same sensors. Tokens/s are medians over the repetitions; ratio = tlbench / other "
+             "engine. From a sweep in rounds (--rounds: every configuration of a weight type "
+             "measured once per round, the rounds in turn) each cell is the median over the "
+             "rounds with its range, and the ratio is taken within each round; otherwise "
+             "values are ± one standard deviation and the ratio has a 95%% bootstrap interval "
+             "of the ratio of medians. Peak memory is the peak resident set of each engine's "
+             "own process. llama-bench times its decode test from an empty KV cache, tlbench "
+             "decodes after the prompt (depth + %lld tokens), so decode ratios are "
+             "conservative for tlbench.", (long long)d->n_prompt, (long long)d->n_gen,
              (long long)d->n_prompt);
     rc |= tlb_doc_para(doc, NULL, t);
     for (int e = 0; e < d->n_engines; e++) {
@@ -579,28 +670,33 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                     long oi = find_row(d, b, other, other, d->wtypes[wi], th[ti]);
                     if (oi < 0) continue;
                     const struct tlb_rep_row *o = &d->rows[oi];
+                    struct eng_round ro[ENG_MAX_ROUNDS], rm[ENG_MAX_ROUNDS];
+                    int no = rounds_of(o, ro);
                     for (int ki = 0; ki < d->n_kernels; ki++) {
-                        long mi = find_row(d, b, TLB_ENGINE_TLBENCH, d->kernels[ki], d->wtypes[wi],
-                                           th[ti]);
+                        long mi = find_row(d, b, TLB_ENGINE_TLBENCH, d->kernels[ki],
+                                           d->wtypes[wi], th[ti]);
                         if (mi < 0) continue;
                         const struct tlb_rep_row *m = &d->rows[mi];
-                        char c[9][96];
+                        int nm = rounds_of(m, rm);
+                        int byr = nm >= 2 && no >= 2;
+                        char c[9][128];
                         const char *row[9];
                         for (int k = 0; k < 9; k++) row[k] = c[k];
                         snprintf(c[0], sizeof c[0], "%s", m->wtype);
                         snprintf(c[1], sizeof c[1], "%lld", (long long)m->threads);
                         snprintf(c[2], sizeof c[2], "%s", m->kernel);
-                        pm(o->pp, o->pp_sd, c[3], sizeof c[3]);
-                        pm(m->pp, m->pp_sd, c[4], sizeof c[4]);
-                        ratio_text(m, o, "pp_samples_ts", m->pp, o->pp, c[5], sizeof c[5]);
-                        pm(o->tg, o->tg_sd, c[6], sizeof c[6]);
-                        pm(m->tg, m->tg_sd, c[7], sizeof c[7]);
-                        ratio_text(m, o, "tg_samples_ts", m->tg, o->tg, c[8], sizeof c[8]);
+                        rate_text(o, ro, byr ? no : 0, 1, c[3], sizeof c[3]);
+                        rate_text(m, rm, byr ? nm : 0, 1, c[4], sizeof c[4]);
+                        ratio_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, 1, c[5], sizeof c[5]);
+                        rate_text(o, ro, byr ? no : 0, 0, c[6], sizeof c[6]);
+                        rate_text(m, rm, byr ? nm : 0, 0, c[7], sizeof c[7]);
+                        ratio_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, 0, c[8], sizeof c[8]);
                         rc |= tlb_doc_row(doc, row);
                     }
                 }
             }
-            /* memory: one line per weight type at the largest thread count */
+            /* memory: one line per weight type at the largest thread count (rounds: the
+             * largest peak, data.c; tlbench: its smallest kernel) */
             char mem[900] = "";
             for (int wi = 0; wi < d->n_wtypes; wi++) {
                 long oi = find_row(d, b, other, other, d->wtypes[wi], th[nth - 1]);
