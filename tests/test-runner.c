@@ -74,6 +74,34 @@ TLB_TEST(int_lists_and_ranges) {
     TLB_CHECK(strstr(err, "'x'"), "error should quote the bad item: %s", err);
 }
 
+/* Range steps are numbers like any other: a step or factor beyond the option's range is
+ * refused, and stepping never overflows ("1-8+9223372036854775807" put 0 and -1 in the plan
+ * past the range check). */
+TLB_TEST(int_ranges_never_overflow) {
+    int v[64];
+    char err[512];
+    static const struct { const char *s; long min, max; } bad[] = {
+        {"1-8+9223372036854775807", 1, 64},   {"0-8+9223372036854775807", 0, 1 << 20},
+        {"1-8*9223372036854775807", 1, 64},   {"1-8+65", 1, 64},
+        {"1-8*4611686018427387904", 1, 64},   {"0-1048576+1048577", 0, 1 << 20},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tlb_test_capture_begin();
+        int n = tlb_parse_int_list("-t", bad[i].s, bad[i].min, bad[i].max, v, 64);
+        tlb_test_capture_end(err, sizeof err);
+        TLB_CHECK(n == -1, "'%s' accepted (%d values, first %d, last %d)", bad[i].s, n, v[0],
+                  n > 0 ? v[n - 1] : 0);
+        TLB_CHECK(strstr(err, "-t") && strstr(err, bad[i].s), "'%s': error: %s", bad[i].s, err);
+    }
+    /* steps that reach past the top of int stop inside the range */
+    int n = tlb_parse_int_list("x", "2147483600-2147483647+40", 0, 0x7fffffffL, v, 64);
+    TLB_CHECK(n == 2 && v[0] == 2147483600 && v[1] == 2147483640, "+40 near INT_MAX: %d", n);
+    n = tlb_parse_int_list("x", "1-2147483647*2", 1, 0x7fffffffL, v, 64);
+    TLB_CHECK(n == 31 && v[30] == 1 << 30, "*2 to INT_MAX: %d values", n);
+    n = tlb_parse_int_list("x", "1073741824-2147483647*3", 1, 0x7fffffffL, v, 64);
+    TLB_CHECK(n == 1 && v[0] == 1073741824, "*3 past INT_MAX: %d values", n);
+}
+
 TLB_TEST(spec_set_validates) {
     struct tlb_sweep_spec s;
     memset(&s, 0, sizeof s);

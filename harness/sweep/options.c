@@ -366,8 +366,18 @@ static int int_item(const char *what, char *it, long min, long max, int *out, in
         tlb_error("%s: range '%s' needs a factor >= 2 and a start >= 1", what, it);
         return -1;
     }
-    for (long v = a; v <= b; v = mult ? v * step : v + step)
+    /* a step is a number of the option too: one beyond its range cannot mean anything */
+    if (op && step > max) {
+        tlb_error("%s: range '%s': the %s %ld is beyond %ld", what, it, mult ? "factor" : "step",
+                  step, max);
+        return -1;
+    }
+    /* stop before the next value passes b, so v + step and v * step never overflow */
+    for (long v = a;;) {
         if (push_unique(what, it, out, n, cap, v)) return -1;
+        if (mult ? v > b / step : v > b - step) break;
+        v = mult ? v * step : v + step;
+    }
     return 0;
 }
 
