@@ -410,6 +410,16 @@ int tlb_st_path(char *out, size_t n, const char *dir, const char *name) {
     return 0;
 }
 
+/* An index entry's shard name, to find the distinct names by sorting. */
+struct shard_ref {
+    const char *name;
+    size_t entry;
+};
+
+static int cmp_shard_ref(const void *a, const void *b) {
+    return strcmp(((const struct shard_ref *)a)->name, ((const struct shard_ref *)b)->name);
+}
+
 /* A shard is a plain file name in the checkpoint's directory: no path, no traversal. */
 static int shard_name_ok(const char *s) {
     return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
@@ -436,8 +446,9 @@ int tlb_st_files_open_index(struct tlb_st_files *c) {
     }
     c->entries = tlb_calloc(n, sizeof *c->entries, "index entries");
     const char **shards = tlb_calloc(n, sizeof *shards, "shard names");
+    struct shard_ref *refs = tlb_calloc(n, sizeof *refs, "shard names");
     int rc = -1, n_shards = 0;
-    if (!c->entries || !shards) goto done;
+    if (!c->entries || !shards || !refs) goto done;
     for (const cJSON *e = wm->child; e; e = e->next) {
         if (!cJSON_IsString(e)) {
             tlb_error("%s: weight_map entry %s is %s, not a file name", c->index,
@@ -450,10 +461,15 @@ int tlb_st_files_open_index(struct tlb_st_files *c) {
                       TLB_ST_SAFE(e->string));
             goto done;
         }
-        int k = 0;
-        while (k < n_shards && strcmp(shards[k], e->valuestring) != 0) k++;
-        if (k == n_shards) shards[n_shards++] = e->valuestring;
-        c->entries[c->n_entries++] = (struct tlb_st_entry){e->string, k};
+        refs[c->n_entries] = (struct shard_ref){e->valuestring, c->n_entries};
+        c->entries[c->n_entries++] = (struct tlb_st_entry){e->string, 0};
+    }
+    /* The distinct shard names, by sorting (n log n: a linear search per entry took ~30
+     * minutes on a 64 MB index naming a new shard in every entry). */
+    qsort(refs, c->n_entries, sizeof *refs, cmp_shard_ref);
+    for (size_t i = 0; i < c->n_entries; i++) {
+        if (i == 0 || strcmp(refs[i].name, refs[i - 1].name) != 0) shards[n_shards++] = refs[i].name;
+        c->entries[refs[i].entry].file = n_shards - 1;
     }
     qsort(c->entries, c->n_entries, sizeof *c->entries, cmp_entry);
     if (!(c->files = tlb_calloc((size_t)n_shards, sizeof *c->files, "shards"))) goto done;
@@ -471,6 +487,7 @@ int tlb_st_files_open_index(struct tlb_st_files *c) {
     rc = 0;
 done:
     free(shards);
+    free(refs);
     return rc;
 }
 
