@@ -485,14 +485,14 @@ static double sample_spread(const struct samples *s, double *worst) {
     return s->n >= 3 && v[s->n - 1] > 0 ? 100.0 * (1.0 - v[s->n - 3] / v[s->n - 1]) : 0;
 }
 
-/* One round: every thread count's read bandwidth (best of 2 passes over the buffer) and FMA
+/* One round: every thread count's read bandwidth (the best 64 MiB segment of one pass) and FMA
  * peak, one after the other. */
 static int probe_round(const struct opts *o, struct pools *ps, struct limits *lim) {
     if (o->no_probes) return 0;
     for (int i = 0; i < o->n_threads; i++) {
         struct tlb_pool *pool = pool_for(ps, o->threads[i]);
         if (!pool) return -1;
-        sample_add(&lim->bw[i], tlb_probe_read_bw(pool, lim->buf, lim->bytes, 2));
+        sample_add(&lim->bw[i], tlb_probe_read_bw(pool, lim->buf, lim->bytes, 1));
         sample_add(&lim->peak[i], tlb_probe_fma_peak(pool, &lim->isa));
     }
     return 0;

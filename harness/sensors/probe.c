@@ -99,28 +99,38 @@ static void bw_read(void *arg, int ith, int nth) {
     j->sink[ith % 64] = s;
 }
 
+/* Each pass is timed in segments of this size (the buffer's pieces, read one after the other):
+ * a few milliseconds each, as long as one kernel run on a large matrix, so a moment when
+ * other processes leave the memory bus alone is as likely to be caught as in the kernel rows
+ * (one 1 GiB sweep took 35-70 ms and on a busy machine was nearly always disturbed), yet twice
+ * a 32 MiB last-level cache. */
+#define SEGMENT_BYTES ((size_t)64 << 20)
+
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes) {
     struct bw_job j;
     memset(&j, 0, sizeof j);
-    j.buf = buf;
-    j.words = bytes / 8;
 #if defined(__x86_64__)
     j.kind = tlb_cpu_has(TLB_CPU_AVX512F) ? 2 : tlb_cpu_has(TLB_CPU_AVX2) ? 1 : 0;
 #endif
+    const size_t nseg = bytes / SEGMENT_BYTES > 0 ? bytes / SEGMENT_BYTES : 1;
+    const size_t seg = bytes / nseg / 256 * 256;
     double best = 0;
-    for (int p = 0; p < (passes > 0 ? passes : 1); p++) {
-        const int64_t t0 = tlb_now_ns();
-        tlb_pool_run(pool, bw_read, &j);
-        const double s = (double)(tlb_now_ns() - t0) * 1e-9;
-        const double gbps = (double)(j.words / 32 * 32 * 8) / s * 1e-9;
-        if (gbps > best) best = gbps;
-    }
+    for (int p = 0; p < (passes > 0 ? passes : 1); p++)
+        for (size_t s = 0; s < nseg; s++) {
+            j.buf = (const uint64_t *)(const void *)((const char *)buf + s * seg);
+            j.words = seg / 8;
+            const int64_t t0 = tlb_now_ns();
+            tlb_pool_run(pool, bw_read, &j);
+            const double sec = (double)(tlb_now_ns() - t0) * 1e-9;
+            const double gbps = (double)(j.words / 32 * 32 * 8) / sec * 1e-9;
+            if (gbps > best) best = gbps;
+        }
     return best;
 }
 
 /* ---- FMA peak ---- */
 
-#define FMA_ITERS 4000000L
+#define FMA_ITERS 1000000L /* ~4 ms per thread on a 2-FMA-pipe core: short, like the reads */
 #define FMA_CHAINS 16 /* > FMA latency x pipes (4 x 2 on current x86 cores) */
 
 struct fma_job {
@@ -223,7 +233,7 @@ double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa) {
 #endif
     const int nth = tlb_pool_size(pool);
     double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
+    for (int rep = 0; rep < 6; rep++) {
         const int64_t t0 = tlb_now_ns();
         tlb_pool_run(pool, fma_run, &j);
         const double s = (double)(tlb_now_ns() - t0) * 1e-9;

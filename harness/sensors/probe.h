@@ -10,12 +10,12 @@
 struct tlb_pool;
 
 /* Read bandwidth in GB/s (1e9 bytes/s): every thread of pool reads its contiguous share of
- * buf (bytes long, 64-byte aligned, already written once) with the widest loads usable here;
- * the best of passes. */
+ * each 64 MiB segment of buf (bytes long, 64-byte aligned, already written once) as 4 streams
+ * with the widest loads usable here; the best segment of all passes. */
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
 
 /* f32 FMA peak in GFLOP/s, all threads of pool running at once (the total, not per thread);
- * the best of 3 runs. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */
+ * the best of 6 runs of a few milliseconds. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */
 double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa);
 
 /* Size of the last-level cache in bytes (sysfs cache/index*, else sysconf), 0 when unknown. */
