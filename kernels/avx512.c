@@ -36,7 +36,7 @@ TLB_TARGET_PUSH(ISA)
  * multiplied by GMR X rows at a time as outer products: X broadcast from memory, 2 vectors of
  * W, 2 x GMR accumulators, no horizontal sums (the BLIS scheme, W^T as the packed B). */
 #define GMR 8     /* X rows per float packed tile (x 32 W rows: 16 zmm accumulators) */
-#define GKC 256   /* k per chunk: a 2-vector panel is 32 KiB, the 8 X rows 8 KiB (L1) */
+#define GKC 512   /* k per chunk: a 2-vector panel is 64 KiB, the 8 X rows 16 KiB (L1) */
 #define GNB 64    /* W rows per packed block (4 vectors) */
 #define GPACK_BYTES ((size_t)GNB * GKC * sizeof(float))
 #define TILE_BYTES ((size_t)192 << 10) /* per-thread pack buffer (both packed paths) */
@@ -888,14 +888,15 @@ static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pac
     const struct tlb_tensor *w = j->w;
     const int64_t k = w->cols;
     const int m = j->m;
-    for (int64_t c0 = 0; c0 < k; c0 += BKC) {
-        const int64_t len = k - c0 < BKC ? k - c0 : BKC, pairs = (len + 1) / 2;
-        for (int64_t jb = lo; jb < hi; jb += GNB) {
-            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
-            const int nv = (int)((je - jb + 15) / 16);
+    for (int64_t jb = lo; jb < hi; jb += GNB) {
+        const int64_t je = jb + GNB < hi ? jb + GNB : hi;
+        const int nv = (int)((je - jb + 15) / 16);
+        for (int64_t c0 = 0; c0 < k; c0 += BKC) {
+            const int64_t len = k - c0 < BKC ? k - c0 : BKC, pairs = (len + 1) / 2;
             pack_bf16(w, jb, je, c0, len, pack);
             int per_step;
-            struct prefetch pf = next_pack(w, c0, BKC, je, lo, hi, GNB, (m + GMR - 1) / GMR, &per_step);
+            struct prefetch pf = next_pack(w, c0, BKC, jb, je, lo, hi, GNB, 1, (m + GMR - 1) / GMR,
+                                           &per_step);
             for (int r0 = 0; r0 < m; r0 += GMR) {
                 prefetch_some(&pf, per_step);
                 const int mr = m - r0 < GMR ? m - r0 : GMR;
@@ -925,8 +926,8 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
             const int nv = (int)((je - jb + 15) / 16);
             pack_quant(w, jb, je, b0, nblk, pack);
             int per_step; /* columns: 32 per block */
-            struct prefetch pf = next_pack(w, b0 * 32, PKB * 32, je, lo, hi, PNB, (m + PMR - 1) / PMR,
-                                           &per_step);
+            struct prefetch pf = next_pack(w, b0 * 32, PKB * 32, jb, je, lo, hi, PNB, 0,
+                                           (m + PMR - 1) / PMR, &per_step);
             for (int r0 = 0; r0 < m; r0 += PMR) {
                 prefetch_some(&pf, per_step);
                 const int mr = m - r0 < PMR ? m - r0 : PMR;

@@ -71,7 +71,9 @@ struct job {
 #define CHUNK_MIN_BYTES ((size_t)64 << 10)
 
 /* y[r0 + r][c0 + t] (+)= out[r][t], t < nr, for the W rows of the tile that exist (< hi):
- * every tile of every path (the first k chunk stores, later chunks add). */
+ * every tile of every path (the first k chunk stores, later chunks add). Whole vectors by
+ * fixed-size copies (a memcpy of cnt floats became `rep movsq`, slow for 128 bytes). */
+typedef float vfloat __attribute__((vector_size(VL * sizeof(float))));
 static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, int64_t hi,
                        int accumulate, const float *out, int ld) {
     const int64_t n = j->w->rows;
@@ -79,10 +81,17 @@ static void store_tile(const struct job *j, int r0, int mr, int64_t c0, int nr, 
     for (int r = 0; r < mr; r++) {
         float *yr = j->y + (size_t)(r0 + r) * (size_t)n + (size_t)c0;
         const float *o = out + (size_t)r * (size_t)ld;
-        if (!accumulate)
-            memcpy(yr, o, (size_t)cnt * sizeof(float));
-        else
-            for (int t = 0; t < cnt; t++) yr[t] += o[t];
+        int t = 0;
+        for (; t + VL <= cnt; t += VL) {
+            vfloat a, b;
+            memcpy(&b, o + t, sizeof b);
+            if (accumulate) {
+                memcpy(&a, yr + t, sizeof a);
+                b += a;
+            }
+            memcpy(yr + t, &b, sizeof b);
+        }
+        for (; t < cnt; t++) yr[t] = accumulate ? yr[t] + o[t] : o[t];
     }
 }
 
@@ -106,19 +115,25 @@ static void prefetch_some(struct prefetch *pf, int lines) {
     }
 }
 
-/* What to prefetch while the pack of rows [.., je) x columns [c0, c0 + kc) is multiplied:
- * the next pack, i.e. the next nb rows of this k chunk, else the first rows of the next
- * chunk; *per_step = cache lines per call of prefetch_some over `steps` calls. */
-static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t kc, int64_t je,
-                                 int64_t lo, int64_t hi, int64_t nb, int steps, int *per_step) {
+/* What to prefetch while the pack of rows [jb, je) x columns [c0, c0 + kc) is multiplied:
+ * the next pack. k_inner = 0 (packs row block after row block, then the next k chunk): the
+ * next nb rows of this k chunk, else the first rows of the next chunk; k_inner = 1 (k chunk
+ * after k chunk, then the next row block): the next chunk of these rows, else the first chunk
+ * of the next nb rows. *per_step = cache lines per call of prefetch_some over `steps` calls. */
+static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t kc, int64_t jb,
+                                 int64_t je, int64_t lo, int64_t hi, int64_t nb, int k_inner,
+                                 int steps, int *per_step) {
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
     struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
     int64_t nc0 = c0, njb = je;
-    if (njb >= hi) {
+    if (k_inner) {
+        nc0 = c0 + kc < w->cols ? c0 + kc : 0;
+        njb = c0 + kc < w->cols ? jb : je;
+    } else if (njb >= hi) {
         nc0 = c0 + kc;
         njb = lo;
     }
-    if (nc0 < w->cols) {
+    if (nc0 < w->cols && njb < hi) {
         const int64_t nlen = w->cols - nc0 < kc ? w->cols - nc0 : kc;
         pf.base = (const char *)w->data + (size_t)njb * rb + tlb_type_row_bytes(w->type, nc0);
         pf.len = tlb_type_row_bytes(w->type, nlen);
@@ -170,15 +185,17 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
         return;
     }
 #endif
-    /* prefill: the packed outer-product path */
-    for (int64_t c0 = 0; c0 < k; c0 += GKC) {
-        const int64_t len = k - c0 < GKC ? k - c0 : GKC;
-        for (int64_t jb = lo; jb < hi; jb += GNB) {
-            const int64_t je = jb + GNB < hi ? jb + GNB : hi;
-            const int nv = (int)((je - jb + VL - 1) / VL);
+    /* prefill: the packed outer-product path, every k chunk of a row block before the next
+     * block, so the block's outputs (m x GNB floats) stay in cache while they are summed */
+    for (int64_t jb = lo; jb < hi; jb += GNB) {
+        const int64_t je = jb + GNB < hi ? jb + GNB : hi;
+        const int nv = (int)((je - jb + VL - 1) / VL);
+        for (int64_t c0 = 0; c0 < k; c0 += GKC) {
+            const int64_t len = k - c0 < GKC ? k - c0 : GKC;
             pack_float(w, wt, jb, je, c0, len, tile);
             int per_step;
-            struct prefetch pf = next_pack(w, c0, GKC, je, lo, hi, GNB, (m + GMR - 1) / GMR, &per_step);
+            struct prefetch pf = next_pack(w, c0, GKC, jb, je, lo, hi, GNB, 1, (m + GMR - 1) / GMR,
+                                           &per_step);
             for (int r0 = 0; r0 < m; r0 += GMR) {
                 prefetch_some(&pf, per_step);
                 const int mr = m - r0 < GMR ? m - r0 : GMR;
