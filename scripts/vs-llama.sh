@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # vs-llama.sh — tlbench against llama.cpp's llama-bench on the same GGUF files, side by side:
 # per round, weight type and thread count, `llama-bench -m F -p 128 -n 32 -r 3 -t T` and
-# `tlbench bench --model F --kernel K -t T -p 128 -n 32 -r 3 --no-accuracy` run back to back
-# (which goes first alternates between rounds), and the ratio tlbench / llama.cpp is taken
-# within the round. Prints a Markdown table: each side's tokens/s (range over the rounds)
-# and the ratio's median and range, for prefill (pp128) and decode (tg32); then the weakest
-# ratio. llama.cpp is not part of this project: build it elsewhere and pass its llama-bench.
+# `tlbench bench --model F --quant TYPE --kernel K -t T -p 128 -n 32 -r 3 --no-accuracy` run
+# back to back (which goes first alternates between rounds), and the ratio tlbench / llama.cpp
+# is taken within the round (--quant TYPE: the file's own type; bench's default is q4_0).
+# Prints a Markdown table: each side's tokens/s (range over the rounds) and the ratio's median
+# and range, for prefill (pp128) and decode (tg32); then the weakest ratio. llama.cpp is not part of this project: build it elsewhere and pass its llama-bench.
 #
 #   scripts/vs-llama.sh -b LLAMA_BENCH -d MODELS_DIR [-n ROUNDS] [-t "1 2"]
 #                       [-q "f32 f16 bf16 q8_0 q4_0"] [-k avx512] [-B build/tlbench] [-o DIR]
@@ -48,7 +48,7 @@ EOF
 one_tlb() {
     local f=$models/tinyllama-synth-$1.gguf
     echo "  tlbench $1 -t $2 (load $(load))" >&2
-    "$tlb" bench --model "$f" --kernel "$kernel" -t "$2" -p 128 -n 32 -r 3 --no-accuracy \
+    "$tlb" bench --model "$f" --quant "$1" --kernel "$kernel" -t "$2" -p 128 -n 32 -r 3 --no-accuracy \
         --format csv >"$out/tlbench-$1-$2-$3.csv" 2>/dev/null ||
         { echo "vs-llama: tlbench failed on $f" >&2; return 1; }
     awk -f "$here/csv.awk" -f /dev/stdin -v key="$1 $2 $3" "$out/tlbench-$1-$2-$3.csv" >>"$out/tlbench.txt" <<'EOF'
