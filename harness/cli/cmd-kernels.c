@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "cpu.h"
+#include "cpuload.h"
 #include "kernel-check.h"
 #include "kernel.h"
 #include "probe.h"
@@ -70,8 +71,9 @@ static void usage(FILE *f) {
         "chains in registers, widest vector ISA usable here). The probes run 3 times first\n"
         "and again before each weight type and shape, between the kernel runs; the best\n"
         "sample is the limit (load only lowers a sample), so rows are printed at the end. A\n"
-        "warning says when the 3 best samples differ by more than 5 %% (a busy machine: another\n"
-        "run may not agree within 10 %%) or a row beats the probe. Decode (m = 1) is bound by\n"
+        "warning says when the 3 best samples differ by more than 5 %%, when other processes\n"
+        "used more than a quarter of a CPU during the run (a busy machine: another run may not\n"
+        "agree within 10 %%) or when a row beats the probe. Decode (m = 1) is bound by\n"
         "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
         "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
         "16 output rows (column 'passed').\n\n"
@@ -770,6 +772,8 @@ static int emit_all(const struct limits *lim, struct results *rs, struct out *ou
 static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
     struct limits lim;
     struct results rs = {0};
+    struct tlb_cpuload_sample load0, load1;
+    const int have_load = tlb_cpuload_sample("", &load0) == 0;
     size_t llc = tlb_probe_llc_bytes(), flush;
     if (o->flush_mb >= 0) {
         flush = (size_t)o->flush_mb << 20;
@@ -861,6 +865,15 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
         }
     }
     probes_report(o, &lim);
+    double others, steal;
+    /* A neighbour busy all along lowers every sample alike, so the 3 best can agree and still
+     * be low (seen: the 2-thread probe at 30 GB/s, then 54 in the next run): say so. */
+    if (have_load && tlb_cpuload_sample("", &load1) == 0 &&
+        tlb_cpuload_between(&load0, &load1, &others, &steal) == 0 &&
+        others + steal > TLB_CPULOAD_BUSY_CPUS)
+        tlb_warn("other processes used %.2f CPUs (and the hypervisor stole %.2f) on average "
+                 "during this run: the probes and the rows are from a busy machine, and another "
+                 "run may not agree with them within 10 %%", others, steal);
     if (emit_all(&lim, &rs, ou) != 0) goto werr;
     rc = failures ? 1 : 0;
     goto done;
