@@ -14,6 +14,7 @@
 
 #include "accuracy.h"
 #include "engine.h"
+#include "hash-cache.h"
 #include "model.h"
 #include "options.h"
 #include "progress.h"
@@ -625,6 +626,56 @@ TLB_TEST(sha256_vectors) {
 
 /* The SHA-extension path and the portable code give the same digests, for every length
  * around the block boundaries and for odd-sized pieces of a larger buffer. */
+/* The model hash is remembered by file identity: a second call reads the cache (proved by a
+ * planted digest being returned), a rewritten file or a touched one is hashed again, and a
+ * cache full of garbage is ignored. */
+TLB_TEST(hash_cache_remembers_and_notices_changes) {
+    char dir[] = "/tmp/tlb-test-hashcache-XXXXXX";
+    TLB_CHECK(mkdtemp(dir), "mkdtemp");
+    char model[128], cache[128];
+    snprintf(model, sizeof model, "%s/m.bin", dir);
+    snprintf(cache, sizeof cache, "%s/sha256", dir);
+    setenv("TLBENCH_CACHE_DIR", dir, 1);
+    FILE *f = fopen(model, "w");
+    TLB_CHECK(f && fputs("abc", f) >= 0 && fclose(f) == 0, "write model");
+    const char *abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    char hex[65];
+    int cached = -1;
+    TLB_CHECK(tlb_sha256_file_cached(model, hex, &cached) == 0 && !strcmp(hex, abc) && !cached,
+              "first: %s cached=%d", hex, cached);
+    TLB_CHECK(tlb_sha256_file_cached(model, hex, &cached) == 0 && !strcmp(hex, abc) && cached,
+              "second call not from the cache");
+    /* plant another digest for the same identity: the cache, not the file, answers */
+    size_t len;
+    char *text = tlb_read_file(cache, 1 << 20, &len);
+    TLB_CHECK(text && len > 64, "cache file written");
+    memset(text, 'e', 64);
+    f = fopen(cache, "w");
+    TLB_CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "plant");
+    free(text);
+    TLB_CHECK(tlb_sha256_file_cached(model, hex, &cached) == 0 && cached && hex[0] == 'e',
+              "planted digest not used: %s", hex);
+    /* the file changes (same size, new content): hashed again */
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    f = fopen(model, "w");
+    TLB_CHECK(f && fputs("abd", f) >= 0 && fclose(f) == 0, "rewrite model");
+    TLB_CHECK(tlb_sha256_file_cached(model, hex, &cached) == 0 && !cached && strcmp(hex, abc) &&
+                  hex[0] != 'e',
+              "a rewritten file kept its old digest: %s", hex);
+    /* garbage in the cache: ignored, the digest computed */
+    f = fopen(cache, "w");
+    TLB_CHECK(f && fputs("zz 1 2\n\x01\x02 garbage\n", f) >= 0 && fclose(f) == 0, "garbage");
+    char again[65];
+    TLB_CHECK(tlb_sha256_file_cached(model, again, &cached) == 0 && !cached &&
+                  !strcmp(again, hex),
+              "garbage cache");
+    unsetenv("TLBENCH_CACHE_DIR");
+    unlink(model);
+    unlink(cache);
+    rmdir(dir);
+}
+
 TLB_TEST(sha256_hw_matches_portable) {
     if (!tlb_sha256_set_hw(1)) {
         printf("  skipped: this CPU has no SHA instructions (the portable code is checked by "

@@ -29,7 +29,7 @@ const struct tlb_column tlb_columns[] = {
     {"model_name", "", S, 1, "Model name, e.g. `tinyllama-1.1b` or `stories15M`."},
     {"model_source", "", S, 1, "Model file path, or the `synthetic:NAME` spec."},
     {"model_format", "", S, 1, "`gguf`, `safetensors`, `llama2c` or `synthetic`."},
-    {"model_hash", "", S, 1, "SHA-256 (hex) of the model file; for synthetic models `synthetic:NAME:seed=N`."},
+    {"model_hash", "", S, 1, "SHA-256 (hex) of the model file (remembered by device, inode, size and times in ~/.cache/tlbench/sha256, so an unchanged file is not read again); for synthetic models `synthetic:NAME:seed=N`."},
     {"model_n_params", "count", I, 1, "Parameters of the model (a shared classifier counted once), as llama-bench."},
     {"model_size", "bytes", I, 1, "Bytes of all weights as stored for this run's weight type, as llama-bench."},
     {"weight_type", "", S, 1, "Weight type of the matrices: `f32`, `f16`, `bf16`, `q8_0`, `q4_0`."},

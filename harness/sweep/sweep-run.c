@@ -14,6 +14,7 @@
 #include "memory-model.h"
 #include "model-process.h"
 #include "runner.h"
+#include "hash-cache.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -119,7 +120,8 @@ static void model_hash(struct driver *d, const char *spec, uint64_t seed) {
     struct stat sb;
     if (stat(spec, &sb) == 0 && S_ISREG(sb.st_mode)) {
         char hex[65];
-        if (tlb_sha256_file(spec, hex) == 0) snprintf(d->model_hash, sizeof d->model_hash, "%s", hex);
+        if (tlb_sha256_file_cached(spec, hex, NULL) == 0)
+            snprintf(d->model_hash, sizeof d->model_hash, "%s", hex);
     }
 }
 
