@@ -79,7 +79,7 @@ const struct tlb_column tlb_columns[] = {
     {"kv_bytes", "bytes", I, 1, "Bytes of the KV cache allocated for n_ctx positions."},
     {"scratch_bytes", "bytes", I, 1, "Bytes of activation and work buffers the engine allocates."},
     {"predicted_bytes", "bytes", I, 1, "weights_bytes + kv_bytes + scratch_bytes: what the engine knows it allocates (tlbench fit adds the runtime overhead)."},
-    {"peak_rss_bytes", "bytes", I, 1, "Peak resident set size of the worker process (VmHWM)."},
+    {"peak_rss_bytes", "bytes", I, 1, "Peak resident set size of the worker process (VmHWM); for llama.cpp rows of the llama-bench process tlbench ran (wait4's ru_maxrss), empty for imported rows."},
     {"rss_anon_bytes", "bytes", I, 1, "Anonymous resident memory (RssAnon) at the end of the measured phases."},
     {"rss_file_bytes", "bytes", I, 1, "File-backed resident memory (RssFile, e.g. mmapped weights) at the end of the measured phases."},
     /* ---- power and thermal ---- */
