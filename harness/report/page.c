@@ -510,7 +510,7 @@ static long find_row(const struct tlb_rep_data *d, int board, const char *engine
 #define ENG_MAX_ROUNDS 64
 struct eng_round {
     int64_t round;
-    double pp, tg;
+    double pp, tg, busy;
 };
 
 static double median_rate(const struct tlb_table *t, size_t r, const char *med, const char *mean) {
@@ -539,7 +539,8 @@ static int rounds_of(const struct tlb_rep_row *row, struct eng_round *out) {
         }
         if (match)
             out[n++] = (struct eng_round){rnd, median_rate(t, r, "pp_ts_median", "pp_ts_mean"),
-                                          median_rate(t, r, "tg_ts_median", "tg_ts_mean")};
+                                          median_rate(t, r, "tg_ts_median", "tg_ts_mean"),
+                                          median_rate(t, r, "busy_cpus", "busy_cpus")};
     }
     return n;
 }
@@ -615,6 +616,23 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
     free(sb);
 }
 
+/* How busy the machine was while both were measured: other processes' and the hypervisor's
+ * CPUs (busy_cpus) over both rows' rounds, median (range); "-" when not recorded. */
+static void busy_text(const struct tlb_rep_row *a, const struct eng_round *ra, int na,
+                      const struct tlb_rep_row *b, const struct eng_round *rb, int nb, char *buf,
+                      size_t bn) {
+    double v[2 * ENG_MAX_ROUNDS];
+    int k = 0;
+    if (na >= 2 && nb >= 2) {
+        for (int i = 0; i < na; i++) v[k++] = ra[i].busy;
+        for (int i = 0; i < nb; i++) v[k++] = rb[i].busy;
+    } else {
+        v[k++] = median_rate(a->table, a->table_row, "busy_cpus", "busy_cpus");
+        v[k++] = median_rate(b->table, b->table_row, "busy_cpus", "busy_cpus");
+    }
+    spread_text(v, k, buf, bn);
+}
+
 /* tlbench's kernels and another engine, configuration by configuration: the same model,
  * weights, threads and phases, measured by one sweep with one set of sensors. */
 static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
@@ -628,7 +646,10 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
              "rounds with its range, and the ratio is taken within each round; otherwise "
              "values are ± one standard deviation and the ratio has a 95%% bootstrap interval "
              "of the ratio of medians. Peak memory is the peak resident set of each engine's "
-             "own process. llama-bench times its decode test from an empty KV cache, tlbench "
+             "own process. others' CPUs: what other processes and the hypervisor used while "
+             "both were measured (busy_cpus, median and range; above 0.25 a row is noisy): a "
+             "run on every core loses most when others take CPU time, and engines differ in "
+             "how much. llama-bench times its decode test from an empty KV cache, tlbench "
              "decodes after the prompt (depth + %lld tokens), so decode ratios are "
              "conservative for tlbench.", (long long)d->n_prompt, (long long)d->n_gen,
              (long long)d->n_prompt);
@@ -636,8 +657,8 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     for (int e = 0; e < d->n_engines; e++) {
         const char *other = d->engines[e];
         if (!strcmp(other, TLB_ENGINE_TLBENCH)) continue;
-        char h[9][64];
-        const char *hdr[9];
+        char h[10][64];
+        const char *hdr[10];
         snprintf(h[0], sizeof h[0], "weights");
         snprintf(h[1], sizeof h[1], "threads");
         snprintf(h[2], sizeof h[2], "tlbench kernel");
@@ -647,7 +668,8 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
         snprintf(h[6], sizeof h[6], "decode %s", other);
         snprintf(h[7], sizeof h[7], "decode tlbench");
         snprintf(h[8], sizeof h[8], "ratio");
-        for (int k = 0; k < 9; k++) hdr[k] = h[k];
+        snprintf(h[9], sizeof h[9], "others' CPUs");
+        for (int k = 0; k < 10; k++) hdr[k] = h[k];
         for (int b = 0; b < d->n_boards; b++) {
             const struct tlb_rep_board *bd = &d->boards[b];
             int64_t th[TLB_REP_MAX_VALUES];
@@ -664,7 +686,7 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
             char head[300];
             snprintf(head, sizeof head, "%s: tlbench vs %s", board_name(bd), other);
             rc |= tlb_doc_heading(doc, 3, NULL, head);
-            rc |= tlb_doc_table(doc, 9, hdr, "lrlrrrrrr");
+            rc |= tlb_doc_table(doc, 10, hdr, "lrlrrrrrrr");
             for (int wi = 0; wi < d->n_wtypes; wi++) {
                 for (int ti = 0; ti < nth; ti++) {
                     long oi = find_row(d, b, other, other, d->wtypes[wi], th[ti]);
@@ -679,9 +701,9 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         const struct tlb_rep_row *m = &d->rows[mi];
                         int nm = rounds_of(m, rm);
                         int byr = nm >= 2 && no >= 2;
-                        char c[9][128];
-                        const char *row[9];
-                        for (int k = 0; k < 9; k++) row[k] = c[k];
+                        char c[10][128];
+                        const char *row[10];
+                        for (int k = 0; k < 10; k++) row[k] = c[k];
                         snprintf(c[0], sizeof c[0], "%s", m->wtype);
                         snprintf(c[1], sizeof c[1], "%lld", (long long)m->threads);
                         snprintf(c[2], sizeof c[2], "%s", m->kernel);
@@ -691,6 +713,7 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         rate_text(o, ro, byr ? no : 0, 0, c[6], sizeof c[6]);
                         rate_text(m, rm, byr ? nm : 0, 0, c[7], sizeof c[7]);
                         ratio_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, 0, c[8], sizeof c[8]);
+                        busy_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[9], sizeof c[9]);
                         rc |= tlb_doc_row(doc, row);
                     }
                 }
