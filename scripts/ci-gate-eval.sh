@@ -6,18 +6,19 @@
 # token of one configuration take PCT % more wall time (harness/sweep/test-hooks.h). The pairs
 # alternate (A/A, A/B, A/A, ...) so both kinds meet the same machine.
 #
-#   scripts/ci-gate-eval.sh [-n N] [-o DIR] [-s WTYPE/KERNEL:PCT] [-- SWEEP OPTIONS]
+#   scripts/ci-gate-eval.sh [-n N] [-o DIR] [-s WTYPE/KERNEL@dDEPTH:PCT] [-- SWEEP OPTIONS]
 #
-# Defaults: N = 10, DIR a new directory under /tmp, slowdown q4_0/avx512:10 and the sweep of
-# docs/ci.md for a 2-vCPU x86 machine with AVX-512: --quant q8_0,q4_0 --kernel avx512 -t 2
-# -p 64 -n 16 -r 3 --warmup 1 --no-accuracy. Builds build/ (release) and build-hooks/ first.
+# Defaults: N = 10, DIR a new directory under /tmp, slowdown q4_0/avx512@d0:10 (one
+# configuration) and the sweep of docs/ci.md for a 2-vCPU x86 machine with AVX-512: --quant
+# q8_0,q4_0 --kernel avx512 -t 2 --ctx 0,256 -p 64 -n 16 -r 3 --warmup 1 --no-accuracy (four
+# configurations). Builds build/ (release) and build-hooks/ first.
 #
 # Per pair it prints compare's exit code and verdicts; at the end the false-alarm rate (A/A
 # pairs that failed the gate, and A/B pairs that failed it on another configuration), the
 # detection rate (A/B pairs in which the slowed configuration's decode was a regression), the
 # wall time of each A/B run, the 1-minute load average around the runs, and the machine.
 set -u
-n=10 dir= slow=q4_0/avx512:10
+n=10 dir= slow=q4_0/avx512@d0:10
 while getopts n:o:s: opt; do
     case $opt in
     n) n=$OPTARG ;;
@@ -29,9 +30,12 @@ done
 shift $((OPTIND - 1))
 [ "${1:-}" = -- ] && shift
 if [ $# -gt 0 ]; then sweep=("$@")
-else sweep=(--quant q8_0,q4_0 --kernel avx512 -t 2 -p 64 -n 16 -r 3 --warmup 1 --no-accuracy); fi
-case $slow in */*:*) ;; *) echo "ci-gate-eval: -s wants WTYPE/KERNEL:PCT, not '$slow'" >&2; exit 2 ;; esac
-wtype=${slow%%/*} rest=${slow#*/} kernel=${rest%%:*}
+else sweep=(--quant q8_0,q4_0 --kernel avx512 -t 2 --ctx 0,256 -p 64 -n 16 -r 3 --warmup 1 --no-accuracy); fi
+case $slow in */*:*) ;; *) echo "ci-gate-eval: -s wants WTYPE/KERNEL[@dDEPTH]:PCT, not '$slow'" >&2; exit 2 ;; esac
+wtype=${slow%%/*} rest=${slow#*/} kernel=${rest%%:*} depth=0
+case $kernel in *@d*) depth=${kernel#*@d}; kernel=${kernel%@d*} ;; esac
+# compare's label of the slowed configuration: "q4_0/f32 avx512 t2 pp64+tg16@d0"
+re="^$wtype/f32 $kernel t[0-9]+ pp[0-9]+[+]tg[0-9]+@d$depth "
 [ -n "$dir" ] || dir=$(mktemp -d /tmp/ci-gate-eval.XXXXXX)
 mkdir -p "$dir"
 cd "$(dirname "$0")/.." || exit 2
@@ -42,9 +46,9 @@ make -s -j2 >/dev/null && make -s -j2 HOOKS=1 BUILD=build-hooks >/dev/null || {
 T=build/tlbench H=build-hooks/tlbench
 
 load() { cut -d' ' -f1 /proc/loadavg; }
-# the compare report's verdict for (label prefix, metric), e.g. "q4_0/f32 avx512" "tg_ts"
+# the compare report's verdict for (label regex, metric)
 verdict() {
-    awk -v c="$2" -v m="$3" 'index($0, c) == 1 && $0 ~ ("  " m "  ") {
+    awk -v c="$2" -v m="$3" '$0 ~ c && $0 ~ ("  " m "  ") {
         for (v = 1; v <= NF; v++) if ($v == "regression" || $v == "improvement" || $v == "inconclusive") { print $v; exit }
         if ($0 ~ /no change/) { print "no change"; exit } }' "$1"
 }
@@ -67,10 +71,10 @@ for i in $(seq 1 "$n"); do
         l1=$(load)
         loads+=("$l0" "$l1")
         pairs=$(sed -n 's/^tlbench ab: [0-9]* configuration(s), \([0-9]*\) clean pair(s), \([0-9]*\) disturbed.*/\1 clean, \2 disturbed/p' "$d.ab.out")
-        slowed=$(verdict "$d/compare.txt" "$wtype/f32 $kernel" tg_ts)
+        slowed=$(verdict "$d/compare.txt" "$re" tg_ts)
         regs=$(grep -c '  regression  ' "$d/compare.txt" 2>/dev/null)
-        printf '%s %2d: ab exit %d, %3d s (%s), load %s..%s, compare exit %d, %s tg_ts: %s, %d regression line(s)\n' \
-            "$kind" "$i" "$abrc" "$secs" "${pairs:-?}" "$l0" "$l1" "$rc" "$wtype/$kernel" "${slowed:-?}" "$regs"
+        printf '%s %2d: ab exit %d, %3d s (%s), load %s..%s, compare exit %d, %s@d%s tg_ts: %s, %d regression line(s)\n' \
+            "$kind" "$i" "$abrc" "$secs" "${pairs:-?}" "$l0" "$l1" "$rc" "$wtype/$kernel" "$depth" "${slowed:-?}" "$regs"
         if [ $kind = aa ]; then
             [ $rc -eq 1 ] && aa_fail=$((aa_fail + 1))
             [ $rc -eq 2 ] && aa_nothing=$((aa_nothing + 1))
@@ -79,7 +83,7 @@ for i in $(seq 1 "$n"); do
             [ $rc -eq 2 ] && ab_nothing=$((ab_nothing + 1))
             [ $rc -eq 1 ] && [ "$slowed" = regression ] && ab_caught=$((ab_caught + 1))
             # a regression anywhere but the slowed decode is a false alarm too
-            other=$(grep '  regression  ' "$d/compare.txt" 2>/dev/null | grep -vc "^$wtype/f32 $kernel .*  tg_ts  ")
+            other=$(grep '  regression  ' "$d/compare.txt" 2>/dev/null | grep -Evc "${re}.*tg_ts ")
             [ "$other" -gt 0 ] && ab_other=$((ab_other + 1))
         fi
     done
@@ -90,7 +94,7 @@ lsorted=$(printf '%s\n' "${loads[@]}" | sort -g)
 echo
 echo "machine: $("$T" info | awk '$1 == "cpu_model" { $1 = ""; m = $0 } $1 == "cpus" { c = $2 } $1 == "virtualization" { $1 = ""; v = $0 } END { printf "%s, %s vCPUs,%s", m, c, v }')"
 echo "sweep: ${sweep[*]}"
-echo "slowdown in the A/B pairs: $slow (each decoded token of $wtype/$kernel takes that much more wall time)"
+echo "slowdown in the A/B pairs: $slow (each decoded token of $wtype/$kernel at depth $depth takes that much more wall time)"
 echo "false alarms: $aa_fail of $n A/A pairs failed the gate ($aa_nothing measured nothing: exit 2); $ab_other of $n A/B pairs flagged another configuration or metric"
 echo "detection: $ab_caught of $n A/B pairs caught the slowdown as a regression ($ab_nothing measured nothing: exit 2)"
 echo "A/B wall time: median $(echo "$sorted" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') s, max $(echo "$sorted" | tail -1) s"

@@ -365,7 +365,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
 
     /* test builds only (make HOOKS=1): a known decode slowdown for scripts/ci-gate-eval.sh */
     const double slowdown = tlb_test_decode_slowdown(tlb_type_traits(m->wtype)->name,
-                                                     o->kernel->name);
+                                                     o->kernel->name, o->n_depth);
     struct phase_acc pa;
     memset(&pa, 0, sizeof pa);
     long long vals[TLB_CTR_MAX_EVENTS], by_role[TLB_CTR_ROLE_COUNT];

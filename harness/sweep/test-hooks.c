@@ -8,7 +8,7 @@
 #include "util.h"
 
 #if TLB_TEST_HOOKS
-double tlb_test_decode_slowdown(const char *wtype, const char *kernel) {
+double tlb_test_decode_slowdown(const char *wtype, const char *kernel, int depth) {
     const char *v = getenv("TLBENCH_TEST_SLOWDOWN");
     if (!v || !*v) return 0;
     char want[64], pct_text[32];
@@ -16,14 +16,15 @@ double tlb_test_decode_slowdown(const char *wtype, const char *kernel) {
     double pct;
     if (!colon || (size_t)(colon - v) >= sizeof want || strlen(colon + 1) >= sizeof pct_text ||
         tlb_parse_double(colon + 1, &pct) != 0 || pct < 0 || pct > 1000) {
-        tlb_error("TLBENCH_TEST_SLOWDOWN: '%.60s' is not WTYPE/KERNEL:PERCENT", v);
+        tlb_error("TLBENCH_TEST_SLOWDOWN: '%.60s' is not WTYPE/KERNEL[@dDEPTH]:PERCENT", v);
         return 0;
     }
     memcpy(want, v, (size_t)(colon - v));
     want[colon - v] = '\0';
-    char have[64];
+    char have[64], have_depth[80];
     snprintf(have, sizeof have, "%s/%s", wtype, kernel);
-    return strcmp(want, have) == 0 ? pct / 100.0 : 0;
+    snprintf(have_depth, sizeof have_depth, "%s@d%d", have, depth);
+    return strcmp(want, have) == 0 || strcmp(want, have_depth) == 0 ? pct / 100.0 : 0;
 }
 
 void tlb_test_burn_ns(int64_t ns) {
@@ -32,9 +33,10 @@ void tlb_test_burn_ns(int64_t ns) {
     }
 }
 #else
-double tlb_test_decode_slowdown(const char *wtype, const char *kernel) {
+double tlb_test_decode_slowdown(const char *wtype, const char *kernel, int depth) {
     (void)wtype;
     (void)kernel;
+    (void)depth;
     return 0;
 }
 
