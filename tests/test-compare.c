@@ -467,6 +467,8 @@ struct rounds_spec {
     const double *tg;   /* per round: tg_ts_median of the q4_0/avx512 row */
     const double *busy; /* per round: busy_cpus, or NULL */
     int n;
+    int n_samples;          /* per round: 3 (0) or 1 */
+    const double *samples;  /* or n * n_samples repetitions (round by round) */
 };
 
 static int write_rounds(const char *dst, const struct rounds_spec *rs) {
@@ -480,12 +482,14 @@ static int write_rounds(const char *dst, const struct rounds_spec *rs) {
             rc = -1;
             break;
         }
-        double tg = rs->tg[k], samples[3] = {tg * 0.99, tg, tg * 1.01};
+        double tg = rs->tg[k], three[3] = {tg * 0.99, tg, tg * 1.01};
+        int ns = rs->n_samples ? rs->n_samples : 3;
+        const double *samples = rs->samples ? rs->samples + (size_t)k * ns : ns == 1 ? &tg : three;
         tlb_row_set_str(row, "run_id", rs->run_id);
         tlb_row_set_int(row, "round", k + 1);
         tlb_row_set_double(row, "tg_ts_median", tg);
         tlb_row_set_double(row, "tg_ts_mean", tg);
-        tlb_row_set_samples(row, "tg_samples_ts", samples, 3);
+        tlb_row_set_samples(row, "tg_samples_ts", samples, ns);
         tlb_row_set_double(row, "busy_cpus", rs->busy ? rs->busy[k] : 0.01);
         rc = tlb_csv_append(w, row);
         tlb_row_free(row);
@@ -505,8 +509,8 @@ TLB_TEST(paired_rounds) {
         slow[i] = drift[i] / 1.10 * wobble[i]; /* 10 % more time per token */
         same[i] = drift[i] * wobble[i];
     }
-    struct rounds_spec b = {"ab-1", drift, NULL, 8}, n_slow = {"ab-1", slow, NULL, 8},
-                       n_same = {"ab-1", same, NULL, 8};
+    struct rounds_spec b = {"ab-1", drift, NULL, 8, 0, NULL}, n_slow = {"ab-1", slow, NULL, 8, 0, NULL},
+                       n_same = {"ab-1", same, NULL, 8, 0, NULL};
     char *t, l[512];
     tmp_names();
     TLB_CHECK(write_rounds(tmp_a, &b) == 0 && write_rounds(tmp_b, &n_slow) == 0, "write");
@@ -535,17 +539,27 @@ TLB_TEST(paired_rounds) {
     int same_ok = tg && strstr(tg, "no change");
     free(t);
     TLB_CHECK(rc == 0 && same_ok, "A/A rounds: exit %d, want no change", rc);
-    /* rounds another process disturbed are left out: with 3 of 8 disturbed, 5 pairs remain,
-     * too few for a 95 % interval: inconclusive, not a regression */
+    /* rounds another process disturbed are left out: with 3 of 8 disturbed, 5 rounds of 3
+     * repetitions remain, 15 pairs */
     busy[0] = busy[3] = busy[6] = 1.2;
-    struct rounds_spec n_busy = {"ab-1", slow, busy, 8};
+    struct rounds_spec n_busy = {"ab-1", slow, busy, 8, 0, NULL};
     unlink(tmp_b);
     TLB_CHECK(write_rounds(tmp_b, &n_busy) == 0, "write");
+    rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", "-f", "csv", NULL);
+    int left_out = t && strstr(t, "\"paired\",\"regression\",\"3 of 8 rounds left out");
+    free(t);
+    TLB_CHECK(rc == 1 && left_out, "disturbed rounds must be left out: exit %d", rc);
+    /* with one repetition a round, 5 pairs remain: too few for a 95 % interval, inconclusive,
+     * not a regression */
+    unlink(tmp_a);
+    unlink(tmp_b);
+    b.n_samples = n_busy.n_samples = 1;
+    TLB_CHECK(write_rounds(tmp_a, &b) == 0 && write_rounds(tmp_b, &n_busy) == 0, "write");
     rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
     tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
-    int left_out = tg && strstr(tg, "inconclusive") && strstr(tg, "5 pairs");
+    int too_few = tg && strstr(tg, "inconclusive") && strstr(tg, "5 pairs");
     free(t);
-    TLB_CHECK(rc == 0 && left_out, "disturbed rounds must be left out: exit %d", rc);
+    TLB_CHECK(rc == 0 && too_few, "5 pairs must be inconclusive: exit %d", rc);
     /* every round disturbed: no evidence either way, so nothing was compared (exit 2) */
     for (int i = 0; i < 8; i++) busy[i] = 1.5;
     unlink(tmp_b);
@@ -556,6 +570,52 @@ TLB_TEST(paired_rounds) {
     unlink(tmp_a);
     unlink(tmp_b);
     TLB_CHECK(rc == 2 && nothing, "all rounds disturbed: exit %d, want 2", rc);
+}
+
+/* tlbench ab measures BASE and NEW one repetition at a time, in turn: a machine whose speed
+ * flips between two levels every few seconds (seen on the shared VM: 29 and 40 t/s) moves
+ * each repetition's pair together, so each repetition is a pair. 3 rounds give 3 pairs of
+ * rows (too few for an interval) but 15 pairs of repetitions. */
+TLB_TEST(paired_repetitions) {
+    static const double level[15] = {40, 29, 29, 40, 40, 29, 40, 29, 29, 29,
+                                     40, 40, 29, 40, 29};
+    double slow[15], same[15], med[3] = {35, 35, 35}, med_slow[3];
+    for (int i = 0; i < 15; i++) {
+        double wobble = 1 + 0.004 * ((i * 7) % 5 - 2); /* +-0.8 % */
+        slow[i] = level[i] / 1.10 * wobble;
+        same[i] = level[i] * wobble;
+    }
+    for (int k = 0; k < 3; k++) med_slow[k] = med[k] / 1.10;
+    struct rounds_spec b = {"ab-7", med, NULL, 3, 5, level},
+                       n_slow = {"ab-7", med_slow, NULL, 3, 5, slow},
+                       n_same = {"ab-7", med, NULL, 3, 5, same};
+    char *t, l[512];
+    tmp_names();
+    TLB_CHECK(write_rounds(tmp_a, &b) == 0 && write_rounds(tmp_b, &n_slow) == 0, "write");
+    int rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
+    const char *tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
+    int reg = tg && strstr(tg, "regression");
+    free(t);
+    TLB_CHECK(rc == 1 && reg, "15 paired repetitions, 10%% slower: exit %d, want 1", rc);
+    unlink(tmp_b);
+    TLB_CHECK(write_rounds(tmp_b, &n_same) == 0, "write");
+    rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
+    tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
+    int same_ok = tg && strstr(tg, "no change");
+    free(t);
+    TLB_CHECK(rc == 0 && same_ok, "A/A repetitions: exit %d, want no change", rc);
+    /* rows with different repetition counts are paired by their round values: 3 pairs */
+    unlink(tmp_b);
+    n_slow.n_samples = 3;
+    n_slow.samples = NULL;
+    TLB_CHECK(write_rounds(tmp_b, &n_slow) == 0, "write");
+    rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
+    tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
+    int rows = tg && strstr(tg, "inconclusive") && strstr(tg, "3 pairs");
+    free(t);
+    unlink(tmp_a);
+    unlink(tmp_b);
+    TLB_CHECK(rc == 0 && rows, "unequal repetition counts pair the rounds: exit %d", rc);
 }
 
 /* What makes rows comparable: a change is warned about in the report. */

@@ -2,6 +2,8 @@
 #include "ab-sync.h"
 
 #include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,4 +95,19 @@ int tlb_sync_row(struct tlb_sync *s, int item, const struct tlb_row *row, enum t
                 num_or_dash(row, "busy_cpus")) < 0)
         return -1;
     return fflush(s->out) == 0 ? 0 : -1;
+}
+
+int tlb_sync_rep(struct tlb_sync *s, int item, int rep) {
+    char line[TLB_SYNC_LINE];
+    if (fprintf(s->out, "rep %d %d\n", item, rep) < 0 || fflush(s->out) != 0 ||
+        tlb_sync_read_line(s->in, line, sizeof line) != 0)
+        return -1;
+    return strcmp(line, "go") == 0 ? 0 : -1;
+}
+
+void tlb_sync_rep_done(struct tlb_sync *s, int item, int rep, double pp_ts, double tg_ts) {
+    char pp[32] = "-", tg[32] = "-";
+    if (isfinite(pp_ts)) snprintf(pp, sizeof pp, "%.17g", pp_ts);
+    if (isfinite(tg_ts)) snprintf(tg, sizeof tg, "%.17g", tg_ts);
+    if (fprintf(s->out, "done %d %d %s %s\n", item, rep, pp, tg) >= 0) fflush(s->out);
 }

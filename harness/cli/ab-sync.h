@@ -6,8 +6,13 @@
  *                                 run    run it, then say "row I STATUS TG PP BUSY" (decode and
  *                                        prefill tokens/s medians and busy_cpus, '-' when empty)
  *                                 skip   leave it out (no row)
- * EOF on either side ends it. Both sweeps get the same options, so their plans are the same and
- * the driver answers each "ready" in turn: one side runs while the other waits. */
+ *   rep I K                     (its worker, while running) before the warm-up (K = 0) and
+ *                               each timed repetition K: waits for "go", then runs it and
+ *                               says "done I K PP TG" (its prefill and decode tokens/s)
+ * EOF on either side ends it. Both sweeps get the same options, so their plans are the same.
+ * The driver tells both "run", then lets their workers measure one repetition at a time, in
+ * turn (BASE and NEW repetitions interleaved, a second or so apart): one measures while the
+ * other waits. */
 #ifndef TLB_AB_SYNC_H
 #define TLB_AB_SYNC_H
 
@@ -34,6 +39,11 @@ int tlb_sync_send_plan(struct tlb_sync *s, const struct tlb_plan *p);
 int tlb_sync_ready(struct tlb_sync *s, int item);
 /* After a run item's row: "row I STATUS TG PP BUSY". 0 or -1. */
 int tlb_sync_row(struct tlb_sync *s, int item, const struct tlb_row *row, enum tlb_status st);
+
+/* In the worker: "rep I K" and wait for "go" (0), or -1 when the driver is gone; then after
+ * the repetition "done I K PP TG" (its prefill and decode tokens/s, '-' when none). */
+int tlb_sync_rep(struct tlb_sync *s, int item, int rep);
+void tlb_sync_rep_done(struct tlb_sync *s, int item, int rep, double pp_ts, double tg_ts);
 
 /* ---- the driver's side ---- */
 

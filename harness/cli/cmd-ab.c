@@ -4,12 +4,15 @@
  * regressions a gate must catch; measured turn about, BASE and NEW see the same slow periods.
  *
  * Each build runs `sweep --rounds MAX --ab-sync` (ab-sync.h): the same plan, every configuration
- * of a weight type once per round. Before each configuration both sweeps wait; ab lets one run,
- * then the other (BASE first in odd rounds, NEW first in even ones), and pairs the two rows of
- * the round. A configuration gets rounds until it has --min-rounds clean pairs (neither side saw
- * other processes take more than 0.25 CPUs) and the 95 % intervals of its decode and prefill
- * ratios are within +-precision, or --max-rounds, or its share of --max-time is spent. The rows
- * go to DIR/base.csv and DIR/new.csv with one run id; `tlbench compare` pairs them by round. */
+ * of a weight type once per round. Before each configuration both sweeps wait; ab starts both,
+ * and their workers then measure one repetition at a time, in turn (BASE and NEW repetitions
+ * interleaved, alternating which goes first), so that each pair of repetitions sees the same
+ * machine: on the shared VM the speed flips between levels 30 % apart every few seconds, too
+ * fast for whole configurations measured in turn. A configuration gets rounds until it has
+ * --min-rounds clean rounds (neither side saw other processes take more than 0.25 CPUs) and
+ * the 95 % intervals of its decode and prefill ratios over the pairs of repetitions are within
+ * +-precision, or --max-rounds, or its share of --max-time is spent. The rows go to
+ * DIR/base.csv and DIR/new.csv with one run id; `tlbench compare` pairs them the same way. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,6 +35,7 @@
 #define AB_MAX_ROUNDS 200
 #define AB_MAX_ITEMS 20000
 #define AB_MAX_CONFIGS 256
+#define AB_MAX_REPS 64 /* repetition pairs of one round that count; more are measured, not used */
 
 struct ab_opts {
     const char *dir;
@@ -51,9 +55,9 @@ struct side {
 
 struct config {
     char key[200];
-    int group, rounds, done, n_dist, has_tg;
-    size_t n;      /* clean pairs */
-    double tg[2][AB_MAX_ROUNDS], pp[2][AB_MAX_ROUNDS];
+    int group, rounds, done, n_dist, n_clean, has_tg;
+    size_t n, cap; /* pairs of repetitions of the clean rounds */
+    double *tg[2], *pp[2];
 };
 
 struct item {
@@ -220,6 +224,8 @@ static int read_plan(struct side *s, struct item *items, struct config *cfg, int
 struct turn {
     char status[32];
     double tg, pp, busy; /* NAN when empty */
+    int n_reps;          /* timed repetitions seen (done I K, K >= 1) */
+    double rep_tg[AB_MAX_REPS], rep_pp[AB_MAX_REPS];
 };
 
 static double num(const char *s) {
@@ -227,20 +233,63 @@ static double num(const char *s) {
     return strcmp(s, "-") && tlb_parse_double(s, &v) == 0 ? v : NAN;
 }
 
-/* Let side s run item i and read its row. 0, or -1 when the side broke off. */
-static int run_turn(struct side *s, int i, struct turn *t) {
-    char line[TLB_SYNC_LINE], st[32], tg[64], pp[64], busy[64];
+/* A side's "row I STATUS TG PP BUSY" line into t. 0, or -1 when it is not one for item i. */
+static int parse_row(const char *line, int i, struct turn *t) {
+    char st[32], tg[64], pp[64], busy[64];
     int idx;
-    if (say(s, "run") != 0 || hear(s, line, sizeof line) != 0 ||
-        sscanf(line, "row %d %31s %63s %63s %63s", &idx, st, tg, pp, busy) != 5 || idx != i) {
-        tlb_error("%s sweep stopped during its turn (see %s)", s->name, s->log);
+    if (sscanf(line, "row %d %31s %63s %63s %63s", &idx, st, tg, pp, busy) != 5 || idx != i)
         return -1;
-    }
     snprintf(t->status, sizeof t->status, "%s", st);
     t->tg = num(tg);
     t->pp = num(pp);
     t->busy = num(busy);
     return 0;
+}
+
+/* Both sides measure item i (round `round`), one repetition at a time in turn: their workers
+ * ask "rep I K" before the warm-up (K = 0) and each timed repetition K. The side behind goes
+ * first; at the same K, BASE when round + K is odd, else NEW: B-warm N-warm, N1 B1, B2 N2, ...
+ * in round 1 and the mirror in round 2, so each pair of repetitions K is a second or so apart
+ * and neither side is always first. A side that says "row" instead is done (a crash ends only
+ * its own repetitions). Fills both rows. 0, or -1 when a side broke off. */
+static int run_interleaved(struct side *sides, int i, int round, struct turn *t) {
+    char pend[2][TLB_SYNC_LINE];
+    int done[2] = {0, 0}, k[2] = {0, 0};
+    t[0].n_reps = t[1].n_reps = 0;
+    for (int s = 0; s < 2; s++)
+        if (say(&sides[s], "run") != 0) goto broke;
+    for (int s = 0; s < 2; s++)
+        if (hear(&sides[s], pend[s], sizeof pend[s]) != 0) goto broke;
+    for (;;) {
+        for (int s = 0; s < 2; s++) {
+            if (done[s]) continue;
+            int idx;
+            if (sscanf(pend[s], "rep %d %d", &idx, &k[s]) == 2 && idx == i) continue;
+            if (parse_row(pend[s], i, &t[s]) != 0) {
+                tlb_error("%s sweep said '%.60s' during item %d (see %s)", sides[s].name,
+                          pend[s], i, sides[s].log);
+                return -1;
+            }
+            done[s] = 1;
+        }
+        if (done[0] && done[1]) return 0;
+        int s = done[0] ? 1 : done[1] ? 0 : k[0] != k[1] ? (k[1] < k[0]) : (round + k[0]) % 2 == 0;
+        char line[TLB_SYNC_LINE], pp[64], tg[64];
+        int di, dk;
+        if (say(&sides[s], "go") != 0 || hear(&sides[s], line, sizeof line) != 0 ||
+            sscanf(line, "done %d %d %63s %63s", &di, &dk, pp, tg) != 4 || di != i ||
+            dk != k[s] || hear(&sides[s], pend[s], sizeof pend[s]) != 0)
+            goto broke;
+        /* the K-th timed repetition of each side, in order (a pair when both have it) */
+        if (dk >= 1 && dk == t[s].n_reps + 1 && t[s].n_reps < AB_MAX_REPS) {
+            t[s].rep_pp[t[s].n_reps] = num(pp);
+            t[s].rep_tg[t[s].n_reps] = num(tg);
+            t[s].n_reps++;
+        }
+    }
+broke:
+    tlb_error("a sweep stopped during item %d (see %s and %s)", i, sides[0].log, sides[1].log);
+    return -1;
 }
 
 /* Half-width of the 95 % interval of the paired ratio, as a fraction; INFINITY when there is
@@ -251,35 +300,75 @@ static double half_width(const double *b, const double *n, size_t k) {
     return fmax(log(p.hi / p.ratio), log(p.ratio / p.lo));
 }
 
-static void record(struct config *c, const struct turn *t, const struct ab_opts *o) {
+static int ok_pair(double b, double n) {
+    return isfinite(b) && isfinite(n) && b > 0 && n > 0;
+}
+
+/* Append pair (b, n) of pp and tg; 0 or -1 (out of memory). */
+static int add_pair(struct config *c, double pp_b, double pp_n, double tg_b, double tg_n) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        for (int s = 0; s < 2; s++) {
+            double *a = realloc(c->pp[s], cap * sizeof *a);
+            if (a) c->pp[s] = a;
+            double *g = a ? realloc(c->tg[s], cap * sizeof *g) : NULL;
+            if (g) c->tg[s] = g;
+            if (!a || !g) return -1;
+        }
+        c->cap = cap;
+    }
+    c->pp[0][c->n] = pp_b;
+    c->pp[1][c->n] = pp_n;
+    c->tg[0][c->n] = tg_b;
+    c->tg[1][c->n] = tg_n;
+    c->n++;
+    return 0;
+}
+
+/* A round of configuration c measured: its pairs count when neither side was disturbed. The
+ * pairs are those compare makes: each repetition with the other side's same repetition when
+ * both have as many, else the two rows' medians. 0, or -1 when out of memory. */
+static int record(struct config *c, const struct turn *t, const struct ab_opts *o) {
     c->rounds++;
-    int clean = isfinite(t[0].pp) && isfinite(t[1].pp) && t[0].pp > 0 && t[1].pp > 0 &&
-                !strcmp(t[0].status, "ok") && !strcmp(t[1].status, "ok") &&
-                !(t[0].busy > TLB_CPULOAD_BUSY_CPUS) && !(t[1].busy > TLB_CPULOAD_BUSY_CPUS);
+    int clean = ok_pair(t[0].pp, t[1].pp) && !strcmp(t[0].status, "ok") &&
+                !strcmp(t[1].status, "ok") && !(t[0].busy > TLB_CPULOAD_BUSY_CPUS) &&
+                !(t[1].busy > TLB_CPULOAD_BUSY_CPUS);
     if (!clean) {
         c->n_dist++;
-    } else if (c->n < AB_MAX_ROUNDS) {
-        c->has_tg = isfinite(t[0].tg) && isfinite(t[1].tg) && t[0].tg > 0 && t[1].tg > 0;
-        for (int s = 0; s < 2; s++) {
-            c->pp[s][c->n] = t[s].pp;
-            c->tg[s][c->n] = c->has_tg ? t[s].tg : 1;
+    } else {
+        c->n_clean++;
+        c->has_tg = ok_pair(t[0].tg, t[1].tg);
+        int by_rep = t[0].n_reps > 0 && t[0].n_reps == t[1].n_reps;
+        for (int q = 0; by_rep && q < t[0].n_reps; q++)
+            if (!ok_pair(t[0].rep_pp[q], t[1].rep_pp[q]) ||
+                (c->has_tg && !ok_pair(t[0].rep_tg[q], t[1].rep_tg[q])))
+                by_rep = 0;
+        int rc = 0;
+        if (!by_rep)
+            rc = add_pair(c, t[0].pp, t[1].pp, c->has_tg ? t[0].tg : 1, c->has_tg ? t[1].tg : 1);
+        for (int q = 0; by_rep && q < t[0].n_reps && rc == 0; q++)
+            rc = add_pair(c, t[0].rep_pp[q], t[1].rep_pp[q], c->has_tg ? t[0].rep_tg[q] : 1,
+                          c->has_tg ? t[1].rep_tg[q] : 1);
+        if (rc != 0) {
+            tlb_error("out of memory");
+            return -1;
         }
-        c->n++;
     }
     double hw_tg = c->has_tg ? half_width(c->tg[0], c->tg[1], c->n) : 0;
     double hw_pp = half_width(c->pp[0], c->pp[1], c->n);
-    if (((int)c->n >= o->min_rounds && hw_tg <= o->precision && hw_pp <= o->precision) ||
+    if ((c->n_clean >= o->min_rounds && hw_tg <= o->precision && hw_pp <= o->precision) ||
         c->rounds >= o->max_rounds)
         c->done = 1;
     struct tlb_paired ptg = {0}, ppp = {0};
     int have = c->n > 0 && tlb_stat_paired_ratio(c->tg[0], c->tg[1], c->n, 0.95, &ptg) == 0 &&
                tlb_stat_paired_ratio(c->pp[0], c->pp[1], c->n, 0.95, &ppp) == 0;
-    fprintf(stderr, "tlbench ab: round %d %s: %zu clean pair(s)%s", c->rounds, c->key, c->n,
-            clean ? "" : " (this round disturbed: left out)");
+    fprintf(stderr, "tlbench ab: round %d %s: %d clean round(s), %zu pair(s)%s", c->rounds,
+            c->key, c->n_clean, c->n, clean ? "" : " (this round disturbed: left out)");
     if (have)
         fprintf(stderr, "; NEW/BASE decode %.3f (+-%.1f%%), prefill %.3f (+-%.1f%%)", ptg.ratio,
                 isfinite(hw_tg) ? 100 * hw_tg : 999.9, ppp.ratio, isfinite(hw_pp) ? 100 * hw_pp : 999.9);
     fprintf(stderr, "%s\n", c->done ? " - done" : "");
+    return 0;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -290,13 +379,14 @@ static void usage(FILE *f) {
         "\n"
         "Measures two builds of tlbench in one job, in turns, for a CI gate that a shared or\n"
         "throttling machine cannot fool (docs/ci.md). Both binaries run 'sweep SWEEP OPTIONS'\n"
-        "(e.g. --quant q8_0,q4_0 --kernel avx512 -t 4 -p 64 -n 16 -r 3) in rounds: before\n"
-        "each configuration both wait, then one measures it and the other (BASE first in odd\n"
-        "rounds, NEW first in even rounds), so that both see the same slow periods. Rows go\n"
-        "to DIR/base.csv and DIR/new.csv with one run id and their round; then\n"
+        "(e.g. --quant q8_0,q4_0 --kernel avx512 -t 4 -p 64 -n 16 -r 3) in rounds. In each\n"
+        "round both measure each configuration together, one repetition at a time in turn\n"
+        "(warm-ups, then repetition 1 of each, repetition 2 of each, ...; which goes first\n"
+        "alternates), so that each pair of repetitions sees the same machine. Rows go to\n"
+        "DIR/base.csv and DIR/new.csv with one run id and their round; then\n"
         "  tlbench compare DIR/base.csv DIR/new.csv\n"
-        "compares them round by round. A configuration gets rounds until it has --min-rounds\n"
-        "clean pairs (rounds in which neither side saw other processes or the hypervisor take\n"
+        "compares them pair by pair. A configuration gets rounds until it has --min-rounds\n"
+        "clean rounds (in which neither side saw other processes or the hypervisor take\n"
         "more than %g CPUs) and the 95%% intervals of its decode and prefill ratios NEW/BASE\n"
         "are within +-precision; or --max-rounds rounds; or its share of --max-time (split\n"
         "evenly over the weight types) is spent. The sweeps' progress goes to DIR/base.log and\n"
@@ -304,8 +394,7 @@ static void usage(FILE *f) {
         "\n"
         "options:\n"
         "  -o, --output DIR      where the CSVs and logs go (default ab-out; created)\n"
-        "      --min-rounds N    clean pairs a configuration needs at least (default 6: fewer\n"
-        "                        cannot give a 95%% interval)\n"
+        "      --min-rounds N    clean rounds a configuration needs at least (default 6)\n"
         "      --max-rounds N    rounds at most (default 20)\n"
         "      --max-time SEC    time budget of the measurements (default 540)\n"
         "      --precision PCT   target half-width of the 95%% ratio intervals (default 2.5,\n"
@@ -498,12 +587,9 @@ int tlb_cmd_ab(int argc, char **argv) {
             if (say(&sides[0], "skip") != 0 || say(&sides[1], "skip") != 0) goto ended;
             continue;
         }
-        int first = it->round % 2 == 1 ? 0 : 1;
         struct turn tr[2];
-        if (run_turn(&sides[first], (int)i0, &tr[first]) != 0 ||
-            run_turn(&sides[!first], (int)i0, &tr[!first]) != 0)
+        if (run_interleaved(sides, (int)i0, it->round, tr) != 0 || record(c, tr, &o) != 0)
             goto out;
-        record(c, tr, &o);
     }
 ended:
     /* both sweeps end after their last item: EOF on both, at the same point of the plan */
@@ -512,18 +598,20 @@ ended:
         for (int s = 0; s < 2; s++) st[s] = finish_side(&sides[s], 0);
         char dur[32];
         tlb_format_duration((double)(tlb_now_ns() - t0) / 1e9, dur, sizeof dur);
-        size_t pairs = 0, dist = 0;
+        size_t pairs = 0, dist = 0, clean = 0;
         int under = 0;
         for (int k = 0; k < n_cfg; k++) {
             pairs += cfg[k].n;
+            clean += (size_t)cfg[k].n_clean;
             dist += (size_t)cfg[k].n_dist;
-            under += (int)cfg[k].n < o.min_rounds;
+            under += cfg[k].rounds > 0 && cfg[k].n_clean < o.min_rounds; /* unsupported ones never ran */
         }
-        printf("tlbench ab: %d configuration(s), %zu clean pair(s), %zu disturbed round(s) left "
-               "out, in %s\n", n_cfg, pairs, dist, dur);
+        printf("tlbench ab: %d configuration(s), %zu clean round(s) (%zu pairs of repetitions), "
+               "%zu disturbed round(s) left out, in %s\n", n_cfg, clean, pairs, dist, dur);
         if (under)
-            printf("tlbench ab: %d configuration(s) got fewer than %d clean pairs: compare will "
-                   "call them inconclusive (a busy machine; see the logs)\n", under, o.min_rounds);
+            printf("tlbench ab: %d configuration(s) got fewer than %d clean rounds: their "
+                   "intervals may be too wide to decide (a busy machine; see the logs)\n", under,
+                   o.min_rounds);
         printf("base: %s\nnew: %s\nnext: tlbench compare %s %s\n", sides[0].csv, sides[1].csv,
                sides[0].csv, sides[1].csv);
         if (st[0] != 0 || st[1] != 0)
@@ -538,6 +626,11 @@ out:
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     free(items);
+    for (int k = 0; cfg && k < n_cfg; k++)
+        for (int s = 0; s < 2; s++) {
+            free(cfg[k].pp[s]);
+            free(cfg[k].tg[s]);
+        }
     free(cfg);
     return failed ? TLB_EXIT_FAIL : TLB_EXIT_OK;
 }

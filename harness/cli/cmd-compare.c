@@ -2,8 +2,10 @@
  * of two results files and gives each metric a verdict (regression / improvement / no change
  * / inconclusive). A regression must exceed its threshold AND be significant:
  *  - rows of one interleaved run (`tlbench ab`: the same run_id, one row per round) are
- *    compared round by round: the Hodges-Lehmann ratio of the pairs and its Wilcoxon interval
- *    (stats.h); rounds that other processes disturbed (busy_cpus) are left out;
+ *    compared pair by pair (each repetition, measured in turn with the other side's, when
+ *    both rows hold as many samples; else each round): the Hodges-Lehmann ratio of the pairs
+ *    and its Wilcoxon interval (stats.h); rounds that other processes disturbed (busy_cpus)
+ *    are left out;
  *  - otherwise the per-repetition samples (Mann-Whitney U, bootstrap CI of the ratio of
  *    medians), or mean +- stddev; a single value has no spread and can never fail the gate on
  *    its own (inconclusive), except a computed (deterministic) one such as KLD.
@@ -323,14 +325,16 @@ static int disturbed(const struct tlb_table *t, size_t r) {
 }
 
 /* The pairs of an interleaved run: rounds present on both sides with a value, left out when
- * another process disturbed either side (busy_cpus). */
+ * another process disturbed either side (busy_cpus). Within a round, repetitions were measured
+ * in turn (tlbench ab): when both rows hold as many samples, each repetition is a pair. */
 static int load_pairs(const struct tlb_table *tb, const struct config *cb,
                       const struct tlb_table *tn, const struct config *cn,
                       const struct metric *m, double **pb, double **pn, size_t *n,
-                      size_t *n_disturbed) {
-    *pb = tlb_calloc(cb->n_rounds ? cb->n_rounds : 1, sizeof **pb, "pairs");
-    *pn = tlb_calloc(cb->n_rounds ? cb->n_rounds : 1, sizeof **pn, "pairs");
-    *n = *n_disturbed = 0;
+                      size_t *n_rounds, size_t *n_disturbed) {
+    size_t cap = cb->n_rounds ? cb->n_rounds : 1;
+    *pb = tlb_calloc(cap, sizeof **pb, "pairs");
+    *pn = tlb_calloc(cap, sizeof **pn, "pairs");
+    *n = *n_rounds = *n_disturbed = 0;
     if (!*pb || !*pn) return -1;
     for (size_t i = 0, j = 0; i < cb->n_rounds && j < cn->n_rounds;) {
         int64_t rb = round_of(tb, cb->rounds[i]), rn = round_of(tn, cn->rounds[j]);
@@ -339,16 +343,53 @@ static int load_pairs(const struct tlb_table *tb, const struct config *cb,
             continue;
         }
         size_t xb = cb->rounds[i++], xn = cn->rounds[j++];
-        double vb, vn;
-        if (!row_value(tb, xb, m, &vb) || !row_value(tn, xn, m, &vn) || !(vb > 0) || !(vn > 0))
-            continue;
         if (disturbed(tb, xb) || disturbed(tn, xn)) {
             (*n_disturbed)++;
             continue;
         }
-        (*pb)[*n] = vb;
-        (*pn)[*n] = vn;
-        (*n)++;
+        double *sb = NULL, *sn = NULL, vb, vn;
+        size_t kb = 0, kn = 0;
+        if (m->samples && (tlb_table_samples(tb, xb, tlb_table_col(tb, m->samples), &sb, &kb) < 0 ||
+                           tlb_table_samples(tn, xn, tlb_table_col(tn, m->samples), &sn, &kn) < 0)) {
+            free(sb);
+            free(sn);
+            return -1;
+        }
+        int owned = kb > 0 && kb == kn; /* else one value a row */
+        if (!owned) {
+            free(sb);
+            free(sn);
+            if (!row_value(tb, xb, m, &vb) || !row_value(tn, xn, m, &vn)) continue;
+            sb = &vb, sn = &vn, kb = 1;
+        }
+        int oom = 0;
+        size_t n0 = *n;
+        for (size_t q = 0; q < kb && !oom; q++) {
+            if (!(sb[q] > 0) || !(sn[q] > 0) || !isfinite(sb[q]) || !isfinite(sn[q])) continue;
+            if (*n == cap) {
+                double *gb = realloc(*pb, 2 * cap * sizeof **pb);
+                if (gb) *pb = gb;
+                double *gn = gb ? realloc(*pn, 2 * cap * sizeof **pn) : NULL;
+                if (gn) *pn = gn;
+                if (!gb || !gn) {
+                    oom = 1;
+                    break;
+                }
+                cap *= 2;
+            }
+            (*pb)[*n] = sb[q];
+            (*pn)[*n] = sn[q];
+            (*n)++;
+        }
+        if (*n > n0) (*n_rounds)++;
+        if (owned) {
+            free(sb);
+            free(sn);
+        }
+        if (oom) {
+            tlb_error("out of memory");
+            return -1;
+        }
     }
     return 0;
 }
@@ -382,9 +423,9 @@ static int compare_paired(const struct opts *op, int mi, const struct tlb_table 
                           const struct config *cn, struct result *r) {
     const struct metric *m = &metrics[mi];
     double *pb, *pn;
-    size_t n, n_dist;
+    size_t n, n_rounds, n_dist;
     int rc = -1;
-    if (load_pairs(tb, cb, tn, cn, m, &pb, &pn, &n, &n_dist) != 0) goto out;
+    if (load_pairs(tb, cb, tn, cn, m, &pb, &pn, &n, &n_rounds, &n_dist) != 0) goto out;
     if (n == 0) {
         rc = 0;
         if (n_dist) { /* measured, but only while the machine was busy */
@@ -419,7 +460,7 @@ static int compare_paired(const struct opts *op, int mi, const struct tlb_table 
         snprintf(r->note, sizeof r->note, "change not significant over %zu pairs", n);
     if (n_dist && !r->note[0])
         snprintf(r->note, sizeof r->note, "%zu of %zu rounds left out: disturbed", n_dist,
-                 n + n_dist);
+                 n_rounds + n_dist);
     rc = 1;
 out:
     free(pb);
@@ -688,7 +729,9 @@ static void usage(FILE *f) {
         "A metric is a regression only when its change exceeds the threshold AND is\n"
         "significant:\n"
         "  paired  rows of one interleaved run (tlbench ab: one run_id, a row per round) are\n"
-        "          compared round by round: the Hodges-Lehmann ratio of the pairs and its\n"
+        "          compared in pairs: each repetition with the other side's repetition of\n"
+        "          the same round (measured in turn) when both rows hold as many samples,\n"
+        "          else each round's value; the Hodges-Lehmann ratio of the pairs and its\n"
         "          Wilcoxon signed-rank interval (1 - alpha), which must exclude 1 (6 pairs\n"
         "          at least for 95%%); rounds with busy_cpus > %g on either side are left out\n"
         "  samples the per-repetition samples: Mann-Whitney U p < alpha, or the bootstrap CI\n"

@@ -208,6 +208,17 @@ static int before_run(void *cb, int item) {
     return 0;
 }
 
+/* In the worker: tlbench ab's turn for one repetition (ab-sync.h). */
+static int rep_turn(void *cb, int item, int rep) {
+    struct tlb_session *s = cb;
+    return tlb_sync_rep(s->sync, item, rep);
+}
+
+static void rep_done(void *cb, int item, int rep, double pp_ts, double tg_ts) {
+    struct tlb_session *s = cb;
+    tlb_sync_rep_done(s->sync, item, rep, pp_ts, tg_ts);
+}
+
 static void fwd_begin(void *cb, int item) {
     struct tlb_session *s = cb;
     if (s->on_begin) s->on_begin(s->cb, item);
@@ -272,7 +283,8 @@ int tlb_session_run(struct tlb_session *s, const struct tlb_sweep_cli *c) {
         .power_source = c->args.power, .power_prefer = prefer, .power_rails = rails,
         .thermal_zones = zones, .idle_w = s->idle_w, .acc_window = 0, .acc_chunks = 1,
         .cb = s, .before_run = before_run, .on_begin = fwd_begin, .on_row = fwd_row,
-        .on_note = fwd_note};
+        .on_note = fwd_note, .rep_turn = s->sync ? rep_turn : NULL,
+        .rep_done = s->sync ? rep_done : NULL};
     /* a text window for the sweep: the model's context, at most 512 tokens */
     if (s->spec.eval_text) env.acc_window = 512;
     int rc = tlb_sweep_execute(&env);

@@ -353,6 +353,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     }
     set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
     const int pos0 = o->n_depth;
+    if (o->warmup > 0 && o->turn && o->turn(o->turn_ctx, 0) != 0) goto turn_fail;
     for (int w = 0; w < o->warmup; w++) {
         if (tlb_engine_forward(e, prompt, np, pos0, logits, 0) != 0) goto fwd_fail;
         int tok = tlb_argmax(logits, V);
@@ -362,6 +363,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
             tok = tlb_argmax(logits, V);
         }
     }
+    if (o->warmup > 0 && o->turn_done) o->turn_done(o->turn_ctx, 0, NAN, NAN);
 
     /* test builds only (make HOOKS=1): a known decode slowdown for scripts/ci-gate-eval.sh */
     const double slowdown = tlb_test_decode_slowdown(tlb_type_traits(m->wtype)->name,
@@ -370,10 +372,15 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     memset(&pa, 0, sizeof pa);
     long long vals[TLB_CTR_MAX_EVENTS], by_role[TLB_CTR_ROLE_COUNT];
     if (mon) tlb_monitor_reset(mon);
-    struct tlb_cpuload_sample load0, load1;
-    int have_load = tlb_cpuload_sample(o->root, &load0) == 0;
-    int64_t t_all0 = tlb_now_ns();
+    /* interference is summed over this process's repetitions only: with turns, the other
+     * build's repetitions in between are not someone else's work in our window */
+    struct tlb_cpuload_sample in_reps = {0, 0, 0, 0}, before, after;
+    int have_load = 1;
+    int64_t t_all = 0;
     for (int r = 0; r < reps; r++) {
+        if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
+        int64_t t_rep0 = tlb_now_ns();
+        have_load = have_load && tlb_cpuload_sample(o->root, &before) == 0;
         if (ctr && tlb_counters_start(ctr, why, sizeof why) != 0) {
             tlb_warn("counters: %s", why);
             tlb_counters_close(ctr);
@@ -417,13 +424,21 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         all_ts[r] = (np + ng) / (pp_s + tg_s);
         pp_j[r] = e1 - e0;
         tg_j[r] = e2 - e1;
+        have_load = have_load && tlb_cpuload_sample(o->root, &after) == 0;
+        if (have_load) {
+            in_reps.busy_s += after.busy_s - before.busy_s;
+            in_reps.steal_s += after.steal_s - before.steal_s;
+            in_reps.self_s += after.self_s - before.self_s;
+            in_reps.wall_s += after.wall_s - before.wall_s;
+        }
+        t_all += tlb_now_ns() - t_rep0;
+        if (o->turn_done) o->turn_done(o->turn_ctx, r + 1, pp_ts[r], tg_ts[r]);
     }
-    int64_t t_all = tlb_now_ns() - t_all0;
 
     /* ---- interference: someone else's work in our window makes the timings unreliable ---- */
     char busy[200] = "";
-    if (have_load && tlb_cpuload_sample(o->root, &load1) == 0)
-        set_d(row, "busy_cpus", tlb_runner_busy(&load0, &load1, busy, sizeof busy), &rc);
+    const struct tlb_cpuload_sample zero = {0, 0, 0, 0};
+    if (have_load) set_d(row, "busy_cpus", tlb_runner_busy(&zero, &in_reps, busy, sizeof busy), &rc);
 
     /* ---- latency ---- */
     int noisy = busy[0] != '\0';
@@ -480,6 +495,9 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     }
     goto done;
 
+turn_fail:
+    st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "tlbench ab stopped giving turns");
+    goto done;
 fwd_fail:
     st = fail(detail, dn, TLB_STATUS_ERROR, "%s", "forward pass failed");
 done:

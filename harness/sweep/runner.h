@@ -39,6 +39,14 @@ struct tlb_run_opts {
     double idle_w;         /* idle power measured before the sweep, NAN = unknown */
     const void *kv_fill;   /* the KV cache of n_depth positions in kv_type, filled once by
                               tlb_runner_fill_kv (a sweep's model process); NULL: fill here */
+    /* Turns (tlbench ab runs two builds' workers at once, one repetition each in turn):
+     * before the warm-up (rep 0) and before each timed repetition (1..reps) the runner calls
+     * turn(turn_ctx, rep) and waits for it to return, after each turn_done(turn_ctx, rep,
+     * prefill t/s, decode t/s of that repetition; NAN for the warm-up). NULL: no turns. turn
+     * returns 0 to go on, -1 to give up (the row is an error). */
+    int (*turn)(void *ctx, int rep);
+    void (*turn_done)(void *ctx, int rep, double pp_ts, double tg_ts);
+    void *turn_ctx;
 };
 
 /* Run one configuration and fill the measured columns of row (latency, samples, noise,

@@ -45,6 +45,11 @@ struct tlb_sweep_env {
     int (*on_row)(void *cb, int item, struct tlb_row *row, enum tlb_status st);
     /* a message for the user (accuracy reference done, failures outside rows) */
     void (*on_note)(void *cb, const char *msg);
+    /* in the worker of configuration `item`, around its warm-up (rep 0) and each timed
+     * repetition: tlbench ab's turns (runner.h; rep_done gets the repetition's prefill and
+     * decode tokens/s, NAN for the warm-up). NULL: none. */
+    int (*rep_turn)(void *cb, int item, int rep);
+    void (*rep_done)(void *cb, int item, int rep, double pp_ts, double tg_ts);
 };
 
 /* Set by the driver's SIGINT/SIGTERM handler: the sweep stops, the running worker and model

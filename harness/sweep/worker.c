@@ -137,6 +137,22 @@ static void set_cell_d(struct tlb_row *r, const char *col, double v) {
     if (isfinite(v)) tlb_row_set_double(r, col, v);
 }
 
+/* tlbench ab's turns, through the driver's callbacks (sweep-run.h), for configuration item. */
+struct turns {
+    const struct tlb_sweep_env *env;
+    int item;
+};
+
+static int turn(void *ctx, int rep) {
+    const struct turns *t = ctx;
+    return t->env->rep_turn(t->env->cb, t->item, rep);
+}
+
+static void turn_done(void *ctx, int rep, double pp_ts, double tg_ts) {
+    const struct turns *t = ctx;
+    if (t->env->rep_done) t->env->rep_done(t->env->cb, t->item, rep, pp_ts, tg_ts);
+}
+
 /* The worker process body: one request, one message, exit. */
 _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb_model *m,
                                int ref_fd, uint32_t type, uint32_t index, const void *kv_fill,
@@ -157,6 +173,12 @@ _Noreturn void tlb_worker_main(const struct tlb_sweep_env *env, const struct tlb
             .power_prefer = env->power_prefer, .power_cmd = s->power_cmd,
             .power_rails = env->power_rails, .thermal_zones = env->thermal_zones,
             .counters = env->counters, .idle_w = env->idle_w, .kv_fill = kv_fill};
+        struct turns tt = {env, (int)index};
+        if (env->rep_turn) {
+            ro.turn = turn;
+            ro.turn_done = turn_done;
+            ro.turn_ctx = &tt;
+        }
         st = tlb_runner_run(m, &ro, row, detail, sizeof detail);
     } else if (type == TLB_REQ_ACC) {
         const struct tlb_plan_item *it = &env->plan->items[index];

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# t-ab.sh — `tlbench ab` end to end on the tiny synthetic model: the same build as BASE and
+# NEW, two weight types, 3 repetitions a round. Both sweeps write their rows with one run id
+# and a round each; the repetitions are measured in turn, so each round gives 3 pairs (not 1)
+# to ab and to compare; compare of the two files passes the gate; a NEW that does not start or
+# does not exist fails with the log named. (Whether the gate catches a real slowdown on a real
+# machine is scripts/ci-gate-eval.sh, not a unit test.) $1 = build dir.
+set -u
+B=${1:-build}; T="$(cd "$(dirname "$B/tlbench")" && pwd)/tlbench"
+tmp=$(mktemp -d)
+[ -n "$tmp" ] && [ -d "$tmp" ] || { echo "FAIL ab_setup: mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+S=(--profile none --model synthetic:tiny --quant q8_0,q4_0 --kernel tiled -t 1 -p 8 -n 8 -r 3
+   --ctx 0 --no-accuracy --power none)
+
+"$T" ab -o "$tmp/aa" --min-rounds 2 --max-rounds 2 "$T" "$T" -- "${S[@]}" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 0 ]; then fail ab_same_build_runs "exit $rc: $(tail -3 "$tmp/err")"
+else ok ab_same_build_runs; fi
+
+# rows: 2 weight types x 2 rounds on each side, one run id, rounds 1 and 2, 3 samples each
+rows() { # file -> "n_rows n_run_ids rounds samples_per_row"
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        { n++; id[$c["run_id"]] = 1; r[$c["round"]] = 1; s = $c["tg_samples_ts"]; gsub(/"/, "", s)
+          k = split(s, a, ";"); if (k != 3) bad++ }
+        END { ni = 0; for (x in id) ni++; rs = ""; for (x in r) rs = rs x
+              printf "%d %d %s %d\n", n, ni, rs, bad + 0 }' "$1"
+}
+if [ -s "$tmp/aa/base.csv" ] && [ -s "$tmp/aa/new.csv" ]; then
+    rb=$(rows "$tmp/aa/base.csv") rn=$(rows "$tmp/aa/new.csv")
+    idb=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "run_id") c = i; next } { print $c; exit }' "$tmp/aa/base.csv")
+    idn=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "run_id") c = i; next } { print $c; exit }' "$tmp/aa/new.csv")
+    case "$rb|$rn" in
+    "4 1 12 0|4 1 12 0"|"4 1 21 0|4 1 21 0") ;;
+    *) fail ab_rows "base '$rb', new '$rn' (want 4 rows, 1 run id, rounds 1 and 2, 3 samples)" ;;
+    esac
+    if [ "$idb" != "$idn" ] || [ -z "$idb" ]; then fail ab_rows "run ids '$idb' and '$idn' differ"
+    else ok ab_rows; fi
+else
+    fail ab_rows "no base.csv/new.csv in $tmp/aa"
+fi
+
+# the repetitions were measured in turn: 2 types x 2 rounds x 3 repetitions = 12 pairs
+if grep -q '4 clean round(s) (12 pairs of repetitions)' "$tmp/out"; then ok ab_pairs_repetitions
+else fail ab_pairs_repetitions "summary: $(grep 'configuration(s)' "$tmp/out")"; fi
+
+"$T" compare "$tmp/aa/base.csv" "$tmp/aa/new.csv" -m tg_ts >"$tmp/cmp" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'RESULT: no regression' "$tmp/cmp" && ! grep -q 'regression  ' "$tmp/cmp"
+then ok ab_compare_passes
+else fail ab_compare_passes "exit $rc: $(tail -3 "$tmp/cmp")"; fi
+# 2 rounds of 3 repetitions: 6 pairs a configuration, enough for a 95 % interval (2 rounds
+# alone would be "too few")
+n_iv=$(grep -E '^q[48]_0/f32 tiled .* tg_ts ' "$tmp/cmp" | grep -c '[0-9]\.\.[0-9]')
+if [ "$n_iv" -eq 2 ] && ! grep -E ' tg_ts ' "$tmp/cmp" | grep -q 'too few'; then ok ab_compare_pairs
+else fail ab_compare_pairs "$(grep tg_ts "$tmp/cmp" | head -2)"; fi
+
+# a NEW that does not start: exit 1, its log named; one that does not exist: exit 2
+"$T" ab -o "$tmp/f" "$T" /bin/false -- "${S[@]}" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "new.log" "$tmp/err"; then ok ab_new_fails_named
+else fail ab_new_fails_named "exit $rc: $(tail -2 "$tmp/err")"; fi
+"$T" ab -o "$tmp/g" "$T" "$tmp/none" -- "${S[@]}" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "$tmp/none" "$tmp/err"; then ok ab_missing_binary
+else fail ab_missing_binary "exit $rc: $(tail -2 "$tmp/err")"; fi
