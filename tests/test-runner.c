@@ -271,6 +271,58 @@ TLB_TEST(plan_short_kernels) {
     tlb_spec_free(&s);
 }
 
+/* depth-kernels: the depths after the first are measured with the listed kernels only (auto:
+ * the best of each weight type); the first depth with every kernel; '' measures all again. */
+TLB_TEST(plan_depth_kernels) {
+    struct tlb_sweep_spec s;
+    tlb_spec_defaults(&s, TLB_CMD_SWEEP);
+    TLB_CHECK(tlb_spec_set(&s, "model", "synthetic:tiny", "x") == 0 &&
+                  tlb_spec_set(&s, "quant", "f32,q8_0", "x") == 0 &&
+                  tlb_spec_set(&s, "kernel", "naive,tiled", "x") == 0 &&
+                  tlb_spec_set(&s, "threads", "1,2", "x") == 0 &&
+                  tlb_spec_set(&s, "ctx", "0,16,32", "x") == 0 &&
+                  tlb_spec_set(&s, "n-prompt", "8", "x") == 0 &&
+                  tlb_spec_set(&s, "n-gen", "8", "x") == 0,
+              "spec");
+    struct tlb_plan p;
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0 && p.n == 24 && p.n_depth_left_out == 0,
+              "no depth-kernels: %d configurations, want 24", p.n);
+    tlb_plan_free(&p);
+    TLB_CHECK(tlb_spec_set(&s, "depth-kernels", "tiled", "x") == 0, "depth-kernels");
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0 && p.n == 16 && p.n_depth_left_out == 8,
+              "depth-kernels tiled: %d configurations (%d left out), want 16 (8)", p.n,
+              p.n_depth_left_out);
+    for (int i = 0; i < p.n; i++)
+        TLB_CHECK(p.items[i].n_depth == 0 || !strcmp(p.items[i].kernel_name, "tiled"),
+                  "%s at depth %d", p.items[i].kernel_name, p.items[i].n_depth);
+    tlb_plan_free(&p);
+    /* auto: the kernel auto picks for each weight type, whichever it is on this machine */
+    TLB_CHECK(tlb_spec_set(&s, "depth-kernels", "auto", "x") == 0, "auto");
+    char why[256];
+    const struct tlb_kernel *best[2] = {
+        tlb_kernel_select("auto", TLB_TYPE_BIT(TLB_TYPE_F32), why, sizeof why),
+        tlb_kernel_select("auto", TLB_TYPE_BIT(TLB_TYPE_Q8_0), why, sizeof why)};
+    int deep = 0;
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0, "plan auto");
+    for (int i = 0; i < p.n; i++) {
+        const struct tlb_plan_item *it = &p.items[i];
+        if (it->n_depth == 0) continue;
+        deep++;
+        TLB_CHECK(it->kernel == best[it->wtype == TLB_TYPE_Q8_0], "%s at depth %d is not auto's",
+                  it->kernel_name, it->n_depth);
+    }
+    /* naive and tiled: auto is one of them only if nothing faster is built in */
+    int in_list = 0;
+    for (int b = 0; b < 2; b++)
+        in_list += best[b] && (!strcmp(best[b]->name, "naive") || !strcmp(best[b]->name, "tiled"));
+    TLB_CHECK(deep == in_list * 4, "%d configurations at depth, want %d", deep, in_list * 4);
+    tlb_plan_free(&p);
+    TLB_CHECK(tlb_spec_set(&s, "depth-kernels", "", "x") == 0 && s.n_depth_kernels == 0,
+              "'' must clear the list");
+    TLB_CHECK(tlb_spec_set(&s, "depth-kernels", "warp9", "x") != 0, "unknown kernel accepted");
+    tlb_spec_free(&s);
+}
+
 TLB_TEST(resume_marks_rows_in_csv) {
     struct tlb_sweep_spec s;
     tlb_spec_defaults(&s, TLB_CMD_SWEEP);

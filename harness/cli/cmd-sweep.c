@@ -226,6 +226,11 @@ int tlb_cmd_sweep(int argc, char **argv) {
     }
     fprintf(stderr, "tlbench: sweep of %d configurations (%d to run) with profile %s, run %s\n",
             total, to_run, s.have_prof ? s.prof.name : "none (built-in defaults)", s.run_id);
+    if (s.plan.n_depth_left_out > 0)
+        fprintf(stderr, "tlbench: depths after %d measured with the depth-kernels only (%d "
+                "configurations of other kernels left out: the depth changes the attention, "
+                "not the matmul kernel; --depth-kernels '' measures every kernel)\n",
+                s.spec.depths[0], s.plan.n_depth_left_out);
     if (c.args.dry_run) {
         tlb_session_print_plan(&s, stdout);
         printf("results: %s\n", path);

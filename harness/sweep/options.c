@@ -200,6 +200,12 @@ const struct tlb_option tlb_options[] = {
     {.name = "short-phases", .old_key = "short_phases", .type = TLB_OPT_PHASES,
      SPEC(short_phases), .def = "4,4,2", .where = EVERYWHERE | TLB_IN_PROFILE, .arg = "P,N,R",
      .help = "their prompt tokens, generated tokens, repetitions (4,4,2)"},
+    {.name = "depth-kernels", .type = TLB_OPT_KERNELS,
+     SPEC_LIST(depth_kernels, n_depth_kernels),
+     .where = EVERYWHERE | TLB_IN_PROFILE | TLB_EMPTY_OK, .arg = "LIST",
+     .help = "kernels measured at the depths after the first --ctx value\n"
+             "(auto: the best kernel of each weight type; the depth changes\n"
+             "the attention, not the matmul kernel); '' for every kernel"},
     {.name = "power", .type = TLB_OPT_ARG, ARGS(power), .where = TLB_IN_CLI | BOTH,
      .arg = "SRC", .check = check_power, .fill = tlb_power_kinds,
      .help = "power source: auto (default), none, or %s"},

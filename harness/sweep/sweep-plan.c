@@ -80,6 +80,20 @@ static int expand_kernels(const struct tlb_sweep_spec *s, struct kentry *out, in
     return n;
 }
 
+/* Whether kernel k of weight type t is measured at depth index di (depth-kernels). */
+static int at_depth(const struct tlb_sweep_spec *s, int di, const struct tlb_kernel *k,
+                    enum tlb_type t) {
+    if (di == 0 || s->n_depth_kernels == 0) return 1;
+    for (int i = 0; i < s->n_depth_kernels; i++) {
+        const char *n = s->depth_kernels[i];
+        if (!strcmp(n, "all") || !strcmp(n, "usable") || !strcmp(n, k->name)) return 1;
+        char why[256];
+        if (!strcmp(n, "auto") && tlb_kernel_select("auto", TLB_TYPE_BIT(t), why, sizeof why) == k)
+            return 1;
+    }
+    return 0;
+}
+
 static int is_short(const struct tlb_sweep_spec *s, const char *kernel) {
     for (int i = 0; i < s->n_short; i++)
         if (!strcmp(s->short_kernels[i], kernel)) return 1;
@@ -304,6 +318,12 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                                              "auto: %.200s", why);
                                     continue;
                                 }
+                            }
+                            if (!at_depth(s, di, k, it->wtype)) {
+                                memset(it, 0, sizeof *it);
+                                p->n--;
+                                p->n_depth_left_out++;
+                                continue;
                             }
                             it->kernel = k;
                             snprintf(it->kernel_name, sizeof it->kernel_name, "%s", k->name);

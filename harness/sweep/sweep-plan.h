@@ -62,6 +62,11 @@ struct tlb_sweep_spec {
     char *short_kernels[TLB_PLAN_MAX_LIST];     /* names (owned) */
     int n_short;
     struct tlb_phases short_phases;
+    /* Kernels measured at depths other than the first (--ctx's first value): names, or auto
+     * for the best kernel of each weight type; none listed: every kernel. The depth changes the
+     * engine's attention, not the matmul kernel, so a profile can measure it with one kernel. */
+    char *depth_kernels[TLB_PLAN_MAX_LIST];     /* names (owned) */
+    int n_depth_kernels;
     /* Rounds: every configuration of a (model, weight type) is measured once per round, the
      * rounds one after the other (configurations interleaved in time, so that a slow period of
      * the machine is spread over them); rows carry their round. 1: no rounds. */
@@ -103,6 +108,7 @@ struct tlb_llama_bench;
 struct tlb_plan {
     struct tlb_plan_item *items;
     int n;
+    int n_depth_left_out; /* configurations depth-kernels left out (not in items) */
     /* llama.cpp items: the llama-bench found (NULL when the plan has none) and, per model
      * and weight type, the GGUF file it runs and whether tlbench must write it first */
     struct tlb_llama_bench *llama;
