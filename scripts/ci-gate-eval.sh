@@ -70,7 +70,7 @@ for i in $(seq 1 "$n"); do
         "$T" compare "$d/base.csv" "$d/new.csv" -o "$d/compare.txt" 2>"$d/compare.err"; rc=$?
         l1=$(load)
         loads+=("$l0" "$l1")
-        pairs=$(sed -n 's/^tlbench ab: [0-9]* configuration(s), \([0-9]*\) clean pair(s), \([0-9]*\) disturbed.*/\1 clean, \2 disturbed/p' "$d.ab.out")
+        pairs=$(sed -n 's/^tlbench ab: [0-9]* configuration(s), \([0-9]*\) clean round(s) (\([0-9]*\) pairs of repetitions), \([0-9]*\) disturbed.*/\1 clean rounds, \2 pairs, \3 disturbed/p' "$d.ab.out")
         slowed=$(verdict "$d/compare.txt" "$re" tg_ts)
         regs=$(grep -c '  regression  ' "$d/compare.txt" 2>/dev/null)
         printf '%s %2d: ab exit %d, %3d s (%s), load %s..%s, compare exit %d, %s@d%s tg_ts: %s, %d regression line(s)\n' \

@@ -394,7 +394,8 @@ static void usage(FILE *f) {
         "\n"
         "options:\n"
         "  -o, --output DIR      where the CSVs and logs go (default ab-out; created)\n"
-        "      --min-rounds N    clean rounds a configuration needs at least (default 6)\n"
+        "      --min-rounds N    clean rounds a configuration needs at least (default 3;\n"
+        "                        and 6 clean pairs of repetitions for an interval)\n"
         "      --max-rounds N    rounds at most (default 20)\n"
         "      --max-time SEC    time budget of the measurements (default 540)\n"
         "      --precision PCT   target half-width of the 95%% ratio intervals (default 2.5,\n"
@@ -415,7 +416,7 @@ static int parse(int argc, char **argv, struct ab_opts *o) {
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->dir = "ab-out";
-    o->min_rounds = 6;
+    o->min_rounds = 3; /* x the repetitions: 9 pairs at -r 3, from three workers */
     o->max_rounds = 20;
     o->max_time_s = 540;
     o->precision = 0.025;
