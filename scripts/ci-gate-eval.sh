@@ -8,7 +8,8 @@
 #
 #   scripts/ci-gate-eval.sh [-n N] [-o DIR] [-s WTYPE/KERNEL@dDEPTH:PCT] [-- SWEEP OPTIONS]
 #
-# Defaults: N = 10, DIR a new directory under /tmp, slowdown q4_0/avx512@d0:10 (one
+# -t SEC is ab's --max-time (default: ab's own, 540 s). Defaults: N = 10, DIR a new directory
+# under /tmp, slowdown q4_0/avx512@d0:10 (one
 # configuration) and the sweep of docs/ci.md for a 2-vCPU x86 machine with AVX-512: --quant
 # q8_0,q4_0 --kernel avx512 -t 2 --ctx 0,256 -p 64 -n 16 -r 3 --warmup 1 --no-accuracy (four
 # configurations). Builds build/ (release) and build-hooks/ first.
@@ -18,13 +19,14 @@
 # detection rate (A/B pairs in which the slowed configuration's decode was a regression), the
 # wall time of each A/B run, the 1-minute load average around the runs, and the machine.
 set -u
-n=10 dir= slow=q4_0/avx512@d0:10
-while getopts n:o:s: opt; do
+n=10 dir= slow=q4_0/avx512@d0:10 abopt=()
+while getopts n:o:s:t: opt; do
     case $opt in
     n) n=$OPTARG ;;
     o) dir=$OPTARG ;;
     s) slow=$OPTARG ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    t) abopt=(--max-time "$OPTARG") ;;
+    *) sed -n '2,/^set -u/p' "$0" | sed '$d' >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -61,9 +63,9 @@ for i in $(seq 1 "$n"); do
         l0=$(load)
         t0=$(date +%s)
         if [ $kind = aa ]; then
-            "$T" ab -o "$d" "$T" "$T" -- "${sweep[@]}" >"$d.ab.out" 2>"$d.ab.err"; abrc=$?
+            "$T" ab -o "$d" ${abopt[@]+"${abopt[@]}"} "$T" "$T" -- "${sweep[@]}" >"$d.ab.out" 2>"$d.ab.err"; abrc=$?
         else
-            TLBENCH_TEST_SLOWDOWN=$slow "$T" ab -o "$d" "$T" "$H" -- "${sweep[@]}" \
+            TLBENCH_TEST_SLOWDOWN=$slow "$T" ab -o "$d" ${abopt[@]+"${abopt[@]}"} "$T" "$H" -- "${sweep[@]}" \
                 >"$d.ab.out" 2>"$d.ab.err"; abrc=$?
         fi
         secs=$(( $(date +%s) - t0 ))
@@ -93,7 +95,7 @@ sorted=$(printf '%s\n' "${ab_times[@]}" | sort -n)
 lsorted=$(printf '%s\n' "${loads[@]}" | sort -g)
 echo
 echo "machine: $("$T" info | awk '$1 == "cpu_model" { $1 = ""; m = $0 } $1 == "cpus" { c = $2 } $1 == "virtualization" { $1 = ""; v = $0 } END { printf "%s, %s vCPUs,%s", m, c, v }')"
-echo "sweep: ${sweep[*]}"
+echo "sweep: ${sweep[*]}; ab ${abopt[*]:-(defaults)}"
 echo "slowdown in the A/B pairs: $slow (each decoded token of $wtype/$kernel at depth $depth takes that much more wall time)"
 echo "false alarms: $aa_fail of $n A/A pairs failed the gate ($aa_nothing measured nothing: exit 2); $ab_other of $n A/B pairs flagged another configuration or metric"
 echo "detection: $ab_caught of $n A/B pairs caught the slowdown as a regression ($ab_nothing measured nothing: exit 2)"
