@@ -317,6 +317,16 @@ TLB_TEST(plan_depth_kernels) {
         in_list += best[b] && (!strcmp(best[b]->name, "naive") || !strcmp(best[b]->name, "tiled"));
     TLB_CHECK(deep == in_list * 4, "%d configurations at depth, want %d", deep, in_list * 4);
     tlb_plan_free(&p);
+    /* a profile's depth-kernels gives way to kernels the user named */
+    TLB_CHECK(tlb_spec_set_from(&s, "depth-kernels", "tiled", "profile", TLB_SRC_PROFILE, 0) == 0,
+              "profile depth-kernels");
+    TLB_CHECK(tlb_plan_build(&s, &p) == 0 && p.n == 24,
+              "named kernels, profile's depth-kernels: %d configurations, want 24", p.n);
+    tlb_plan_free(&p);
+    TLB_CHECK(tlb_spec_set_from(&s, "kernel", "naive,tiled", "profile", TLB_SRC_PROFILE, 0) == 0 &&
+                  tlb_plan_build(&s, &p) == 0 && p.n == 16,
+              "profile's kernels and depth-kernels: %d configurations, want 16", p.n);
+    tlb_plan_free(&p);
     TLB_CHECK(tlb_spec_set(&s, "depth-kernels", "", "x") == 0 && s.n_depth_kernels == 0,
               "'' must clear the list");
     TLB_CHECK(tlb_spec_set(&s, "depth-kernels", "warp9", "x") != 0, "unknown kernel accepted");

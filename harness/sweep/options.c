@@ -205,7 +205,8 @@ const struct tlb_option tlb_options[] = {
      .where = EVERYWHERE | TLB_IN_PROFILE | TLB_EMPTY_OK, .arg = "LIST",
      .help = "kernels measured at the depths after the first --ctx value\n"
              "(auto: the best kernel of each weight type; the depth changes\n"
-             "the attention, not the matmul kernel); '' for every kernel"},
+             "the attention, not the matmul kernel); '' for every kernel.\n"
+             "A profile's list is ignored when the kernels are named"},
     {.name = "power", .type = TLB_OPT_ARG, ARGS(power), .where = TLB_IN_CLI | BOTH,
      .arg = "SRC", .check = check_power, .fill = tlb_power_kinds,
      .help = "power source: auto (default), none, or %s"},
@@ -636,6 +637,8 @@ int tlb_spec_set_from(struct tlb_sweep_spec *s, const char *key, const char *val
      * alone cannot honour */
     if (!strcmp(o->name, "kernel"))
         s->kernels_explicit = src == TLB_SRC_CLI || src == TLB_SRC_FILE;
+    if (!strcmp(o->name, "depth-kernels"))
+        s->depth_kernels_explicit = src == TLB_SRC_CLI || src == TLB_SRC_FILE;
     return 0;
 }
 
@@ -698,6 +701,8 @@ int tlb_spec_merge(struct tlb_sweep_spec *d, const struct tlb_sweep_spec *s) {
         case TLB_OPT_KERNELS:
             rc |= copy_strs((char **)df, dn, (char *const *)sf, *sn);
             if (!strcmp(o->name, "kernel")) d->kernels_explicit = s->kernels_explicit;
+            if (!strcmp(o->name, "depth-kernels"))
+                d->depth_kernels_explicit = s->depth_kernels_explicit;
             break;
         case TLB_OPT_ENGINES:
             memcpy(df, sf, (size_t)*sn * sizeof(enum tlb_engine_id));

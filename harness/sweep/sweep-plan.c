@@ -84,6 +84,7 @@ static int expand_kernels(const struct tlb_sweep_spec *s, struct kentry *out, in
 static int at_depth(const struct tlb_sweep_spec *s, int di, const struct tlb_kernel *k,
                     enum tlb_type t) {
     if (di == 0 || s->n_depth_kernels == 0) return 1;
+    if (s->kernels_explicit && !s->depth_kernels_explicit) return 1;
     for (int i = 0; i < s->n_depth_kernels; i++) {
         const char *n = s->depth_kernels[i];
         if (!strcmp(n, "all") || !strcmp(n, "usable") || !strcmp(n, k->name)) return 1;

@@ -67,6 +67,9 @@ struct tlb_sweep_spec {
      * engine's attention, not the matmul kernel, so a profile can measure it with one kernel. */
     char *depth_kernels[TLB_PLAN_MAX_LIST];     /* names (owned) */
     int n_depth_kernels;
+    int depth_kernels_explicit; /* from the user, not a profile: a profile's list gives way to
+                                 * kernels the user named (--kernel openblas --ctx 0,512 must
+                                 * measure openblas at 512) */
     /* Rounds: every configuration of a (model, weight type) is measured once per round, the
      * rounds one after the other (configurations interleaved in time, so that a slow period of
      * the machine is spread over them); rows carry their round. 1: no rounds. */
