@@ -499,6 +499,21 @@ static int write_rounds(const char *dst, const struct rounds_spec *rs) {
     return rc;
 }
 
+/* NEW (tmp_b) written again from rs, then compare -m tg_ts against tmp_a: 1 when the tg_ts
+ * line holds want1 and want2 (NULL: only want1); compare's exit status in *rc. */
+static int tg_line_has(const struct rounds_spec *rs, int *rc, const char *want1,
+                       const char *want2) {
+    *rc = -1;
+    unlink(tmp_b);
+    if (write_rounds(tmp_b, rs) != 0) return 0;
+    char *t, l[512];
+    *rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
+    const char *tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
+    int ok = tg && strstr(tg, want1) && (!want2 || strstr(tg, want2));
+    free(t);
+    return ok;
+}
+
 TLB_TEST(paired_rounds) {
     /* a machine whose speed drifts by 30 % between rounds (shared VM): each round's pair
      * moves together */
@@ -532,12 +547,7 @@ TLB_TEST(paired_rounds) {
     free(t);
     TLB_CHECK(unpaired, "rounds of two runs must not be paired (exit %d)", rc);
     /* A/A: no change */
-    unlink(tmp_b);
-    TLB_CHECK(write_rounds(tmp_b, &n_same) == 0, "write");
-    rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
-    tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
-    int same_ok = tg && strstr(tg, "no change");
-    free(t);
+    int same_ok = tg_line_has(&n_same, &rc, "no change", NULL);
     TLB_CHECK(rc == 0 && same_ok, "A/A rounds: exit %d, want no change", rc);
     /* rounds another process disturbed are left out: with 3 of 8 disturbed, 5 rounds of 3
      * repetitions remain, 15 pairs */
@@ -589,30 +599,17 @@ TLB_TEST(paired_repetitions) {
     struct rounds_spec b = {"ab-7", med, NULL, 3, 5, level},
                        n_slow = {"ab-7", med_slow, NULL, 3, 5, slow},
                        n_same = {"ab-7", med, NULL, 3, 5, same};
-    char *t, l[512];
     tmp_names();
-    TLB_CHECK(write_rounds(tmp_a, &b) == 0 && write_rounds(tmp_b, &n_slow) == 0, "write");
-    int rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
-    const char *tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
-    int reg = tg && strstr(tg, "regression");
-    free(t);
+    TLB_CHECK(write_rounds(tmp_a, &b) == 0, "write");
+    int rc;
+    int reg = tg_line_has(&n_slow, &rc, "regression", NULL);
     TLB_CHECK(rc == 1 && reg, "15 paired repetitions, 10%% slower: exit %d, want 1", rc);
-    unlink(tmp_b);
-    TLB_CHECK(write_rounds(tmp_b, &n_same) == 0, "write");
-    rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
-    tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
-    int same_ok = tg && strstr(tg, "no change");
-    free(t);
+    int same_ok = tg_line_has(&n_same, &rc, "no change", NULL);
     TLB_CHECK(rc == 0 && same_ok, "A/A repetitions: exit %d, want no change", rc);
     /* rows with different repetition counts are paired by their round values: 3 pairs */
-    unlink(tmp_b);
     n_slow.n_samples = 3;
     n_slow.samples = NULL;
-    TLB_CHECK(write_rounds(tmp_b, &n_slow) == 0, "write");
-    rc = run(&t, tmp_a, tmp_b, "-m", "tg_ts", NULL);
-    tg = t ? line_of(t, C1, "tg_ts", l, sizeof l) : NULL;
-    int rows = tg && strstr(tg, "inconclusive") && strstr(tg, "3 pairs");
-    free(t);
+    int rows = tg_line_has(&n_slow, &rc, "inconclusive", "3 pairs");
     unlink(tmp_a);
     unlink(tmp_b);
     TLB_CHECK(rc == 0 && rows, "unequal repetition counts pair the rounds: exit %d", rc);
