@@ -21,19 +21,23 @@ if [ $rc -ne 0 ]; then fail ab_same_build_runs "exit $rc: $(tail -3 "$tmp/err")"
 else ok ab_same_build_runs; fi
 
 # rows: 2 weight types x 2 rounds on each side, one run id, rounds 1 and 2, 3 samples each
-rows() { # file -> "n_rows n_run_ids rounds samples_per_row"
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-        { n++; id[$c["run_id"]] = 1; r[$c["round"]] = 1; s = $c["tg_samples_ts"]; gsub(/"/, "", s)
-          k = split(s, a, ";"); if (k != 3) bad++ }
-        END { ni = 0; for (x in id) ni++; rs = ""; for (x in r) rs = rs x
-              printf "%d %d %s %d\n", n, ni, rs, bad + 0 }' "$1"
+rows() { # file -> "n_rows n_run_ids rounds samples_per_row_not_3" (python3's csv: cells such
+          # as cflags hold quoted commas)
+    python3 - "$1" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+ids = {r["run_id"] for r in rows}
+rounds = "".join(sorted({r["round"] for r in rows}))
+bad = sum(1 for r in rows if len(r["tg_samples_ts"].split(";")) != 3)
+print(len(rows), len(ids), rounds, bad)
+PY
 }
+run_id() { python3 -c 'import csv, sys; print(next(csv.DictReader(open(sys.argv[1], newline="")))["run_id"])' "$1"; }
 if [ -s "$tmp/aa/base.csv" ] && [ -s "$tmp/aa/new.csv" ]; then
     rb=$(rows "$tmp/aa/base.csv") rn=$(rows "$tmp/aa/new.csv")
-    idb=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "run_id") c = i; next } { print $c; exit }' "$tmp/aa/base.csv")
-    idn=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "run_id") c = i; next } { print $c; exit }' "$tmp/aa/new.csv")
+    idb=$(run_id "$tmp/aa/base.csv") idn=$(run_id "$tmp/aa/new.csv")
     case "$rb|$rn" in
-    "4 1 12 0|4 1 12 0"|"4 1 21 0|4 1 21 0") ;;
+    "4 1 12 0|4 1 12 0") ;;
     *) fail ab_rows "base '$rb', new '$rn' (want 4 rows, 1 run id, rounds 1 and 2, 3 samples)" ;;
     esac
     if [ "$idb" != "$idn" ] || [ -z "$idb" ]; then fail ab_rows "run ids '$idb' and '$idn' differ"
