@@ -70,3 +70,24 @@ else fail ab_new_fails_named "exit $rc: $(tail -2 "$tmp/err")"; fi
 rc=$?
 if [ $rc -eq 2 ] && grep -q "$tmp/none" "$tmp/err"; then ok ab_missing_binary
 else fail ab_missing_binary "exit $rc: $(tail -2 "$tmp/err")"; fi
+
+# ab killed outright (SIGKILL: no handler runs) while both sweeps measure: the sweeps get
+# SIGTERM from the kernel (PR_SET_PDEATHSIG) and stop with their workers and model processes.
+# The binary runs from a copy whose path carries a marker, so what survives can be counted.
+M="$tmp/tlbench-abmark$$"
+cp "$T" "$M"
+marked() { pgrep -f -- "$M" | wc -l; }
+"$M" ab -o "$tmp/k" --min-rounds 20 --max-rounds 20 "$M" "$M" -- --profile none \
+    --model synthetic:tiny --quant q8_0 --kernel tiled -t 1 -p 8 -n 8 -r 100000 --ctx 0 \
+    --no-accuracy --power none >"$tmp/out" 2>"$tmp/err" &
+abpid=$!
+for _ in $(seq 1 100); do [ "$(marked)" -ge 5 ] && break; sleep 0.1; done
+n0=$(marked)
+kill -9 "$abpid" 2>/dev/null; wait "$abpid" 2>/dev/null
+left=1
+for _ in $(seq 1 50); do left=$(marked); [ "$left" -eq 0 ] && break; sleep 0.1; done
+if [ "$n0" -lt 5 ]; then fail ab_sigkill_leaves_nothing "only $n0 processes started: $(tail -2 "$tmp/err")"
+elif [ "$left" -ne 0 ]; then
+    fail ab_sigkill_leaves_nothing "$left of $n0 processes left: $(pgrep -af -- "$M" | head -3 | tr '\n' ';')"
+    pkill -9 -f -- "$M"
+else ok ab_sigkill_leaves_nothing; fi

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,6 +91,7 @@ static int start_side(struct side *s, const char *bin, const struct ab_opts *o, 
         goto fail;
     }
     fflush(NULL);
+    const pid_t me = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         tlb_error("fork failed: %s", strerror(errno));
@@ -97,6 +99,9 @@ static int start_side(struct side *s, const char *bin, const struct ab_opts *o, 
         goto fail;
     }
     if (pid == 0) {
+        /* ab killed (even with SIGKILL): the sweep gets SIGTERM and stops its worker and model
+         * process as on Ctrl-C, instead of measuring on for nobody */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != me) _exit(127);
         /* the protocol on 3 and 4, whatever numbers the pipes got */
         int a = fcntl(to[0], F_DUPFD, 10), b = fcntl(from[1], F_DUPFD, 10);
         int devnull = open("/dev/null", O_RDONLY);
