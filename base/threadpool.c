@@ -30,10 +30,14 @@ struct tlb_pool {
     pthread_t *threads;
     struct worker_arg *args;
     uint32_t gen;                 /* the caller's copy of the current generation */
-    /* the current job, written before the word below publishes it */
-    _Atomic(tlb_chunk_fn) fn;
-    _Atomic(void *) arg;
-    atomic_long n_chunks;
+    /* the job of generation g in slot g & 1, written before the word below publishes it. Two
+     * slots, because a worker that saw generation g may read the job's fields late: while the
+     * caller sets up g + 1 (the word still says g, all of g's chunks claimed) that worker must
+     * still read g's chunk count, or it could claim a chunk of g + 1 under g's generation and
+     * count it done twice (seen once under load: a matmul returned with a chunk still running) */
+    _Atomic(tlb_chunk_fn) fn[2];
+    _Atomic(void *) arg[2];
+    atomic_long n_chunks[2];
     atomic_uint_least64_t word;   /* generation << 32 | next chunk */
     atomic_long done;             /* chunks of the current job finished */
     atomic_int caller_waiting;    /* the caller sleeps on done_cv */
@@ -103,10 +107,12 @@ static void *worker_main(void *p) {
         }
         if (atomic_load(&pool->stop)) return NULL;
         seen = word_gen(w);
-        /* the fields are those of job `seen` or a later one; claims check the generation */
-        work(pool, seen, atomic_load_explicit(&pool->fn, memory_order_relaxed),
-             atomic_load_explicit(&pool->arg, memory_order_relaxed),
-             atomic_load_explicit(&pool->n_chunks, memory_order_relaxed), wa->thread);
+        /* slot seen & 1 holds job `seen`, or job seen + 2 once the word has moved past seen
+         * (then every claim fails the generation check) */
+        const int slot = seen & 1;
+        work(pool, seen, atomic_load_explicit(&pool->fn[slot], memory_order_acquire),
+             atomic_load_explicit(&pool->arg[slot], memory_order_acquire),
+             atomic_load_explicit(&pool->n_chunks[slot], memory_order_acquire), wa->thread);
     }
 }
 
@@ -118,9 +124,11 @@ struct tlb_pool *tlb_pool_create(int n_threads) {
     struct tlb_pool *pool = tlb_calloc(1, sizeof *pool, "thread pool");
     if (!pool) return NULL;
     pool->n = n_threads;
-    atomic_init(&pool->fn, NULL);
-    atomic_init(&pool->arg, NULL);
-    atomic_init(&pool->n_chunks, 0);
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&pool->fn[i], NULL);
+        atomic_init(&pool->arg[i], NULL);
+        atomic_init(&pool->n_chunks[i], 0);
+    }
     atomic_init(&pool->word, 0);
     atomic_init(&pool->done, 0);
     atomic_init(&pool->caller_waiting, 0);
@@ -196,9 +204,12 @@ void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, 
     }
     TLB_ASSERT(n_chunks < ((long)1 << 31));
     const uint32_t gen = ++pool->gen;
-    atomic_store_explicit(&pool->fn, fn, memory_order_relaxed);
-    atomic_store_explicit(&pool->arg, arg, memory_order_relaxed);
-    atomic_store_explicit(&pool->n_chunks, n_chunks, memory_order_relaxed);
+    /* release/acquire: a worker that reads a field of this job also sees the words of the
+     * jobs before it (every chunk of job gen - 1 was claimed before the caller got here), so
+     * its claim with an older generation fails */
+    atomic_store_explicit(&pool->fn[gen & 1], fn, memory_order_release);
+    atomic_store_explicit(&pool->arg[gen & 1], arg, memory_order_release);
+    atomic_store_explicit(&pool->n_chunks[gen & 1], n_chunks, memory_order_release);
     atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
     /* publish (seq_cst), then look for sleepers (seq_cst): a worker either sees the new
      * generation before it sleeps, or is counted here and woken */
