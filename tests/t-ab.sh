@@ -50,7 +50,9 @@ fi
 if grep -q '4 clean round(s) (12 pairs of repetitions)' "$tmp/out"; then ok ab_pairs_repetitions
 else fail ab_pairs_repetitions "summary: $(grep 'configuration(s)' "$tmp/out")"; fi
 
-"$T" compare "$tmp/aa/base.csv" "$tmp/aa/new.csv" -m tg_ts >"$tmp/cmp" 2>&1
+# a wide threshold: the plumbing is under test here, not the statistics of microsecond
+# timings (the tiny model under a sanitizer on a busy machine once gave an A/A "regression")
+"$T" compare "$tmp/aa/base.csv" "$tmp/aa/new.csv" -m tg_ts --threshold 60% >"$tmp/cmp" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && grep -q 'RESULT: no regression' "$tmp/cmp" && ! grep -q 'regression  ' "$tmp/cmp"
 then ok ab_compare_passes
