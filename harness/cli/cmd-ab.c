@@ -57,8 +57,7 @@ struct side {
 struct config {
     char key[200];
     int group, rounds, done, n_dist, n_clean, has_tg;
-    size_t n, cap; /* pairs of repetitions of the clean rounds */
-    double *tg[2], *pp[2];
+    struct tlb_pairs tg, pp; /* pairs of repetitions of the clean rounds (BASE, NEW) */
 };
 
 struct item {
@@ -309,25 +308,9 @@ static int ok_pair(double b, double n) {
     return isfinite(b) && isfinite(n) && b > 0 && n > 0;
 }
 
-/* Append pair (b, n) of pp and tg; 0 or -1 (out of memory). */
+/* Append a pair of pp and a pair of tg values (BASE, NEW); 0 or -1 (out of memory). */
 static int add_pair(struct config *c, double pp_b, double pp_n, double tg_b, double tg_n) {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        for (int s = 0; s < 2; s++) {
-            double *a = realloc(c->pp[s], cap * sizeof *a);
-            if (a) c->pp[s] = a;
-            double *g = a ? realloc(c->tg[s], cap * sizeof *g) : NULL;
-            if (g) c->tg[s] = g;
-            if (!a || !g) return -1;
-        }
-        c->cap = cap;
-    }
-    c->pp[0][c->n] = pp_b;
-    c->pp[1][c->n] = pp_n;
-    c->tg[0][c->n] = tg_b;
-    c->tg[1][c->n] = tg_n;
-    c->n++;
-    return 0;
+    return tlb_pairs_add(&c->pp, pp_b, pp_n) == 0 && tlb_pairs_add(&c->tg, tg_b, tg_n) == 0 ? 0 : -1;
 }
 
 /* A round of configuration c measured: its pairs count when neither side was disturbed. The
@@ -359,16 +342,17 @@ static int record(struct config *c, const struct turn *t, const struct ab_opts *
             return -1;
         }
     }
-    double hw_tg = c->has_tg ? half_width(c->tg[0], c->tg[1], c->n) : 0;
-    double hw_pp = half_width(c->pp[0], c->pp[1], c->n);
+    const size_t n = c->pp.n < c->tg.n ? c->pp.n : c->tg.n; /* equal unless add_pair failed */
+    double hw_tg = c->has_tg ? half_width(c->tg.base, c->tg.cand, n) : 0;
+    double hw_pp = half_width(c->pp.base, c->pp.cand, n);
     if ((c->n_clean >= o->min_rounds && hw_tg <= o->precision && hw_pp <= o->precision) ||
         c->rounds >= o->max_rounds)
         c->done = 1;
     struct tlb_paired ptg = {0}, ppp = {0};
-    int have = c->n > 0 && tlb_stat_paired_ratio(c->tg[0], c->tg[1], c->n, 0.95, &ptg) == 0 &&
-               tlb_stat_paired_ratio(c->pp[0], c->pp[1], c->n, 0.95, &ppp) == 0;
+    int have = n > 0 && tlb_stat_paired_ratio(c->tg.base, c->tg.cand, n, 0.95, &ptg) == 0 &&
+               tlb_stat_paired_ratio(c->pp.base, c->pp.cand, n, 0.95, &ppp) == 0;
     fprintf(stderr, "tlbench ab: round %d %s: %d clean round(s), %zu pair(s)%s", c->rounds,
-            c->key, c->n_clean, c->n, clean ? "" : " (this round disturbed: left out)");
+            c->key, c->n_clean, c->pp.n, clean ? "" : " (this round disturbed: left out)");
     if (have)
         fprintf(stderr, "; NEW/BASE decode %.3f (+-%.1f%%), prefill %.3f (+-%.1f%%)", ptg.ratio,
                 isfinite(hw_tg) ? 100 * hw_tg : 999.9, ppp.ratio, isfinite(hw_pp) ? 100 * hw_pp : 999.9);
@@ -607,7 +591,7 @@ ended:
         size_t pairs = 0, dist = 0, clean = 0;
         int under = 0;
         for (int k = 0; k < n_cfg; k++) {
-            pairs += cfg[k].n;
+            pairs += cfg[k].pp.n;
             clean += (size_t)cfg[k].n_clean;
             dist += (size_t)cfg[k].n_dist;
             under += cfg[k].rounds > 0 && cfg[k].n_clean < o.min_rounds; /* unsupported ones never ran */
@@ -632,11 +616,10 @@ out:
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     free(items);
-    for (int k = 0; cfg && k < n_cfg; k++)
-        for (int s = 0; s < 2; s++) {
-            free(cfg[k].pp[s]);
-            free(cfg[k].tg[s]);
-        }
+    for (int k = 0; cfg && k < n_cfg; k++) {
+        tlb_pairs_free(&cfg[k].pp);
+        tlb_pairs_free(&cfg[k].tg);
+    }
     free(cfg);
     return failed ? TLB_EXIT_FAIL : TLB_EXIT_OK;
 }

@@ -329,13 +329,10 @@ static int disturbed(const struct tlb_table *t, size_t r) {
  * in turn (tlbench ab): when both rows hold as many samples, each repetition is a pair. */
 static int load_pairs(const struct tlb_table *tb, const struct config *cb,
                       const struct tlb_table *tn, const struct config *cn,
-                      const struct metric *m, double **pb, double **pn, size_t *n,
-                      size_t *n_rounds, size_t *n_disturbed) {
-    size_t cap = cb->n_rounds ? cb->n_rounds : 1;
-    *pb = tlb_calloc(cap, sizeof **pb, "pairs");
-    *pn = tlb_calloc(cap, sizeof **pn, "pairs");
-    *n = *n_rounds = *n_disturbed = 0;
-    if (!*pb || !*pn) return -1;
+                      const struct metric *m, struct tlb_pairs *out, size_t *n_rounds,
+                      size_t *n_disturbed) {
+    *out = (struct tlb_pairs){0};
+    *n_rounds = *n_disturbed = 0;
     for (size_t i = 0, j = 0; i < cb->n_rounds && j < cn->n_rounds;) {
         int64_t rb = round_of(tb, cb->rounds[i]), rn = round_of(tn, cn->rounds[j]);
         if (rb != rn) {
@@ -363,25 +360,11 @@ static int load_pairs(const struct tlb_table *tb, const struct config *cb,
             sb = &vb, sn = &vn, kb = 1;
         }
         int oom = 0;
-        size_t n0 = *n;
-        for (size_t q = 0; q < kb && !oom; q++) {
-            if (!(sb[q] > 0) || !(sn[q] > 0) || !isfinite(sb[q]) || !isfinite(sn[q])) continue;
-            if (*n == cap) {
-                double *gb = realloc(*pb, 2 * cap * sizeof **pb);
-                if (gb) *pb = gb;
-                double *gn = gb ? realloc(*pn, 2 * cap * sizeof **pn) : NULL;
-                if (gn) *pn = gn;
-                if (!gb || !gn) {
-                    oom = 1;
-                    break;
-                }
-                cap *= 2;
-            }
-            (*pb)[*n] = sb[q];
-            (*pn)[*n] = sn[q];
-            (*n)++;
-        }
-        if (*n > n0) (*n_rounds)++;
+        size_t n0 = out->n;
+        for (size_t q = 0; q < kb && !oom; q++)
+            if (sb[q] > 0 && sn[q] > 0 && isfinite(sb[q]) && isfinite(sn[q]))
+                oom = tlb_pairs_add(out, sb[q], sn[q]) != 0;
+        if (out->n > n0) (*n_rounds)++;
         if (owned) {
             free(sb);
             free(sn);
@@ -422,10 +405,12 @@ static int compare_paired(const struct opts *op, int mi, const struct tlb_table 
                           const struct config *cb, const struct tlb_table *tn,
                           const struct config *cn, struct result *r) {
     const struct metric *m = &metrics[mi];
-    double *pb, *pn;
-    size_t n, n_rounds, n_dist;
+    struct tlb_pairs pairs;
+    size_t n_rounds, n_dist;
     int rc = -1;
-    if (load_pairs(tb, cb, tn, cn, m, &pb, &pn, &n, &n_rounds, &n_dist) != 0) goto out;
+    if (load_pairs(tb, cb, tn, cn, m, &pairs, &n_rounds, &n_dist) != 0) goto out;
+    const double *pb = pairs.base, *pn = pairs.cand;
+    const size_t n = pairs.n;
     if (n == 0) {
         rc = 0;
         if (n_dist) { /* measured, but only while the machine was busy */
@@ -463,8 +448,7 @@ static int compare_paired(const struct opts *op, int mi, const struct tlb_table 
                  n_rounds + n_dist);
     rc = 1;
 out:
-    free(pb);
-    free(pn);
+    tlb_pairs_free(&pairs);
     return rc;
 }
 

@@ -371,3 +371,25 @@ out:
     free(walsh);
     return rc;
 }
+
+int tlb_pairs_add(struct tlb_pairs *p, double base, double cand) {
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        double *b = realloc(p->base, cap * sizeof *b);
+        if (b) p->base = b;
+        double *c = b ? realloc(p->cand, cap * sizeof *c) : NULL;
+        if (c) p->cand = c;
+        if (!b || !c) return -1;
+        p->cap = cap;
+    }
+    p->base[p->n] = base;
+    p->cand[p->n] = cand;
+    p->n++;
+    return 0;
+}
+
+void tlb_pairs_free(struct tlb_pairs *p) {
+    free(p->base);
+    free(p->cand);
+    *p = (struct tlb_pairs){0};
+}

@@ -89,4 +89,13 @@ struct tlb_paired {
 int tlb_stat_paired_ratio(const double *base, const double *cand, size_t n, double conf,
                           struct tlb_paired *out);
 
+/* Pairs (base[i], cand[i]) collected one at a time, for tlb_stat_paired_ratio. */
+struct tlb_pairs {
+    double *base, *cand;
+    size_t n, cap;
+};
+/* Append one pair: 0, or -1 when out of memory (the pairs so far are kept). */
+int tlb_pairs_add(struct tlb_pairs *p, double base, double cand);
+void tlb_pairs_free(struct tlb_pairs *p);
+
 #endif
