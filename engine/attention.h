@@ -24,21 +24,26 @@ static inline void tlb_softmax(float *x, int size) {
     for (int i = 0; i < size; i++) x[i] /= sum;
 }
 
+#define ATT_BLOCK 32 /* cached positions converted and used together (32 x 64 floats: 8 KiB) */
+#define ATT_HEADS 8  /* query heads whose scores are computed together (vector lanes) */
+
 struct tlb_attn_group {
     const float *q;      /* (g, head_size) query rows of the group, row stride q_stride */
     size_t q_stride;
     int g;               /* query heads sharing this KV head */
-    const void *k, *v;   /* row t at k + t * kv_stride elements; f32 or f16 */
-    size_t kv_stride;
-    int kv_f16;
+    const void *k, *v;   /* this KV head's rows: row t at k + t * head_size elements */
+    int kv_f16;          /* f16 rows, else f32 */
     int n_pos;           /* attend to positions 0..n_pos-1 */
     int head_size;
     float *att;          /* (g, att_stride) scratch */
     size_t att_stride;
-    float *kvrow;        /* (head_size) scratch for an f16 row converted to f32 */
+    float *scratch;      /* tlb_attn_scratch_floats(head_size) floats */
     float *out;          /* (g, head_size) output rows, row stride out_stride */
     size_t out_stride;
 };
+
+/* Floats of scratch one tlb_attention_group call needs. */
+size_t tlb_attn_scratch_floats(int head_size);
 
 void tlb_attention_group(const struct tlb_attn_group *a);
 

@@ -30,11 +30,11 @@ struct tlb_engine {
     float *hb;               /* (B, hidden_dim) */
     float *hb2;              /* (B, hidden_dim) */
     float *att;              /* (n_threads, n_heads/n_kv_heads, ctx_len) attention scores */
-    float *kvrow;            /* (n_threads, head_dim) an f16 K/V row converted to f32 */
+    float *attn_scratch;     /* (n_threads, tlb_attn_scratch_floats(head_dim)) */
     float *rope_cos;         /* (ctx_len, head_dim/2) */
     float *rope_sin;         /* (ctx_len, head_dim/2) */
-    void *key_cache;         /* (n_layers, ctx_len, kv_dim) in kv_type */
-    void *value_cache;       /* (n_layers, ctx_len, kv_dim) */
+    void *key_cache;         /* (n_layers, n_kv_heads, ctx_len, head_dim) in kv_type: a KV */
+    void *value_cache;       /* head's rows one run of memory, read in order by attention */
     size_t kv_bytes, scratch_bytes;
     char kernel_version[256];
 };
@@ -54,7 +54,7 @@ size_t tlb_engine_scratch_bytes_for(const struct tlb_config *c, int n_threads, i
     const size_t group = (size_t)(c->n_heads / c->n_kv_heads);
     size_t floats = B * (4 * d + 2 * kv + 2 * h) /* x, xb, xb2, q, k, v, hb, hb2 */
                     + th * group * n             /* attention scores per thread */
-                    + th * hd                    /* one f16 K/V row as f32 per thread */
+                    + th * tlb_attn_scratch_floats((int)hd) /* K/V block, transposed Q */
                     + 2 * n * (hd / 2);          /* RoPE cos and sin tables */
     return floats * sizeof(float);
 }
@@ -71,7 +71,7 @@ void tlb_engine_free(struct tlb_engine *e) {
     if (!e) return;
     if (e->kernel && e->kernel->release) e->kernel->release(e->kstate);
     tlb_pool_free(e->pool);
-    float *bufs[] = {e->x, e->xb, e->xb2, e->q, e->k, e->v, e->hb, e->hb2, e->att, e->kvrow,
+    float *bufs[] = {e->x, e->xb, e->xb2, e->q, e->k, e->v, e->hb, e->hb2, e->att, e->attn_scratch,
                      e->rope_cos, e->rope_sin};
     for (size_t i = 0; i < TLB_ARRAY_LEN(bufs); i++) tlb_free_aligned(bufs[i]);
     tlb_free_aligned(e->key_cache);
@@ -158,7 +158,8 @@ int tlb_engine_create(struct tlb_engine **out, const struct tlb_model *m,
         !(e->hb = alloc_f32(e, B * h, "hb")) || !(e->hb2 = alloc_f32(e, B * h, "hb2")) ||
         !(e->att = alloc_f32(e, (size_t)o->n_threads * (size_t)(c->n_heads / c->n_kv_heads) *
                                     (size_t)ctx, "attention scores")) ||
-        !(e->kvrow = alloc_f32(e, (size_t)o->n_threads * (size_t)tlb_head_dim(c), "kv row")) ||
+        !(e->attn_scratch = alloc_f32(e, (size_t)o->n_threads * tlb_attn_scratch_floats(tlb_head_dim(c)),
+                                      "attention scratch")) ||
         !(e->rope_cos = alloc_f32(e, (size_t)ctx * hs2, "rope")) ||
         !(e->rope_sin = alloc_f32(e, (size_t)ctx * hs2, "rope")))
         goto fail;
@@ -190,34 +191,37 @@ size_t tlb_engine_kv_layer_bytes(const struct tlb_engine *e, int n) {
     return 2 * (size_t)n * (size_t)tlb_kv_dim(&e->m->cfg) * e->kv_elem;
 }
 
-/* One layer's K rows [0, n) then its V rows [0, n): contiguous in the cache, which is
- * (n_layers, ctx_len, kv_dim) per K and V. */
-static int kv_layer_span(const struct tlb_engine *e, int layer, int n, size_t *off,
-                         size_t *len) {
-    if (layer < 0 || layer >= e->m->cfg.n_layers || n < 0 || n > e->ctx_len) {
+/* Offset in elements of (layer, KV head, position 0) in the K or V cache. */
+static size_t kv_head_off(const struct tlb_engine *e, int layer, int kvh) {
+    const struct tlb_config *c = &e->m->cfg;
+    return ((size_t)layer * (size_t)c->n_kv_heads + (size_t)kvh) * (size_t)e->ctx_len *
+           (size_t)tlb_head_dim(c);
+}
+
+/* A layer's positions [0, n) as saved: K then V, each KV head's n rows after the other's. */
+static int kv_layer_copy(struct tlb_engine *e, int layer, int n, char *buf, int save) {
+    const struct tlb_config *c = &e->m->cfg;
+    if (layer < 0 || layer >= c->n_layers || n < 0 || n > e->ctx_len) {
         tlb_error("KV copy: layer %d or %d positions out of range", layer, n);
         return -1;
     }
-    const size_t row = (size_t)tlb_kv_dim(&e->m->cfg) * e->kv_elem;
-    *off = (size_t)layer * (size_t)e->ctx_len * row;
-    *len = (size_t)n * row;
+    const size_t len = (size_t)n * (size_t)tlb_head_dim(c) * e->kv_elem;
+    char *caches[2] = {e->key_cache, e->value_cache};
+    for (int kv = 0; kv < 2; kv++)
+        for (int h = 0; h < c->n_kv_heads; h++, buf += len) {
+            char *p = caches[kv] + kv_head_off(e, layer, h) * e->kv_elem;
+            if (save) memcpy(buf, p, len);
+            else memcpy(p, buf, len);
+        }
     return 0;
 }
 
 int tlb_engine_kv_save_layer(const struct tlb_engine *e, int layer, int n, void *dst) {
-    size_t off, len;
-    if (kv_layer_span(e, layer, n, &off, &len) != 0) return -1;
-    memcpy(dst, (const char *)e->key_cache + off, len);
-    memcpy((char *)dst + len, (const char *)e->value_cache + off, len);
-    return 0;
+    return kv_layer_copy((struct tlb_engine *)e, layer, n, dst, 1); /* save only reads e */
 }
 
 int tlb_engine_kv_load_layer(struct tlb_engine *e, int layer, int n, const void *src) {
-    size_t off, len;
-    if (kv_layer_span(e, layer, n, &off, &len) != 0) return -1;
-    memcpy((char *)e->key_cache + off, src, len);
-    memcpy((char *)e->value_cache + off, (const char *)src + len, len);
-    return 0;
+    return kv_layer_copy(e, layer, n, (char *)(uintptr_t)src, 0); /* load only reads src */
 }
 
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e) {
@@ -265,23 +269,46 @@ static void attention_task(void *arg, long task, int thread) {
     const struct attn_job *j = arg;
     struct tlb_engine *e = j->e;
     const struct tlb_config *c = &e->m->cfg;
-    const int head_size = tlb_head_dim(c), kv_dim = tlb_kv_dim(c);
+    const int head_size = tlb_head_dim(c);
     const int kv_mul = c->n_heads / c->n_kv_heads, dim = c->dim;
-    const size_t loff = (size_t)j->layer * (size_t)e->ctx_len * (size_t)kv_dim;
     const int i = (int)(task / c->n_kv_heads), kvh = (int)(task % c->n_kv_heads);
     const size_t qoff = (size_t)i * (size_t)dim + (size_t)kvh * kv_mul * (size_t)head_size;
-    const size_t koff = (loff + (size_t)kvh * (size_t)head_size) * e->kv_elem;
+    const size_t koff = kv_head_off(e, j->layer, kvh) * e->kv_elem;
     struct tlb_attn_group g = {
         .q = e->q + qoff, .q_stride = (size_t)head_size, .g = kv_mul,
         .k = (const char *)e->key_cache + koff, .v = (const char *)e->value_cache + koff,
-        .kv_stride = (size_t)kv_dim, .kv_f16 = e->kv_type == TLB_TYPE_F16,
+        .kv_f16 = e->kv_type == TLB_TYPE_F16,
         .n_pos = j->pos + i + 1, /* causal: positions 0..pos+i */
         .head_size = head_size,
         .att = e->att + (size_t)thread * (size_t)kv_mul * (size_t)e->ctx_len,
         .att_stride = (size_t)e->ctx_len,
-        .kvrow = e->kvrow + (size_t)thread * (size_t)head_size,
+        .scratch = e->attn_scratch + (size_t)thread * tlb_attn_scratch_floats(head_size),
         .out = e->xb + qoff, .out_stride = (size_t)head_size};
     tlb_attention_group(&g);
+}
+
+/* ---- SwiGLU: hb = SiLU(hb) * hb2, elementwise, split across the pool (one thread's expf
+ * over the hidden width cost ~20 us per layer, 2 % of a 2-thread decode step) ---- */
+
+#define SWIGLU_CHUNK 2048 /* elements per task */
+
+struct swiglu_job {
+    float *hb;
+    const float *hb2;
+    size_t n;
+};
+
+static void swiglu_task(void *arg, long task, int thread) {
+    const struct swiglu_job *j = arg;
+    (void)thread;
+    const size_t lo = (size_t)task * SWIGLU_CHUNK;
+    const size_t hi = lo + SWIGLU_CHUNK < j->n ? lo + SWIGLU_CHUNK : j->n;
+    for (size_t i = lo; i < hi; i++) {
+        float val = j->hb[i];
+        val *= (1.0f / (1.0f + expf(-val))); /* SiLU */
+        val *= j->hb2[i];
+        j->hb[i] = val;
+    }
 }
 
 /* ---- one chunk of n <= max_batch tokens ---- */
@@ -295,19 +322,27 @@ static void embed(const struct tlb_engine *e, const int *tokens, int n) {
                    e->x + (size_t)i * (size_t)t->cols, t->cols);
 }
 
+/* K and V rows of the n tokens at pos..pos+n-1 into the cache, each KV head's row at its
+ * place in that head's run. */
 static void store_kv(struct tlb_engine *e, int layer, int pos, int n) {
     const struct tlb_config *c = &e->m->cfg;
-    const size_t kv_dim = (size_t)tlb_kv_dim(c);
-    const size_t off = ((size_t)layer * (size_t)e->ctx_len + (size_t)pos) * kv_dim;
-    const size_t count = (size_t)n * kv_dim;
-    if (e->kv_type == TLB_TYPE_F32) {
-        memcpy((float *)e->key_cache + off, e->k, count * sizeof(float));
-        memcpy((float *)e->value_cache + off, e->v, count * sizeof(float));
-    } else {
-        uint16_t *kc = (uint16_t *)e->key_cache + off, *vc = (uint16_t *)e->value_cache + off;
-        for (size_t i = 0; i < count; i++) {
-            kc[i] = tlb_f32_to_f16(e->k[i]);
-            vc[i] = tlb_f32_to_f16(e->v[i]);
+    const size_t hs = (size_t)tlb_head_dim(c), kv_dim = (size_t)tlb_kv_dim(c);
+    for (int h = 0; h < c->n_kv_heads; h++) {
+        const size_t off = kv_head_off(e, layer, h) + (size_t)pos * hs;
+        for (int i = 0; i < n; i++) {
+            const float *k = e->k + (size_t)i * kv_dim + (size_t)h * hs;
+            const float *v = e->v + (size_t)i * kv_dim + (size_t)h * hs;
+            const size_t o = off + (size_t)i * hs;
+            if (e->kv_type == TLB_TYPE_F32) {
+                memcpy((float *)e->key_cache + o, k, hs * sizeof(float));
+                memcpy((float *)e->value_cache + o, v, hs * sizeof(float));
+            } else {
+                uint16_t *kc = (uint16_t *)e->key_cache + o, *vc = (uint16_t *)e->value_cache + o;
+                for (size_t d = 0; d < hs; d++) {
+                    kc[d] = tlb_f32_to_f16(k[d]);
+                    vc[d] = tlb_f32_to_f16(v[d]);
+                }
+            }
         }
     }
 }
@@ -343,12 +378,9 @@ static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos
                     c->rms_eps);
         if (matmul(e, e->hb, e->xb, &L->w1, n) || matmul(e, e->hb2, e->xb, &L->w3, n))
             return -1;
-        for (size_t i = 0; i < (size_t)n * hidden; i++) {
-            float val = e->hb[i];
-            val *= (1.0f / (1.0f + expf(-val))); /* SiLU */
-            val *= e->hb2[i];
-            e->hb[i] = val;
-        }
+        struct swiglu_job sj = {e->hb, e->hb2, (size_t)n * (size_t)hidden};
+        tlb_pool_run_chunks(e->pool, (long)((sj.n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_task,
+                            &sj);
         if (matmul(e, e->xb, e->hb, &L->w2, n)) return -1;
         for (size_t i = 0; i < (size_t)n * dim; i++) e->x[i] += e->xb[i];
     }
