@@ -290,19 +290,20 @@ static void attention_task(void *arg, long task, int thread) {
 /* ---- SwiGLU: hb = SiLU(hb) * hb2, elementwise, split across the pool (one thread's expf
  * over the hidden width cost ~20 us per layer, 2 % of a 2-thread decode step) ---- */
 
-#define SWIGLU_CHUNK 2048 /* elements per task */
+#define SWIGLU_TASKS_PER_THREAD 4 /* claimed dynamically: a slow core takes fewer */
+#define SWIGLU_MIN_TASK 512        /* elements: below this a task costs more than it saves */
 
 struct swiglu_job {
     float *hb;
     const float *hb2;
-    size_t n;
+    size_t n, per_task;
 };
 
 static void swiglu_task(void *arg, long task, int thread) {
     const struct swiglu_job *j = arg;
     (void)thread;
-    const size_t lo = (size_t)task * SWIGLU_CHUNK;
-    const size_t hi = lo + SWIGLU_CHUNK < j->n ? lo + SWIGLU_CHUNK : j->n;
+    const size_t lo = (size_t)task * j->per_task;
+    const size_t hi = lo + j->per_task < j->n ? lo + j->per_task : j->n;
     for (size_t i = lo; i < hi; i++) {
         float val = j->hb[i];
         val *= (1.0f / (1.0f + expf(-val))); /* SiLU */
@@ -378,8 +379,11 @@ static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos
                     c->rms_eps);
         if (matmul(e, e->hb, e->xb, &L->w1, n) || matmul(e, e->hb2, e->xb, &L->w3, n))
             return -1;
-        struct swiglu_job sj = {e->hb, e->hb2, (size_t)n * (size_t)hidden};
-        tlb_pool_run_chunks(e->pool, (long)((sj.n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_task,
+        struct swiglu_job sj = {e->hb, e->hb2, (size_t)n * (size_t)hidden, 0};
+        const size_t tasks = (size_t)tlb_pool_size(e->pool) * SWIGLU_TASKS_PER_THREAD;
+        sj.per_task = (sj.n + tasks - 1) / tasks;
+        if (sj.per_task < SWIGLU_MIN_TASK) sj.per_task = SWIGLU_MIN_TASK;
+        tlb_pool_run_chunks(e->pool, (long)((sj.n + sj.per_task - 1) / sj.per_task), swiglu_task,
                             &sj);
         if (matmul(e, e->xb, e->hb, &L->w2, n)) return -1;
         for (size_t i = 0; i < (size_t)n * dim; i++) e->x[i] += e->xb[i];
