@@ -246,10 +246,9 @@ INLINE __m512 qrow_pair(const int vnni, const int q4, const uint8_t *xq, const f
         const __m512i c = _mm512_load_si512((const void *)(xc + b * 8));
         t = vnni ? dpbusd(c, wq, xv)
                  : _mm512_add_epi32(c, _mm512_madd_epi16(_mm512_maddubs_epi16(wq, xv), ones16));
-    } else if (vnni) {
-        const __m512i corr = _mm512_sub_epi32(
-            _mm512_setzero_si512(), dpbusd(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq));
-        t = dpbusd(corr, xv, wq);
+    } else if (vnni) { /* W as u8 (w + 128), X s8: minus 128 x sum(x), X's correction */
+        t = dpbusd(_mm512_load_si512((const void *)(xc + b * 8)),
+                   _mm512_xor_si512(wq, _mm512_set1_epi8((char)0x80)), xv);
     } else {
         const __m512i sx = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wq), _mm512_setzero_si512(), xv);
         t = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(wq), sx), ones16);
@@ -954,7 +953,7 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
 
 /* Decode (m == 1): X's side of the row loop, once per matmul. With VBMI and VNNI, q4_0 gets a
  * q4_xstep per 4 blocks; otherwise every 2 blocks get xs (the [dx0 x8 | dx1 x8] scales) and
- * xc (q4_0: -8 x sum(x) per 4-byte lane; 0 for q8_0). */
+ * xc (-8 x sum(x) per 4-byte lane for q4_0, -128 x sum(x) for q8_0 with VNNI). */
 static void decode_prep(const struct job *j) {
     const int q4 = j->w->type == TLB_TYPE_Q4_0, vbmi = j->vbmi && j->vnni;
     const int64_t nbk = j->w->cols / 32, npairs = (nbk + 1) / 2;
@@ -989,9 +988,10 @@ static void decode_prep(const struct job *j) {
     for (int64_t p = 0; p < npairs; p++) {
         _mm512_store_ps(xs + p * 16, load_xs(j->xd + 2 * p));
         const __m512i xv = _mm512_loadu_si512((const void *)(j->xq + p * 64));
-        const __m512i c = !q4     ? _mm512_setzero_si512() /* q8_0 takes it from each W load */
-                          : j->vnni ? dpbusd(_mm512_setzero_si512(), e8, xv)
-                                    : _mm512_madd_epi16(_mm512_maddubs_epi16(e8, xv), _mm512_set1_epi16(1));
+        const __m512i e = q4 ? e8 : _mm512_set1_epi8((char)0x80); /* W's offset: 8 or -128 */
+        const __m512i c = j->vnni ? dpbusd(_mm512_setzero_si512(), e, xv)
+                          : q4    ? _mm512_madd_epi16(_mm512_maddubs_epi16(e8, xv), _mm512_set1_epi16(1))
+                                  : _mm512_setzero_si512(); /* q8_0's sign trick needs none */
         _mm512_store_si512((void *)(xc + p * 16), _mm512_sub_epi32(_mm512_setzero_si512(), c));
     }
 }
@@ -999,8 +999,9 @@ static void decode_prep(const struct job *j) {
 static void quantize_job(void *arg, int ith, int nth) {
     const struct job *j = arg;
     const int64_t k = j->w->cols;
-    /* u8 X (q + 128) only for q8_0 on the VNNI dot-product path; s8 everywhere else */
-    const int offset = j->vnni && !j->packed && j->w->type == TLB_TYPE_Q8_0;
+    /* u8 X (q + 128) only for q8_0 on the VNNI tile path (1 < m < PACK_MIN_M); s8 everywhere
+     * else (decode flips W's sign bit instead: one xor per load against a second dpbusd) */
+    const int offset = j->vnni && !j->packed && j->m > 1 && j->w->type == TLB_TYPE_Q8_0;
     const int32_t cm = j->w->type == TLB_TYPE_Q4_0 ? -8 : -128;
     long lo, hi;
     tlb_split_range(j->m, ith, nth, &lo, &hi);
