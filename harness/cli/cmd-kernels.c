@@ -96,8 +96,8 @@ static void usage(FILE *f) {
         "  --format F        table (default) or csv (libcsv-quoted, one row per config)\n"
         "  -o FILE           write to FILE instead of stdout (csv: appended, header when the\n"
         "                    file is new or empty)\n"
-        "  --flush-mb N      total size of the weight copies (default: 2 x last-level cache,\n"
-        "                    between 64 and 1024 MiB; 0: one copy, caches stay warm)\n"
+        "  --flush-mb N      total size of the weight copies (default: 8 x last-level cache,\n"
+        "                    between 256 and 1024 MiB; 0: one copy, caches stay warm)\n"
         "  --probe-mb N      bandwidth probe buffer in MiB (default 1024; the weight copies'\n"
         "                    memory is reused for it)\n"
         "  --no-probes       skip the probes (the %% columns stay empty)\n"
@@ -778,8 +778,10 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
     if (o->flush_mb >= 0) {
         flush = (size_t)o->flush_mb << 20;
     } else {
-        flush = 2 * llc;
-        if (flush < ((size_t)64 << 20)) flush = (size_t)64 << 20;
+        /* a model's weights are 20-100x the last-level cache: with only twice it, a cyclic
+         * read can still find part of a copy there (replacement is not strict LRU) */
+        flush = 8 * llc;
+        if (flush < ((size_t)256 << 20)) flush = (size_t)256 << 20;
         if (flush > ((size_t)1024 << 20)) flush = (size_t)1024 << 20;
     }
     fprintf(stderr, "tlbench: weights rotate over copies totalling >= %zu MiB (last-level cache "

@@ -26,6 +26,7 @@ struct bw_job {
     const uint64_t *buf;
     size_t words;
     int kind; /* 0 baseline C, 1 avx2, 2 avx512 */
+    int seq;  /* one sequential stream per thread instead of STREAMS */
     uint64_t sink[64];
 };
 
@@ -42,7 +43,10 @@ static uint64_t read_c(const uint64_t *p, size_t words) {
  * kernels stream with the widest loads too. So do several streams far apart: the decode
  * kernels read 2-6 W rows side by side, which on a Zen 4 core beat one sequential stream (f16
  * 2048 x 2048: 36 against 33 GB/s), so the probe reads STREAMS quarters of each thread's share
- * side by side (each quarter sequential), or it would not be the limit. */
+ * side by side (each quarter sequential), or it would not be the limit. Which pattern the
+ * memory system serves faster changes with the machine and the moment (on the same VM another
+ * day one sequential stream per thread read 32.5-33.3 GB/s against 30.4-31.8 for 4 streams),
+ * so every other segment reads one sequential stream instead and the best of both counts. */
 #define STREAMS 4
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, size_t words) {
@@ -59,6 +63,36 @@ __attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, siz
     uint64_t v[4], sum = 0;
     _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
     for (int i = 0; i < 4; i++) sum += v[i];
+    return sum;
+}
+
+/* One sequential stream, 256 bytes per step in four accumulators. */
+__attribute__((target("avx2"))) static uint64_t read_seq_avx2(const uint64_t *p, size_t words) {
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i + 32 <= words; i += 32)
+        for (int u = 0; u < 32; u += 16) {
+            a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(const void *)(p + i + u)));
+            b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(const void *)(p + i + u + 4)));
+            c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(const void *)(p + i + u + 8)));
+            d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(const void *)(p + i + u + 12)));
+        }
+    uint64_t v[4], sum = 0;
+    _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+    for (int i = 0; i < 4; i++) sum += v[i];
+    return sum;
+}
+
+__attribute__((target("avx512f"))) static uint64_t read_seq_avx512(const uint64_t *p, size_t words) {
+    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+    for (size_t i = 0; i + 32 <= words; i += 32) {
+        a = _mm512_add_epi64(a, _mm512_load_si512((const void *)(p + i)));
+        b = _mm512_add_epi64(b, _mm512_load_si512((const void *)(p + i + 8)));
+        c = _mm512_add_epi64(c, _mm512_load_si512((const void *)(p + i + 16)));
+        d = _mm512_add_epi64(d, _mm512_load_si512((const void *)(p + i + 24)));
+    }
+    uint64_t v[8], sum = 0;
+    _mm512_storeu_si512((void *)v, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
+    for (int i = 0; i < 8; i++) sum += v[i];
     return sum;
 }
 
@@ -91,8 +125,8 @@ static void bw_read(void *arg, int ith, int nth) {
     uint64_t s;
     switch (j->kind) {
 #if defined(__x86_64__)
-    case 2: s = read_avx512(p, words); break;
-    case 1: s = read_avx2(p, words); break;
+    case 2: s = j->seq ? read_seq_avx512(p, words) : read_avx512(p, words); break;
+    case 1: s = j->seq ? read_seq_avx2(p, words) : read_avx2(p, words); break;
 #endif
     default: s = read_c(p, words); break;
     }
@@ -119,6 +153,7 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
         for (size_t s = 0; s < nseg; s++) {
             j.buf = (const uint64_t *)(const void *)((const char *)buf + s * seg);
             j.words = seg / 8;
+            j.seq = (int)(s & 1); /* alternate the two read patterns */
             const int64_t t0 = tlb_now_ns();
             tlb_pool_run(pool, bw_read, &j);
             const double sec = (double)(tlb_now_ns() - t0) * 1e-9;
