@@ -2,7 +2,8 @@
 # t-kernels.sh — `tlbench kernels` benchmark mode end to end, on tiny settings: the probes are
 # sampled 3 times first and once more before every weight type and shape (so the yardstick is
 # the best of samples taken between the kernel runs), every row carries the best sample and
-# the bandwidth spread, and --no-probes leaves those cells empty. No timing is asserted.
+# the bandwidth spread, and --no-probes leaves those cells empty; two threads pinned to one
+# CPU (as two vCPUs on one host core) are called out. No timing is asserted.
 # $1 = build directory.
 set -u
 B=${1:-build}; T="$B/tlbench"
@@ -45,5 +46,19 @@ EOF
     else fail kernels_no_probes "cells '$cells', stderr: $(grep probe "$tmp/err" | head -1)"; fi
 else
     fail kernels_no_probes "exit $?: $(head -c 300 "$tmp/err")"
+fi
+# Both threads on CPU 0: the 2-thread FMA probe gets one core's arithmetic, as when a host runs
+# two vCPUs on SMT siblings, and the output must say the 2-thread rows measure that.
+if ! command -v taskset >/dev/null; then
+    echo "skip kernels_shared_core_warned: no taskset (util-linux)"
+elif [ "$(nproc --all)" -lt 2 ]; then
+    echo "skip kernels_shared_core_warned: one CPU, no 2-thread run"
+elif taskset -c 0 "$T" kernels "${small[@]}" -t 1,2 --quant f32 --shapes 32x256 \
+         -o "$tmp/s.txt" 2>"$tmp/err"; then
+    if grep -q 'probe: 2 threads reached .* they did not get 2 cores' "$tmp/err"; then
+        ok kernels_shared_core_warned
+    else fail kernels_shared_core_warned "no warning; stderr: $(grep probe "$tmp/err" | head -3)"; fi
+else
+    fail kernels_shared_core_warned "exit $?: $(head -c 300 "$tmp/err")"
 fi
 exit 0

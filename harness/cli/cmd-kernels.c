@@ -514,6 +514,28 @@ static int probes_start(const struct opts *o, struct pools *ps, struct limits *l
     return 0;
 }
 
+/* FMA chains in registers scale with the cores: t threads reach about t x one thread's peak.
+ * Much less means the threads did not get t cores' arithmetic: on a VM the host can run two
+ * vCPUs on SMT siblings of one core (seen here: 2 threads 117.5 GFLOP/s, 1 thread 117.8,
+ * other times 235), and every thread-scaling figure of the run then describes that
+ * placement, not the machine. */
+#define SHARED_CORE_SCALING 0.75 /* below this share of t x the 1-thread peak: warn */
+
+static void shared_core_check(const struct opts *o, const struct limits *lim) {
+    double one = 0;
+    for (int i = 0; i < o->n_threads && !o->no_probes; i++)
+        if (o->threads[i] == 1) one = sample_best(&lim->peak[i]);
+    for (int i = 0; i < o->n_threads && one > 0; i++) {
+        const int t = o->threads[i];
+        const double pk = sample_best(&lim->peak[i]);
+        if (t > 1 && pk < SHARED_CORE_SCALING * t * one)
+            tlb_warn("probe: %d threads reached %.1f GFLOP/s of FMA, %.2fx the 1-thread %.1f: "
+                     "they did not get %d cores (vCPUs on SMT siblings of one host core, or "
+                     "throttled), so the %d-thread rows measure that, not the machine",
+                     t, pk, pk / one, one, t, t);
+    }
+}
+
 /* What the probes measured, on stderr; a warning per figure whose best is not reproducible. */
 static void probes_report(const struct opts *o, const struct limits *lim) {
     for (int i = 0; i < o->n_threads && !o->no_probes; i++) {
@@ -532,6 +554,7 @@ static void probes_report(const struct opts *o, const struct limits *lim) {
                      "10 %% and the %% columns are uncertain by as much",
                      t, t == 1 ? "" : "s", bw_spread, pk_spread);
     }
+    shared_core_check(o, lim);
 }
 
 struct out {
