@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # against-llama.sh — measure the README's "Against llama.cpp" table again: one sweep that runs
 # tlbench and llama.cpp's llama-bench side by side on the same weights (synthetic TinyLlama-1.1B,
-# written once as GGUF per weight type), then `tlbench report`; prints the machine, the load,
-# the exact commands and the report's "Engines side by side" table, ready for the README.
+# written once as GGUF per weight type), then `tlbench report`; prints the machine, the load
+# and the probes' bandwidth and FMA peak (1 and 2 threads) before and after, the exact
+# commands and the report's "Engines side by side" table, ready for the README.
 # This project never builds llama.cpp: point at an installed llama-bench.
 #
 #   scripts/against-llama.sh [more sweep options, e.g. --kernel avx512,openblas -r 7]
@@ -29,11 +30,18 @@ sweep=("$T" sweep --profile none --engine tlbench,llama.cpp --llama-bench "$LB"
 sweep+=("$@" -o "$OUT")
 report=("$T" report "$OUT" -o "$REP")
 
+# The machine's limits before and after: memory read bandwidth and FMA peak on 1 and 2 threads.
+# On a VM the host may run both vCPUs on one core's SMT siblings for minutes (the FMA line then
+# says 2 threads did not get 2 cores) and 2-thread figures measured then describe that.
+limits() { "$T" kernels --kernel naive --quant f32 --shapes 64x256 -m 1 -t 1,2 -r 1 \
+               --budget-ms 1 --probe-mb 256 -o /dev/null 2>&1 | grep 'probe' || true; }
 "$T" info | head -20
+echo "limits before:"; limits
 echo "load before: $(uptime)"
 echo "\$ ${sweep[*]}"
 "${sweep[@]}"
 echo "load after: $(uptime)"
+echo "limits after:"; limits
 echo "\$ ${report[*]}"
 "${report[@]}"
 echo
