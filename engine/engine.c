@@ -186,6 +186,7 @@ fail:
 
 const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e) { return e->kernel; }
 const char *tlb_engine_kernel_version(const struct tlb_engine *e) { return e->kernel_version; }
+struct tlb_pool *tlb_engine_pool(const struct tlb_engine *e) { return e->pool; }
 size_t tlb_engine_kv_bytes(const struct tlb_engine *e) { return e->kv_bytes; }
 size_t tlb_engine_kv_layer_bytes(const struct tlb_engine *e, int n) {
     return 2 * (size_t)n * (size_t)tlb_kv_dim(&e->m->cfg) * e->kv_elem;

@@ -50,6 +50,8 @@ int tlb_engine_forward(struct tlb_engine *e, const int *tokens, int n, int pos, 
 const struct tlb_kernel *tlb_engine_kernel(const struct tlb_engine *e);
 /* The kernel's version string ("" when it has none). */
 const char *tlb_engine_kernel_version(const struct tlb_engine *e);
+/* The engine's thread pool (NULL with one thread). */
+struct tlb_pool *tlb_engine_pool(const struct tlb_engine *e);
 /* Bytes of the KV cache and of activation/kernel scratch buffers (computed, not measured). */
 size_t tlb_engine_kv_bytes(const struct tlb_engine *e);
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e);

@@ -248,6 +248,28 @@ TLBENCH_PLATFORMS="$tmp/plat" expect_error sweep_profile_unknown_key 1 "generic.
     sweep --profile generic --dry-run
 
 # ---- the example sweep files are valid ----
+# ---- core_share: 1-thread rows leave it empty; 2 threads pinned to one CPU (as two vCPUs
+# on one host core) measure about one core's FMA for two threads ----
+if ! command -v taskset >/dev/null; then
+    echo "skip bench_core_share: no taskset (util-linux)"
+elif [ "$(nproc --all)" -lt 2 ]; then
+    echo "skip bench_core_share: one CPU, no 2-thread row"
+else
+    "$T" bench "${Q[@]}" --kernel naive -t 1 --no-accuracy >"$tmp/c1.txt" 2>&1
+    "$T" bench "${Q[@]}" --kernel naive -t 2 --no-accuracy -o "$tmp/free.csv" >/dev/null 2>&1
+    taskset -c 0 "$T" bench "${Q[@]}" --kernel naive -t 2 --no-accuracy -o "$tmp/pin.csv" \
+        >"$tmp/c2.txt" 2>&1
+    one=$(col "$tmp/c1.txt" core_share); pinned=$(col "$tmp/c2.txt" core_share)
+    if [ "$(col "$tmp/c1.txt" status)" = ok ] && [ -z "$one" ] && [ -n "$pinned" ] && \
+       awk -v s="$pinned" 'BEGIN { exit !(s > 0 && s < 0.75) }'; then ok bench_core_share
+    else fail bench_core_share "1 thread '$one' (want empty), 2 threads on one CPU '$pinned' (want < 0.75)"; fi
+    # compare says which side's threads shared cores (both, if this machine's vCPUs share one)
+    "$T" compare "$tmp/free.csv" "$tmp/pin.csv" >"$tmp/cmp.txt" 2>&1
+    if grep -Eq 'threads shared cores \(core_share on (NEW|both sides), 0\.[0-9]' "$tmp/cmp.txt"; then
+        ok compare_notes_shared_cores
+    else fail compare_notes_shared_cores "$(grep tg_ts "$tmp/cmp.txt" | head -2)"; fi
+fi
+
 for f in sweeps/*.conf; do
     [ -f "$f" ] || continue
     if "$T" sweep --sweep "$f" --dry-run -o "$tmp/x.csv" >"$tmp/o" 2>"$tmp/e"; then ok "sweep_example_$(basename "$f" .conf)"

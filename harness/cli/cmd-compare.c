@@ -23,6 +23,7 @@
 #include "json-out.h"
 #include "memory-model.h"
 #include "out-table.h"
+#include "probe.h"
 #include "results-csv.h"
 #include "stats.h"
 #include "util.h"
@@ -544,6 +545,25 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
         snprintf(r->note + l, sizeof r->note - l, "%s%s", l ? "; " : "", capped);
     }
     return 1;
+}
+
+/* A side whose threads shared cores (core_share below TLB_CORE_SHARE_LOW: a VM host's vCPUs
+ * on SMT siblings of one core, more threads than cores) measured that placement; say so
+ * after whatever else the note says. */
+static void note_shared_cores(const struct tlb_table *tb, size_t rb, const struct tlb_table *tn,
+                              size_t rn, struct result *r) {
+    double sb, sn;
+    const int low_b = tlb_table_double(tb, rb, tlb_table_col(tb, "core_share"), &sb) &&
+                      sb < TLB_CORE_SHARE_LOW;
+    const int low_n = tlb_table_double(tn, rn, tlb_table_col(tn, "core_share"), &sn) &&
+                      sn < TLB_CORE_SHARE_LOW;
+    if (!low_b && !low_n) return;
+    char which[64];
+    if (low_b && low_n) snprintf(which, sizeof which, "both sides, %.2f and %.2f", sb, sn);
+    else snprintf(which, sizeof which, "%s, %.2f", low_b ? "BASE" : "NEW", low_b ? sb : sn);
+    const size_t l = strlen(r->note);
+    snprintf(r->note + l, sizeof r->note - l, "%sthreads shared cores (core_share on %s)",
+             l ? "; " : "", which);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -1107,6 +1127,8 @@ int tlb_cmd_compare(int argc, char **argv) {
                 goto done;
             }
             if (got == 0) continue; /* not measured on one side */
+            if (metrics[m].single && !metrics[m].deterministic) /* timed: not peak memory */
+                note_shared_cores(tb, rb, tn, rn, &r);
             n.v[r.v]++;
             n.compared += !r.no_data;
             n.disturbed += r.no_data;

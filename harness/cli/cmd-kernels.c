@@ -519,8 +519,6 @@ static int probes_start(const struct opts *o, struct pools *ps, struct limits *l
  * vCPUs on SMT siblings of one core (seen here: 2 threads 117.5 GFLOP/s, 1 thread 117.8,
  * other times 235), and every thread-scaling figure of the run then describes that
  * placement, not the machine. */
-#define SHARED_CORE_SCALING 0.75 /* below this share of t x the 1-thread peak: warn */
-
 static void shared_core_check(const struct opts *o, const struct limits *lim) {
     double one = 0;
     for (int i = 0; i < o->n_threads && !o->no_probes; i++)
@@ -528,7 +526,7 @@ static void shared_core_check(const struct opts *o, const struct limits *lim) {
     for (int i = 0; i < o->n_threads && one > 0; i++) {
         const int t = o->threads[i];
         const double pk = sample_best(&lim->peak[i]);
-        if (t > 1 && pk < SHARED_CORE_SCALING * t * one)
+        if (t > 1 && pk < TLB_CORE_SHARE_LOW * t * one)
             tlb_warn("probe: %d threads reached %.1f GFLOP/s of FMA, %.2fx the 1-thread %.1f: "
                      "they did not get %d cores (vCPUs on SMT siblings of one host core, or "
                      "throttled), so the %d-thread rows measure that, not the machine",

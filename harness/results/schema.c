@@ -14,7 +14,7 @@
 
 const struct tlb_column tlb_columns[] = {
     /* ---- identity ---- */
-    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-3`; `tlbench-csv-1` or `tlbench-csv-2` in older files); always the first column."},
+    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-4`; `tlbench-csv-1` to `tlbench-csv-3` in older files); always the first column."},
     {"run_id", "", S, 1, "Identifier shared by all rows written by one sweep invocation."},
     {"test_time", "RFC 3339", S, 1, "When the configuration finished, UTC, `YYYY-MM-DDTHH:MM:SSZ` (as llama-bench)."},
     {"tlbench_version", "", S, 1, "tlbench version string."},
@@ -133,6 +133,8 @@ const struct tlb_column tlb_columns[] = {
     {"engine_version", "", S, 3, "The engine's version: for `tlbench` its version and build commit; for `llama.cpp` llama-bench's `build_commit` and `build_number`, e.g. `c392e5094 (4748)`."},
     {"engine_backends", "", S, 3, "Backends the engine reports (llama-bench `backends`, e.g. `CPU`, `BLAS`, `CUDA`); empty for tlbench rows (their `kernel` says)."},
     {"engine_model", "", S, 3, "The model file the engine read when tlbench did not load `model_source` itself: for llama.cpp rows the GGUF llama-bench ran (`model_source` itself, or the GGUF tlbench wrote from it for this weight type); empty for tlbench rows."},
+    /* ---- version 4 ---- */
+    {"core_share", "share", F, 4, "FMA throughput of the row's n_threads threads, measured just before its first repetition, as a share of n_threads times one thread's: about 1 when every thread had a core of its own, below 0.75 when they shared cores (a VM host running vCPUs on one core's SMT siblings, more threads than cores, throttling), which neither load nor steal time shows; the row then measures that. Empty for 1-thread rows and llama.cpp rows."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 
@@ -144,7 +146,8 @@ const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 const struct tlb_schema_version tlb_schema_versions[] = {
     {"tlbench-csv-1", 1, 93},
     {"tlbench-csv-2", 2, 94},
-    {"tlbench-csv-3", 3, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
+    {"tlbench-csv-3", 3, 109},
+    {"tlbench-csv-4", 4, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
 };
 const int tlb_n_schema_versions =
     (int)(sizeof tlb_schema_versions / sizeof tlb_schema_versions[0]);

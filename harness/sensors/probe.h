@@ -18,6 +18,10 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
  * the best of 6 runs of a few milliseconds. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */
 double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa);
 
+/* N threads whose FMA peak is below this share of N x one thread's did not get N cores
+ * (kernels warns; the results column core_share; compare notes it). */
+#define TLB_CORE_SHARE_LOW 0.75
+
 /* Size of the last-level cache in bytes (sysfs cache/index*, else sysconf), 0 when unknown. */
 size_t tlb_probe_llc_bytes(void);
 

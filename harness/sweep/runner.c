@@ -18,11 +18,23 @@
 #include "engine.h"
 #include "monitor.h"
 #include "phase-cells.h"
+#include "probe.h"
 #include "sampler.h"
 #include "stats.h"
 #include "sysfs.h"
 #include "test-hooks.h"
 #include "util.h"
+
+/* FMA throughput of the engine's n threads as a share of n times one thread's: about 1 when
+ * every thread has a core of its own; far less when they share cores (a VM host running two
+ * vCPUs on one core's SMT siblings, more threads than cores, throttling), which no load or
+ * steal figure shows. About 50 ms. */
+static double core_share(const struct tlb_engine *e, int n) {
+    const char *isa;
+    const double one = tlb_probe_fma_peak(NULL, &isa);
+    const double all = tlb_probe_fma_peak(tlb_engine_pool(e), &isa);
+    return one > 0 ? all / (n * one) : NAN;
+}
 
 /* ---- tokens ---- */
 
@@ -379,6 +391,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     int64_t t_all = 0;
     for (int r = 0; r < reps; r++) {
         if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
+        if (r == 0 && o->n_threads > 1) /* in this process's own turn: ab's other build waits */
+            set_d(row, "core_share", core_share(e, o->n_threads), &rc);
         int64_t t_rep0 = tlb_now_ns();
         have_load = have_load && tlb_cpuload_sample(o->root, &before) == 0;
         if (ctr && tlb_counters_start(ctr, why, sizeof why) != 0) {
