@@ -49,66 +49,36 @@ static uint64_t read_c(const uint64_t *p, size_t words) {
  * so every other segment reads one sequential stream instead and the best of both counts. */
 #define STREAMS 4
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, size_t words) {
-    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
-    const size_t q = words / STREAMS / 8 * 8; /* words per stream, whole 64-byte lines */
+/* The reads of `streams` equal parts of [p, p + words) side by side, each part sequential
+ * (streams = 1: one sequential stream), 2 vectors per part and step. */
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, size_t words,
+                                                          int streams) {
+    __m256i a = _mm256_setzero_si256(), b = a;
+    const size_t q = words / (size_t)streams / 8 * 8; /* words per part, whole 64-byte lines */
     for (size_t i = 0; i + 8 <= q; i += 8)
-        for (int s = 0; s < STREAMS; s += 2) {
-            const uint64_t *p0 = p + (size_t)s * q + i, *p1 = p0 + q;
-            a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(const void *)p0));
-            b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(const void *)(p0 + 4)));
-            c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(const void *)p1));
-            d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(const void *)(p1 + 4)));
+        for (int s = 0; s < streams; s++) {
+            const uint64_t *ps = p + (size_t)s * q + i;
+            a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(const void *)ps));
+            b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(const void *)(ps + 4)));
         }
     uint64_t v[4], sum = 0;
-    _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+    _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(a, b));
     for (int i = 0; i < 4; i++) sum += v[i];
     return sum;
 }
 
-/* One sequential stream, 256 bytes per step in four accumulators. */
-__attribute__((target("avx2"))) static uint64_t read_seq_avx2(const uint64_t *p, size_t words) {
-    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
-    for (size_t i = 0; i + 32 <= words; i += 32)
-        for (int u = 0; u < 32; u += 16) {
-            a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(const void *)(p + i + u)));
-            b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(const void *)(p + i + u + 4)));
-            c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(const void *)(p + i + u + 8)));
-            d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(const void *)(p + i + u + 12)));
-        }
-    uint64_t v[4], sum = 0;
-    _mm256_storeu_si256((__m256i *)(void *)v, _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
-    for (int i = 0; i < 4; i++) sum += v[i];
-    return sum;
-}
-
-__attribute__((target("avx512f"))) static uint64_t read_seq_avx512(const uint64_t *p, size_t words) {
-    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
-    for (size_t i = 0; i + 32 <= words; i += 32) {
-        a = _mm512_add_epi64(a, _mm512_load_si512((const void *)(p + i)));
-        b = _mm512_add_epi64(b, _mm512_load_si512((const void *)(p + i + 8)));
-        c = _mm512_add_epi64(c, _mm512_load_si512((const void *)(p + i + 16)));
-        d = _mm512_add_epi64(d, _mm512_load_si512((const void *)(p + i + 24)));
-    }
-    uint64_t v[8], sum = 0;
-    _mm512_storeu_si512((void *)v, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
-    for (int i = 0; i < 8; i++) sum += v[i];
-    return sum;
-}
-
-__attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *p, size_t words) {
-    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
-    const size_t q = words / STREAMS / 16 * 16; /* words per stream, whole 128-byte pairs */
+__attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *p, size_t words,
+                                                               int streams) {
+    __m512i a = _mm512_setzero_si512(), b = a;
+    const size_t q = words / (size_t)streams / 16 * 16; /* words per part, whole 128-byte pairs */
     for (size_t i = 0; i + 16 <= q; i += 16)
-        for (int s = 0; s < STREAMS; s += 2) {
-            const uint64_t *p0 = p + (size_t)s * q + i, *p1 = p0 + q;
-            a = _mm512_add_epi64(a, _mm512_load_si512((const void *)p0));
-            b = _mm512_add_epi64(b, _mm512_load_si512((const void *)(p0 + 8)));
-            c = _mm512_add_epi64(c, _mm512_load_si512((const void *)p1));
-            d = _mm512_add_epi64(d, _mm512_load_si512((const void *)(p1 + 8)));
+        for (int s = 0; s < streams; s++) {
+            const uint64_t *ps = p + (size_t)s * q + i;
+            a = _mm512_add_epi64(a, _mm512_load_si512((const void *)ps));
+            b = _mm512_add_epi64(b, _mm512_load_si512((const void *)(ps + 8)));
         }
     uint64_t v[8], sum = 0; /* unsigned: the reduce intrinsic adds as signed (UB on overflow) */
-    _mm512_storeu_si512((void *)v, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
+    _mm512_storeu_si512((void *)v, _mm512_add_epi64(a, b));
     for (int i = 0; i < 8; i++) sum += v[i];
     return sum;
 }
@@ -125,8 +95,8 @@ static void bw_read(void *arg, int ith, int nth) {
     uint64_t s;
     switch (j->kind) {
 #if defined(__x86_64__)
-    case 2: s = j->seq ? read_seq_avx512(p, words) : read_avx512(p, words); break;
-    case 1: s = j->seq ? read_seq_avx2(p, words) : read_avx2(p, words); break;
+    case 2: s = read_avx512(p, words, j->seq ? 1 : STREAMS); break;
+    case 1: s = read_avx2(p, words, j->seq ? 1 : STREAMS); break;
 #endif
     default: s = read_c(p, words); break;
     }
