@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:16.1175]
+set yrange [0:11.5698]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:22.2713]
+set yrange [0:24.1355]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:37.7198]
+set yrange [0:38.8571]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -64,7 +64,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:63.4533]
+set yrange [0:68.2144]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -100,7 +100,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:16.1175]
+set yrange [0:11.5698]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -113,7 +113,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:22.2713]
+set yrange [0:24.1355]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -126,7 +126,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:37.7198]
+set yrange [0:38.8571]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -139,7 +139,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:63.4533]
+set yrange [0:68.2144]
 set xlabel 'threads'
 set ylabel ''
 set key top left

@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:103.397]
+set yrange [0:108.411]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:105.689]
+set yrange [0:101.667]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:265.1]
+set yrange [0:283.733]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -64,7 +64,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:268.763]
+set yrange [0:287.112]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -100,7 +100,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:103.397]
+set yrange [0:108.411]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -113,7 +113,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:105.689]
+set yrange [0:101.667]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -126,7 +126,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:265.1]
+set yrange [0:283.733]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -139,7 +139,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:268.763]
+set yrange [0:287.112]
 set xlabel 'threads'
 set ylabel ''
 set key top left
