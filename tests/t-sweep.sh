@@ -268,6 +268,11 @@ else
     if grep -Eq 'threads shared cores \(core_share on (NEW|both sides), 0\.[0-9]' "$tmp/cmp.txt"; then
         ok compare_notes_shared_cores
     else fail compare_notes_shared_cores "$(grep tg_ts "$tmp/cmp.txt" | head -2)"; fi
+    # and the report says how many configurations it concerns
+    if "$T" report "$tmp/pin.csv" -o "$tmp/pin-report" >/dev/null 2>&1 && \
+       grep -q '1 of the 1 multi-thread configurations were measured, in at least one round, while their threads shared cores' \
+           "$tmp/pin-report/summary.md"; then ok report_notes_shared_cores
+    else fail report_notes_shared_cores "$(grep -i 'shared' "$tmp/pin-report/summary.md" 2>/dev/null | head -2)"; fi
 fi
 
 for f in sweeps/*.conf; do

@@ -319,6 +319,7 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
             row->kld = dval(t, r, "kld_mean");
             row->top1 = dval(t, r, "top1_agree");
             row->noisy = ival(t, r, "noisy", 0) != 0;
+            row->core_share = dval(t, r, "core_share");
             row->invalid = charted_invalid;
             row->run_id = cell(t, r, "run_id");
             row->round = ival(t, r, "round", 0);
@@ -470,6 +471,7 @@ static int one_row_per_config(struct tlb_rep_data *d) {
                 const struct tlb_rep_row *r = refs[i + k].r;
                 if (isfinite(r->peak) && !(r->peak <= last.peak)) last.peak = r->peak;
                 last.noisy |= r->noisy;
+                if (r->core_share < last.core_share) last.core_share = r->core_share;
                 last.invalid |= r->invalid;
             }
         }

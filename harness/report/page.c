@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
 #include "report.h"
 #include "stats.h"
 #include "util.h"
@@ -878,6 +879,20 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
                  "in the tables): their error bars are wide and single comparisons between them "
                  "are not reliable. Rerun on an idle machine, with more repetitions (-r).",
                  noisy, d->n_rows, TLB_NOISY_CV_PCT);
+        rc |= tlb_doc_note(doc, t);
+    }
+    size_t shared = 0, multi = 0;
+    for (size_t i = 0; i < d->n_rows; i++) {
+        multi += d->rows[i].threads > 1;
+        shared += d->rows[i].core_share < TLB_CORE_SHARE_LOW; /* NAN: not measured */
+    }
+    if (shared) {
+        snprintf(t, sizeof t, "%zu of the %zu multi-thread configurations were measured, in at least "
+                 "one round, while their threads shared cores (core_share below %g: FMA throughput of n threads "
+                 "under %g x n times one thread's; on a VM the host ran its vCPUs on SMT siblings "
+                 "of one core, or there were more threads than cores): they show that "
+                 "placement, not what the threads reach with a core each.",
+                 shared, multi, TLB_CORE_SHARE_LOW, TLB_CORE_SHARE_LOW);
         rc |= tlb_doc_note(doc, t);
     }
     for (int i = 0; i < n_charts; i++) {

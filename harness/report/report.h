@@ -85,6 +85,7 @@ struct tlb_rep_row {
     double jpt, tpj, avg_w;          /* J/token, tokens/J, W */
     double kld, top1;
     int noisy;
+    double core_share;               /* lowest over the rows: below 0.75 threads shared cores */
     int invalid;                     /* status invalid (throttled...): charted, marked, never ranked */
     const char *run_id;              /* with round: one of an interleaved run's rounds */
     int64_t round;                   /* 0 when not a round */
