@@ -199,8 +199,10 @@ static size_t kv_head_off(const struct tlb_engine *e, int layer, int kvh) {
            (size_t)tlb_head_dim(c);
 }
 
-/* A layer's positions [0, n) as saved: K then V, each KV head's n rows after the other's. */
-static int kv_layer_copy(struct tlb_engine *e, int layer, int n, char *buf, int save) {
+/* A layer's positions [0, n) as saved: K then V, each KV head's n rows after the other's;
+ * copied out to `to`, or in from `from` (the other NULL). */
+static int kv_layer_copy(const struct tlb_engine *e, int layer, int n, char *to,
+                         const char *from) {
     const struct tlb_config *c = &e->m->cfg;
     if (layer < 0 || layer >= c->n_layers || n < 0 || n > e->ctx_len) {
         tlb_error("KV copy: layer %d or %d positions out of range", layer, n);
@@ -208,21 +210,22 @@ static int kv_layer_copy(struct tlb_engine *e, int layer, int n, char *buf, int 
     }
     const size_t len = (size_t)n * (size_t)tlb_head_dim(c) * e->kv_elem;
     char *caches[2] = {e->key_cache, e->value_cache};
+    size_t at = 0;
     for (int kv = 0; kv < 2; kv++)
-        for (int h = 0; h < c->n_kv_heads; h++, buf += len) {
+        for (int h = 0; h < c->n_kv_heads; h++, at += len) {
             char *p = caches[kv] + kv_head_off(e, layer, h) * e->kv_elem;
-            if (save) memcpy(buf, p, len);
-            else memcpy(p, buf, len);
+            if (to) memcpy(to + at, p, len);
+            else memcpy(p, from + at, len);
         }
     return 0;
 }
 
 int tlb_engine_kv_save_layer(const struct tlb_engine *e, int layer, int n, void *dst) {
-    return kv_layer_copy((struct tlb_engine *)e, layer, n, dst, 1); /* save only reads e */
+    return kv_layer_copy(e, layer, n, dst, NULL);
 }
 
 int tlb_engine_kv_load_layer(struct tlb_engine *e, int layer, int n, const void *src) {
-    return kv_layer_copy(e, layer, n, (char *)(uintptr_t)src, 0); /* load only reads src */
+    return kv_layer_copy(e, layer, n, NULL, src);
 }
 
 size_t tlb_engine_scratch_bytes(const struct tlb_engine *e) {
@@ -297,15 +300,15 @@ static void attention_task(void *arg, long task, int thread) {
 struct swiglu_job {
     float *hb;
     const float *hb2;
-    size_t n, per_task;
+    long n, tasks;
 };
 
 static void swiglu_task(void *arg, long task, int thread) {
     const struct swiglu_job *j = arg;
     (void)thread;
-    const size_t lo = (size_t)task * j->per_task;
-    const size_t hi = lo + j->per_task < j->n ? lo + j->per_task : j->n;
-    for (size_t i = lo; i < hi; i++) {
+    long lo, hi;
+    tlb_split_range(j->n, (int)task, (int)j->tasks, &lo, &hi);
+    for (long i = lo; i < hi; i++) {
         float val = j->hb[i];
         val *= (1.0f / (1.0f + expf(-val))); /* SiLU */
         val *= j->hb2[i];
@@ -380,12 +383,10 @@ static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos
                     c->rms_eps);
         if (matmul(e, e->hb, e->xb, &L->w1, n) || matmul(e, e->hb2, e->xb, &L->w3, n))
             return -1;
-        struct swiglu_job sj = {e->hb, e->hb2, (size_t)n * (size_t)hidden, 0};
-        const size_t tasks = (size_t)tlb_pool_size(e->pool) * SWIGLU_TASKS_PER_THREAD;
-        sj.per_task = (sj.n + tasks - 1) / tasks;
-        if (sj.per_task < SWIGLU_MIN_TASK) sj.per_task = SWIGLU_MIN_TASK;
-        tlb_pool_run_chunks(e->pool, (long)((sj.n + sj.per_task - 1) / sj.per_task), swiglu_task,
-                            &sj);
+        struct swiglu_job sj = {e->hb, e->hb2, (long)n * hidden, 0};
+        sj.tasks = tlb_pool_chunk_count(sj.n, tlb_pool_size(e->pool), SWIGLU_TASKS_PER_THREAD,
+                                        SWIGLU_MIN_TASK);
+        tlb_pool_run_chunks(e->pool, sj.tasks, swiglu_task, &sj);
         if (matmul(e, e->xb, e->hb, &L->w2, n)) return -1;
         for (size_t i = 0; i < (size_t)n * dim; i++) e->x[i] += e->xb[i];
     }

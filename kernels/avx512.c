@@ -990,7 +990,7 @@ static void decode_prep(const struct job *j) {
         const __m512i xv = _mm512_loadu_si512((const void *)(j->xq + p * 64));
         const __m512i e = q4 ? e8 : _mm512_set1_epi8((char)0x80); /* W's offset: 8 or -128 */
         const __m512i c = j->vnni ? dpbusd(_mm512_setzero_si512(), e, xv)
-                          : q4    ? _mm512_madd_epi16(_mm512_maddubs_epi16(e8, xv), _mm512_set1_epi16(1))
+                          : q4    ? _mm512_madd_epi16(_mm512_maddubs_epi16(e, xv), _mm512_set1_epi16(1))
                                   : _mm512_setzero_si512(); /* q8_0's sign trick needs none */
         _mm512_store_si512((void *)(xc + p * 16), _mm512_sub_epi32(_mm512_setzero_si512(), c));
     }
