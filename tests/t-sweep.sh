@@ -273,6 +273,26 @@ else
        grep -q '1 of the 1 multi-thread configurations were measured, in at least one round, while their threads shared cores' \
            "$tmp/pin-report/summary.md"; then ok report_notes_shared_cores
     else fail report_notes_shared_cores "$(grep -i 'shared' "$tmp/pin-report/summary.md" 2>/dev/null | head -2)"; fi
+    # two rounds of one configuration, the low share in the first and none in the last: compare
+    # and report take the lowest over the rounds, not the last row's
+    python3 - "$tmp/free.csv" "$tmp/rounds-b.csv" "$tmp/rounds-n.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+h, row = rows[0], rows[1]
+c, rd, rid = h.index("core_share"), h.index("round"), h.index("run_id")
+for out, shares in ((sys.argv[2], ("1.0", "1.0")), (sys.argv[3], ("0.4", ""))):
+    w = csv.writer(open(out, "w", newline=""), lineterminator="\n")
+    w.writerow(h)
+    for k, share in enumerate(shares):
+        r = list(row); r[c] = share; r[rd] = str(k + 1); r[rid] = "rounds-" + out[-5]
+        w.writerow(r)
+PY
+    "$T" compare "$tmp/rounds-b.csv" "$tmp/rounds-n.csv" >"$tmp/cmpr.txt" 2>&1
+    "$T" report "$tmp/rounds-n.csv" -o "$tmp/rounds-report" >/dev/null 2>&1
+    if grep -q 'threads shared cores (core_share on NEW, 0.40)' "$tmp/cmpr.txt" && \
+       grep -q '1 of the 1 multi-thread configurations were measured, in at least one round' \
+           "$tmp/rounds-report/summary.md"; then ok shared_cores_lowest_over_rounds
+    else fail shared_cores_lowest_over_rounds "compare: $(grep -c 'shared cores' "$tmp/cmpr.txt") notes; $(grep -i 'shared' "$tmp/rounds-report/summary.md" | head -1)"; fi
 fi
 
 for f in sweeps/*.conf; do

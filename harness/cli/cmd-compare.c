@@ -547,16 +547,25 @@ static int compare_metric(const struct opts *op, int mi, const struct side *b,
     return 1;
 }
 
-/* A side whose threads shared cores (core_share below TLB_CORE_SHARE_LOW: a VM host's vCPUs
- * on SMT siblings of one core, more threads than cores) measured that placement; say so
- * after whatever else the note says. */
-static void note_shared_cores(const struct tlb_table *tb, size_t rb, const struct tlb_table *tn,
-                              size_t rn, struct result *r) {
-    double sb, sn;
-    const int low_b = tlb_table_double(tb, rb, tlb_table_col(tb, "core_share"), &sb) &&
-                      sb < TLB_CORE_SHARE_LOW;
-    const int low_n = tlb_table_double(tn, rn, tlb_table_col(tn, "core_share"), &sn) &&
-                      sn < TLB_CORE_SHARE_LOW;
+/* The lowest core_share over a configuration's rows (its rounds, else its one row); NaN when
+ * none has one. */
+static double lowest_core_share(const struct tlb_table *t, const struct config *c) {
+    const int col = tlb_table_col(t, "core_share");
+    double low = NAN, v;
+    for (size_t k = 0; k < (c->n_rounds ? c->n_rounds : 1); k++)
+        if (tlb_table_double(t, c->n_rounds ? c->rounds[k] : c->row, col, &v) && !(v >= low))
+            low = v;
+    return low;
+}
+
+/* A side whose threads shared cores (core_share below TLB_CORE_SHARE_LOW in any of its rows: a
+ * VM host's vCPUs on SMT siblings of one core, more threads than cores) measured that
+ * placement; say so after whatever else the note says. */
+static void note_shared_cores(const struct tlb_table *tb, const struct config *cb,
+                              const struct tlb_table *tn, const struct config *cn,
+                              struct result *r) {
+    const double sb = lowest_core_share(tb, cb), sn = lowest_core_share(tn, cn);
+    const int low_b = sb < TLB_CORE_SHARE_LOW, low_n = sn < TLB_CORE_SHARE_LOW; /* NaN: no */
     if (!low_b && !low_n) return;
     char which[64];
     if (low_b && low_n) snprintf(which, sizeof which, "both sides, %.2f and %.2f", sb, sn);
@@ -1128,7 +1137,7 @@ int tlb_cmd_compare(int argc, char **argv) {
             }
             if (got == 0) continue; /* not measured on one side */
             if (metrics[m].single && !metrics[m].deterministic) /* timed: not peak memory */
-                note_shared_cores(tb, rb, tn, rn, &r);
+                note_shared_cores(tb, cb, tn, cn, &r);
             n.v[r.v]++;
             n.compared += !r.no_data;
             n.disturbed += r.no_data;

@@ -471,7 +471,8 @@ static int one_row_per_config(struct tlb_rep_data *d) {
                 const struct tlb_rep_row *r = refs[i + k].r;
                 if (isfinite(r->peak) && !(r->peak <= last.peak)) last.peak = r->peak;
                 last.noisy |= r->noisy;
-                if (r->core_share < last.core_share) last.core_share = r->core_share;
+                if (isfinite(r->core_share) && !(r->core_share >= last.core_share))
+                    last.core_share = r->core_share; /* the lowest; last's may be NaN */
                 last.invalid |= r->invalid;
             }
         }
