@@ -594,6 +594,52 @@ INLINE void fdec(const int wt, const int nf, const float *x, const char *w, size
     for (int f = 0; f < nf; f++) out[(size_t)f * ostride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[f][0], acc[f][1]));
 }
 
+/* bf16 decode as fdec, 32 weights per load: as f32, a row's even bf16 are its 32-bit words
+ * shifted up 16 bits and its odd ones the words with the low 16 bits cleared, 2 operations
+ * per 32 weights where widening each half and shifting takes 4 (and 2 loads). X comes in the
+ * same order, taken apart once per matmul (x_pair_order): per 32 values, the 16 even ones,
+ * then the 16 odd ones, zeros past k. Products and f32 sums as in fdec, in another order. */
+INLINE void bdec(const int nf, const float *xp, const char *w, size_t stride, int64_t len,
+                 float *out, size_t ostride) {
+    __m512 acc[FDEC_MAX][2];
+    const __m512i hi16 = _mm512_set1_epi32((int)0xffff0000u);
+    for (int f = 0; f < nf; f++) acc[f][0] = acc[f][1] = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 32 <= len; c += 32) {
+        const __m512 xe = _mm512_load_ps(xp + c), xo = _mm512_load_ps(xp + c + 16);
+        for (int f = 0; f < nf; f++) {
+            const __m512i v = _mm512_loadu_si512((const void *)((const uint16_t *)(const void *)(w + (size_t)f * stride) + c));
+            acc[f][0] = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), acc[f][0]);
+            acc[f][1] = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(v, hi16)), acc[f][1]);
+        }
+    }
+    if (c < len) {
+        const __mmask32 mask = ((__mmask32)1 << (len - c)) - 1;
+        const __m512 xe = _mm512_load_ps(xp + c), xo = _mm512_load_ps(xp + c + 16);
+        for (int f = 0; f < nf; f++) {
+            const __m512i v = _mm512_maskz_loadu_epi16(mask, (const uint16_t *)(const void *)(w + (size_t)f * stride) + c);
+            acc[f][0] = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), acc[f][0]);
+            acc[f][1] = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(v, hi16)), acc[f][1]);
+        }
+    }
+    for (int f = 0; f < nf; f++) out[(size_t)f * ostride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[f][0], acc[f][1]));
+}
+
+/* X (k values) in bdec's order into xp (k rounded up to 32, 64-byte aligned). */
+static void x_pair_order(const float *x, int64_t k, float *xp) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int64_t c = 0; c < k; c += 32) {
+        const int64_t n = k - c;
+        const __m512 a = _mm512_maskz_loadu_ps(n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1), x + c);
+        const __m512 b = n <= 16 ? _mm512_setzero_ps()
+                                 : _mm512_maskz_loadu_ps(n >= 32 ? (__mmask16)0xffff : (__mmask16)((1u << (n - 16)) - 1), x + c + 16);
+        _mm512_store_ps(xp + c, _mm512_permutex2var_ps(a, even, b));
+        _mm512_store_ps(xp + c + 16, _mm512_permutex2var_ps(a, odd, b));
+    }
+}
+#define BF16_PAIRS 1 /* simd-jobs.h: bf16 decode takes X through x_pair_order */
+
 typedef void (*fdec_fn)(const float *, const char *, size_t, int64_t, float *, size_t);
 #define FDECF(NF, WT)                                                                          \
     static void fdec_##NF##_##WT(const float *x, const char *w, size_t stride, int64_t len,    \
@@ -603,13 +649,21 @@ typedef void (*fdec_fn)(const float *, const char *, size_t, int64_t, float *, s
 #define FDECS(WT) FDECF(2, WT) FDECF(4, WT) FDECF(6, WT)
 FDECS(WT_F32)
 FDECS(WT_F16)
-FDECS(WT_BF16)
+#define BDECF(NF)                                                                              \
+    static void bdec_##NF(const float *xp, const char *w, size_t stride, int64_t len,          \
+                          float *out, size_t ostride) {                                        \
+        bdec(NF, xp, w, stride, len, out, ostride);                                            \
+    }
+BDECF(2)
+BDECF(4)
+BDECF(6)
 /* Streams per weight type and k (W rows side by side): X rows up to 16 KiB stay in L1 beside
- * 2 f32 streams or 4 of 16-bit weights; longer ones need more streams to cut their traffic. */
+ * 2 f32 streams or 4 of 16-bit weights; longer ones need more streams to cut their traffic.
+ * bf16 rows (bdec) take X in pair order. */
 static fdec_fn fdec_for(int wt, int64_t k, int *nf) {
     static const fdec_fn t[3][3] = {{fdec_2_WT_F32, fdec_4_WT_F32, fdec_6_WT_F32},
                                     {fdec_2_WT_F16, fdec_4_WT_F16, fdec_6_WT_F16},
-                                    {fdec_2_WT_BF16, fdec_4_WT_BF16, fdec_6_WT_BF16}};
+                                    {bdec_2, bdec_4, bdec_6}};
     const int big = k * (int64_t)sizeof(float) > ((int64_t)16 << 10);
     const int i = wt == WT_F32 ? (big ? 1 : 0) : (big ? 2 : 1);
     *nf = 2 + 2 * i;

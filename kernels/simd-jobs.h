@@ -58,6 +58,7 @@ struct job {
     int32_t *xc;      /* (m, dstride) packed path: block corrections */
     void *xdec;       /* m == 1: X as the decode loop wants it (XDEC_BYTES, the kernel's layout) */
     uint32_t *xb;     /* bf16 prefill (BF16_DOT): X as bf16 pairs, (m, xbstride) */
+    float *xpairs;    /* bf16 decode (BF16_PAIRS): X in x_pair_order's order */
     size_t xbstride;
     float *tiles;
     int vnni, vbmi;
@@ -161,8 +162,12 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
         int nf;
         const fdec_fn f = fdec_for(wt, k, &nf);
         const int64_t h = (hi - lo) / nf;
+        const float *x = j->x;
+#ifdef BF16_PAIRS
+        if (wt == WT_BF16) x = j->xpairs;
+#endif
         for (int64_t i = 0; i < h; i++)
-            f(j->x, (const char *)w->data + (size_t)(lo + i) * rb, (size_t)h * rb, k, j->y + lo + i,
+            f(x, (const char *)w->data + (size_t)(lo + i) * rb, (size_t)h * rb, k, j->y + lo + i,
               (size_t)h);
         lo += nf * h;
     }
@@ -267,6 +272,17 @@ static size_t simd_scratch(void *state) {
     return s ? s->xq_cap + (size_t)s->n_tiles * TILE_BYTES : 0;
 }
 
+/* s->xq at least need bytes (its contents are not kept). */
+static int xq_reserve(struct simd_state *s, size_t need) {
+    if (need <= s->xq_cap) return 0;
+    uint8_t *p = tlb_alloc_aligned(need, KNAME " activations");
+    if (!p) return -1;
+    tlb_free_aligned(s->xq);
+    s->xq = p;
+    s->xq_cap = need;
+    return 0;
+}
+
 static void quantize_job(void *arg, int ith, int nth);
 #ifdef BF16_DOT
 /* X's rows, part ith of nth, rounded to bf16 pairs for the bf16 prefill */
@@ -281,7 +297,7 @@ static void bf16_job(void *arg, int ith, int nth) {
 static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                        const struct tlb_tensor *w, int m) {
     struct simd_state *s = state;
-    struct job job = {0, 0, 0, y, x, w, m, NULL, 0, NULL, 0, NULL, NULL, NULL, 0, NULL, s->vnni, s->vbmi, 0};
+    struct job job = {.y = y, .x = x, .w = w, .m = m, .vnni = s->vnni, .vbmi = s->vbmi};
     const int nth = tlb_pool_size(pool);
     const int quant = tlb_type_traits(w->type)->is_quantized;
     job.packed = quant && s->vnni && m >= PACK_MIN_M;
@@ -297,6 +313,14 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
         s->tiles = t;
         s->n_tiles = nth;
     }
+#ifdef BF16_PAIRS
+    if (w->type == TLB_TYPE_BF16 && m == 1) {
+        const size_t need = ((size_t)w->cols + 31) / 32 * 32 * sizeof(float);
+        if (xq_reserve(s, need) != 0) return -1;
+        job.xpairs = (float *)(void *)s->xq;
+        x_pair_order(x, w->cols, job.xpairs);
+    }
+#endif
 #ifdef BF16_DOT
     if (s->bf16 && w->type == TLB_TYPE_BF16 && m > FMR) {
         job.xbstride = ((size_t)(w->cols + 1) / 2 + 15) & ~(size_t)15;
@@ -305,13 +329,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
             tlb_error(KNAME ": activation scratch size overflows");
             return -1;
         }
-        if (need > s->xq_cap) {
-            uint8_t *p = tlb_alloc_aligned(need, KNAME " activations");
-            if (!p) return -1;
-            tlb_free_aligned(s->xq);
-            s->xq = p;
-            s->xq_cap = need;
-        }
+        if (xq_reserve(s, need) != 0) return -1;
         job.xb = (uint32_t *)(void *)s->xq;
         tlb_pool_run(pool, bf16_job, &job);
     }
@@ -326,13 +344,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
             tlb_error(KNAME ": activation scratch size overflows");
             return -1;
         }
-        if (need > s->xq_cap) {
-            uint8_t *p = tlb_alloc_aligned(need, KNAME " activations");
-            if (!p) return -1;
-            tlb_free_aligned(s->xq);
-            s->xq = p;
-            s->xq_cap = need;
-        }
+        if (xq_reserve(s, need) != 0) return -1;
         job.xq = s->xq;
         job.xd = (float *)(void *)(s->xq + (size_t)m * job.xstride);
         job.xc = (int32_t *)(void *)(job.xd + (size_t)m * job.dstride);
