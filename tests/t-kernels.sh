@@ -61,4 +61,18 @@ elif taskset -c 0 "$T" kernels "${small[@]}" -t 1,2 --quant f32 --shapes 32x256 
 else
     fail kernels_shared_core_warned "exit $?: $(head -c 300 "$tmp/err")"
 fi
+# The table ends with each type's lowest-highest decode share over the shapes: it must agree
+# with the rows' own %bw column (both rounded from the same figures).
+if "$T" kernels "${small[@]}" --quant q8_0,f16 --shapes 64x256,32x512,48x256 -o "$tmp/t.txt" 2>"$tmp/err"; then
+    want=$(awk '$4 == 1 && $9 ~ /%$/ { v = $9 + 0; k = $2; if (!(k in lo) || v < lo[k]) lo[k] = v
+                                       if (!(k in hi) || v > hi[k]) hi[k] = v }
+                END { for (k in lo) print k, lo[k] "-" hi[k] }' "$tmp/t.txt" | sort)
+    got=$(sed -n '/^decode (m = 1), share of the probe/,$p' "$tmp/t.txt" |
+          awk '/thread/ { print $2, $5 }' | sort)
+    if [ -n "$want" ] && [ "$want" = "$got" ] && [ "$(echo "$got" | wc -l)" = 2 ]; then
+        ok kernels_decode_summary
+    else fail kernels_decode_summary "rows say '$want', summary says '$got'"; fi
+else
+    fail kernels_decode_summary "exit $?: $(head -c 300 "$tmp/err")"
+fi
 exit 0

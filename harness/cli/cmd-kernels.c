@@ -76,7 +76,8 @@ static void usage(FILE *f) {
         "agree within 10 %%) or when a row beats the probe. Decode (m = 1) is bound by\n"
         "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
         "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
-        "16 output rows (column 'passed').\n\n"
+        "16 output rows (column 'passed'). The table ends with the lowest and highest decode\n"
+        "share of the probe over the shapes, per kernel, weight type and thread count.\n\n"
         "Weights live in a rotation of copies whose total exceeds the last-level cache, and\n"
         "each repetition uses the next copy, so every run reads its weights from DRAM as a\n"
         "decode step of a model larger than the caches does.\n\n"
@@ -766,6 +767,43 @@ static struct result *results_add(struct results *rs) {
     return r;
 }
 
+/* Table only: per kernel, weight type and thread count, the lowest and highest decode share of
+ * the probe over the shapes (the question a reader of the rows asks: how close to the memory's
+ * pace is each type), in the order the rows came. */
+static int emit_decode_summary(const struct results *rs, struct out *ou) {
+    int header = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct result *a = &rs->r[i];
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = rs->r[j].kn == a->kn && rs->r[j].t == a->t && rs->r[j].threads == a->threads &&
+                   rs->r[j].m == 1;
+        if (a->m != 1 || seen) continue;
+        double lo = 0, hi = 0;
+        int n = 0;
+        for (size_t j = i; j < rs->n; j++) {
+            const struct result *r = &rs->r[j];
+            if (r->kn != a->kn || r->t != a->t || r->threads != a->threads || r->m != 1 ||
+                r->status[0] || r->bw <= 0)
+                continue;
+            const double pct = 100.0 * (double)r->wbytes / r->med * 1e-9 / r->bw;
+            if (n == 0 || pct < lo) lo = pct;
+            if (n == 0 || pct > hi) hi = pct;
+            n++;
+        }
+        if (n == 0) continue;
+        if (!header && fprintf(ou->f, "\ndecode (m = 1), share of the probe's read bandwidth, "
+                                      "lowest-highest over the shapes:\n") < 0)
+            return -1;
+        header = 1;
+        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)\n", a->kn->name,
+                    tlb_type_traits(a->t)->name, a->threads, a->threads == 1 ? " " : "s", lo, hi,
+                    n, n == 1 ? "" : "s") < 0)
+            return -1;
+    }
+    return fflush(ou->f) == 0 ? 0 : -1;
+}
+
 /* Every row with the best probe figures, then a note when a row still beats the probe. */
 static int emit_all(const struct limits *lim, struct results *rs, struct out *ou) {
     int over = 0;
@@ -783,6 +821,7 @@ static int emit_all(const struct limits *lim, struct results *rs, struct out *ou
         if (pct > 100) over++;
         if (pct > worst) worst = pct;
     }
+    if (!ou->csv && emit_decode_summary(rs, ou) != 0) return -1;
     if (over)
         tlb_warn("%d row%s streamed more than the probe's best read bandwidth (up to %.0f %%): "
                  "the probe was measured low (busy machine) or those weights were partly "
