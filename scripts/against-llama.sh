@@ -24,7 +24,7 @@ REP=${OUT%.csv}-report
 [ ! -e "$OUT" ] || { echo "against-llama.sh: $OUT exists; move it away or set OUT" >&2; exit 2; }
 
 sweep=("$T" sweep --profile none --engine tlbench,llama.cpp --llama-bench "$LB"
-       --model synthetic:tinyllama-1.1b --quant f32,f16,q8_0,q4_0 --kernel auto -t 1,2
+       --model synthetic:tinyllama-1.1b --quant f32,f16,bf16,q8_0,q4_0 --kernel auto -t 1,2
        -p 128 -n 32 -r 3 --rounds 3 --kv-type f16 --no-accuracy)
 [ -n "${GGUF_DIR:-}" ] && sweep+=(--gguf-dir "$GGUF_DIR")
 sweep+=("$@" -o "$OUT")
