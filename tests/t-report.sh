@@ -219,7 +219,7 @@ EOF
     # the invalid row (999 tokens/s, throttled) is charted with its flag, never ranked
     if grep -q 'avx512 (noisy)' "$md" && grep -q 'never ranked' "$md" &&
        awk -F'\t' '$2 == 999 && $4 == 1 { f = 1 } END { exit !f }' "$tmp/dup/charts/decode-threads.tsv" &&
-       grep -q 'circled: noisy or invalid' "$tmp/dup/charts/decode-threads.gp" &&
+       grep -q 'circled: noisy, invalid or shared cores' "$tmp/dup/charts/decode-threads.gp" &&
        grep -q "circled points were measured on a noisy" "$md" &&
        ! grep -q '^| 1 | .* q4\\_0, tiled' "$md"; then
         ok report_noisy_invalid_marked

@@ -14,6 +14,7 @@ Q=(--model synthetic:tiny -p 4 -n 2 -r 2 --warmup 0 --power none --kv-type f32)
 P=(--profile none)   # the sweeps below do not depend on this machine's profile
 rows() { echo $(( $(wc -l <"$1") - 1 )); }              # data rows of a results file
 col() { awk -v c="$2" '$1 == c { print $2 }' "$1"; }    # a value from bench's table
+col_csv() { python3 -c 'import csv, sys; r = list(csv.DictReader(open(sys.argv[1]))); print(r[-1][sys.argv[2]] if r else "")' "$1" "$2"; }  # last row's
 
 # ---- a small sweep: every configuration gets a row, in plan order ----
 "$T" sweep "${P[@]}" "${Q[@]}" --quant f32,q4_0 --kernel naive,neon -t 1 --ctx 0,8 \
@@ -273,6 +274,19 @@ else
        grep -q '1 of the 1 multi-thread configurations were measured, in at least one round, while their threads shared cores' \
            "$tmp/pin-report/summary.md"; then ok report_notes_shared_cores
     else fail report_notes_shared_cores "$(grep -i 'shared' "$tmp/pin-report/summary.md" 2>/dev/null | head -2)"; fi
+    # ... and marks that configuration: "(shared cores)" in the tables, circled on the charts
+    # (the 2-thread point's flag column is 1), while the same configuration with a core per
+    # thread is not marked (unless this machine's vCPUs share one: nothing to tell apart then)
+    "$T" report "$tmp/free.csv" -o "$tmp/free-report" >/dev/null 2>&1
+    free_share=$(col_csv "$tmp/free.csv" core_share)
+    # (tiny runs are often also noisy: "(noisy, shared cores)", and circled for that too, so
+    # the free run's point is only checked for the words)
+    if grep -q 'naive (\(noisy, \)\?shared cores)' "$tmp/pin-report/summary.md" && \
+       awk -F'\t' '$1 == 2 && $NF == 1 { f = 1 } END { exit !f }' "$tmp/pin-report/charts/decode-threads.tsv" && \
+       { awk -v s="$free_share" 'BEGIN { exit !(s != "" && s < 0.75) }' ||
+         ! grep -q 'shared cores)' "$tmp/free-report/summary.md"; }; then
+        ok report_marks_shared_cores
+    else fail report_marks_shared_cores "free core_share '$free_share'; $(grep -c 'shared cores)' "$tmp/pin-report/summary.md") marks; tsv: $(tail -2 "$tmp/pin-report/charts/decode-threads.tsv" | tr '\t\n' ' |')"; fi
     # two rounds of one configuration, the low share in the first and none in the last: compare
     # and report take the lowest over the rounds, not the last row's
     python3 - "$tmp/free.csv" "$tmp/rounds-b.csv" "$tmp/rounds-n.csv" <<'PY'

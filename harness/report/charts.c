@@ -40,22 +40,27 @@ static void num(struct tlb_buf *b, double v) {
     else tlb_buf_puts(b, "NaN");
 }
 
-/* A new data block; returns its index. */
-/* Points not to be trusted (noisy: a wide spread or an outlier over the repetitions, or a busy
- * machine; invalid: measured while throttled) carry 1 in their data line's last column; each
- * series gets an overlay circling them, and the panel a legend entry. */
-static int untrusted(const struct tlb_rep_row *r) { return r->noisy || r->invalid; }
-
+/* Points not to be trusted (tlb_rep_untrusted: noisy, a wide spread or an outlier over the
+ * repetitions, or a busy machine; invalid, measured while throttled; threads that shared
+ * cores) carry 1 in their data line's last column; each series gets an overlay circling them,
+ * and the panel a legend entry. */
 static void circle_overlay(struct gp *g, struct tlb_buf *plot, int idx, int flag_col) {
     tlb_buf_printf(plot, ", \\\n     '%s.tsv' index %d using 1:($%d > 0 ? $2 : 1/0) with points "
                    "pt 6 ps 2.6 lc rgb '#333333' notitle", g->c->name, idx, flag_col);
 }
 
-static void circle_legend(struct tlb_buf *plot) {
-    tlb_buf_puts(plot, ", \\\n     1/0 with points pt 6 ps 2.6 lc rgb '#333333' "
-                       "title 'circled: noisy or invalid'");
+static void circled_note(struct gp *g, int flagged) {
+    snprintf(g->c->note, sizeof g->c->note, "%d circled point%s measured on a noisy or busy "
+             "machine, while throttled, or with threads sharing cores: do not read differences "
+             "into %s.", flagged, flagged == 1 ? " was" : "s were", flagged == 1 ? "it" : "them");
 }
 
+static void circle_legend(struct tlb_buf *plot) {
+    tlb_buf_puts(plot, ", \\\n     1/0 with points pt 6 ps 2.6 lc rgb '#333333' "
+                       "title 'circled: noisy, invalid or shared cores'");
+}
+
+/* A new data block; returns its index. */
 static int block(struct gp *g) {
     if (g->blocks) tlb_buf_puts(&g->data, "\n\n");
     return g->blocks++;
@@ -267,8 +272,8 @@ static int chart_threads(struct gp *g, int prefill) {
                     num(&g->data, v);
                     tlb_buf_puts(&g->data, "\t");
                     num(&g->data, isfinite(sd) ? sd : 0);
-                    tlb_buf_printf(&g->data, "\t%d\n", untrusted(r));
-                    flagged += untrusted(r);
+                    tlb_buf_printf(&g->data, "\t%d\n", tlb_rep_untrusted(r));
+                    flagged += tlb_rep_untrusted(r);
                 }
                 tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
                                "title '%s'", series++ ? ", \\\n     " : "plot ", g->c->name, idx,
@@ -315,9 +320,7 @@ static int chart_threads(struct gp *g, int prefill) {
                      : "decode is memory-bandwidth-bound, so it flattens once the threads "
                        "saturate DRAM bandwidth.");
     if (flagged)
-        snprintf(g->c->note, sizeof g->c->note, "%d circled point%s measured on a noisy or "
-                 "busy machine, or while throttled: do not read differences into %s.", flagged,
-                 flagged == 1 ? " was" : "s were", flagged == 1 ? "it" : "them");
+        circled_note(g, flagged);
     return 1;
 }
 
@@ -452,8 +455,8 @@ static int chart_depth(struct gp *g) {
                 num(&g->data, r->tg);
                 tlb_buf_puts(&g->data, "\t");
                 num(&g->data, isfinite(r->tg_sd) ? r->tg_sd : 0);
-                tlb_buf_printf(&g->data, "\t%d\n", untrusted(r));
-                flagged += untrusted(r);
+                tlb_buf_printf(&g->data, "\t%d\n", tlb_rep_untrusted(r));
+                flagged += tlb_rep_untrusted(r);
             }
             tlb_buf_printf(&plot, "%s'%s.tsv' index %d using 1:2:3 with yerrorlines ls %d "
                            "title '%s (%s, %lld thr)'", series++ ? ", \\\n     " : "plot ",
@@ -493,9 +496,7 @@ static int chart_depth(struct gp *g) {
              "whole cache for every new token, so the lines fall with depth; a steep fall "
              "means long contexts will feel slow on that board.");
     if (flagged)
-        snprintf(g->c->note, sizeof g->c->note, "%d circled point%s measured on a noisy or "
-                 "busy machine, or while throttled: do not read differences into %s.", flagged,
-                 flagged == 1 ? " was" : "s were", flagged == 1 ? "it" : "them");
+        circled_note(g, flagged);
     return 1;
 }
 

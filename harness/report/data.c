@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "probe.h"
 #include "profile.h"
 #include "report.h"
 #include "stats.h"
@@ -585,4 +586,15 @@ void tlb_rep_prices(struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
         if (!used[i])
             tlb_warn("--price %s=%g: no board of that name, label or profile in the inputs",
                      o->prices[i].board, o->prices[i].usd);
+}
+
+const char *tlb_rep_flags(const struct tlb_rep_row *r, int invalid_long) {
+    const int shared = r->core_share < TLB_CORE_SHARE_LOW; /* NAN: not measured */
+    if (r->invalid) return invalid_long ? " (invalid: not trusted)" : " (invalid)";
+    if (r->noisy) return shared ? " (noisy, shared cores)" : " (noisy)";
+    return shared ? " (shared cores)" : "";
+}
+
+int tlb_rep_untrusted(const struct tlb_rep_row *r) {
+    return r->noisy || r->invalid || r->core_share < TLB_CORE_SHARE_LOW;
 }

@@ -19,8 +19,9 @@ static void config_text(const struct tlb_rep_data *d, const struct tlb_rep_row *
                         size_t n) {
     snprintf(buf, n, "%s, %s, %lld thread%s%s%s%s", r->wtype, r->kernel, (long long)r->threads,
              r->threads == 1 ? "" : "s", d->n_kv > 1 ? ", KV " : "", d->n_kv > 1 ? r->kv : "",
-             r->invalid ? " (invalid: not trusted)" : r->noisy ? " (noisy)" : "");
+             tlb_rep_flags(r, 1));
 }
+
 
 /* "12.4 ± 0.2": the spread with as many decimals as the value. */
 static const char *pm(double v, double sd, char *buf, size_t n) {
@@ -412,8 +413,7 @@ static int per_type(struct tlb_doc *doc, const struct tlb_rep_data *d, const str
             const char *row[11];
             for (int k = 0; k < 11; k++) row[k] = c[k], c[k][0] = '\0';
             snprintf(c[0], sizeof c[0], "%s", r->wtype);
-            snprintf(c[1], sizeof c[1], "%s%s", r->kernel,
-                     r->invalid ? " (invalid)" : r->noisy ? " (noisy)" : "");
+            snprintf(c[1], sizeof c[1], "%s%s", r->kernel, tlb_rep_flags(r, 0));
             snprintf(c[2], sizeof c[2], "%lld", (long long)r->threads);
             pm(r->tg, r->tg_sd, c[3], sizeof c[3]);
             pm(r->pp, r->pp_sd, c[4], sizeof c[4]);
@@ -891,7 +891,8 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
                  "one round, while their threads shared cores (core_share below %g: FMA throughput of n threads "
                  "under %g x n times one thread's; on a VM the host ran its vCPUs on SMT siblings "
                  "of one core, or there were more threads than cores): they show that "
-                 "placement, not what the threads reach with a core each.",
+                 "placement, not what the threads reach with a core each (marked \"(shared "
+                 "cores)\" in the tables, circled on the speed charts).",
                  shared, multi, TLB_CORE_SHARE_LOW, TLB_CORE_SHARE_LOW);
         rc |= tlb_doc_note(doc, t);
     }

@@ -248,6 +248,13 @@ void tlb_rep_put_base64(struct tlb_buf *b, const unsigned char *p, size_t n);
 /* Write the buffer to path (created/truncated). 0 or -1 (error printed). */
 int tlb_rep_buf_save(const struct tlb_buf *b, const char *path);
 
+/* What a row's figures must not be trusted for, for tables: "" or " (invalid)", " (noisy)",
+ * " (shared cores)" (threads measured on fewer cores than threads: core_share below
+ * TLB_CORE_SHARE_LOW), " (noisy, shared cores)". invalid_long: " (invalid: not trusted)". */
+const char *tlb_rep_flags(const struct tlb_rep_row *r, int invalid_long);
+/* A point the charts circle: noisy, invalid or measured with threads sharing cores. */
+int tlb_rep_untrusted(const struct tlb_rep_row *r);
+
 /* Number formatting for tables: 3 significant digits ("12.4", "0.00141", "1230"). */
 const char *tlb_rep_num(double v, char *buf, size_t n);
 /* A RAM budget: "2 GiB", "512 MiB", "1.50 GiB". */
