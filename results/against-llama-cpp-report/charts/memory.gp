@@ -29,7 +29,7 @@ set key outside top center horizontal
 set ylabel 'peak memory (GiB)'
 set xlabel 'weight type'
 set yrange [0:8.8]
-set xrange [-0.6:3.6]
+set xrange [-0.6:4.6]
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#C0392B' lw 1.5 dt 2 front
 set label 1 '1 GiB budget' at graph 0.995, first 1 right offset 0,0.55 tc rgb '#C0392B' font ',9' front
 set arrow 2 from graph 0, first 2 to graph 1, first 2 nohead lc rgb '#C0392B' lw 1.5 dt 2 front
@@ -71,7 +71,7 @@ set key outside top center horizontal
 set ylabel 'peak memory (GiB)'
 set xlabel 'weight type'
 set yrange [0:8.8]
-set xrange [-0.6:3.6]
+set xrange [-0.6:4.6]
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#C0392B' lw 1.5 dt 2 front
 set label 1 '1 GiB budget' at graph 0.995, first 1 right offset 0,0.55 tc rgb '#C0392B' font ',9' front
 set arrow 2 from graph 0, first 2 to graph 1, first 2 nohead lc rgb '#C0392B' lw 1.5 dt 2 front

@@ -1,6 +1,6 @@
 # prefill-threads.gp - written by tlbench report. Data: prefill-threads.tsv (tab-separated; labels from the CSVs are sanitized).
 # Re-draw: cd to this directory and run 'gnuplot prefill-threads.gp'.
-set terminal pngcairo size 1100,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
+set terminal pngcairo size 1140,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
 set output 'prefill-threads.png'
 reset
 set encoding utf8
@@ -20,12 +20,12 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 2,2 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
+set multiplot layout 2,3 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
 set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:108.411]
+set yrange [0:108.45]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -33,12 +33,12 @@ plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'avx5
      'prefill-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:101.667]
+set yrange [0:107.041]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -46,36 +46,49 @@ plot 'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'avx5
      'prefill-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
-set title 'q8_0 weights' font ',10'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:283.733]
+set yrange [0:195.892]
 set xlabel 'threads'
-set ylabel 'prefill tokens/s'
+set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
-set title 'q4_0 weights' font ',10'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:287.112]
+set yrange [0:287.385]
 set xlabel 'threads'
-set ylabel ''
+set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q4_0 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:281.773]
+set xlabel 'threads'
+set ylabel ''
+set key top left
+plot 'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
+     'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output
-set terminal svg size 1100,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
+set terminal svg size 1140,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
 set output 'prefill-threads.svg'
 reset
 set encoding utf8
@@ -95,12 +108,12 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 2,2 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
+set multiplot layout 2,3 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
 set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:108.411]
+set yrange [0:108.45]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -108,12 +121,12 @@ plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'avx5
      'prefill-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:101.667]
+set yrange [0:107.041]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -121,32 +134,45 @@ plot 'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'avx5
      'prefill-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
-set title 'q8_0 weights' font ',10'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:283.733]
+set yrange [0:195.892]
 set xlabel 'threads'
-set ylabel 'prefill tokens/s'
+set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
-set title 'q4_0 weights' font ',10'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:287.112]
+set yrange [0:287.385]
 set xlabel 'threads'
-set ylabel ''
+set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
      'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy or invalid'
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q4_0 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:281.773]
+set xlabel 'threads'
+set ylabel ''
+set key top left
+plot 'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
+     'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output
