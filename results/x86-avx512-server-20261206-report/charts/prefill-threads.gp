@@ -1,0 +1,200 @@
+# prefill-threads.gp - written by tlbench report. Data: prefill-threads.tsv (tab-separated; labels from the CSVs are sanitized).
+# Re-draw: cd to this directory and run 'gnuplot prefill-threads.gp'.
+set terminal pngcairo size 1100,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
+set output 'prefill-threads.png'
+reset
+set encoding utf8
+set datafile separator "\t"
+set border 3 lc rgb '#606060'
+set tics nomirror out scale 0.6
+set grid ytics lc rgb '#e3e3e3' lw 1 dt 1
+set key noopaque nobox font ',9' samplen 2 spacing 1.1
+set style fill solid 0.88 border rgb '#404040'
+set style line 1 lc rgb '#4E79A7' lw 2 pt 7 ps 1.1
+set style line 2 lc rgb '#F28E2B' lw 2 pt 5 ps 1.1
+set style line 3 lc rgb '#59A14F' lw 2 pt 9 ps 1.1
+set style line 4 lc rgb '#E15759' lw 2 pt 13 ps 1.1
+set style line 5 lc rgb '#B07AA1' lw 2 pt 11 ps 1.1
+set style line 6 lc rgb '#76B7B2' lw 2 pt 15 ps 1.1
+set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
+set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
+set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
+set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
+set multiplot layout 2,2 title 'Prefill tokens/s vs threads'."\n".'x86-avx512-server (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 32-token prompt, 8 generated | KV f32 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
+set title 'f32 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:79.8016]
+set xlabel 'threads'
+set ylabel 'prefill tokens/s'
+set key top left
+plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'f16 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:83.8392]
+set xlabel 'threads'
+set ylabel ''
+set key top left
+plot 'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q8_0 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:243.77]
+set xlabel 'threads'
+set ylabel 'prefill tokens/s'
+set key top left
+plot 'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 11 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 12 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 13 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 14 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q4_0 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:245.839]
+set xlabel 'threads'
+set ylabel ''
+set key top left
+plot 'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 16 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 17 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 18 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 19 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+unset multiplot
+unset output
+set terminal svg size 1100,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
+set output 'prefill-threads.svg'
+reset
+set encoding utf8
+set datafile separator "\t"
+set border 3 lc rgb '#606060'
+set tics nomirror out scale 0.6
+set grid ytics lc rgb '#e3e3e3' lw 1 dt 1
+set key noopaque nobox font ',9' samplen 2 spacing 1.1
+set style fill solid 0.88 border rgb '#404040'
+set style line 1 lc rgb '#4E79A7' lw 2 pt 7 ps 1.1
+set style line 2 lc rgb '#F28E2B' lw 2 pt 5 ps 1.1
+set style line 3 lc rgb '#59A14F' lw 2 pt 9 ps 1.1
+set style line 4 lc rgb '#E15759' lw 2 pt 13 ps 1.1
+set style line 5 lc rgb '#B07AA1' lw 2 pt 11 ps 1.1
+set style line 6 lc rgb '#76B7B2' lw 2 pt 15 ps 1.1
+set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
+set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
+set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
+set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
+set multiplot layout 2,2 title 'Prefill tokens/s vs threads'."\n".'x86-avx512-server (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 32-token prompt, 8 generated | KV f32 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
+set title 'f32 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:79.8016]
+set xlabel 'threads'
+set ylabel 'prefill tokens/s'
+set key top left
+plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'f16 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:83.8392]
+set xlabel 'threads'
+set ylabel ''
+set key top left
+plot 'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q8_0 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:243.77]
+set xlabel 'threads'
+set ylabel 'prefill tokens/s'
+set key top left
+plot 'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 11 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 12 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 13 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 14 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+set title 'q4_0 weights' font ',10'
+set xtics (1, 2)
+unset logscale x
+set xrange [0.5:2.5]
+set yrange [0:245.839]
+set xlabel 'threads'
+set ylabel ''
+set key top left
+plot 'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
+     'prefill-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+     'prefill-threads.tsv' index 16 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 17 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 18 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 19 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+unset multiplot
+unset output
