@@ -24,8 +24,10 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
     float *wf = tlb_malloc((size_t)k * sizeof *wf, "check row");
     void *st = NULL;
     int rc = -1;
-    double energy = 0, err_naive = 0, err_f32 = 0, err_bf16 = 0;
-    const int bf16 = w->type == TLB_TYPE_BF16;
+    double energy = 0, err_naive = 0, err_f32 = 0, err_half = 0;
+    /* 16-bit weights: also the product with X rounded to their type (avx512's bf16 prefill,
+     * avx512x16's decode), whose difference from the f32 product is that rounding */
+    const int bf16 = w->type == TLB_TYPE_BF16, half = bf16 || w->type == TLB_TYPE_F16;
     if (!ref || !wf) goto done;
     if (naive->init && naive->init(&st, NULL) != 0) goto done;
     if (naive->matmul(st, NULL, ref, x, &sub, m) != 0) goto done;
@@ -38,7 +40,9 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
                 const double v = (double)wf[c] * xr[c];
                 s += v;
                 e += v * v;
-                if (bf16) sb += (double)wf[c] * tlb_bf16_to_f32(tlb_f32_to_bf16(xr[c]));
+                if (half)
+                    sb += (double)wf[c] * (bf16 ? tlb_bf16_to_f32(tlb_f32_to_bf16(xr[c]))
+                                                : tlb_f16_to_f32(tlb_f32_to_f16(xr[c])));
             }
             const double yv = y[(size_t)r * (size_t)n + (size_t)(r0 + i)];
             if (!isfinite(yv)) out->finite = 0;
@@ -46,7 +50,7 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
             energy += e;
             err_naive += dn * dn;
             err_f32 += df * df;
-            err_bf16 += (yv - sb) * (yv - sb);
+            err_half += (yv - sb) * (yv - sb);
         }
     }
     if (energy <= 0) energy = 1;
@@ -58,9 +62,9 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
         out->ref = "f32 activations";
         out->passed = 1;
     }
-    if (!out->passed && out->finite && bf16 && err_bf16 / energy <= TLB_KCHECK_NMSE_FLOAT) {
-        out->nmse = err_bf16 / energy;
-        out->ref = "bf16 activations";
+    if (!out->passed && out->finite && half && err_half / energy <= TLB_KCHECK_NMSE_FLOAT) {
+        out->nmse = err_half / energy;
+        out->ref = bf16 ? "bf16 activations" : "f16 activations";
         out->passed = 1;
     }
     rc = 0;

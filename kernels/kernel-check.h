@@ -22,7 +22,7 @@
 struct tlb_kcheck {
     double nmse;      /* error vs the reference that matched (or vs naive when none did) */
     int passed;       /* 1 when within the bound */
-    const char *ref;  /* "naive", "f32 activations" or "bf16 activations" */
+    const char *ref;  /* "naive", "f32 activations", "bf16 activations" or "f16 activations" */
     int finite;       /* 0 when y has a NaN/Inf in the checked rows */
 };
 

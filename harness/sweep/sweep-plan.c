@@ -49,11 +49,13 @@ void tlb_plan_free(struct tlb_plan *p) {
 }
 
 /* Kernels a spec's kernel list expands to. "auto" (k NULL, name "auto") resolves per weight
- * type; "all" is every registered kernel; "usable" every kernel that can run here; a name
- * this build does not know (possible only from a profile) stays a name. */
+ * type; "all" is every registered kernel; "usable" every kernel that can run here, for the
+ * weight types it takes (avx512x16: f16 and bf16 only); a name this build does not know
+ * (possible only from a profile) stays a name. */
 struct kentry {
     const struct tlb_kernel *k;
     const char *name;
+    int usable; /* from "usable": left out of weight types it does not take (no row) */
 };
 
 static int expand_kernels(const struct tlb_sweep_spec *s, struct kentry *out, int cap) {
@@ -68,14 +70,14 @@ static int expand_kernels(const struct tlb_sweep_spec *s, struct kentry *out, in
                 if (usable && kk->probe && kk->probe(why, sizeof why) != 0) continue;
                 int dup = 0;
                 for (int j = 0; j < n; j++) dup |= out[j].k == kk;
-                if (!dup && n < cap) out[n++] = (struct kentry){kk, kk->name};
+                if (!dup && n < cap) out[n++] = (struct kentry){kk, kk->name, usable};
             }
             continue;
         }
         const struct tlb_kernel *kk = strcmp(name, "auto") ? tlb_kernel_find(name) : NULL;
         int dup = 0;
         for (int j = 0; j < n; j++) dup |= kk ? out[j].k == kk : !strcmp(out[j].name, name);
-        if (!dup && n < cap) out[n++] = (struct kentry){kk, name};
+        if (!dup && n < cap) out[n++] = (struct kentry){kk, name, 0};
     }
     return n;
 }
@@ -319,6 +321,11 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
                                              "auto: %.200s", why);
                                     continue;
                                 }
+                            }
+                            if (ks[ki].usable && !(k->wtypes & TLB_TYPE_BIT(it->wtype))) {
+                                memset(it, 0, sizeof *it); /* not a kernel for this type */
+                                p->n--;
+                                continue;
                             }
                             if (!at_depth(s, di, k, it->wtype)) {
                                 memset(it, 0, sizeof *it);
