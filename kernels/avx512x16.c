@@ -1,12 +1,13 @@
-/* avx512x16.c — the avx512 kernel with decode activations in 16 bits, as llama.cpp multiplies
- * f16 and bf16 weights: for those two weight types at m = 1, X is rounded once per matmul to
- * the weights' type (round to nearest even) and read as such, half the bytes of f32. The
+/* avx512x16.c — the avx512 kernel with activations in 16 bits, as llama.cpp multiplies f16 and
+ * bf16 weights: for those two weight types X is rounded once per matmul to the weights' type
+ * (round to nearest even), and decode (m = 1) reads it as such, half the bytes of f32. The
  * 5632-wide X row then takes 11 KiB instead of 22 and stays in L1 beside the W rows streamed
  * past it (one Zen 4 core, f16 2048 x 5632: 26.6 GB/s with X in f32, 30.0 with X in f16, six
  * interleaved rounds). X keeps 11 (f16) or 8 (bf16) significant bits, so results change: auto
  * never picks this kernel, kernel-check compares it with the product of the rounded X, and a
- * sweep's kld_mean shows what the rounding costs. Prefill (m > 1) is the avx512 kernel's,
- * exact. Only f16 and bf16 weights. */
+ * sweep's kld_mean shows what the rounding costs. Prefill (m > 1) rounds X the same way and
+ * runs the avx512 kernel on it, so every matmul of a run (and the teacher-forced accuracy
+ * pass, which is one) sees the same activations. Only f16 and bf16 weights. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct x16_state {
     void *base;    /* the avx512 kernel's state, for prefill */
     uint16_t *xh;  /* X rounded to 16 bits, k rounded up to 32 (zeros past k) */
     size_t cap;    /* elements */
+    float *xf;     /* prefill: X rounded, as f32 values */
+    size_t xf_cap; /* elements */
 };
 
 /* 16 values of 16-bit type as f32 (bf16: the bits shifted up; f16: F16C). */
@@ -138,9 +141,25 @@ static int x16_matmul(void *state, struct tlb_pool *pool, float *y, const float 
                       const struct tlb_tensor *w, int m) {
     struct x16_state *s = state;
     const int bf16 = w->type == TLB_TYPE_BF16;
-    if (m != 1 || (w->type != TLB_TYPE_F16 && !bf16))
-        return tlb_kernel_avx512.matmul(s->base, pool, y, x, w, m);
+    if (w->type != TLB_TYPE_F16 && !bf16) return tlb_kernel_avx512.matmul(s->base, pool, y, x, w, m);
     const int64_t k = w->cols;
+    if (m > 1) { /* prefill: the avx512 kernel on X rounded the same way (exactly as values) */
+        size_t need;
+        if (tlb_mul_size((size_t)m, (size_t)k, &need)) {
+            tlb_error("avx512x16: activation size overflows");
+            return -1;
+        }
+        if (need > s->xf_cap) {
+            float *p = tlb_alloc_aligned(need * sizeof *p, "avx512x16 activations");
+            if (!p) return -1;
+            tlb_free_aligned(s->xf);
+            s->xf = p;
+            s->xf_cap = need;
+        }
+        for (size_t i = 0; i < need; i++)
+            s->xf[i] = bf16 ? tlb_bf16_to_f32(tlb_f32_to_bf16(x[i])) : tlb_f16_to_f32(tlb_f32_to_f16(x[i]));
+        return tlb_kernel_avx512.matmul(s->base, pool, y, s->xf, w, m);
+    }
     const size_t need = ((size_t)k + 31) / 32 * 32;
     if (need > s->cap) {
         uint16_t *p = tlb_alloc_aligned(need * sizeof *p, "avx512x16 activations");
@@ -183,25 +202,26 @@ static void x16_release(void *state) {
     if (!s) return;
     if (tlb_kernel_avx512.release) tlb_kernel_avx512.release(s->base);
     tlb_free_aligned(s->xh);
+    tlb_free_aligned(s->xf);
     free(s);
 }
 
 static const char *x16_version(void *state) {
     (void)state;
-    return "avx512 + decode activations rounded to f16/bf16";
+    return "avx512 on activations rounded to f16/bf16";
 }
 
 static size_t x16_scratch(void *state) {
     const struct x16_state *s = state;
     if (!s) return 0;
-    return s->cap * sizeof *s->xh +
+    return s->cap * sizeof *s->xh + s->xf_cap * sizeof *s->xf +
            (tlb_kernel_avx512.scratch_bytes ? tlb_kernel_avx512.scratch_bytes(s->base) : 0);
 }
 
 const struct tlb_kernel tlb_kernel_avx512x16 = {
     .name = "avx512x16",
-    .summary = "avx512 with decode activations rounded to 16 bits, as llama.cpp (f16/bf16 "
-               "weights only; changes results, never auto)",
+    .summary = "avx512 on activations rounded to 16 bits, as llama.cpp (f16/bf16 weights "
+               "only; changes results, never auto)",
     .wtypes = TLB_TYPE_BIT(TLB_TYPE_F16) | TLB_TYPE_BIT(TLB_TYPE_BF16),
     .priority = 1,
     .probe = x16_probe,
@@ -228,7 +248,7 @@ static int x16_matmul(void *state, struct tlb_pool *pool, float *y, const float 
 
 const struct tlb_kernel tlb_kernel_avx512x16 = {
     .name = "avx512x16",
-    .summary = "avx512 with decode activations rounded to 16 bits: not built into this binary",
+    .summary = "avx512 on activations rounded to 16 bits: not built into this binary",
     .wtypes = TLB_TYPE_BIT(TLB_TYPE_F16) | TLB_TYPE_BIT(TLB_TYPE_BF16),
     .priority = 1,
     .probe = x16_probe,

@@ -309,6 +309,29 @@ PY
     else fail shared_cores_lowest_over_rounds "compare: $(grep -c 'shared cores' "$tmp/cmpr.txt") notes; $(grep -i 'shared' "$tmp/rounds-report/summary.md" | head -1)"; fi
 fi
 
+# avx512x16 rounds X to the weights' 16-bit type: its accuracy must show that (a kld_mean of
+# its own, not avx512's exact-X figure), and a sweep of the "usable" kernels runs it for f16
+# and bf16 only, with no unsupported rows for the types it does not take.
+if ! "$T" info 2>/dev/null | grep -q '^kernel\.avx512x16 *usable'; then
+    echo "skip x16_kl_in_csv: avx512x16 not usable here ($("$T" info 2>/dev/null | grep '^kernel\.avx512x16' | head -1))"
+else
+    "$T" sweep --profile none --model synthetic:tiny --quant f16 --kernel avx512,avx512x16 -t 1 \
+        -p 4 -n 2 -r 1 --warmup 0 --power none -o "$tmp/x16.csv" >/dev/null 2>&1
+    kls=$(python3 -c 'import csv, sys; print(" ".join(r["kernel"] + "=" + r["kld_mean"] for r in csv.DictReader(open(sys.argv[1]))))' "$tmp/x16.csv" 2>/dev/null)
+    if python3 - "$tmp/x16.csv" <<'PY'
+import csv, math, sys
+k = {r["kernel"]: r["kld_mean"] for r in csv.DictReader(open(sys.argv[1])) if r["status"] == "ok"}
+a, b = float(k["avx512"]), float(k["avx512x16"])
+sys.exit(0 if math.isfinite(a) and math.isfinite(b) and b != a else 1)
+PY
+    then ok x16_kl_in_csv; else fail x16_kl_in_csv "kld_mean: ${kls:-no rows}"; fi
+    "$T" sweep --profile none --model synthetic:tiny --quant f32,f16 --kernel usable -t 1 \
+        --dry-run -o "$tmp/x16d.csv" >"$tmp/x16d.out" 2>&1
+    if grep -q 'f16 avx512x16' "$tmp/x16d.out" && ! grep -q 'f32 avx512x16' "$tmp/x16d.out"; then
+        ok usable_kernels_by_type
+    else fail usable_kernels_by_type "$(grep -c avx512x16 "$tmp/x16d.out") avx512x16 lines: $(grep avx512x16 "$tmp/x16d.out" | head -3)"; fi
+fi
+
 for f in sweeps/*.conf; do
     [ -f "$f" ] || continue
     if "$T" sweep --sweep "$f" --dry-run -o "$tmp/x.csv" >"$tmp/o" 2>"$tmp/e"; then ok "sweep_example_$(basename "$f" .conf)"
