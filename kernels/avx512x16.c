@@ -33,10 +33,9 @@ TLB_TARGET_PUSH(ISA)
 
 struct x16_state {
     void *base;    /* the avx512 kernel's state, for prefill */
-    uint16_t *xh;  /* X rounded to 16 bits, k rounded up to 32 (zeros past k) */
-    size_t cap;    /* elements */
-    float *xf;     /* prefill: X rounded, as f32 values */
-    size_t xf_cap; /* elements */
+    char *buf;     /* decode: X rounded to 16 bits, k rounded up to 32 (zeros past k);
+                    * prefill: X rounded, as f32 values, then one such 16-bit row */
+    size_t cap;    /* bytes */
 };
 
 /* 16 values of 16-bit type as f32 (bf16: the bits shifted up; f16: F16C). */
@@ -107,6 +106,14 @@ static void round_x(const int bf16, const float *x, int64_t k, uint16_t *xh) {
     }
 }
 
+/* 16-bit X back to f32 values (exact). */
+static void widen_x(const int bf16, const uint16_t *xh, int64_t k, float *x) {
+    for (int64_t c = 0; c < k; c += 16) {
+        const __mmask16 mask = k - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - c)) - 1);
+        _mm512_mask_storeu_ps(x + c, mask, load16(bf16, xh + c, mask, 1));
+    }
+}
+
 #define UNIT 4 /* W rows per unit of the row split */
 #define CHUNKS_PER_THREAD 8
 #define CHUNK_MIN_BYTES ((size_t)64 << 10)
@@ -137,40 +144,48 @@ static void chunk(void *arg, long c, int thread) {
     for (lo += XMAX * per; lo < hi; lo++) one(j->xh, w + (size_t)lo * rb, 0, k, j->y + lo, 0);
 }
 
+/* The state's scratch, at least bytes long (64-byte aligned, contents not kept); NULL when it
+ * cannot be allocated (message printed). */
+static char *scratch(struct x16_state *s, size_t bytes) {
+    if (bytes > s->cap) {
+        char *p = tlb_alloc_aligned(bytes, "avx512x16 activations");
+        if (!p) return NULL;
+        tlb_free_aligned(s->buf);
+        s->buf = p;
+        s->cap = bytes;
+    }
+    return s->buf;
+}
+
 static int x16_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
                       const struct tlb_tensor *w, int m) {
     struct x16_state *s = state;
     const int bf16 = w->type == TLB_TYPE_BF16;
     if (w->type != TLB_TYPE_F16 && !bf16) return tlb_kernel_avx512.matmul(s->base, pool, y, x, w, m);
     const int64_t k = w->cols;
+    const size_t need = ((size_t)k + 31) / 32 * 32; /* 16-bit X, padded with zeros */
     if (m > 1) { /* prefill: the avx512 kernel on X rounded the same way (exactly as values) */
-        size_t need;
-        if (tlb_mul_size((size_t)m, (size_t)k, &need)) {
+        size_t xf_bytes;
+        if (tlb_mul_size((size_t)m * sizeof(float), (size_t)k, &xf_bytes) ||
+            xf_bytes > SIZE_MAX - need * sizeof(uint16_t)) {
             tlb_error("avx512x16: activation size overflows");
             return -1;
         }
-        if (need > s->xf_cap) {
-            float *p = tlb_alloc_aligned(need * sizeof *p, "avx512x16 activations");
-            if (!p) return -1;
-            tlb_free_aligned(s->xf);
-            s->xf = p;
-            s->xf_cap = need;
-        }
-        for (size_t i = 0; i < need; i++)
-            s->xf[i] = bf16 ? tlb_bf16_to_f32(tlb_f32_to_bf16(x[i])) : tlb_f16_to_f32(tlb_f32_to_f16(x[i]));
-        return tlb_kernel_avx512.matmul(s->base, pool, y, s->xf, w, m);
-    }
-    const size_t need = ((size_t)k + 31) / 32 * 32;
-    if (need > s->cap) {
-        uint16_t *p = tlb_alloc_aligned(need * sizeof *p, "avx512x16 activations");
+        char *p = scratch(s, xf_bytes + need * sizeof(uint16_t));
         if (!p) return -1;
-        tlb_free_aligned(s->xh);
-        s->xh = p;
-        s->cap = need;
+        float *xf = (float *)(void *)p;
+        uint16_t *xh = (uint16_t *)(void *)(p + xf_bytes);
+        for (int r = 0; r < m; r++) {
+            round_x(bf16, x + (size_t)r * (size_t)k, k, xh);
+            widen_x(bf16, xh, k, xf + (size_t)r * (size_t)k);
+        }
+        return tlb_kernel_avx512.matmul(s->base, pool, y, xf, w, m);
     }
-    round_x(bf16, x, k, s->xh);
-    memset(s->xh + k, 0, (need - (size_t)k) * sizeof *s->xh);
-    struct job j = {y, s->xh, w, (long)((w->rows + UNIT - 1) / UNIT), 0, bf16};
+    uint16_t *xh = (uint16_t *)(void *)scratch(s, need * sizeof(uint16_t));
+    if (!xh) return -1;
+    round_x(bf16, x, k, xh);
+    memset(xh + k, 0, (need - (size_t)k) * sizeof *xh);
+    struct job j = {y, xh, w, (long)((w->rows + UNIT - 1) / UNIT), 0, bf16};
     const size_t unit_bytes = tlb_type_row_bytes(w->type, k) * UNIT;
     j.n_chunks = tlb_pool_chunk_count(j.units, tlb_pool_size(pool), CHUNKS_PER_THREAD,
                                       (long)((CHUNK_MIN_BYTES + unit_bytes - 1) / unit_bytes));
@@ -201,8 +216,7 @@ static void x16_release(void *state) {
     struct x16_state *s = state;
     if (!s) return;
     if (tlb_kernel_avx512.release) tlb_kernel_avx512.release(s->base);
-    tlb_free_aligned(s->xh);
-    tlb_free_aligned(s->xf);
+    tlb_free_aligned(s->buf);
     free(s);
 }
 
@@ -214,7 +228,7 @@ static const char *x16_version(void *state) {
 static size_t x16_scratch(void *state) {
     const struct x16_state *s = state;
     if (!s) return 0;
-    return s->cap * sizeof *s->xh + s->xf_cap * sizeof *s->xf +
+    return s->cap +
            (tlb_kernel_avx512.scratch_bytes ? tlb_kernel_avx512.scratch_bytes(s->base) : 0);
 }
 
