@@ -86,7 +86,9 @@ HDECF(1, 1)
 HDECF(1, 6)
 
 /* X (k values) to f16 (F16C, round to nearest even) or bf16 (tlb_f32_to_bf16's rounding,
- * NaN kept quiet), 16 at a time: a conversion call per value cost 4-13 % of a small matmul. */
+ * NaN kept quiet), 16 at a time: a tlb_f32_to_f16 call per value took 4.4 us for k = 2048
+ * and 12.2 for 5632 on one Zen 4 core (0.09 and 0.21 this way), against 20 us for a whole
+ * 256x2048 f16 decode with W in cache. */
 static void round_x(const int bf16, const float *x, int64_t k, uint16_t *xh) {
     for (int64_t c = 0; c < k; c += 16) {
         const __mmask16 mask = k - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - c)) - 1);
@@ -115,8 +117,6 @@ static void widen_x(const int bf16, const uint16_t *xh, int64_t k, float *x) {
 }
 
 #define UNIT 4 /* W rows per unit of the row split */
-#define CHUNKS_PER_THREAD 8
-#define CHUNK_MIN_BYTES ((size_t)64 << 10)
 
 struct job {
     float *y;
@@ -187,8 +187,7 @@ static int x16_matmul(void *state, struct tlb_pool *pool, float *y, const float 
     memset(xh + k, 0, (need - (size_t)k) * sizeof *xh);
     struct job j = {y, xh, w, (long)((w->rows + UNIT - 1) / UNIT), 0, bf16};
     const size_t unit_bytes = tlb_type_row_bytes(w->type, k) * UNIT;
-    j.n_chunks = tlb_pool_chunk_count(j.units, tlb_pool_size(pool), CHUNKS_PER_THREAD,
-                                      (long)((CHUNK_MIN_BYTES + unit_bytes - 1) / unit_bytes));
+    j.n_chunks = tlb_kernel_chunk_count(j.units, unit_bytes, tlb_pool_size(pool));
     tlb_pool_run_chunks(pool, j.n_chunks, chunk, &j);
     return 0;
 }

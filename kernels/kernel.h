@@ -48,6 +48,16 @@ struct tlb_kernel {
     size_t (*scratch_bytes)(void *state);
 };
 
+/* How many chunks to split `units` units of W rows (unit_bytes of weights each) into, for nth
+ * threads that claim them one after the other (tlb_pool_run_chunks): about 8 per thread, each
+ * at least 64 KiB of weights, so a chunk is a long sequential stream and a thread the OS does
+ * not run leaves little behind. */
+static inline long tlb_kernel_chunk_count(long units, size_t unit_bytes, int nth) {
+    const size_t min_bytes = (size_t)64 << 10;
+    return tlb_pool_chunk_count(units, nth, 8,
+                                (long)((min_bytes + unit_bytes - 1) / (unit_bytes ? unit_bytes : 1)));
+}
+
 /* ---- registry (kernels/registry.c) ---- */
 int tlb_kernel_count(void);
 const struct tlb_kernel *tlb_kernel_at(int i);

@@ -66,10 +66,7 @@ struct job {
 };
 
 /* W rows are split into chunks of whole tiles that the pool's threads claim one after the
- * other: about CHUNKS_PER_THREAD per thread, each at least CHUNK_MIN_BYTES of weights, so a
- * chunk is a long sequential stream and a thread the OS does not run leaves little behind. */
-#define CHUNKS_PER_THREAD 8
-#define CHUNK_MIN_BYTES ((size_t)64 << 10)
+ * other (tlb_kernel_chunk_count). */
 
 /* y[r0 + r][c0 + t] (+)= out[r][t], t < nr, for the W rows of the tile that exist (< hi):
  * every tile of every path (the first k chunk stores, later chunks add). Whole vectors by
@@ -304,8 +301,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
     job.unit = job.packed || (!quant && m > FMR) ? 2 * VL : QNR;
     job.units = (long)((w->rows + job.unit - 1) / job.unit);
     const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job.unit;
-    job.n_chunks = tlb_pool_chunk_count(job.units, nth, CHUNKS_PER_THREAD,
-                                        (long)((CHUNK_MIN_BYTES + unit_bytes - 1) / unit_bytes));
+    job.n_chunks = tlb_kernel_chunk_count(job.units, unit_bytes, nth);
     if ((job.packed || (!quant && m > FMR)) && nth > s->n_tiles) {
         float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, KNAME " tiles");
         if (!t) return -1;
