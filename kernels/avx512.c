@@ -599,29 +599,28 @@ INLINE void fdec(const int wt, const int nf, const float *x, const char *w, size
  * per 32 weights where widening each half and shifting takes 4 (and 2 loads). X comes in the
  * same order, taken apart once per matmul (x_pair_order): per 32 values, the 16 even ones,
  * then the 16 odd ones, zeros past k. Products and f32 sums as in fdec, in another order. */
+/* One bdec step of 32 columns at c for nf rows (masked: the row's last, shorter step). */
+INLINE void bstep(const int nf, const int masked, __mmask32 mask, const float *xp, const char *w,
+                  size_t stride, int64_t c, __m512 acc[][2]) {
+    const __m512i hi16 = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512 xe = _mm512_load_ps(xp + c), xo = _mm512_load_ps(xp + c + 16);
+    for (int f = 0; f < nf; f++) {
+        const uint16_t *r = (const uint16_t *)(const void *)(w + (size_t)f * stride) + c;
+        const __m512i v = masked ? _mm512_maskz_loadu_epi16(mask, r) : _mm512_loadu_si512((const void *)r);
+        acc[f][0] = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), acc[f][0]);
+        acc[f][1] = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(v, hi16)), acc[f][1]);
+    }
+}
+
+/* The full steps and the last one in separate loops: one loop choosing the load per step kept
+ * the accumulators on the stack (40 against 59 GB/s from L1). */
 INLINE void bdec(const int nf, const float *xp, const char *w, size_t stride, int64_t len,
                  float *out, size_t ostride) {
     __m512 acc[FDEC_MAX][2];
-    const __m512i hi16 = _mm512_set1_epi32((int)0xffff0000u);
     for (int f = 0; f < nf; f++) acc[f][0] = acc[f][1] = _mm512_setzero_ps();
     int64_t c = 0;
-    for (; c + 32 <= len; c += 32) {
-        const __m512 xe = _mm512_load_ps(xp + c), xo = _mm512_load_ps(xp + c + 16);
-        for (int f = 0; f < nf; f++) {
-            const __m512i v = _mm512_loadu_si512((const void *)((const uint16_t *)(const void *)(w + (size_t)f * stride) + c));
-            acc[f][0] = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), acc[f][0]);
-            acc[f][1] = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(v, hi16)), acc[f][1]);
-        }
-    }
-    if (c < len) {
-        const __mmask32 mask = ((__mmask32)1 << (len - c)) - 1;
-        const __m512 xe = _mm512_load_ps(xp + c), xo = _mm512_load_ps(xp + c + 16);
-        for (int f = 0; f < nf; f++) {
-            const __m512i v = _mm512_maskz_loadu_epi16(mask, (const uint16_t *)(const void *)(w + (size_t)f * stride) + c);
-            acc[f][0] = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), acc[f][0]);
-            acc[f][1] = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(v, hi16)), acc[f][1]);
-        }
-    }
+    for (; c + 32 <= len; c += 32) bstep(nf, 0, 0, xp, w, stride, c, acc);
+    if (c < len) bstep(nf, 1, ((__mmask32)1 << (len - c)) - 1, xp, w, stride, c, acc);
     for (int f = 0; f < nf; f++) out[(size_t)f * ostride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[f][0], acc[f][1]));
 }
 
