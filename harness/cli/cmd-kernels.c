@@ -601,6 +601,12 @@ static const char *num(char *buf, size_t n, double v, int ok) {
     return buf;
 }
 
+/* A row's weight bytes per second as a share of the probe's read bandwidth, %; 0 when the row
+ * did not run or has no probe figure. */
+static double pct_bw(const struct result *r) {
+    return r->status[0] || r->bw <= 0 ? 0 : 100.0 * (double)r->wbytes / r->med * 1e-9 / r->bw;
+}
+
 static int emit(struct out *ou, const struct result *r) {
     const double flop = 2.0 * r->m * (double)r->sh.n * (double)r->sh.k;
     const int ran = r->status[0] == '\0';
@@ -613,7 +619,7 @@ static int emit(struct out *ou, const struct result *r) {
                     tlb_type_traits(r->t)->name, shape, r->m, r->threads, r->status);
         } else {
             char pb[16] = "-", pp[16] = "-";
-            if (r->bw > 0) snprintf(pb, sizeof pb, "%.0f%%", 100 * gbps / r->bw);
+            if (r->bw > 0) snprintf(pb, sizeof pb, "%.0f%%", pct_bw(r));
             if (r->peak > 0) snprintf(pp, sizeof pp, "%.0f%%", 100 * gflops / r->peak);
             fprintf(ou->f, "%-9s %-5s %-11s %4d %3d %11.1f %9.1f %8.2f %5s %6s  %s\n",
                     r->kn->name, tlb_type_traits(r->t)->name, shape, r->m, r->threads,
@@ -630,7 +636,7 @@ static int emit(struct out *ou, const struct result *r) {
         num(b[5], 40, r->med * 1e6, ran), num(b[6], 40, r->min * 1e6, ran),
         num(b[7], 40, r->max * 1e6, ran), num(b[8], 40, gflops, ran), num(b[9], 40, gbps, ran),
         num(b[10], 40, r->bw, r->bw > 0), num(b[11], 40, r->peak, r->peak > 0),
-        num(b[12], 40, 100 * gbps / r->bw, ran && r->bw > 0),
+        num(b[12], 40, pct_bw(r), ran && r->bw > 0),
         num(b[13], 40, 100 * gflops / r->peak, ran && r->peak > 0),
         num(b[14], 40, (double)r->wbytes, 1), num(b[15], 40, r->copies, ran),
         num(b[16], 40, (double)r->scratch, ran), num(b[17], 40, r->nmse, ran),
@@ -786,7 +792,7 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             if (r->kn != a->kn || r->t != a->t || r->threads != a->threads || r->m != 1 ||
                 r->status[0] || r->bw <= 0)
                 continue;
-            const double pct = 100.0 * (double)r->wbytes / r->med * 1e-9 / r->bw;
+            const double pct = pct_bw(r);
             if (n == 0 || pct < lo) lo = pct;
             if (n == 0 || pct > hi) hi = pct;
             n++;
@@ -816,8 +822,7 @@ static int emit_all(const struct limits *lim, struct results *rs, struct out *ou
         r->peak = sample_best(&lim->peak[r->probe]);
         r->bw_spread = sample_spread(&lim->bw[r->probe], &w);
         if (emit(ou, r) != 0) return -1;
-        const double pct = r->status[0] || r->bw <= 0 ? 0
-                           : 100.0 * (double)r->wbytes / r->med * 1e-9 / r->bw;
+        const double pct = pct_bw(r);
         if (pct > 100) over++;
         if (pct > worst) worst = pct;
     }
