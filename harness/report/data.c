@@ -588,13 +588,17 @@ void tlb_rep_prices(struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
                      o->prices[i].board, o->prices[i].usd);
 }
 
+int tlb_rep_shared_cores(const struct tlb_rep_row *r) {
+    return r->core_share < TLB_CORE_SHARE_LOW; /* NAN (not measured): no */
+}
+
 const char *tlb_rep_flags(const struct tlb_rep_row *r, int invalid_long) {
-    const int shared = r->core_share < TLB_CORE_SHARE_LOW; /* NAN: not measured */
+    const int shared = tlb_rep_shared_cores(r);
     if (r->invalid) return invalid_long ? " (invalid: not trusted)" : " (invalid)";
     if (r->noisy) return shared ? " (noisy, shared cores)" : " (noisy)";
     return shared ? " (shared cores)" : "";
 }
 
 int tlb_rep_untrusted(const struct tlb_rep_row *r) {
-    return r->noisy || r->invalid || r->core_share < TLB_CORE_SHARE_LOW;
+    return r->noisy || r->invalid || tlb_rep_shared_cores(r);
 }

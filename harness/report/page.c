@@ -22,7 +22,6 @@ static void config_text(const struct tlb_rep_data *d, const struct tlb_rep_row *
              tlb_rep_flags(r, 1));
 }
 
-
 /* "12.4 ± 0.2": the spread with as many decimals as the value. */
 static const char *pm(double v, double sd, char *buf, size_t n) {
     char a[32];
@@ -884,7 +883,7 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
     size_t shared = 0, multi = 0;
     for (size_t i = 0; i < d->n_rows; i++) {
         multi += d->rows[i].threads > 1;
-        shared += d->rows[i].core_share < TLB_CORE_SHARE_LOW; /* NAN: not measured */
+        shared += tlb_rep_shared_cores(&d->rows[i]) != 0;
     }
     if (shared) {
         snprintf(t, sizeof t, "%zu of the %zu multi-thread configurations were measured, in at least "

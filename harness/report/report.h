@@ -248,6 +248,8 @@ void tlb_rep_put_base64(struct tlb_buf *b, const unsigned char *p, size_t n);
 /* Write the buffer to path (created/truncated). 0 or -1 (error printed). */
 int tlb_rep_buf_save(const struct tlb_buf *b, const char *path);
 
+/* Whether a row's threads shared cores (core_share below TLB_CORE_SHARE_LOW in any round). */
+int tlb_rep_shared_cores(const struct tlb_rep_row *r);
 /* What a row's figures must not be trusted for, for tables: "" or " (invalid)", " (noisy)",
  * " (shared cores)" (threads measured on fewer cores than threads: core_share below
  * TLB_CORE_SHARE_LOW), " (noisy, shared cores)". invalid_long: " (invalid: not trusted)". */
