@@ -130,7 +130,8 @@ static int take_matrix(struct load_state *st, struct tlb_tensor *t, const char *
         return -1;
     }
     if (st->o->map_weights && want == stored && ((uintptr_t)s->data % 32) == 0) {
-        *t = (struct tlb_tensor){stored, rows, cols, s->data, short_name};
+        *t = (struct tlb_tensor){.type = stored, .rows = rows, .cols = cols, .data = s->data,
+                                 .name = short_name};
         st->n_inplace++;
         return 0;
     }
@@ -160,7 +161,8 @@ static int take_matrix(struct load_state *st, struct tlb_tensor *t, const char *
         from->to_f32(st->raw, st->row, cols);
         to->from_f32(st->row, d, cols);
     }
-    *t = (struct tlb_tensor){want, rows, cols, dst, short_name};
+    *t = (struct tlb_tensor){.type = want, .rows = rows, .cols = cols, .data = dst,
+                             .name = short_name};
     if (g->map) tlb_drop_mapped(s->data, s->n_bytes);
     st->n_copied++;
     return 0;

@@ -418,7 +418,8 @@ static int load_matrix(struct st_ctx *c, struct tlb_tensor *t, const char *hf,
     if (!permute_enabled) head_dim = 0;
     if (c->o->map_weights && !head_dim && want == s->type &&
         (uintptr_t)src % tlb_st_elem_size(s->type) == 0) {
-        *t = (struct tlb_tensor){want, rows, cols, src, eng};
+        *t = (struct tlb_tensor){.type = want, .rows = rows, .cols = cols, .data = src,
+                                 .name = eng};
         f->in_place = 1;
         c->n_in_place++;
         return 0;
@@ -434,7 +435,7 @@ static int load_matrix(struct st_ctx *c, struct tlb_tensor *t, const char *hf,
     struct conv_job job = {src, s->type, (size_t)cols * tlb_st_elem_size(s->type), dst, want,
                            row_bytes, rows, cols, head_dim, c->scratch};
     tlb_pool_run(c->pool, conv_rows, &job);
-    *t = (struct tlb_tensor){want, rows, cols, dst, eng};
+    *t = (struct tlb_tensor){.type = want, .rows = rows, .cols = cols, .data = dst, .name = eng};
     if (f->map) tlb_drop_mapped(src, (size_t)rows * (size_t)cols * tlb_st_elem_size(s->type));
     c->n_copied++;
     return 0;

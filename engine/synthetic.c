@@ -89,7 +89,7 @@ static int gen_matrix(struct tlb_model *m, struct tlb_pool *pool, float **scratc
     if (!row_bytes || tlb_mul_size(row_bytes, (size_t)rows, &total)) return -1;
     void *data = tlb_model_alloc(m, total, name);
     if (!data) return -1;
-    *t = (struct tlb_tensor){type, rows, cols, data, name};
+    *t = (struct tlb_tensor){.type = type, .rows = rows, .cols = cols, .data = data, .name = name};
     struct gen_job job = {t, m->seed, tensor_id, std * sqrtf(3.0f), scratch};
     tlb_pool_run(pool, gen_rows, &job);
     return 0;

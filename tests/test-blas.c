@@ -41,7 +41,8 @@ static int make_weights(struct mat *mt, enum tlb_type t, int n, int k) {
     for (size_t i = 0; i < (size_t)n * (size_t)k; i++) f[i] = tlb_rand_pm1(&rng_state);
     tlb_type_traits(t)->from_f32(f, mt->data, (int64_t)n * k);
     free(f);
-    mt->w = (struct tlb_tensor){t, n, k, mt->data, "test-w"};
+    mt->w = (struct tlb_tensor){.type = t, .rows = n, .cols = k, .data = mt->data,
+                                .name = "test-w"};
     return 0;
 }
 

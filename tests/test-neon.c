@@ -51,7 +51,8 @@ static int compare_all(char *msg, size_t msg_len, char *ver, size_t ver_len) {
             for (int i = 0; i < n * k; i++) wf[i] = tlb_rand_pm1(&rng_state);
             for (int i = 0; i < m * k; i++) x[i] = tlb_rand_pm1(&rng_state);
             tr->from_f32(wf, wd, (int64_t)n * k);
-            struct tlb_tensor w = {(enum tlb_type)t, n, k, wd, "test"};
+            struct tlb_tensor w = {.type = (enum tlb_type)t, .rows = n, .cols = k, .data = wd,
+                                   .name = "test"};
             int rc = 0;
             for (int nth = 1; nth <= 2 && rc == 0; nth++) {
                 for (int i = 0; i < m * n; i++) y[i] = NAN;
