@@ -89,6 +89,13 @@ static int check_kernel(const struct tlb_kernel *k, const struct tlb_model *m) {
             return -1;
         }
     }
+    if (!tlb_model_readable_by(m, k)) {
+        char lay[64];
+        tlb_error("kernel '%s' cannot read %s's weights as they sit (layout %s): "
+                  "tlb_model_set_layouts for it first", k->name, m->name,
+                  tlb_model_layouts(m, lay, sizeof lay));
+        return -1;
+    }
     return 0;
 }
 
@@ -104,7 +111,12 @@ static int attach_kernel(struct tlb_engine *e, const struct tlb_kernel *k) {
     e->kernel = k;
     e->kstate = state;
     const char *v = k->version ? k->version(state) : NULL;
-    snprintf(e->kernel_version, sizeof e->kernel_version, "%s", v ? v : "");
+    char lay[64];
+    tlb_model_layouts(e->m, lay, sizeof lay);
+    /* the weights' layout is part of what was measured: a repacked q8_0 streams faster */
+    snprintf(e->kernel_version, sizeof e->kernel_version, "%s%s%s", v ? v : "",
+             strcmp(lay, "rows") ? (v && *v ? "; weights " : "weights ") : "",
+             strcmp(lay, "rows") ? lay : "");
     return 0;
 }
 
@@ -320,11 +332,9 @@ static void swiglu_task(void *arg, long task, int thread) {
 
 static void embed(const struct tlb_engine *e, const int *tokens, int n) {
     const struct tlb_tensor *t = &e->m->tok_embd;
-    const struct tlb_type_traits *tr = tlb_type_traits(t->type);
-    const size_t row_bytes = tlb_type_row_bytes(t->type, t->cols);
     for (int i = 0; i < n; i++)
-        tr->to_f32((const char *)t->data + (size_t)tokens[i] * row_bytes,
-                   e->x + (size_t)i * (size_t)t->cols, t->cols);
+        tlb_layout_row_f32(t->data, t->type, t->cols, t->layout, tokens[i],
+                           e->x + (size_t)i * (size_t)t->cols);
 }
 
 /* K and V rows of the n tokens at pos..pos+n-1 into the cache, each KV head's row at its

@@ -217,6 +217,11 @@ static int write_pad(FILE *f, uint64_t pos, const char *path) {
 int tlb_gguf_write_model(const char *path, const struct tlb_model *m,
                          const struct tlb_tokenizer *tok) {
     const struct tlb_config *c = &m->cfg;
+    char lay[64];
+    if (strcmp(tlb_model_layouts(m, lay, sizeof lay), "rows") != 0) { /* GGUF stores rows */
+        tlb_error("%s: the model's weights are in layout %s, not rows: not written", path, lay);
+        return -1;
+    }
     struct wbuf b = {0};
     int rc = -1, fd = -1;
     FILE *f = NULL;

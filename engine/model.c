@@ -2,6 +2,8 @@
  * loader shares: hyperparameter validation, weight type fallback, f32 -> type conversion. */
 #include "model.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -101,7 +103,7 @@ int tlb_model_tensor_from_f32(struct tlb_model *m, struct tlb_tensor *t, const c
     const struct tlb_type_traits *tr = tlb_type_traits(type);
     for (int64_t r = 0; r < rows; r++)
         tr->from_f32(src + (size_t)r * (size_t)cols, (char *)data + (size_t)r * row_bytes, cols);
-    *t = (struct tlb_tensor){type, rows, cols, data, name};
+    *t = (struct tlb_tensor){.type = type, .rows = rows, .cols = cols, .data = data, .name = name};
     return 0;
 }
 
@@ -149,6 +151,88 @@ uint64_t tlb_model_n_params(const struct tlb_model *m) {
     uint64_t p = (uint64_t)c->vocab_size * d + d + (uint64_t)c->n_layers * per_layer;
     if (!m->shared_classifier) p += (uint64_t)c->vocab_size * d;
     return p;
+}
+
+/* The matrices a kernel multiplies: the classifier (tok_embd when shared), then each layer's
+ * seven. Returns how many pointers it wrote to list (2 + 7 x n_layers at most). */
+static int matrices(struct tlb_model *m, struct tlb_tensor **list) {
+    int n = 0;
+    list[n++] = &m->output;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        struct tlb_layer *L = &m->layers[l];
+        struct tlb_tensor *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (size_t i = 0; i < TLB_ARRAY_LEN(w); i++) list[n++] = w[i];
+    }
+    return n;
+}
+
+/* Is [p, p + len) inside memory the model allocated (not a file mapping)? */
+static int owned(const struct tlb_model *m, const void *p, size_t len) {
+    for (int i = 0; i < m->n_regions; i++) {
+        const char *a = m->regions[i].ptr, *q = p;
+        if (!m->regions[i].is_mmap && q >= a && len <= m->regions[i].len &&
+            (size_t)(q - a) <= m->regions[i].len - len)
+            return 1;
+    }
+    return 0;
+}
+
+static struct tlb_tensor **matrix_list(struct tlb_model *m, int *n) {
+    struct tlb_tensor **list = tlb_malloc((size_t)(1 + 7 * m->cfg.n_layers) * sizeof *list,
+                                          "matrix list");
+    *n = list ? matrices(m, list) : 0;
+    return list;
+}
+
+int tlb_model_set_layouts(struct tlb_model *m, const struct tlb_kernel *k) {
+    int n, changed = 0;
+    struct tlb_tensor **list = matrix_list(m, &n);
+    if (!list) return -1;
+    for (int i = 0; i < n; i++) {
+        struct tlb_tensor *t = list[i];
+        if (!t->data) continue;
+        const enum tlb_layout want =
+            k ? tlb_kernel_layout(k, t->type, t->rows, t->cols) : TLB_LAYOUT_ROWS;
+        if (want == t->layout) continue;
+        /* a file mapping stays as the file has it: ROWS */
+        if (t->layout == TLB_LAYOUT_ROWS && !owned(m, t->data, tensor_bytes(t))) continue;
+        if (tlb_layout_convert((void *)(uintptr_t)t->data, t->type, t->rows, t->cols, t->layout,
+                               want) != 0) {
+            tlb_error("%s: matrix %s kept its %s layout", m->name, t->name ? t->name : "?",
+                      tlb_layout_name(t->layout));
+            free(list);
+            return -1;
+        }
+        t->layout = want;
+        changed++;
+    }
+    if (m->tok_embd.data == m->output.data) m->tok_embd.layout = m->output.layout; /* shared */
+    free(list);
+    return changed;
+}
+
+int tlb_model_readable_by(const struct tlb_model *m, const struct tlb_kernel *k) {
+    int n, ok = 1;
+    struct tlb_tensor **list = matrix_list((struct tlb_model *)(uintptr_t)m, &n);
+    if (!list) return 0;
+    for (int i = 0; i < n && ok; i++) ok = !list[i]->data || tlb_kernel_reads(k, list[i]);
+    free(list);
+    return ok;
+}
+
+const char *tlb_model_layouts(const struct tlb_model *m, char *buf, size_t len) {
+    int n, per[TLB_LAYOUT_COUNT] = {0}, total = 0;
+    struct tlb_tensor **list = matrix_list((struct tlb_model *)(uintptr_t)m, &n);
+    for (int i = 0; list && i < n; i++)
+        if (list[i]->data && list[i]->layout < TLB_LAYOUT_COUNT) per[list[i]->layout]++, total++;
+    free(list);
+    if (per[TLB_LAYOUT_ROWS] == total)
+        snprintf(buf, len, "rows");
+    else if (per[TLB_LAYOUT_R16] == total)
+        snprintf(buf, len, "r16");
+    else
+        snprintf(buf, len, "r16 %d of %d matrices", per[TLB_LAYOUT_R16], total);
+    return buf;
 }
 
 void tlb_model_free(struct tlb_model *m) {

@@ -107,6 +107,15 @@ enum tlb_type tlb_model_type_for(enum tlb_type want, int64_t cols);
 int tlb_model_tensor_from_f32(struct tlb_model *m, struct tlb_tensor *t, const char *name,
                               enum tlb_type type, int64_t rows, int64_t cols,
                               const float *src);
+/* Rewrite the model's matrices in place into the layouts kernel k asks for (layout.h;
+ * k == NULL: ROWS everywhere). Matrices in a file mapping stay ROWS, which every kernel reads.
+ * Only for the model's owner, with no engine running on it: engines read the new layout.
+ * Returns how many matrices changed, or -1 with a message. */
+int tlb_model_set_layouts(struct tlb_model *m, const struct tlb_kernel *k);
+/* 1 when kernel k can read every matrix as it sits, else 0. */
+int tlb_model_readable_by(const struct tlb_model *m, const struct tlb_kernel *k);
+/* "rows", "r16" (every matrix), or "r16 N of M matrices", into buf. */
+const char *tlb_model_layouts(const struct tlb_model *m, char *buf, size_t len);
 /* Recompute types_used from the matrices. */
 void tlb_model_update_types(struct tlb_model *m);
 

@@ -1,7 +1,8 @@
 /* avx512.c — x86 AVX-512 kernel (F/BW/VL/DQ + FMA + F16C; VNNI when present): decode streams
  * W row by row (f16/bf16 converted exactly in registers; q8_0/q4_0 against X quantized once
- * to q8_0, bit-exact with the reference); prefill repacks W per thread for outer-product f32
- * GEMM or 16-row vpdpbusd tiles. Everything but the probe and the descriptor is compiled for
+ * to q8_0, bit-exact with the reference), or with VNNI q8_0/q4_0 16 rows at a time from the
+ * R16 layout the weights are put in at load (layout.h, avx512_layout); prefill repacks W per
+ * thread for outer-product f32 GEMM or 16-row vpdpbusd tiles. Everything but the probe and the descriptor is compiled for
  * ISA below (isa-target.h), so the binary still runs on any x86-64 CPU. VNNI is inline asm,
  * not in ISA: the compiler cannot place it on the non-VNNI path. Non-x86 builds get a stub
  * whose probe says why. */
@@ -507,6 +508,99 @@ PTILE(3)
 PTILE(4)
 static const ptile_fn ptiles[PMR] = {ptile_1, ptile_2, ptile_3, ptile_4};
 
+/* ---- quantized weights in the R16 layout (layout.h), with VNNI ---- */
+
+#define R16_GROUP(q4) ((size_t)TLB_R16_ROWS * TLB_BLOCK_BYTES(q4)) /* bytes per group and block */
+#define R16_QUANTS(q4) ((q4) ? 256 : 512)                          /* then the 16 f16 scales */
+
+/* Decode: y[f * ystride + i] = row i of group f (at w + f * stride, nf groups far apart read
+ * side by side) . X, over nbk blocks. Per block and group: the lanes start at X's correction
+ * (-128 or -8 x the block's quant sum), then 8 vpdpbusd (q8_0; q4_0: 4 loads, each split into
+ * its low and high nibbles) with 4 quants of X broadcast from memory, one convert and one FMA
+ * by the 16 rows' scales x X's. 12 instructions per 544 bytes of q8_0, against about 40 for
+ * the same 16 rows one row at a time (quant_rows). Groups are 32 bytes off 64-byte alignment
+ * every other block: unaligned loads. */
+INLINE void r16_dec(const int nf, const int q4, const uint8_t *w, size_t stride, int64_t nbk,
+                    const uint8_t *xq, const float *xd, const int32_t *xc, float *y,
+                    size_t ystride) {
+    const size_t gb = R16_GROUP(q4);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512 acc[4];
+    for (int f = 0; f < nf; f++) acc[f] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nbk; b++) {
+        const uint8_t *x = xq + b * 32;
+        const __m512 xs = _mm512_set1_ps(xd[b]);
+        const __m512i c = _mm512_set1_epi32(xc[b]);
+        for (int f = 0; f < nf; f++) {
+            const uint8_t *q = w + (size_t)f * stride + (size_t)b * gb;
+            __m512i t = c;
+            if (q4) {
+                for (int v = 0; v < 4; v++) {
+                    const __m512i wv = _mm512_loadu_si512((const void *)(q + v * 64));
+                    t = dpbusd_bcast(t, _mm512_and_si512(wv, m4), x + 4 * v);
+                    t = dpbusd_bcast(t, _mm512_and_si512(_mm512_srli_epi16(wv, 4), m4),
+                                     x + 16 + 4 * v);
+                }
+            } else {
+                for (int v = 0; v < 8; v++)
+                    t = dpbusd_bcast(t, _mm512_loadu_si512((const void *)(q + v * 64)), x + 4 * v);
+            }
+            const __m512 ws =
+                _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(q + R16_QUANTS(q4))));
+            acc[f] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(ws, xs), acc[f]);
+        }
+    }
+    for (int f = 0; f < nf; f++) _mm512_storeu_ps(y + (size_t)f * ystride, acc[f]);
+}
+
+typedef void (*r16dec_fn)(const uint8_t *, size_t, int64_t, const uint8_t *, const float *,
+                          const int32_t *, float *, size_t);
+#define R16DEC(NF, Q4)                                                                         \
+    static void r16_dec_##NF##_##Q4(const uint8_t *w, size_t stride, int64_t nbk,              \
+                                    const uint8_t *xq, const float *xd, const int32_t *xc,     \
+                                    float *y, size_t ystride) {                                \
+        r16_dec(NF, Q4, w, stride, nbk, xq, xd, xc, y, ystride);                               \
+    }
+R16DEC(1, 0)
+R16DEC(2, 0)
+R16DEC(1, 1)
+R16DEC(2, 1)
+static const r16dec_fn r16decs[2][2] = {{r16_dec_1_0, r16_dec_2_0}, {r16_dec_1_1, r16_dec_2_1}};
+
+/* Prefill: W rows [jb, je) (whole groups) x blocks [b0, b0 + nblk) of an R16 matrix into the
+ * packed tiles' format (pack_quant's): the q8_0 quants as they are, q4_0's nibbles split into
+ * bytes, the scales to f32. A copy, where pack_quant transposes. */
+static void pack_r16(const struct tlb_tensor *w, int64_t jb, int64_t je, int64_t b0,
+                     int64_t nblk, uint8_t *p) {
+    const int q4 = w->type == TLB_TYPE_Q4_0;
+    const int64_t nbk = w->cols / 32;
+    const size_t gb = R16_GROUP(q4);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    for (int64_t v = 0; v < (je - jb) / TLB_R16_ROWS; v++) {
+        const uint8_t *src = (const uint8_t *)w->data +
+                             ((size_t)((jb / TLB_R16_ROWS + v) * nbk + b0)) * gb;
+        uint8_t *pv = p + (size_t)v * (size_t)nblk * PBLK;
+        for (int64_t b = 0; b < nblk; b++, src += gb) {
+            uint8_t *pb = pv + (size_t)b * PBLK;
+            if (q4) {
+                for (int g = 0; g < 4; g++) {
+                    const __m512i wv = _mm512_loadu_si512((const void *)(src + g * 64));
+                    _mm512_store_si512((void *)(pb + g * 64), _mm512_and_si512(wv, m4));
+                    _mm512_store_si512((void *)(pb + (g + 4) * 64),
+                                       _mm512_and_si512(_mm512_srli_epi16(wv, 4), m4));
+                }
+            } else {
+                for (int g = 0; g < 8; g++)
+                    _mm512_store_si512((void *)(pb + g * 64),
+                                       _mm512_loadu_si512((const void *)(src + g * 64)));
+            }
+            _mm512_store_ps((void *)(pb + 512),
+                            _mm512_cvtph_ps(
+                                _mm256_loadu_si256((const void *)(src + R16_QUANTS(q4)))));
+        }
+    }
+}
+
 /* ---- float weights ---- */
 
 enum { WT_F32, WT_F16, WT_BF16 };
@@ -868,6 +962,7 @@ static const btile_fn btiles[GMR] = {btile_1, btile_2, btile_3, btile_4,
 #define BKC 512 /* k per bf16 chunk: the 64-row pack is 64 KiB, as the f32 one's 256 */
 _Static_assert((size_t)GNB * BKC * 2 <= TILE_BYTES, "the bf16 pack lives in the tile buffer");
 #define BF16_DOT 1 /* simd-jobs.h: bf16 prefill through x_to_bf16 and bf16_rows */
+#define R16_LAYOUT 1 /* simd-jobs.h: q8_0/q4_0 in the R16 layout through quant_packed */
 
 /* ---- jobs ---- */
 
@@ -967,19 +1062,65 @@ static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pac
     }
 }
 
+/* The next pack's bytes in an R16 matrix (next_pack for ROWS): groups are its rows. */
+static struct prefetch next_pack_r16(const struct tlb_tensor *w, int64_t b0, int64_t jb,
+                                     int64_t je, int64_t lo, int64_t hi, int steps,
+                                     int *per_step) {
+    const int q4 = w->type == TLB_TYPE_Q4_0;
+    const int64_t nbk = w->cols / 32;
+    const size_t gb = R16_GROUP(q4);
+    struct prefetch pf = {NULL, (size_t)nbk * gb, 0, 0, 0, 0};
+    int64_t nb0 = b0, njb = je;
+    if (njb >= hi) {
+        nb0 = b0 + PKB;
+        njb = lo;
+    }
+    if (nb0 < nbk && njb < hi) {
+        pf.base = (const char *)w->data +
+                  ((size_t)(njb / TLB_R16_ROWS) * (size_t)nbk + (size_t)nb0) * gb;
+        pf.len = (size_t)(nbk - nb0 < PKB ? nbk - nb0 : PKB) * gb;
+        pf.rows = (hi - njb < PNB ? hi - njb : PNB) / TLB_R16_ROWS;
+    }
+    *per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
+    return pf;
+}
+
+/* Packed paths: prefill (m >= PACK_MIN_M), and every m for R16 weights (decode: r16_dec) */
 static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
     const struct tlb_tensor *w = j->w;
     const int64_t nbk = w->cols / 32;
     const int m = j->m;
+    const int r16 = w->layout == TLB_LAYOUT_R16;
+    if (m == 1) { /* R16 decode: nf groups far apart side by side, the rest one by one */
+        /* 2 groups side by side: 1 measured 41-72 % of the probe on one core (q8_0, the
+         * model's shapes), 2 77-96 %, 4 no better than 2 */
+        const int q4 = w->type == TLB_TYPE_Q4_0, nf = 2;
+        const size_t gs = (size_t)nbk * R16_GROUP(q4);
+        const int64_t g0 = lo / TLB_R16_ROWS, ng = (hi - lo) / TLB_R16_ROWS, h = ng / nf;
+        const uint8_t *w0 = w->data;
+        for (int64_t g = g0; g < g0 + h; g++)
+            r16decs[q4][nf - 1](w0 + (size_t)g * gs, (size_t)h * gs, nbk, j->xq, j->xd, j->xc,
+                                j->y + g * TLB_R16_ROWS, (size_t)h * TLB_R16_ROWS);
+        for (int64_t g = g0 + nf * h; g < g0 + ng; g++)
+            r16decs[q4][0](w0 + (size_t)g * gs, 0, nbk, j->xq, j->xd, j->xc,
+                           j->y + g * TLB_R16_ROWS, 0);
+        return;
+    }
     for (int64_t b0 = 0; b0 < nbk; b0 += PKB) {
         const int64_t nblk = nbk - b0 < PKB ? nbk - b0 : PKB;
         for (int64_t jb = lo; jb < hi; jb += PNB) {
             const int64_t je = jb + PNB < hi ? jb + PNB : hi;
             const int nv = (int)((je - jb + 15) / 16);
-            pack_quant(w, jb, je, b0, nblk, pack);
             int per_step; /* columns: 32 per block */
-            struct prefetch pf = next_pack(w, b0 * 32, PKB * 32, jb, je, lo, hi, PNB, 0,
-                                           (m + PMR - 1) / PMR, &per_step);
+            struct prefetch pf;
+            if (r16) {
+                pack_r16(w, jb, je, b0, nblk, pack);
+                pf = next_pack_r16(w, b0, jb, je, lo, hi, (m + PMR - 1) / PMR, &per_step);
+            } else {
+                pack_quant(w, jb, je, b0, nblk, pack);
+                pf = next_pack(w, b0 * 32, PKB * 32, jb, je, lo, hi, PNB, 0, (m + PMR - 1) / PMR,
+                               &per_step);
+            }
             for (int r0 = 0; r0 < m; r0 += PMR) {
                 prefetch_some(&pf, per_step);
                 const int mr = m - r0 < PMR ? m - r0 : PMR;
@@ -1062,7 +1203,7 @@ static void quantize_job(void *arg, int ith, int nth) {
         quantize_row(j->x + (size_t)r * (size_t)k, k, j->xq + (size_t)r * j->xstride, j->xstride,
                      j->xd + (size_t)r * j->dstride, j->dstride, offset,
                      j->packed ? j->xc + (size_t)r * j->dstride : NULL, cm);
-    if (j->m == 1) decode_prep(j);
+    if (j->m == 1 && !j->packed) decode_prep(j);
 }
 
 TLB_TARGET_POP()
@@ -1084,6 +1225,12 @@ static int avx512_init(void **state, struct tlb_pool *pool) {
                      tlb_cpu_has(TLB_CPU_AVX512BF16));
 }
 
+/* q8_0/q4_0 in R16 where VNNI runs its decode (r16_dec); everything else row by row */
+static enum tlb_layout avx512_layout(enum tlb_type t, int64_t rows, int64_t cols) {
+    return tlb_cpu_has(TLB_CPU_AVX512VNNI) && tlb_layout_fits(TLB_LAYOUT_R16, t, rows, cols)
+               ? TLB_LAYOUT_R16 : TLB_LAYOUT_ROWS;
+}
+
 static const char *avx512_version(void *state) {
     const struct simd_state *s = state;
     const int vnni = s ? s->vnni : tlb_cpu_has(TLB_CPU_AVX512VNNI);
@@ -1093,8 +1240,8 @@ static const char *avx512_version(void *state) {
         {{"AVX-512BW (vpmaddubsw, no VNNI)", "AVX-512BW (vpmaddubsw, no VNNI) + BF16 (vdpbf16ps, bf16 prefill)"},
          {"AVX-512BW (vpmaddubsw, no VNNI) + VBMI", "AVX-512BW (vpmaddubsw, no VNNI) + VBMI + BF16 (vdpbf16ps, bf16 prefill)"}},
         {{"AVX-512 + VNNI (vpdpbusd)", "AVX-512 + VNNI (vpdpbusd) + BF16 (vdpbf16ps, bf16 prefill)"},
-         {"AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 decode)",
-          "AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 decode) + BF16 (vdpbf16ps, bf16 prefill)"}}};
+         {"AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 rows decode)",
+          "AVX-512 + VNNI (vpdpbusd) + VBMI (vpermt2b, q4_0 rows decode) + BF16 (vdpbf16ps, bf16 prefill)"}}};
     return names[vnni][vbmi][bf16];
 }
 
@@ -1109,6 +1256,7 @@ const struct tlb_kernel tlb_kernel_avx512 = {
     .matmul = simd_matmul,
     .version = avx512_version,
     .scratch_bytes = simd_scratch,
+    .layout_for = avx512_layout,
 };
 
 #else /* not an x86-64 build */

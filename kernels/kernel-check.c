@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -17,9 +18,25 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
     out->ref = "naive";
     out->finite = 1;
     if (nr <= 0 || r0 < 0 || r0 + nr > n || !naive) return 0;
-    /* the checked rows as a tensor of their own: naive computes only those */
-    const struct tlb_tensor sub = {w->type, nr, k, (const char *)w->data + (size_t)r0 * rb,
-                                   "check rows"};
+    /* the checked rows as a tensor of their own: naive computes only those. A matrix in
+     * another layout: the whole groups around them, copied and put back into rows. */
+    const char *rows = (const char *)w->data + (size_t)r0 * rb;
+    char *copy = NULL;
+    if (w->layout == TLB_LAYOUT_R16) {
+        const int64_t g0 = r0 / TLB_R16_ROWS, g1 = (r0 + nr + TLB_R16_ROWS - 1) / TLB_R16_ROWS;
+        const size_t gb = rb * TLB_R16_ROWS;
+        copy = tlb_malloc((size_t)(g1 - g0) * gb, "check rows");
+        if (!copy) return -1;
+        memcpy(copy, (const char *)w->data + (size_t)g0 * gb, (size_t)(g1 - g0) * gb);
+        if (tlb_layout_convert(copy, w->type, (g1 - g0) * TLB_R16_ROWS, k, TLB_LAYOUT_R16,
+                               TLB_LAYOUT_ROWS) != 0) {
+            free(copy);
+            return -1;
+        }
+        rows = copy + (size_t)(r0 - g0 * TLB_R16_ROWS) * rb;
+    }
+    const struct tlb_tensor sub = {.type = w->type, .rows = nr, .cols = k, .data = rows,
+                                   .name = "check rows"};
     float *ref = tlb_malloc((size_t)m * (size_t)nr * sizeof *ref, "check reference");
     float *wf = tlb_malloc((size_t)k * sizeof *wf, "check row");
     void *st = NULL;
@@ -72,5 +89,6 @@ done:
     if (st && naive->release) naive->release(st);
     free(ref);
     free(wf);
+    free(copy);
     return rc;
 }

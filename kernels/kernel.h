@@ -10,17 +10,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layout.h"
 #include "quant.h"
 #include "threadpool.h"
 
-/* A weight matrix: rows = n output features, cols = k input features, row-major, each row
- * tlb_type_row_bytes(type, cols) bytes. */
+/* A weight matrix: rows = n output features, cols = k input features, each row
+ * tlb_type_row_bytes(type, cols) bytes; row after row unless layout says otherwise. */
 struct tlb_tensor {
     enum tlb_type type;
     int64_t rows;       /* n */
     int64_t cols;       /* k */
     const void *data;   /* (rows, row_bytes) */
     const char *name;   /* for messages, may be NULL */
+    enum tlb_layout layout; /* ROWS (0), or a layout the kernel's layout_for asked for */
 };
 
 #define TLB_TYPE_BIT(t) (1u << (t))
@@ -46,7 +48,22 @@ struct tlb_kernel {
     const char *(*version)(void *state);
     /* (optional) bytes of scratch memory the kernel holds (dequantization tiles, q8 X) */
     size_t (*scratch_bytes)(void *state);
+    /* (optional) the layout (layout.h) this kernel streams a rows x cols matrix of type t
+     * fastest in on this CPU. Every kernel reads ROWS; matmul gets another layout only when
+     * this returned it. NULL: ROWS always. */
+    enum tlb_layout (*layout_for)(enum tlb_type t, int64_t rows, int64_t cols);
 };
+
+/* The layout kernel k wants for w (ROWS when it has no layout_for). */
+static inline enum tlb_layout tlb_kernel_layout(const struct tlb_kernel *k, enum tlb_type t,
+                                                int64_t rows, int64_t cols) {
+    return k->layout_for ? k->layout_for(t, rows, cols) : TLB_LAYOUT_ROWS;
+}
+/* Can k read w as it sits (ROWS, or the layout k asks for)? */
+static inline int tlb_kernel_reads(const struct tlb_kernel *k, const struct tlb_tensor *w) {
+    return w->layout == TLB_LAYOUT_ROWS ||
+           w->layout == tlb_kernel_layout(k, w->type, w->rows, w->cols);
+}
 
 /* How many chunks to split `units` units of W rows (unit_bytes of weights each) into, for nth
  * threads that claim them one after the other (tlb_pool_run_chunks): about 8 per thread, each

@@ -297,7 +297,17 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
     struct job job = {.y = y, .x = x, .w = w, .m = m, .vnni = s->vnni, .vbmi = s->vbmi};
     const int nth = tlb_pool_size(pool);
     const int quant = tlb_type_traits(w->type)->is_quantized;
-    job.packed = quant && s->vnni && m >= PACK_MIN_M;
+#ifdef R16_LAYOUT
+    const int r16 = w->layout == TLB_LAYOUT_R16; /* read by quant_packed only, VNNI only */
+#else
+    const int r16 = 0;
+#endif
+    if (w->layout != TLB_LAYOUT_ROWS && !(r16 && s->vnni)) {
+        tlb_error(KNAME ": cannot read %s weights in layout %s", tlb_type_traits(w->type)->name,
+                  tlb_layout_name(w->layout));
+        return -1;
+    }
+    job.packed = quant && s->vnni && (m >= PACK_MIN_M || r16);
     job.unit = job.packed || (!quant && m > FMR) ? 2 * VL : QNR;
     job.units = (long)((w->rows + job.unit - 1) / job.unit);
     const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job.unit;

@@ -250,6 +250,104 @@ TLB_TEST(set_kernel_keeps_kv_cache) {
     TLB_CHECK(refused, "an unusable kernel was accepted or broke the engine");
 }
 
+/* FNV-1a over every matrix's bytes: did a layout round trip give the weights back? */
+static uint64_t weights_hash(const struct tlb_model *m) {
+    uint64_t h = 1469598103934665603ull;
+    const struct tlb_tensor *ts[1 + 7 * 64];
+    int n = 0;
+    ts[n++] = &m->output;
+    for (int l = 0; l < m->cfg.n_layers && l < 64; l++) {
+        const struct tlb_layer *L = &m->layers[l];
+        const struct tlb_tensor *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (int i = 0; i < 7; i++) ts[n++] = w[i];
+    }
+    for (int i = 0; i < n; i++) {
+        const unsigned char *p = ts[i]->data;
+        const size_t b = tlb_type_row_bytes(ts[i]->type, ts[i]->cols) * (size_t)ts[i]->rows;
+        for (size_t j = 0; j < b; j++) h = (h ^ p[j]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Weights rewritten into avx512's R16 layout (tlb_model_set_layouts) give the logits naive
+ * gives on rows, refuse kernels that cannot read them, show in the kernel version, and go
+ * back to the original bytes. The same block sums added in another order: most positions
+ * agree to 1e-6, but a random model turns an activation that rounds the other way in its
+ * q8_0 quantization into a jump of up to a few % in the logits (measured: avx512 on rows
+ * against naive, 1 to 10 positions in 12); misread weights change every position. stories260K shares its classifier with the embeddings (the
+ * lookup reads R16 rows) and has matrices R16 cannot take (172 rows). */
+static void check_r16_model(const char *spec, enum tlb_type t, int expect_all) {
+    const struct tlb_kernel *avx = tlb_kernel_find("avx512"), *naive = tlb_kernel_find("naive");
+    char why[256];
+    if (!avx || avx->probe(why, sizeof why) != 0) TLB_SKIP("avx512 not usable here: %s", why);
+    if (tlb_kernel_layout(avx, t, 2048, 2048) != TLB_LAYOUT_R16)
+        TLB_SKIP("avx512 reads rows only on this CPU (no AVX512-VNNI)");
+    struct tlb_model *m = load(spec, 1, t, 5);
+    TLB_CHECK(m != NULL, "load %s failed", spec);
+    const int n = 12, V = m->cfg.vocab_size;
+    int tokens[12];
+    for (int i = 0; i < n; i++) tokens[i] = (i * 29 + 3) % V;
+    float *a = malloc((size_t)n * (size_t)V * 4), *b = malloc((size_t)n * (size_t)V * 4);
+    const uint64_t h0 = weights_hash(m);
+    struct tlb_engine_opts eo = {.kernel = avx, .n_threads = 2, .ctx_len = 16};
+    struct tlb_engine *e = NULL, *bad = NULL;
+    const int rows_version = tlb_engine_create(&e, m, &eo) == 0 &&
+                             !strstr(tlb_engine_kernel_version(e), "r16");
+    tlb_engine_free(e);
+    e = NULL;
+    eo.kernel = naive;
+    /* prefill half, then one decode step: both paths of the kernel */
+    int ok = a && b && tlb_engine_create(&e, m, &eo) == 0 &&
+             !tlb_engine_forward(e, tokens, n / 2, 0, a, 1) &&
+             !tlb_engine_forward(e, tokens + n / 2, 1, n / 2, a + (size_t)(n / 2) * V, 0);
+    tlb_engine_free(e);
+    e = NULL;
+    const int changed = ok ? tlb_model_set_layouts(m, avx) : -1;
+    char lay[64];
+    tlb_model_layouts(m, lay, sizeof lay);
+    const int moved = weights_hash(m) != h0;
+    fprintf(stderr, "(expected error follows)\n");
+    const int refused = tlb_engine_create(&bad, m, &eo) != 0;
+    tlb_engine_free(bad);
+    eo.kernel = avx;
+    ok = ok && changed > 0 && tlb_engine_create(&e, m, &eo) == 0 &&
+         !tlb_engine_forward(e, tokens, n / 2, 0, b, 1) && /* prefill, then decode */
+         !tlb_engine_forward(e, tokens + n / 2, 1, n / 2, b + (size_t)(n / 2) * V, 0);
+    const int versioned = e && strstr(tlb_engine_kernel_version(e), "weights r16") != NULL;
+    double d = 0; /* the worst position */
+    int agree = 0; /* positions within 1e-6 */
+    for (int p = 0; ok && p <= n / 2; p++) {
+        const double dp = max_rel_diff(b + (size_t)p * V, a + (size_t)p * V, (size_t)V);
+        d = fmax(d, dp);
+        agree += dp < 1e-6;
+    }
+    tlb_engine_free(e);
+    const int back = tlb_model_set_layouts(m, NULL) == changed && weights_hash(m) == h0;
+    free(a);
+    free(b);
+    tlb_model_free(m);
+    TLB_CHECK(ok, "%s: forward on R16 weights failed (%d matrices changed)", spec, changed);
+    TLB_CHECK(moved, "%s: set_layouts changed no bytes", spec);
+    TLB_CHECK(expect_all ? !strcmp(lay, "r16") : !strncmp(lay, "r16 ", 4), "%s: layouts '%s'",
+              spec, lay);
+    TLB_CHECK(refused, "%s: naive accepted R16 weights", spec);
+    TLB_CHECK(versioned, "%s: kernel version does not name the R16 weights", spec);
+    TLB_CHECK(rows_version, "%s: kernel version names R16 before the rewrite", spec);
+    TLB_CHECK(agree >= (n / 2 + 1) * 3 / 4 && d < 0.1,
+              "%s: logits on R16 weights: %d of %d positions agree with naive, worst %g", spec,
+              agree, n / 2 + 1, d);
+    TLB_CHECK(back, "%s: R16 -> rows did not give the original weights back", spec);
+}
+
+TLB_TEST(r16_weights_q8_0) { check_r16_model("synthetic:small", TLB_TYPE_Q8_0, 1); }
+TLB_TEST(r16_weights_q4_0) { check_r16_model("synthetic:small", TLB_TYPE_Q4_0, 1); }
+TLB_TEST(r16_weights_shared_classifier) {
+    char mp[1024];
+    if (!tlb_test_data(mp, sizeof mp, "stories260K/stories260K.bin"))
+        TLB_SKIP("needs %s/stories260K/stories260K.bin (shared data absent)", tlb_test_data_dir());
+    check_r16_model(mp, TLB_TYPE_Q8_0, 0);
+}
+
 /* ---- sampler ---- */
 
 TLB_TEST(greedy_lowest_id_on_ties) {

@@ -83,7 +83,7 @@ static int problem_make(struct problem *p, enum tlb_type t, int n, int k, int m)
     fill(wf, (size_t)n * (size_t)k);
     tlb_type_traits(t)->from_f32(wf, p->w, (int64_t)n * k);
     fill(p->x, (size_t)m * (size_t)k);
-    p->tensor = (struct tlb_tensor){t, n, k, p->w, "test"};
+    p->tensor = (struct tlb_tensor){.type = t, .rows = n, .cols = k, .data = p->w, .name = "test"};
     free(wf);
     return 0;
 }
@@ -133,11 +133,31 @@ static int check_one(const struct tlb_kernel *kn, void *st, struct tlb_pool *poo
     char what[160];
     snprintf(what, sizeof what, "%s %s n=%d k=%d m=%d t=%d", kn->name,
              tlb_type_traits(p->t)->name, p->n, p->k, p->m, tlb_pool_size(pool));
+    /* W in the layout the kernel asks for (as the engine gives it), judged against rows */
+    struct tlb_tensor w = p->tensor;
+    void *copy = NULL;
+    w.layout = tlb_kernel_layout(kn, p->t, p->n, p->k);
+    if (w.layout != TLB_LAYOUT_ROWS) {
+        const size_t bytes = tlb_type_row_bytes(p->t, p->k) * (size_t)p->n;
+        copy = malloc(bytes);
+        if (!copy) {
+            free(y);
+            snprintf(msg, len, "out of memory");
+            return 0;
+        }
+        memcpy(copy, p->w, bytes);
+        w.data = copy;
+        snprintf(what + strlen(what), sizeof what - strlen(what), " layout %s",
+                 tlb_layout_name(w.layout));
+    }
     int ok = 0;
-    if (kn->matmul(st, pool, y, p->x, &p->tensor, p->m) != 0)
+    if (copy && tlb_layout_convert(copy, p->t, p->n, p->k, TLB_LAYOUT_ROWS, w.layout) != 0)
+        snprintf(msg, len, "%s: layout conversion failed", what);
+    else if (kn->matmul(st, pool, y, p->x, &w, p->m) != 0)
         snprintf(msg, len, "%s: matmul failed", what);
     else
         ok = judge(kn, p, y, worst, what, msg, len);
+    free(copy);
     free(y);
     return ok;
 }
@@ -243,20 +263,21 @@ done:
 }
 
 TLB_TEST(kernels_odd_shapes) {
-    static const int ns[] = {1, 3, 17, 67, 257};
+    /* 48 and 160: whole 16-row groups, which avx512 takes in the R16 layout */
+    static const int ns[] = {1, 3, 17, 48, 67, 160, 257};
     static const int ks_q[] = {32, 64, 96, 160, 2080};
     static const int ks_f[] = {7, 33, 100, 160, 2080};
     static const int ms[] = {1, 2, 7, 33};
     static const int ths[] = {1, 2, 3};
     /* quick (emulators): smaller k, still odd block counts (17 blocks = 544) */
-    static const int ns_q[] = {1, 17, 67};
+    static const int ns_q[] = {1, 17, 48, 67};
     static const int ks_qq[] = {32, 96, 160, 544};
     static const int ks_qf[] = {7, 33, 100, 544};
     static const int ms_q[] = {1, 7, 33};
     static const int ths_q[] = {1, 3};
     char ff[300] = "";
-    int fails = quick() ? sweep("odd", ns_q, 3, ks_qq, ks_qf, 4, ms_q, 3, ths_q, 2, ff, sizeof ff)
-                        : sweep("odd", ns, 5, ks_q, ks_f, 5, ms, 4, ths, 3, ff, sizeof ff);
+    int fails = quick() ? sweep("odd", ns_q, 4, ks_qq, ks_qf, 4, ms_q, 3, ths_q, 2, ff, sizeof ff)
+                        : sweep("odd", ns, 7, ks_q, ks_f, 5, ms, 4, ths, 3, ff, sizeof ff);
     TLB_CHECK(fails == 0, "%d kernel/type combinations failed; first: %s", fails, ff);
 }
 
@@ -474,6 +495,65 @@ TLB_TEST(dispatch_unknown_names) {
 
 /* Scratch grows with m and is reported; a second, larger call on the same state works
  * (tiled, avx2, avx512: the kernels that keep q8_0 activations in their state). */
+/* R16 (layout.h): a real rewrite of the bytes, undone exactly; its rows read back as the
+ * original rows; shapes and types it cannot take are refused. */
+TLB_TEST(layout_r16_round_trip) {
+    static const struct { int n, k; } sh[] = {{16, 32}, {48, 96}, {160, 2080}};
+    for (int t = TLB_TYPE_Q8_0; t <= TLB_TYPE_Q4_0; t++)
+        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++) {
+            struct problem p;
+            TLB_CHECK(problem_make(&p, (enum tlb_type)t, sh[s].n, sh[s].k, 1) == 0, "oom");
+            const size_t bytes = tlb_type_row_bytes(p.t, p.k) * (size_t)p.n;
+            char *c = malloc(bytes);
+            float *a = malloc((size_t)p.k * sizeof *a), *b = malloc((size_t)p.k * sizeof *b);
+            int ok = c && a && b;
+            if (ok) memcpy(c, p.w, bytes);
+            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_ROWS, TLB_LAYOUT_R16) == 0;
+            const int moved = ok && memcmp(c, p.w, bytes) != 0;
+            int rows_same = ok;
+            for (int r = 0; ok && r < p.n; r += 7) {
+                tlb_layout_row_f32(c, p.t, p.k, TLB_LAYOUT_R16, r, a);
+                tlb_layout_row_f32(p.w, p.t, p.k, TLB_LAYOUT_ROWS, r, b);
+                rows_same = rows_same && memcmp(a, b, (size_t)p.k * sizeof *a) == 0;
+            }
+            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_R16, TLB_LAYOUT_ROWS) == 0;
+            const int back = ok && memcmp(c, p.w, bytes) == 0;
+            free(c), free(a), free(b);
+            problem_free(&p);
+            const char *tn = tlb_type_traits((enum tlb_type)t)->name;
+            TLB_CHECK(ok, "%s %dx%d: conversion failed", tn, sh[s].n, sh[s].k);
+            TLB_CHECK(moved, "%s %dx%d: R16 left the bytes as they were", tn, sh[s].n, sh[s].k);
+            TLB_CHECK(rows_same, "%s %dx%d: an R16 row reads back differently", tn, sh[s].n,
+                      sh[s].k);
+            TLB_CHECK(back, "%s %dx%d: R16 -> rows is not the original", tn, sh[s].n, sh[s].k);
+        }
+    char buf[64];
+    TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_R16, TLB_TYPE_Q8_0, 17, 32), "17 rows fit R16");
+    TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_R16, TLB_TYPE_F16, 16, 32), "f16 fits R16");
+    fprintf(stderr, "(expected error follows)\n");
+    TLB_CHECK(tlb_layout_convert(buf, TLB_TYPE_F16, 16, 2, TLB_LAYOUT_ROWS, TLB_LAYOUT_R16) == -1,
+              "f16 converted to R16");
+}
+
+/* avx512 with VNNI asks for R16 for q8_0/q4_0 of whole groups and rows otherwise; without
+ * VNNI (masked) rows everywhere. */
+TLB_TEST(avx512_layout_choice) {
+    const struct tlb_kernel *kn = tlb_kernel_find("avx512");
+    char why[256];
+    if (!kn || kn->probe(why, sizeof why) != 0) TLB_SKIP("avx512 kernel not usable here");
+    if (!tlb_cpu_has(TLB_CPU_AVX512VNNI)) TLB_SKIP("no AVX512-VNNI here: avx512 reads rows only");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_Q8_0, 2048, 2048) == TLB_LAYOUT_R16, "q8_0 not R16");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_Q4_0, 256, 2048) == TLB_LAYOUT_R16, "q4_0 not R16");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_Q8_0, 17, 2048) == TLB_LAYOUT_ROWS, "17 rows R16");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_F16, 2048, 2048) == TLB_LAYOUT_ROWS, "f16 R16");
+    setenv("TLBENCH_CPU_MASK", "avx512vnni", 1);
+    tlb_cpu_redetect();
+    const enum tlb_layout masked = tlb_kernel_layout(kn, TLB_TYPE_Q8_0, 2048, 2048);
+    unsetenv("TLBENCH_CPU_MASK");
+    tlb_cpu_redetect();
+    TLB_CHECK(masked == TLB_LAYOUT_ROWS, "R16 asked for without VNNI");
+}
+
 TLB_TEST(kernels_scratch_growth) {
     int tested = 0;
     for (int i = 0; i < tlb_kernel_count(); i++) {

@@ -175,6 +175,7 @@ int tlb_cmd_eval(int argc, char **argv) {
         tlb_error("--kernel %s: %s", kname, why);
         goto out;
     }
+    if (tlb_model_set_layouts(m, k) < 0) goto out;
     struct tlb_acc_stats a;
     t0 = tlb_now_ns();
     if (tlb_acc_compare(m, k, (int)threads, fd, &a, &info) != 0) goto out;

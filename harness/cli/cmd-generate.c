@@ -130,6 +130,7 @@ int tlb_cmd_generate(int argc, char **argv) {
         goto out;
     }
     if (steps > cfg->seq_len) steps = cfg->seq_len;
+    if (tlb_model_set_layouts(model, k) < 0) goto out;
     struct tlb_engine_opts eo = {.kernel = k, .n_threads = (int)threads, .ctx_len = (int)steps,
                                  .kv_type = kv_type};
     if (tlb_engine_create(&eng, model, &eo) != 0) goto out;

@@ -373,7 +373,8 @@ static void pools_free(struct pools *ps) {
 /* ---- --check ---- */
 
 static int run_check(const struct opts *o, struct pools *ps) {
-    static const int ns[] = {1, 3, 17, 67, 257};
+    /* 48 and 160: whole 16-row groups, so layouts such as R16 are checked too */
+    static const int ns[] = {1, 3, 17, 48, 67, 160, 257};
     static const int ks_q[] = {32, 64, 96, 160, 2080};
     static const int ks_f[] = {7, 33, 100, 160, 2080};
     static const int ms[] = {1, 2, 7, 33};
@@ -408,7 +409,16 @@ static int run_check(const struct opts *o, struct pools *ps) {
                         for (size_t i = 0; i < (size_t)n * (size_t)k; i++) wf[i] = tlb_rand_pm1(&rng_state);
                         for (size_t i = 0; i < (size_t)m * (size_t)k; i++) x[i] = tlb_rand_pm1(&rng_state);
                         tr->from_f32(wf, wd, (int64_t)n * k);
-                        const struct tlb_tensor w = {t, n, k, wd, "check"};
+                        /* in the layout the kernel asks for, as the engine would give it */
+                        const enum tlb_layout lay = tlb_kernel_layout(kn, t, n, k);
+                        const struct tlb_tensor w = {.type = t, .rows = n, .cols = k,
+                                                     .data = wd, .name = "check",
+                                                     .layout = lay};
+                        if (tlb_layout_convert(wd, t, n, k, TLB_LAYOUT_ROWS, lay) != 0) {
+                            snprintf(msg, sizeof msg, "n=%d k=%d: layout %s failed", n, k,
+                                     tlb_layout_name(lay));
+                            bad = 1;
+                        }
                         for (int d = 0; d < o->n_threads && !bad; d++, runs++) {
                             struct tlb_pool *pool = pool_for(ps, o->threads[d]);
                             void *st = NULL;
@@ -579,7 +589,7 @@ static int put_field(struct out *ou, const char *s, int first) {
 
 struct result {
     const struct tlb_kernel *kn;
-    const char *version;
+    char version[320]; /* the kernel's, and the weights' layout when not rows */
     enum tlb_type t;
     struct shape sh;
     int m, threads, reps;
@@ -629,7 +639,7 @@ static int emit(struct out *ou, const struct result *r) {
     }
     char b[21][40];
     const char *cells[] = {
-        ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version ? r->version : "",
+        ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version,
         tlb_type_traits(r->t)->name,
         num(b[0], 40, (double)r->sh.n, 1), num(b[1], 40, (double)r->sh.k, 1),
         num(b[2], 40, r->m, 1), num(b[3], 40, r->threads, 1), num(b[4], 40, r->reps, ran),
@@ -667,13 +677,29 @@ static int emit_header(struct out *ou) {
     return fputc('\n', ou->f) == EOF ? -1 : 0;
 }
 
-/* Weight copies rotated between runs: copy i at data + i * stride. */
+/* Weight copies rotated between runs: copy i at data + i * stride, all in one layout. */
 struct arena {
     char *data;
     size_t size, stride;
     int copies;
     size_t next;
+    enum tlb_type t;
+    int64_t n, k;
+    enum tlb_layout layout;
 };
+
+/* Every copy into the layout kernel kn streams (ROWS for most), as a model's matrices are
+ * put at load (tlb_model_set_layouts): a kernel is timed on the weights it would get. */
+static int arena_layout(struct arena *a, const struct tlb_kernel *kn) {
+    const enum tlb_layout want = tlb_kernel_layout(kn, a->t, a->n, a->k);
+    if (want == a->layout) return 0;
+    for (int c = 0; c < a->copies; c++)
+        if (tlb_layout_convert(a->data + (size_t)c * a->stride, a->t, a->n, a->k, a->layout,
+                               want) != 0)
+            return -1;
+    a->layout = want;
+    return 0;
+}
 
 /* Fill copy 0 with random weights of type t (n x k), then replicate. */
 static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, size_t flush) {
@@ -695,13 +721,16 @@ static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, si
         a->copies++;
     for (int c = 1; c < a->copies; c++) memcpy(a->data + (size_t)c * a->stride, a->data, wbytes);
     a->next = 0;
+    a->t = t, a->n = n, a->k = k, a->layout = TLB_LAYOUT_ROWS;
     return 0;
 }
 
 static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *a,
                      const float *x, float *y, struct result *r) {
     const struct tlb_kernel *kn = r->kn;
-    struct tlb_tensor w = {r->t, r->sh.n, r->sh.k, NULL, "bench"};
+    if (arena_layout(a, kn) != 0) return -1;
+    struct tlb_tensor w = {.type = r->t, .rows = r->sh.n, .cols = r->sh.k, .name = "bench",
+                           .layout = a->layout};
     void *st = NULL;
     double times[1000];
     const int max_reps = o->reps < 1000 ? o->reps : 1000;
@@ -731,7 +760,10 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
         r->min = times[0];
         r->max = times[done - 1];
         r->med = done % 2 ? times[done / 2] : 0.5 * (times[done / 2 - 1] + times[done / 2]);
-        r->version = kn->version ? kn->version(st) : NULL;
+        const char *v = kn->version ? kn->version(st) : NULL;
+        snprintf(r->version, sizeof r->version, "%s%s%s", v ? v : "",
+                 w.layout == TLB_LAYOUT_ROWS ? "" : v ? "; weights " : "weights ",
+                 w.layout == TLB_LAYOUT_ROWS ? "" : tlb_layout_name(w.layout));
         r->scratch = kn->scratch_bytes ? kn->scratch_bytes(st) : 0;
         /* spot check: the first and the last 8 output rows of the copy used last */
         w.data = used_copy;

@@ -34,7 +34,7 @@ struct kv_snap {
 
 struct server {
     struct tlb_sweep_env *env;
-    const struct tlb_model *m;
+    struct tlb_model *m;        /* owned: rewritten into each request's layouts */
     int model_index;
     enum tlb_type wtype;
     int req_fd, resp_fd, ref_fd;
@@ -160,6 +160,17 @@ static void serve_one(struct server *sv, uint32_t type, uint32_t index) {
                 : NULL;
         tlb_msg_send(sv->resp_fd, TLB_MSG_RESULT, index, TLB_STATUS_SKIPPED_MEMORY, detail, cells);
         tlb_row_free(cells);
+        return;
+    }
+    /* the weights in the layouts this request's kernel streams (R16 for avx512's q8_0), as a
+     * one-kernel process would load them; no worker runs now, and each inherits them as they
+     * are at its fork. The GGUF writer and the f32 reference take rows. */
+    const struct tlb_kernel *lk =
+        type == TLB_REQ_RUN || type == TLB_REQ_ACC ? sv->env->plan->items[index].kernel : NULL;
+    if (tlb_model_set_layouts(sv->m, lk) < 0) {
+        snprintf(detail, sizeof detail, "rewriting the weights into %s's layout failed",
+                 lk ? lk->name : "row");
+        tlb_msg_send(sv->resp_fd, TLB_MSG_RESULT, index, TLB_STATUS_ERROR, detail, NULL);
         return;
     }
     const void *kv_fill = type == TLB_REQ_RUN ? kv_snapshot(sv, &sv->env->plan->items[index]) : NULL;

@@ -236,6 +236,12 @@ int tlb_runner_fill_kv(const struct tlb_model *m, int n_depth, enum tlb_type kv_
         tlb_error("KV fill: %s", why);
         return -1;
     }
+    if (!tlb_model_readable_by(m, k)) {
+        char lay[64];
+        tlb_error("KV fill: kernel %s cannot read the weights' layout (%s)", k->name,
+                  tlb_model_layouts(m, lay, sizeof lay));
+        return -1;
+    }
     int *tok = tlb_malloc((size_t)(n_depth > 0 ? n_depth : 1) * sizeof *tok, "depth tokens");
     struct tlb_engine *e = NULL;
     struct tlb_engine_opts eo = {.kernel = k, .n_threads = n_threads, .ctx_len = n_depth,
@@ -340,7 +346,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     const struct tlb_kernel *fill_k = o->kernel;
     if (o->n_depth > 0 && !o->kv_fill) {
         const struct tlb_kernel *fast = tlb_kernel_select("auto", m->types_used, why, sizeof why);
-        if (fast) fill_k = fast;
+        if (fast && tlb_model_readable_by(m, fast)) fill_k = fast;
     }
     struct tlb_engine_opts eo = {.kernel = fill_k, .n_threads = o->n_threads,
                                  .ctx_len = (int)n_ctx,
