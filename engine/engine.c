@@ -91,8 +91,8 @@ static int check_kernel(const struct tlb_kernel *k, const struct tlb_model *m) {
     }
     if (!tlb_model_readable_by(m, k)) {
         char lay[64];
-        tlb_error("kernel '%s' cannot read %s's weights as they sit (layout %s): "
-                  "tlb_model_set_layouts for it first", k->name, m->name,
+        tlb_error("kernel '%s' cannot read %s's weights in layout %s (another kernel's: "
+                  "tlb_model_set_layouts puts them in this one's)", k->name, m->name,
                   tlb_model_layouts(m, lay, sizeof lay));
         return -1;
     }

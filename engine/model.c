@@ -154,16 +154,19 @@ uint64_t tlb_model_n_params(const struct tlb_model *m) {
 }
 
 /* The matrices a kernel multiplies: the classifier (tok_embd when shared), then each layer's
- * seven. Returns how many pointers it wrote to list (2 + 7 x n_layers at most). */
-static int matrices(struct tlb_model *m, struct tlb_tensor **list) {
-    int n = 0;
-    list[n++] = &m->output;
+ * seven, into a list of 1 + 7 x n_layers (NULL when out of memory). */
+static const struct tlb_tensor **matrix_list(const struct tlb_model *m, int *n) {
+    const struct tlb_tensor **list =
+        tlb_malloc((size_t)(1 + 7 * m->cfg.n_layers) * sizeof *list, "matrix list");
+    *n = 0;
+    if (!list) return NULL;
+    list[(*n)++] = &m->output;
     for (int l = 0; l < m->cfg.n_layers; l++) {
-        struct tlb_layer *L = &m->layers[l];
-        struct tlb_tensor *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
-        for (size_t i = 0; i < TLB_ARRAY_LEN(w); i++) list[n++] = w[i];
+        const struct tlb_layer *L = &m->layers[l];
+        const struct tlb_tensor *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (size_t i = 0; i < TLB_ARRAY_LEN(w); i++) list[(*n)++] = w[i];
     }
-    return n;
+    return list;
 }
 
 /* Is [p, p + len) inside memory the model allocated (not a file mapping)? */
@@ -177,19 +180,12 @@ static int owned(const struct tlb_model *m, const void *p, size_t len) {
     return 0;
 }
 
-static struct tlb_tensor **matrix_list(struct tlb_model *m, int *n) {
-    struct tlb_tensor **list = tlb_malloc((size_t)(1 + 7 * m->cfg.n_layers) * sizeof *list,
-                                          "matrix list");
-    *n = list ? matrices(m, list) : 0;
-    return list;
-}
-
 int tlb_model_set_layouts(struct tlb_model *m, const struct tlb_kernel *k) {
     int n, changed = 0;
-    struct tlb_tensor **list = matrix_list(m, &n);
+    const struct tlb_tensor **list = matrix_list(m, &n);
     if (!list) return -1;
     for (int i = 0; i < n; i++) {
-        struct tlb_tensor *t = list[i];
+        struct tlb_tensor *t = (struct tlb_tensor *)(uintptr_t)list[i]; /* m's own, not const */
         if (!t->data) continue;
         const enum tlb_layout want =
             k ? tlb_kernel_layout(k, t->type, t->rows, t->cols) : TLB_LAYOUT_ROWS;
@@ -213,7 +209,7 @@ int tlb_model_set_layouts(struct tlb_model *m, const struct tlb_kernel *k) {
 
 int tlb_model_readable_by(const struct tlb_model *m, const struct tlb_kernel *k) {
     int n, ok = 1;
-    struct tlb_tensor **list = matrix_list((struct tlb_model *)(uintptr_t)m, &n);
+    const struct tlb_tensor **list = matrix_list(m, &n);
     if (!list) return 0;
     for (int i = 0; i < n && ok; i++) ok = !list[i]->data || tlb_kernel_reads(k, list[i]);
     free(list);
@@ -222,7 +218,7 @@ int tlb_model_readable_by(const struct tlb_model *m, const struct tlb_kernel *k)
 
 const char *tlb_model_layouts(const struct tlb_model *m, char *buf, size_t len) {
     int n, per[TLB_LAYOUT_COUNT] = {0}, total = 0;
-    struct tlb_tensor **list = matrix_list((struct tlb_model *)(uintptr_t)m, &n);
+    const struct tlb_tensor **list = matrix_list(m, &n);
     for (int i = 0; list && i < n; i++)
         if (list[i]->data && list[i]->layout < TLB_LAYOUT_COUNT) per[list[i]->layout]++, total++;
     free(list);
