@@ -46,10 +46,11 @@ static uint64_t read_c(const uint64_t *p, size_t words) {
  * side by side (each quarter sequential), or it would not be the limit. Which pattern the
  * memory system serves faster changes with the machine and the moment (on the same VM another
  * day one sequential stream per thread read 32.5-33.3 GB/s against 30.4-31.8 for 4 streams),
- * so the segments take turns between 4 streams, one sequential stream and 6 streams (the
- * decode kernels' widest: a row of f16 at 2048x2048 reached 101 % of a probe without it), and
- * the best of all counts. */
-static const int stream_patterns[] = {4, 1, 6};
+ * so the segments take turns between 4 streams, one sequential stream, 6 streams (the
+ * decode kernels' widest: a row of f16 at 2048x2048 reached 101 % of a probe without it) and
+ * 2 streams (avx512's R16 decode reads 2 groups of 16 rows side by side: a q4_0 2048x2048 row
+ * reached 102 % of a probe without it), and the best of all counts. */
+static const int stream_patterns[] = {4, 1, 6, 2};
 #if defined(__x86_64__)
 /* The reads of `streams` equal parts of [p, p + words) side by side, each part sequential
  * (streams = 1: one sequential stream), 2 vectors per part and step. */
