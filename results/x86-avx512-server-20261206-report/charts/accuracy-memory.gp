@@ -24,7 +24,7 @@ set multiplot layout 1,1 title 'Accuracy vs memory: the quantization trade-off'.
 set logscale y 10
 set ytics ('0 (= f32)' 1e-14, '1e-13' 1e-13, '1e-12' 1e-12, '1e-11' 1e-11, '1e-10' 1e-10, '1e-9' 1e-9, '1e-8' 1e-8, '1e-7' 1e-7, '1e-6' 1e-6, '1e-5' 1e-5, '1e-4' 1e-4, '1e-3' 1e-3, '1e-2' 1e-2, '1e-1' 1e-1)
 set yrange [4e-15:0.1]
-set xrange [0:4.98065]
+set xrange [0:4.98063]
 set xlabel 'peak memory at the shortest context (GiB)'
 set ylabel 'mean KL divergence vs f32 (nats, log scale)'
 set grid xtics ytics lc rgb '#e3e3e3'
@@ -58,7 +58,7 @@ set multiplot layout 1,1 title 'Accuracy vs memory: the quantization trade-off'.
 set logscale y 10
 set ytics ('0 (= f32)' 1e-14, '1e-13' 1e-13, '1e-12' 1e-12, '1e-11' 1e-11, '1e-10' 1e-10, '1e-9' 1e-9, '1e-8' 1e-8, '1e-7' 1e-7, '1e-6' 1e-6, '1e-5' 1e-5, '1e-4' 1e-4, '1e-3' 1e-3, '1e-2' 1e-2, '1e-1' 1e-1)
 set yrange [4e-15:0.1]
-set xrange [0:4.98065]
+set xrange [0:4.98063]
 set xlabel 'peak memory at the shortest context (GiB)'
 set ylabel 'mean KL divergence vs f32 (nats, log scale)'
 set grid xtics ytics lc rgb '#e3e3e3'

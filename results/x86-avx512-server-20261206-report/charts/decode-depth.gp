@@ -25,7 +25,7 @@ set title '' font ',10'
 set xlabel 'context depth (tokens already in the KV cache)'
 set ylabel 'decode tokens/s'
 set xrange [-7.68:269.8]
-set yrange [0:64.5834]
+set yrange [0:74.0658]
 set key inside top right
 set xtics (0, 256)
 plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (avx2, 2 thr)', \
@@ -64,7 +64,7 @@ set title '' font ',10'
 set xlabel 'context depth (tokens already in the KV cache)'
 set ylabel 'decode tokens/s'
 set xrange [-7.68:269.8]
-set yrange [0:64.5834]
+set yrange [0:74.0658]
 set key inside top right
 set xtics (0, 256)
 plot 'decode-depth.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'f32 (avx2, 2 thr)', \

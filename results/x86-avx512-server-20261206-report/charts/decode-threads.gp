@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:19.6386]
+set yrange [0:15.8778]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -44,7 +44,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:23.2494]
+set yrange [0:29.4059]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -58,44 +58,46 @@ plot 'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled
      'decode-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
      'decode-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'decode-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 6 title 'avx512x16', \
+     'decode-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:40.5698]
+set yrange [0:46.5585]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
-plot 'decode-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'decode-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'decode-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'decode-threads.tsv' index 11 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'decode-threads.tsv' index 12 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'decode-threads.tsv' index 13 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'decode-threads.tsv' index 14 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'decode-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:57.1315]
+set yrange [0:65.5198]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'decode-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'decode-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'decode-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'decode-threads.tsv' index 16 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'decode-threads.tsv' index 17 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'decode-threads.tsv' index 18 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'decode-threads.tsv' index 19 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'decode-threads.tsv' index 20 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 20 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output
@@ -124,7 +126,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:19.6386]
+set yrange [0:15.8778]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -143,7 +145,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:23.2494]
+set yrange [0:29.4059]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -157,44 +159,46 @@ plot 'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tiled
      'decode-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
      'decode-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'decode-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 6 title 'avx512x16', \
+     'decode-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:40.5698]
+set yrange [0:46.5585]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
-plot 'decode-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'decode-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'decode-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'decode-threads.tsv' index 11 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'decode-threads.tsv' index 12 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'decode-threads.tsv' index 13 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'decode-threads.tsv' index 14 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'decode-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:57.1315]
+set yrange [0:65.5198]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'decode-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'decode-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'decode-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'decode-threads.tsv' index 16 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'decode-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'decode-threads.tsv' index 17 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'decode-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'decode-threads.tsv' index 18 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'decode-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'decode-threads.tsv' index 19 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'decode-threads.tsv' index 20 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'decode-threads.tsv' index 20 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output

@@ -27,7 +27,7 @@ set logscale xy 10
 set format x '%g'
 set format y '%g'
 set xrange [0.25:910.222]
-set yrange [4.07086:1516.2]
+set yrange [2.69736:1421.19]
 set xtics autofreq
 set xlabel 'arithmetic intensity (FLOP per byte of weights)'
 set ylabel 'GFLOP/s'
@@ -43,7 +43,9 @@ plot 'kernels-roofline.tsv' index 0 using 1:2:3:4 with yerrorbars ls 1 pt 6 ps 1
      'kernels-roofline.tsv' index 7 using 1:2:3:4 with yerrorbars ls 2 pt 7 ps 1.3 title 'openblas', \
      'kernels-roofline.tsv' index 8 using 1:2:3:4 with yerrorbars ls 3 pt 6 ps 1.3 notitle, \
      'kernels-roofline.tsv' index 9 using 1:2:3:4 with yerrorbars ls 3 pt 7 ps 1.3 title 'blis', \
-     (x * 59.7695 < 235.626 ? x * 59.7695 : 235.626) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 59.8 GB/s, 236 GFLOP/s f32'
+     'kernels-roofline.tsv' index 10 using 1:2:3:4 with yerrorbars ls 6 pt 6 ps 1.3 notitle, \
+     'kernels-roofline.tsv' index 11 using 1:2:3:4 with yerrorbars ls 6 pt 7 ps 1.3 title 'avx512x16', \
+     (x * 67.5403 < 235.506 ? x * 67.5403 : 235.506) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 67.5 GB/s, 236 GFLOP/s f32'
 unset logscale xy
 set format y '%g'
 set style data histograms
@@ -55,15 +57,16 @@ set title 'decode (m = 1): weight bytes streamed per second' font ',10'
 set xlabel 'weight type'
 set ylabel 'GB/s'
 set xrange [-0.6:3.6]
-set yrange [0:86.6658]
+set yrange [0:97.9335]
 set key inside top left
-set arrow 1 from graph 0, first 59.7695 to graph 1, first 59.7695 nohead lc rgb '#333333' dt 2 lw 1.5 front
-set label 1 'measured read bandwidth 59.8 GB/s' at graph 0.99, first 59.7695 right offset 0,0.6 font ',9' front
-plot 'kernels-roofline.tsv' index 10 using 2:xtic(1) ls 1 title 'tiled', \
-     'kernels-roofline.tsv' index 10 using 3 ls 4 title 'avx2', \
-     'kernels-roofline.tsv' index 10 using 4 ls 5 title 'avx512', \
-     'kernels-roofline.tsv' index 10 using 5 ls 2 title 'openblas', \
-     'kernels-roofline.tsv' index 10 using 6 ls 3 title 'blis'
+set arrow 1 from graph 0, first 67.5403 to graph 1, first 67.5403 nohead lc rgb '#333333' dt 2 lw 1.5 front
+set label 1 'measured read bandwidth 67.5 GB/s' at graph 0.99, first 67.5403 right offset 0,0.6 font ',9' front
+plot 'kernels-roofline.tsv' index 12 using 2:xtic(1) ls 1 title 'tiled', \
+     'kernels-roofline.tsv' index 12 using 3 ls 4 title 'avx2', \
+     'kernels-roofline.tsv' index 12 using 4 ls 5 title 'avx512', \
+     'kernels-roofline.tsv' index 12 using 5 ls 2 title 'openblas', \
+     'kernels-roofline.tsv' index 12 using 6 ls 3 title 'blis', \
+     'kernels-roofline.tsv' index 12 using 7 ls 6 title 'avx512x16'
 unset arrow 1
 unset label 1
 unset multiplot
@@ -95,7 +98,7 @@ set logscale xy 10
 set format x '%g'
 set format y '%g'
 set xrange [0.25:910.222]
-set yrange [4.07086:1516.2]
+set yrange [2.69736:1421.19]
 set xtics autofreq
 set xlabel 'arithmetic intensity (FLOP per byte of weights)'
 set ylabel 'GFLOP/s'
@@ -111,7 +114,9 @@ plot 'kernels-roofline.tsv' index 0 using 1:2:3:4 with yerrorbars ls 1 pt 6 ps 1
      'kernels-roofline.tsv' index 7 using 1:2:3:4 with yerrorbars ls 2 pt 7 ps 1.3 title 'openblas', \
      'kernels-roofline.tsv' index 8 using 1:2:3:4 with yerrorbars ls 3 pt 6 ps 1.3 notitle, \
      'kernels-roofline.tsv' index 9 using 1:2:3:4 with yerrorbars ls 3 pt 7 ps 1.3 title 'blis', \
-     (x * 59.7695 < 235.626 ? x * 59.7695 : 235.626) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 59.8 GB/s, 236 GFLOP/s f32'
+     'kernels-roofline.tsv' index 10 using 1:2:3:4 with yerrorbars ls 6 pt 6 ps 1.3 notitle, \
+     'kernels-roofline.tsv' index 11 using 1:2:3:4 with yerrorbars ls 6 pt 7 ps 1.3 title 'avx512x16', \
+     (x * 67.5403 < 235.506 ? x * 67.5403 : 235.506) with lines lc rgb '#333333' dt 2 lw 1.5 title 'measured limits: 67.5 GB/s, 236 GFLOP/s f32'
 unset logscale xy
 set format y '%g'
 set style data histograms
@@ -123,15 +128,16 @@ set title 'decode (m = 1): weight bytes streamed per second' font ',10'
 set xlabel 'weight type'
 set ylabel 'GB/s'
 set xrange [-0.6:3.6]
-set yrange [0:86.6658]
+set yrange [0:97.9335]
 set key inside top left
-set arrow 1 from graph 0, first 59.7695 to graph 1, first 59.7695 nohead lc rgb '#333333' dt 2 lw 1.5 front
-set label 1 'measured read bandwidth 59.8 GB/s' at graph 0.99, first 59.7695 right offset 0,0.6 font ',9' front
-plot 'kernels-roofline.tsv' index 10 using 2:xtic(1) ls 1 title 'tiled', \
-     'kernels-roofline.tsv' index 10 using 3 ls 4 title 'avx2', \
-     'kernels-roofline.tsv' index 10 using 4 ls 5 title 'avx512', \
-     'kernels-roofline.tsv' index 10 using 5 ls 2 title 'openblas', \
-     'kernels-roofline.tsv' index 10 using 6 ls 3 title 'blis'
+set arrow 1 from graph 0, first 67.5403 to graph 1, first 67.5403 nohead lc rgb '#333333' dt 2 lw 1.5 front
+set label 1 'measured read bandwidth 67.5 GB/s' at graph 0.99, first 67.5403 right offset 0,0.6 font ',9' front
+plot 'kernels-roofline.tsv' index 12 using 2:xtic(1) ls 1 title 'tiled', \
+     'kernels-roofline.tsv' index 12 using 3 ls 4 title 'avx2', \
+     'kernels-roofline.tsv' index 12 using 4 ls 5 title 'avx512', \
+     'kernels-roofline.tsv' index 12 using 5 ls 2 title 'openblas', \
+     'kernels-roofline.tsv' index 12 using 6 ls 3 title 'blis', \
+     'kernels-roofline.tsv' index 12 using 7 ls 6 title 'avx512x16'
 unset arrow 1
 unset label 1
 unset multiplot

@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:79.8016]
+set yrange [0:77.8491]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -44,7 +44,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:83.8392]
+set yrange [0:89.0288]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -58,44 +58,46 @@ plot 'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tile
      'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
      'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 6 title 'avx512x16', \
+     'prefill-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:243.77]
+set yrange [0:234.185]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
-plot 'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'prefill-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'prefill-threads.tsv' index 11 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'prefill-threads.tsv' index 12 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'prefill-threads.tsv' index 13 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'prefill-threads.tsv' index 14 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:245.839]
+set yrange [0:263.854]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'prefill-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'prefill-threads.tsv' index 16 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'prefill-threads.tsv' index 17 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'prefill-threads.tsv' index 18 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'prefill-threads.tsv' index 19 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 20 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 20 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output
@@ -124,7 +126,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:79.8016]
+set yrange [0:77.8491]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -143,7 +145,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:83.8392]
+set yrange [0:89.0288]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -157,44 +159,46 @@ plot 'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 1 title 'tile
      'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
      'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 6 title 'avx512x16', \
+     'prefill-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:243.77]
+set yrange [0:234.185]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
-plot 'prefill-threads.tsv' index 10 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'prefill-threads.tsv' index 10 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'prefill-threads.tsv' index 11 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'prefill-threads.tsv' index 11 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 12 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'prefill-threads.tsv' index 12 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 13 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'prefill-threads.tsv' index 13 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 14 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'prefill-threads.tsv' index 14 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:245.839]
+set yrange [0:263.854]
 set xlabel 'threads'
 set ylabel ''
 set key top left
-plot 'prefill-threads.tsv' index 15 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
-     'prefill-threads.tsv' index 15 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
+plot 'prefill-threads.tsv' index 16 using 1:2:3 with yerrorlines ls 1 title 'tiled', \
      'prefill-threads.tsv' index 16 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 3 title 'blis', \
+     'prefill-threads.tsv' index 17 using 1:2:3 with yerrorlines ls 2 title 'openblas', \
      'prefill-threads.tsv' index 17 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
+     'prefill-threads.tsv' index 18 using 1:2:3 with yerrorlines ls 3 title 'blis', \
      'prefill-threads.tsv' index 18 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 19 using 1:2:3 with yerrorlines ls 4 title 'avx2', \
      'prefill-threads.tsv' index 19 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     'prefill-threads.tsv' index 20 using 1:2:3 with yerrorlines ls 5 title 'avx512', \
+     'prefill-threads.tsv' index 20 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output

@@ -28,22 +28,24 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:64.5834]
+set yrange [0:74.0658]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'openblas', \
      'quant-kernel.tsv' index 0 using 6:7 ls 3 title 'blis', \
      'quant-kernel.tsv' index 0 using 8:9 ls 4 title 'avx2', \
-     'quant-kernel.tsv' index 0 using 10:11 ls 5 title 'avx512'
+     'quant-kernel.tsv' index 0 using 10:11 ls 5 title 'avx512', \
+     'quant-kernel.tsv' index 0 using 12:13 ls 6 title 'avx512x16'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:277.905]
+set yrange [0:298.27]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'openblas', \
      'quant-kernel.tsv' index 1 using 6:7 ls 3 title 'blis', \
      'quant-kernel.tsv' index 1 using 8:9 ls 4 title 'avx2', \
-     'quant-kernel.tsv' index 1 using 10:11 ls 5 title 'avx512'
+     'quant-kernel.tsv' index 1 using 10:11 ls 5 title 'avx512', \
+     'quant-kernel.tsv' index 1 using 12:13 ls 6 title 'avx512x16'
 unset multiplot
 unset output
 set terminal svg size 1200,470 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -74,21 +76,23 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:64.5834]
+set yrange [0:74.0658]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'openblas', \
      'quant-kernel.tsv' index 0 using 6:7 ls 3 title 'blis', \
      'quant-kernel.tsv' index 0 using 8:9 ls 4 title 'avx2', \
-     'quant-kernel.tsv' index 0 using 10:11 ls 5 title 'avx512'
+     'quant-kernel.tsv' index 0 using 10:11 ls 5 title 'avx512', \
+     'quant-kernel.tsv' index 0 using 12:13 ls 6 title 'avx512x16'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:277.905]
+set yrange [0:298.27]
 set xrange [-0.6:3.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'tiled', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'openblas', \
      'quant-kernel.tsv' index 1 using 6:7 ls 3 title 'blis', \
      'quant-kernel.tsv' index 1 using 8:9 ls 4 title 'avx2', \
-     'quant-kernel.tsv' index 1 using 10:11 ls 5 title 'avx512'
+     'quant-kernel.tsv' index 1 using 10:11 ls 5 title 'avx512', \
+     'quant-kernel.tsv' index 1 using 12:13 ls 6 title 'avx512x16'
 unset multiplot
 unset output
