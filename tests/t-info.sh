@@ -19,6 +19,19 @@ if "$T" info >"$tmp/text" 2>"$tmp/err"; then
     else fail info_text "missing keys: $(head -c 300 "$tmp/text")"; fi
 else fail info_text "exit $?: $(head -c 200 "$tmp/err")"; fi
 
+# the weights' layout a kernel asks for: avx512 names R16 for q8_0/q4_0 exactly when it has
+# AVX512-VNNI (masked: rows, and no layout named)
+a512=$(val "$tmp/text" 'kernel\.avx512')
+case $a512 in
+usable*)
+    masked=$(TLBENCH_CPU_MASK=avx512vnni "$T" info 2>/dev/null | sed -n 's/^kernel\.avx512  *//p')
+    if [[ " $(val "$tmp/text" isa) " != *" avx512vnni "* ]]; then
+        echo "skip info_names_layouts: no AVX512-VNNI here, so avx512 reads rows only"
+    elif [[ $a512 == *"weights q8_0 r16, q4_0 r16" ]] && [[ $masked != *r16* ]]; then ok info_names_layouts
+    else fail info_names_layouts "with VNNI: '$a512'; masked: '$masked'"; fi ;;
+*) echo "skip info_names_layouts: avx512 kernel not usable here ($a512)" ;;
+esac
+
 if ! command -v python3 >/dev/null; then
     echo "skip info_json_valid: python3 absent (needed to parse JSON and CSV)"
     echo "skip info_csv_parses: python3 absent"

@@ -157,7 +157,19 @@ static void kernel_rows(struct rows *rs) {
                 snprintf(version, sizeof version, "(init failed)");
             }
         }
-        add(rs, 0, key, "usable; types %s%s%s", types, version[0] ? "; " : "", version);
+        /* the weights' layout it asks for (kernel.h layout_for), on TinyLlama's shapes */
+        char lay[96] = "";
+        size_t lo = 0;
+        for (int t = 0; t < TLB_TYPE_COUNT; t++) {
+            const enum tlb_layout l = (k->wtypes & TLB_TYPE_BIT(t))
+                                          ? tlb_kernel_layout(k, (enum tlb_type)t, 2048, 2048)
+                                          : TLB_LAYOUT_ROWS;
+            if (l == TLB_LAYOUT_ROWS) continue;
+            int w = snprintf(lay + lo, sizeof lay - lo, "%s%s %s", lo ? ", " : "; weights ",
+                             tlb_type_traits((enum tlb_type)t)->name, tlb_layout_name(l));
+            if (w > 0 && (size_t)w < sizeof lay - lo) lo += (size_t)w;
+        }
+        add(rs, 0, key, "usable; types %s%s%s%s", types, version[0] ? "; " : "", version, lay);
     }
     tlb_pool_free(pool);
 }
