@@ -117,11 +117,13 @@ static void prefetch_some(struct prefetch *pf, int lines) {
  * the next pack. k_inner = 0 (packs row block after row block, then the next k chunk): the
  * next nb rows of this k chunk, else the first rows of the next chunk; k_inner = 1 (k chunk
  * after k chunk, then the next row block): the next chunk of these rows, else the first chunk
- * of the next nb rows. *per_step = cache lines per call of prefetch_some over `steps` calls. */
+ * of the next nb rows. *per_step = cache lines per call of prefetch_some over `steps` calls.
+ * In an R16 matrix (layout.h) a group of 16 rows is one line of blocks, 16 times as wide. */
 static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t kc, int64_t jb,
                                  int64_t je, int64_t lo, int64_t hi, int64_t nb, int k_inner,
                                  int steps, int *per_step) {
-    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    const int64_t g = w->layout == TLB_LAYOUT_R16 ? TLB_R16_ROWS : 1; /* rows per line */
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols) * (size_t)g;
     struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
     int64_t nc0 = c0, njb = je;
     if (k_inner) {
@@ -133,9 +135,10 @@ static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t
     }
     if (nc0 < w->cols && njb < hi) {
         const int64_t nlen = w->cols - nc0 < kc ? w->cols - nc0 : kc;
-        pf.base = (const char *)w->data + (size_t)njb * rb + tlb_type_row_bytes(w->type, nc0);
-        pf.len = tlb_type_row_bytes(w->type, nlen);
-        pf.rows = hi - njb < nb ? hi - njb : nb;
+        pf.base = (const char *)w->data + (size_t)(njb / g) * rb +
+                  tlb_type_row_bytes(w->type, nc0) * (size_t)g;
+        pf.len = tlb_type_row_bytes(w->type, nlen) * (size_t)g;
+        pf.rows = ((hi - njb < nb ? hi - njb : nb) + g - 1) / g;
     }
     *per_step = (int)((pf.rows * (int64_t)((pf.len + 63) / 64) + steps - 1) / steps);
     return pf;
