@@ -18,10 +18,9 @@ int tlb_layout_fits(enum tlb_layout l, enum tlb_type t, int64_t rows, int64_t co
 }
 
 /* Where quant byte j (of the block's 32 for q8_0, 16 for q4_0) of row i sits in an R16 block */
-static size_t r16_quant_at(int i, int j) { return (size_t)(j / 4) * 64 + (size_t)i * 4 + (size_t)(j % 4); }
-
-/* Bytes of one R16 block: the quants, then the 16 scales */
-static size_t r16_quant_bytes(int q4) { return q4 ? 4 * 64 : 8 * 64; }
+static size_t r16_quant_at(int i, int j) {
+    return (size_t)(j / 4) * 64 + (size_t)i * 4 + (size_t)(j % 4);
+}
 
 /* 4 quant bytes, the sign bit of each flipped when flip is 0x80 */
 static inline void move4(uint8_t *dst, const uint8_t *src, uint8_t flip) {
@@ -31,37 +30,28 @@ static inline void move4(uint8_t *dst, const uint8_t *src, uint8_t flip) {
     memcpy(dst, &v, 4);
 }
 
-/* One group: 16 rows (ROWS, row stride rb) <-> its R16 bytes. q8_0 quants flip their sign bit
- * (q + 128 as unsigned) both ways. */
-static void group_to_r16(const uint8_t *rows, size_t rb, int64_t nb, int q4, uint8_t *out) {
-    const size_t bsz = TLB_BLOCK_BYTES(q4), nq = q4 ? TLB_QK / 2 : TLB_QK;
-    const size_t qb = r16_quant_bytes(q4);
+/* Row i's block (blk, ROWS form) <-> its place in an R16 block g: the quants (q8_0's flip
+ * their sign bit both ways: q + 128 as unsigned) and the scale after the 16 rows' quants. */
+static void block_move(uint8_t *blk, uint8_t *g, int i, int q4, int to_r16) {
+    const size_t nq = q4 ? TLB_QK / 2 : TLB_QK, qb = q4 ? 4 * 64 : 8 * 64;
     const uint8_t flip = q4 ? 0 : 0x80;
-    for (int64_t b = 0; b < nb; b++) {
-        uint8_t *o = out + (size_t)b * TLB_R16_ROWS * bsz;
-        for (int i = 0; i < TLB_R16_ROWS; i++) {
-            const uint8_t *blk = rows + (size_t)i * rb + (size_t)b * bsz;
-            const uint8_t *qs = blk + TLB_BLOCK_QS(q4);
-            for (size_t j = 0; j < nq; j += 4) move4(o + r16_quant_at(i, (int)j), qs + j, flip);
-            const uint16_t d = tlb_block_scale(blk);
-            memcpy(o + qb + (size_t)i * 2, &d, 2);
-        }
+    uint8_t *qs = blk + TLB_BLOCK_QS(q4), *d = blk + offsetof(struct tlb_block_q8_0, d);
+    for (size_t j = 0; j < nq; j += 4) {
+        uint8_t *r = g + r16_quant_at(i, (int)j);
+        if (to_r16) move4(r, qs + j, flip);
+        else move4(qs + j, r, flip);
     }
+    if (to_r16) memcpy(g + qb + (size_t)i * 2, d, 2);
+    else memcpy(d, g + qb + (size_t)i * 2, 2);
 }
 
-static void group_from_r16(const uint8_t *in, int64_t nb, int q4, uint8_t *rows, size_t rb) {
-    const size_t bsz = TLB_BLOCK_BYTES(q4), nq = q4 ? TLB_QK / 2 : TLB_QK;
-    const size_t qb = r16_quant_bytes(q4);
-    const uint8_t flip = q4 ? 0 : 0x80;
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *g = in + (size_t)b * TLB_R16_ROWS * bsz;
-        for (int i = 0; i < TLB_R16_ROWS; i++) {
-            uint8_t *blk = rows + (size_t)i * rb + (size_t)b * bsz;
-            uint8_t *qs = blk + TLB_BLOCK_QS(q4);
-            for (size_t j = 0; j < nq; j += 4) move4(qs + j, g + r16_quant_at(i, (int)j), flip);
-            memcpy(blk + offsetof(struct tlb_block_q8_0, d), g + qb + (size_t)i * 2, 2);
-        }
-    }
+/* One group: its 16 rows (ROWS form, row stride rb, nb blocks each) <-> its R16 bytes */
+static void group_move(uint8_t *rows, size_t rb, uint8_t *r16, int64_t nb, int q4, int to_r16) {
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
+    for (int64_t b = 0; b < nb; b++)
+        for (int i = 0; i < TLB_R16_ROWS; i++)
+            block_move(rows + (size_t)i * rb + (size_t)b * bsz,
+                       r16 + (size_t)b * TLB_R16_ROWS * bsz, i, q4, to_r16);
 }
 
 int tlb_layout_convert(void *data, enum tlb_type t, int64_t rows, int64_t cols,
@@ -84,9 +74,9 @@ int tlb_layout_convert(void *data, enum tlb_type t, int64_t rows, int64_t cols,
         uint8_t *p = (uint8_t *)data + (size_t)g * gb; /* the group's bytes in both layouts */
         memcpy(buf, p, gb);
         if (to == TLB_LAYOUT_R16)
-            group_to_r16(buf, rb, nb, q4, p);
+            group_move(buf, rb, p, nb, q4, 1);
         else
-            group_from_r16(buf, nb, q4, p, rb);
+            group_move(p, rb, buf, nb, q4, 0);
     }
     free(buf);
     return 0;
@@ -101,16 +91,12 @@ void tlb_layout_row_f32(const void *data, enum tlb_type t, int64_t cols, enum tl
         return;
     }
     const int q4 = t == TLB_TYPE_Q4_0;
-    const size_t bsz = TLB_BLOCK_BYTES(q4), nq = q4 ? TLB_QK / 2 : TLB_QK;
-    const size_t qb = r16_quant_bytes(q4);
-    const int i = (int)(r % TLB_R16_ROWS);
-    const uint8_t *grp = (const uint8_t *)data + (size_t)(r / TLB_R16_ROWS) * rb * TLB_R16_ROWS;
+    const size_t bsz = TLB_BLOCK_BYTES(q4);
+    /* block_move only reads the R16 side when to_r16 = 0 */
+    uint8_t *grp = (uint8_t *)(uintptr_t)data + (size_t)(r / TLB_R16_ROWS) * rb * TLB_R16_ROWS;
     for (int64_t b = 0; b < cols / TLB_QK; b++) { /* the row's block b back to ROWS form */
-        const uint8_t *g = grp + (size_t)b * TLB_R16_ROWS * bsz;
         uint8_t blk[sizeof(struct tlb_block_q8_0)];
-        for (size_t j = 0; j < nq; j += 4)
-            move4(blk + TLB_BLOCK_QS(q4) + j, g + r16_quant_at(i, (int)j), q4 ? 0 : 0x80);
-        memcpy(blk + offsetof(struct tlb_block_q8_0, d), g + qb + (size_t)i * 2, 2);
+        block_move(blk, grp + (size_t)b * TLB_R16_ROWS * bsz, (int)(r % TLB_R16_ROWS), q4, 0);
         tr->to_f32(blk, out + b * TLB_QK, TLB_QK);
     }
 }
