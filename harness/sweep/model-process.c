@@ -168,8 +168,8 @@ static void serve_one(struct server *sv, uint32_t type, uint32_t index) {
     const struct tlb_kernel *lk =
         type == TLB_REQ_RUN || type == TLB_REQ_ACC ? sv->env->plan->items[index].kernel : NULL;
     if (tlb_model_set_layouts(sv->m, lk) < 0) {
-        snprintf(detail, sizeof detail, "rewriting the weights into %s's layout failed",
-                 lk ? lk->name : "row");
+        snprintf(detail, sizeof detail, "rewriting the weights into %s%s failed",
+                 lk ? "the layout of kernel " : "rows", lk ? lk->name : "");
         tlb_msg_send(sv->resp_fd, TLB_MSG_RESULT, index, TLB_STATUS_ERROR, detail, NULL);
         return;
     }
