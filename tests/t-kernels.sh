@@ -2,8 +2,9 @@
 # t-kernels.sh — `tlbench kernels` benchmark mode end to end, on tiny settings: the probes are
 # sampled 3 times first and once more before every weight type and shape (so the yardstick is
 # the best of samples taken between the kernel runs), every row carries the best sample and
-# the bandwidth spread, and --no-probes leaves those cells empty; two threads pinned to one
-# CPU (as two vCPUs on one host core) are called out. No timing is asserted.
+# the bandwidth spread, and --no-probes leaves those cells empty; decode rows (and only they)
+# carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one host core)
+# are called out. No timing is asserted.
 # $1 = build directory.
 set -u
 B=${1:-build}; T="$B/tlbench"
@@ -74,5 +75,32 @@ if "$T" kernels "${small[@]}" --quant q8_0,f16 --shapes 64x256,32x512,48x256 -o 
     else fail kernels_decode_summary "rows say '$want', summary says '$got'"; fi
 else
     fail kernels_decode_summary "exit $?: $(head -c 300 "$tmp/err")"
+fi
+# Decode rows are timed once more on a slice that stays in cache (gbps_cached), prefill rows
+# not; the table's summary gives that pace as a multiple of the probe.
+if "$T" kernels --kernel tiled -m 1,4 -t 1 -r 1 --budget-ms 1 --probe-mb 16 --flush-mb 0 \
+       --quant q8_0,f32 --shapes 64x256 --format csv -o "$tmp/c.csv" 2>"$tmp/err"; then
+    bad=$(awk -f scripts/csv.awk -f /dev/stdin "$tmp/c.csv" <<'EOF'
+FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
+{
+    csvsplit($0, f); rows++; c = f[col["gbps_cached"]]
+    if (f[col["m"]] == 1 ? !(c + 0 > 0) : c != "") bad++
+}
+END { print (rows == 4 && !bad && ("gbps_cached" in col)) ? "" : rows " rows, " bad + 0 " bad" }
+EOF
+)
+    if [ -z "$bad" ]; then ok kernels_cached_pace_decode_only; else fail kernels_cached_pace_decode_only "$bad"; fi
+else
+    fail kernels_cached_pace_decode_only "exit $?: $(head -c 300 "$tmp/err")"
+fi
+if "$T" kernels "${small[@]}" --quant q8_0 --shapes 64x256 -o "$tmp/c.txt" 2>"$tmp/err"; then
+    line=$(grep -E '^  tiled +q8_0 +1 thread ' "$tmp/c.txt")
+    re='; cached ([0-9.]+)-([0-9.]+)x$'
+    if [[ $line =~ $re ]] &&
+       awk -v a="${BASH_REMATCH[1]}" -v b="${BASH_REMATCH[2]}" 'BEGIN { exit !(a > 0 && a <= b) }'; then
+        ok kernels_cached_pace_in_summary
+    else fail kernels_cached_pace_in_summary "summary line '$line'"; fi
+else
+    fail kernels_cached_pace_in_summary "exit $?: $(head -c 300 "$tmp/err")"
 fi
 exit 0

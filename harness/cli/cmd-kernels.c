@@ -76,8 +76,11 @@ static void usage(FILE *f) {
         "agree within 10 %%) or when a row beats the probe. Decode (m = 1) is bound by\n"
         "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
         "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
-        "16 output rows (column 'passed'). The table ends with the lowest and highest decode\n"
-        "share of the probe over the shapes, per kernel, weight type and thread count.\n\n"
+        "16 output rows (column 'passed'). Decode rows are also timed on a slice of the\n"
+        "weights that stays in cache (column 'cached', GB/s): the kernel's own pace, which\n"
+        "tells a kernel bound by memory from one bound by its instructions per byte. The\n"
+        "table ends with the lowest and highest decode share of the probe over the shapes,\n"
+        "per kernel, weight type and thread count, and the cached pace over the probe.\n\n"
         "Weights live in a rotation of copies whose total exceeds the last-level cache, and\n"
         "each repetition uses the next copy, so every run reads its weights from DRAM as a\n"
         "decode step of a model larger than the caches does.\n\n"
@@ -114,7 +117,10 @@ static void usage(FILE *f) {
         "scratch_bytes, nmse, passed, status (ok or 'unsupported: reason'), load_avg (1-minute\n"
         "load average when the row was measured: above the CPU count, other processes shared\n"
         "the cores and the memory bus and the figures are low), bw_probe_spread_pct (how far\n"
-        "the third-best bandwidth sample of that thread count was below the best).\n"
+        "the third-best bandwidth sample of that thread count was below the best), gbps_cached\n"
+        "(decode only: weight GB/s on a slice of 512 KiB per thread that stays in cache, the\n"
+        "kernel's pace when DRAM is not the limit; near the probe, a kernel is bound by its\n"
+        "instructions per byte and its %%bw stays low).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
 }
 
@@ -602,6 +608,7 @@ struct result {
     double nmse;
     int passed;
     double load;          /* 1-minute load average when measured, -1 unknown */
+    double cached;        /* decode: weight GB/s from a slice that stays in cache, 0 none */
     char status[300];     /* empty: ok */
 };
 
@@ -628,16 +635,17 @@ static int emit(struct out *ou, const struct result *r) {
             fprintf(ou->f, "%-9s %-5s %-11s %4d %3d   %s\n", r->kn->name,
                     tlb_type_traits(r->t)->name, shape, r->m, r->threads, r->status);
         } else {
-            char pb[16] = "-", pp[16] = "-";
+            char pb[16] = "-", pp[16] = "-", pc[16] = "-";
             if (r->bw > 0) snprintf(pb, sizeof pb, "%.0f%%", pct_bw(r));
             if (r->peak > 0) snprintf(pp, sizeof pp, "%.0f%%", 100 * gflops / r->peak);
-            fprintf(ou->f, "%-9s %-5s %-11s %4d %3d %11.1f %9.1f %8.2f %5s %6s  %s\n",
+            if (r->cached > 0) snprintf(pc, sizeof pc, "%.1f", r->cached);
+            fprintf(ou->f, "%-9s %-5s %-11s %4d %3d %11.1f %9.1f %8.2f %5s %6s %8s  %s\n",
                     r->kn->name, tlb_type_traits(r->t)->name, shape, r->m, r->threads,
-                    r->med * 1e6, gflops, gbps, pb, pp, r->passed ? "ok" : "FAIL");
+                    r->med * 1e6, gflops, gbps, pb, pp, pc, r->passed ? "ok" : "FAIL");
         }
         return fflush(ou->f) == 0 ? 0 : -1;
     }
-    char b[21][40];
+    char b[22][40];
     const char *cells[] = {
         ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version,
         tlb_type_traits(r->t)->name,
@@ -652,6 +660,7 @@ static int emit(struct out *ou, const struct result *r) {
         num(b[16], 40, (double)r->scratch, ran), num(b[17], 40, r->nmse, ran),
         ran ? (r->passed ? "1" : "0") : "", ran ? "ok" : r->status,
         num(b[18], 40, r->load, r->load >= 0), num(b[19], 40, r->bw_spread, r->bw > 0),
+        num(b[20], 40, r->cached, ran && r->cached > 0),
     };
     for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
         if (put_field(ou, cells[i], i == 0) != 0) return -1;
@@ -661,8 +670,9 @@ static int emit(struct out *ou, const struct result *r) {
 
 static int emit_header(struct out *ou) {
     if (!ou->csv) {
-        fprintf(ou->f, "%-9s %-5s %-11s %4s %3s %11s %9s %8s %5s %6s  %s\n", "kernel", "type",
-                "n x k", "m", "thr", "median_us", "GFLOP/s", "GB/s", "%bw", "%peak", "check");
+        fprintf(ou->f, "%-9s %-5s %-11s %4s %3s %11s %9s %8s %5s %6s %8s  %s\n", "kernel",
+                "type", "n x k", "m", "thr", "median_us", "GFLOP/s", "GB/s", "%bw", "%peak",
+                "cached", "check");
         return 0;
     }
     static const char *const cols[] = {
@@ -670,7 +680,7 @@ static int emit_header(struct out *ou) {
         "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
         "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
         "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg",
-        "bw_probe_spread_pct"};
+        "bw_probe_spread_pct", "gbps_cached"};
     if (ou->no_header) return 0;
     for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
         if (put_field(ou, cols[i], i == 0) != 0) return -1;
@@ -725,6 +735,45 @@ static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, si
     return 0;
 }
 
+/* Decode's pace when memory is not what limits it: the same kernel on the first rows of copy
+ * 0, CACHED_SLICE bytes per thread (whole groups of 16 rows, so an R16 copy's prefix is a
+ * matrix too), best of CACHED_SAMPLES batches of about 200 us. A kernel whose cached pace is
+ * not well above the probe is bound by its instructions per byte, not by DRAM: its share of
+ * the probe stays low however the loads are scheduled (README "Where the cycles go"). The
+ * slice fits each core's L2 on the boards we know; which thread takes which chunk varies
+ * between calls, so with several threads some of it comes from the shared cache. */
+#define CACHED_SLICE ((size_t)512 << 10)
+#define CACHED_SAMPLES 7
+static int time_cached(const struct tlb_kernel *kn, void *st, struct tlb_pool *pool,
+                       const struct tlb_tensor *w, const float *x, float *y, int threads,
+                       double *gbps) {
+    const size_t rb = tlb_type_row_bytes(w->type, w->cols);
+    int64_t rows = (int64_t)(CACHED_SLICE * (size_t)threads / rb) / 16 * 16;
+    if (rows < 16) rows = 16;
+    if (rows > w->rows) rows = w->rows;
+    struct tlb_tensor s = *w;
+    s.rows = rows;
+    const double bytes = (double)rb * (double)rows;
+    long batch = 1;
+    double best = 0;
+    for (int i = -2; i < CACHED_SAMPLES; i++) { /* 2 warm-ups: fill the caches, size the batch */
+        const int64_t t0 = tlb_now_ns();
+        for (long b = 0; b < batch; b++)
+            if (kn->matmul(st, pool, y, x, &s, 1) != 0) return -1;
+        const double t = (double)(tlb_now_ns() - t0) * 1e-9;
+        if (i < 0) {
+            const double per = t / (double)batch;
+            batch = per > 0 ? (long)(200e-6 / per) : 1000;
+            if (batch < 1) batch = 1;
+            if (batch > 1000) batch = 1000;
+            continue;
+        }
+        if (t > 0 && bytes * (double)batch / t * 1e-9 > best) best = bytes * (double)batch / t * 1e-9;
+    }
+    *gbps = best;
+    return 0;
+}
+
 static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *a,
                      const float *x, float *y, struct result *r) {
     const struct tlb_kernel *kn = r->kn;
@@ -776,6 +825,10 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
             r->passed = k1.passed && k2.passed;
             r->nmse = k1.nmse > k2.nmse ? k1.nmse : k2.nmse;
         }
+        if (rc == 0 && r->m == 1) { /* after the check: it overwrites y */
+            w.data = a->data;
+            if (time_cached(kn, st, pool, &w, x, y, r->threads, &r->cached) != 0) rc = -1;
+        }
         r->copies = a->copies;
     }
     if (kn->release) kn->release(st);
@@ -817,8 +870,8 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             seen = rs->r[j].kn == a->kn && rs->r[j].t == a->t && rs->r[j].threads == a->threads &&
                    rs->r[j].m == 1;
         if (a->m != 1 || seen) continue;
-        double lo = 0, hi = 0;
-        int n = 0;
+        double lo = 0, hi = 0, clo = 0, chi = 0;
+        int n = 0, nc = 0;
         for (size_t j = i; j < rs->n; j++) {
             const struct result *r = &rs->r[j];
             if (r->kn != a->kn || r->t != a->t || r->threads != a->threads || r->m != 1 ||
@@ -828,15 +881,24 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             if (n == 0 || pct < lo) lo = pct;
             if (n == 0 || pct > hi) hi = pct;
             n++;
+            if (r->cached > 0) {
+                const double c = r->cached / r->bw;
+                if (nc == 0 || c < clo) clo = c;
+                if (nc == 0 || c > chi) chi = c;
+                nc++;
+            }
         }
         if (n == 0) continue;
         if (!header && fprintf(ou->f, "\ndecode (m = 1), share of the probe's read bandwidth, "
-                                      "lowest-highest over the shapes:\n") < 0)
+                                      "lowest-highest over the shapes; the pace from cache\n"
+                                      "(column 'cached', GB/s) as a multiple of the probe:\n") < 0)
             return -1;
         header = 1;
-        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)\n", a->kn->name,
+        char cached[48] = "";
+        if (nc) snprintf(cached, sizeof cached, "; cached %.1f-%.1fx", clo, chi);
+        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)%s\n", a->kn->name,
                     tlb_type_traits(a->t)->name, a->threads, a->threads == 1 ? " " : "s", lo, hi,
-                    n, n == 1 ? "" : "s") < 0)
+                    n, n == 1 ? "" : "s", cached) < 0)
             return -1;
     }
     return fflush(ou->f) == 0 ? 0 : -1;
