@@ -695,13 +695,21 @@ INLINE void fdec(const int wt, const int nf, const float *x, const char *w, size
  * per 32 weights where widening each half and shifting takes 4 (and 2 loads). X comes in the
  * same order, taken apart once per matmul (x_pair_order): per 32 values, the 16 even ones,
  * then the 16 odd ones, zeros past k. Products and f32 sums as in fdec, in another order. */
-/* One bdec step of 32 columns at c for nf rows (masked: the row's last, shorter step). */
+/* One bdec step of 32 columns at c for nf rows (masked: the row's last, shorter step). The
+ * 6-row loop (rows over 16 KiB of X, the 5632-wide matrix) also asks for each row's line 2 KiB
+ * ahead into L2: `scripts/kernels-ab.sh` on 2048x5632, one thread, against no prefetch,
+ * +24 % (12 rounds, 0.99-1.37), +12 % (16 rounds, the host at 11-25 GB/s) and +10 % (4 rounds)
+ * at three moments; two threads 1.00-1.18. The same prefetch for f16 (fdec) measured +11 %,
+ * -5 % and -10 % at those moments, and for the 2048-wide matrices it cost up to a quarter
+ * on one thread, so those loops leave the streams to the hardware prefetcher. */
+#define BDEC_PREFETCH 2048
 INLINE void bstep(const int nf, const int masked, __mmask32 mask, const float *xp, const char *w,
                   size_t stride, int64_t c, __m512 acc[][2]) {
     const __m512i hi16 = _mm512_set1_epi32((int)0xffff0000u);
     const __m512 xe = _mm512_load_ps(xp + c), xo = _mm512_load_ps(xp + c + 16);
     for (int f = 0; f < nf; f++) {
         const uint16_t *r = (const uint16_t *)(const void *)(w + (size_t)f * stride) + c;
+        if (nf == 6 && !masked) _mm_prefetch((const char *)r + BDEC_PREFETCH, _MM_HINT_T1);
         const __m512i v = masked ? _mm512_maskz_loadu_epi16(mask, r) : _mm512_loadu_si512((const void *)r);
         acc[f][0] = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), acc[f][0]);
         acc[f][1] = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(v, hi16)), acc[f][1]);
