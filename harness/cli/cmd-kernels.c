@@ -76,8 +76,8 @@ static void usage(FILE *f) {
         "agree within 10 %%) or when a row beats the probe. Decode (m = 1) is bound by\n"
         "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
         "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
-        "16 output rows (column 'passed'). Decode rows are also timed on a slice of the\n"
-        "weights that stays in cache (column 'cached', GB/s): the kernel's own pace, which\n"
+        "16 output rows (column 'passed'). 1-thread decode rows are also timed on a slice of\n"
+        "the weights that stays in cache (column 'cached', GB/s): one core's own pace, which\n"
         "tells a kernel bound by memory from one bound by its instructions per byte. The\n"
         "table ends with the lowest and highest decode share of the probe over the shapes,\n"
         "per kernel, weight type and thread count, and the cached pace over the probe.\n\n"
@@ -118,8 +118,8 @@ static void usage(FILE *f) {
         "load average when the row was measured: above the CPU count, other processes shared\n"
         "the cores and the memory bus and the figures are low), bw_probe_spread_pct (how far\n"
         "the third-best bandwidth sample of that thread count was below the best), gbps_cached\n"
-        "(decode only: weight GB/s on a slice of 512 KiB per thread that stays in cache, the\n"
-        "kernel's pace when DRAM is not the limit; near the probe, a kernel is bound by its\n"
+        "(1-thread decode only: weight GB/s on a 512 KiB slice that stays in cache, one core's\n"
+        "pace when DRAM is not the limit; near the probe, a kernel is bound by its\n"
         "instructions per byte and its %%bw stays low).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
 }
@@ -608,7 +608,7 @@ struct result {
     double nmse;
     int passed;
     double load;          /* 1-minute load average when measured, -1 unknown */
-    double cached;        /* decode: weight GB/s from a slice that stays in cache, 0 none */
+    double cached;        /* 1-thread decode: weight GB/s from a slice in cache, 0 none */
     char status[300];     /* empty: ok */
 };
 
@@ -735,20 +735,20 @@ static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, si
     return 0;
 }
 
-/* Decode's pace when memory is not what limits it: the same kernel on the first rows of copy
- * 0, CACHED_SLICE bytes per thread (whole groups of 16 rows, so an R16 copy's prefix is a
- * matrix too), best of CACHED_SAMPLES batches of about 200 us. A kernel whose cached pace is
- * not well above the probe is bound by its instructions per byte, not by DRAM: its share of
- * the probe stays low however the loads are scheduled (README "Where the cycles go"). The
- * slice fits each core's L2 on the boards we know; which thread takes which chunk varies
- * between calls, so with several threads some of it comes from the shared cache. */
+/* One core's decode pace when memory is not what limits it: the same kernel on the first rows
+ * of copy 0, CACHED_SLICE bytes (whole groups of 16 rows, so an R16 copy's prefix is a matrix
+ * too; it fits one core's L2 on most boards, else the shared cache), best of CACHED_SAMPLES
+ * batches of about 200 us. A kernel whose cached pace is not well above the probe is bound by
+ * its instructions per byte, not by DRAM: its share of the probe stays low however the loads
+ * are scheduled (README "Where the cycles go"). One thread only: with more, each call's part
+ * of a slice that stays in cache is a few microseconds, and the call's fixed cost (waking the
+ * pool, preparing X) measured as much (2 threads: 0.7-1.4x the probe, below one thread's). */
 #define CACHED_SLICE ((size_t)512 << 10)
 #define CACHED_SAMPLES 7
 static int time_cached(const struct tlb_kernel *kn, void *st, struct tlb_pool *pool,
-                       const struct tlb_tensor *w, const float *x, float *y, int threads,
-                       double *gbps) {
+                       const struct tlb_tensor *w, const float *x, float *y, double *gbps) {
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
-    int64_t rows = (int64_t)(CACHED_SLICE * (size_t)threads / rb) / 16 * 16;
+    int64_t rows = (int64_t)(CACHED_SLICE / rb) / 16 * 16;
     if (rows < 16) rows = 16;
     if (rows > w->rows) rows = w->rows;
     struct tlb_tensor s = *w;
@@ -825,9 +825,9 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
             r->passed = k1.passed && k2.passed;
             r->nmse = k1.nmse > k2.nmse ? k1.nmse : k2.nmse;
         }
-        if (rc == 0 && r->m == 1) { /* after the check: it overwrites y */
+        if (rc == 0 && r->m == 1 && r->threads == 1) { /* after the check: it overwrites y */
             w.data = a->data;
-            if (time_cached(kn, st, pool, &w, x, y, r->threads, &r->cached) != 0) rc = -1;
+            if (time_cached(kn, st, pool, &w, x, y, &r->cached) != 0) rc = -1;
         }
         r->copies = a->copies;
     }
