@@ -697,11 +697,11 @@ INLINE void fdec(const int wt, const int nf, const float *x, const char *w, size
  * then the 16 odd ones, zeros past k. Products and f32 sums as in fdec, in another order. */
 /* One bdec step of 32 columns at c for nf rows (masked: the row's last, shorter step). The
  * 6-row loop (rows over 16 KiB of X, the 5632-wide matrix) also asks for each row's line 2 KiB
- * ahead into L2: `scripts/kernels-ab.sh` on 2048x5632, one thread, against no prefetch,
- * +24 % (12 rounds, 0.99-1.37), +12 % (16 rounds, the host at 11-25 GB/s) and +10 % (4 rounds)
- * at three moments; two threads 1.00-1.18. The same prefetch for f16 (fdec) measured +11 %,
- * -5 % and -10 % at those moments, and for the 2048-wide matrices it cost up to a quarter
- * on one thread, so those loops leave the streams to the hardware prefetcher. */
+ * ahead into L2. Against no prefetch on 2048x5632, one thread, in six interleaved runs at
+ * different moments of the host: +10, +12, +18, +20, +21 and +24 %; two threads 1.00-1.18.
+ * The same prefetch in f16's loop (fdec) measured +19, -11, +22, +11 and -5 % (lower when the
+ * host was fast), and in the 2048-wide loops it cost up to a quarter on one thread, so those
+ * loops leave the streams to the hardware prefetcher. */
 #define BDEC_PREFETCH 2048
 INLINE void bstep(const int nf, const int masked, __mmask32 mask, const float *xp, const char *w,
                   size_t stride, int64_t c, __m512 acc[][2]) {

@@ -3,8 +3,8 @@
 # sampled 3 times first and once more before every weight type and shape (so the yardstick is
 # the best of samples taken between the kernel runs), every row carries the best sample and
 # the bandwidth spread, and --no-probes leaves those cells empty; 1-thread decode rows (and
-# only they) carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one host core)
-# are called out. No timing is asserted.
+# only they) carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one
+# host core) are called out. No timing is asserted.
 # $1 = build directory.
 set -u
 B=${1:-build}; T="$B/tlbench"
