@@ -95,7 +95,7 @@ else
 fi
 if "$T" kernels "${small[@]}" --quant q8_0 --shapes 64x256 -o "$tmp/c.txt" 2>"$tmp/err"; then
     line=$(grep -E '^  tiled +q8_0 +1 thread ' "$tmp/c.txt")
-    re='; cached ([0-9.]+)-([0-9.]+)x$'
+    re='; cached ([0-9.e+-]+)-([0-9.e+-]+)x$'
     if [[ $line =~ $re ]] &&
        awk -v a="${BASH_REMATCH[1]}" -v b="${BASH_REMATCH[2]}" 'BEGIN { exit !(a > 0 && a <= b) }'; then
         ok kernels_cached_pace_in_summary

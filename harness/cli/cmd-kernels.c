@@ -19,6 +19,7 @@
 #include "kernel-check.h"
 #include "kernel.h"
 #include "probe.h"
+#include "report.h"
 #include "sysfs.h"
 #include "sysinfo.h"
 #include "threadpool.h"
@@ -768,7 +769,8 @@ static int time_cached(const struct tlb_kernel *kn, void *st, struct tlb_pool *p
             if (batch > 1000) batch = 1000;
             continue;
         }
-        if (t > 0 && bytes * (double)batch / t * 1e-9 > best) best = bytes * (double)batch / t * 1e-9;
+        const double rate = t > 0 ? bytes * (double)batch / t * 1e-9 : 0;
+        if (rate > best) best = rate;
     }
     *gbps = best;
     return 0;
@@ -858,13 +860,6 @@ static struct result *results_add(struct results *rs) {
     return r;
 }
 
-/* A ratio with two significant digits, never rounded to 0 (a slow kernel's cached pace is a
- * small fraction of the probe): 0.034, 0.85, 2.5, 12. */
-static const char *ratio_text(char buf[16], double v) {
-    snprintf(buf, 16, v >= 10 ? "%.0f" : v >= 1 ? "%.1f" : "%.2g", v);
-    return buf;
-}
-
 /* Table only: per kernel, weight type and thread count, the lowest and highest decode share of
  * the probe over the shapes (the question a reader of the rows asks: how close to the memory's
  * pace is each type), in the order the rows came. */
@@ -903,8 +898,8 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
         header = 1;
         char cached[48] = "", clo_s[16], chi_s[16];
         if (nc)
-            snprintf(cached, sizeof cached, "; cached %s-%sx", ratio_text(clo_s, clo),
-                     ratio_text(chi_s, chi));
+            snprintf(cached, sizeof cached, "; cached %s-%sx", /* never rounded to 0 */
+                     tlb_rep_num(clo, clo_s, sizeof clo_s), tlb_rep_num(chi, chi_s, sizeof chi_s));
         if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)%s\n", a->kn->name,
                     tlb_type_traits(a->t)->name, a->threads, a->threads == 1 ? " " : "s", lo, hi,
                     n, n == 1 ? "" : "s", cached) < 0)
