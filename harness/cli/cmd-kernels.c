@@ -505,7 +505,7 @@ static double sample_spread(const struct samples *s, double *worst) {
     return s->n >= 3 && v[s->n - 1] > 0 ? 100.0 * (1.0 - v[s->n - 3] / v[s->n - 1]) : 0;
 }
 
-/* One round: every thread count's read bandwidth (the best 64 MiB segment of one pass) and FMA
+/* One round: every thread count's read bandwidth (the best 8 MiB piece of one pass) and FMA
  * peak, one after the other. */
 static int probe_round(const struct opts *o, struct pools *ps, struct limits *lim) {
     if (o->no_probes) return 0;

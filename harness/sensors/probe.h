@@ -9,11 +9,12 @@
 
 struct tlb_pool;
 
-/* Read bandwidth in GB/s (1e9 bytes/s): every thread of pool reads its contiguous share of
- * each 64 MiB segment of buf (bytes long, 64-byte aligned, already written once) with the
- * widest loads usable here, segment by segment as 4 streams side by side, one sequential
- * stream, 6 streams or 2 (the decode kernels read 2-6 W rows, or 2 groups of 16 R16 rows, side
- * by side); the best segment of all passes. */
+/* Read bandwidth in GB/s (1e9 bytes/s): after an untimed read of twice the last-level cache
+ * (so that nothing comes from cache), every thread of pool reads its contiguous share of each
+ * 8 MiB piece of the rest of buf (bytes long, 64-byte aligned, already written once) with the
+ * widest loads usable here, piece by piece as 4 streams side by side, one sequential stream,
+ * 6 streams or 2 (the decode kernels read 2-6 W rows, or 2 groups of 16 R16 rows, side by
+ * side); the best piece of all passes. */
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
 
 /* f32 FMA peak in GFLOP/s, all threads of pool running at once (the total, not per thread);
