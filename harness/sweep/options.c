@@ -165,7 +165,8 @@ const struct tlb_option tlb_options[] = {
      .help = "timed repetitions (each: one prefill + one decode phase)"},
     {.name = "warmup", .old_key = "warmup", .type = TLB_OPT_INT, SPEC(warmup), .min = 0,
      .max = 1000, .def = "1", .where = EVERYWHERE | TLB_IN_PROFILE, .arg = "N",
-     .help = "untimed warm-up runs (prefill + 1 decode step) before them"},
+     .help = "untimed warm-up runs (a prefill of up to 8 prompt tokens + 1\n"
+             "decode step) before them"},
     {.name = "timeout", .type = TLB_OPT_DOUBLE, SPEC(timeout_s), .min = 1, .max = 7 * 86400,
      .def = "600", .where = EVERYWHERE, .arg = "SEC",
      .help = "kill a configuration's worker after SEC seconds (status timeout)"},

@@ -25,6 +25,11 @@
 #include "test-hooks.h"
 #include "util.h"
 
+/* The warm-up's prefill takes at most this many prompt tokens. Every matmul streams all of W
+ * whatever the batch, so a short prefill touches each weight page, code path and pool thread
+ * as a long one does; with 32 it was about 45 s of the default sweep's 8 minutes. */
+#define WARMUP_PROMPT_MAX 8
+
 /* FMA throughput of the engine's n threads as a share of n times one thread's: about 1 when
  * every thread has a core of its own; far less when they share cores (a VM host running two
  * vCPUs on one core's SMT siblings, more threads than cores, throttling), which no load or
@@ -372,12 +377,13 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
     const int pos0 = o->n_depth;
     if (o->warmup > 0 && o->turn && o->turn(o->turn_ctx, 0) != 0) goto turn_fail;
+    const int wp = np < WARMUP_PROMPT_MAX ? np : WARMUP_PROMPT_MAX;
     for (int w = 0; w < o->warmup; w++) {
-        if (tlb_engine_forward(e, prompt, np, pos0, logits, 0) != 0) goto fwd_fail;
+        if (tlb_engine_forward(e, prompt, wp, pos0, logits, 0) != 0) goto fwd_fail;
         int tok = tlb_argmax(logits, V);
-        int nw = ng < 1 ? ng : 1; /* as llama-bench: the prompt, then one decode step */
+        int nw = ng < 1 ? ng : 1; /* as llama-bench: a prefill, then one decode step */
         for (int i = 0; i < nw; i++) {
-            if (tlb_engine_forward(e, &tok, 1, pos0 + np + i, logits, 0) != 0) goto fwd_fail;
+            if (tlb_engine_forward(e, &tok, 1, pos0 + wp + i, logits, 0) != 0) goto fwd_fail;
             tok = tlb_argmax(logits, V);
         }
     }
