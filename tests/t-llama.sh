@@ -2,8 +2,10 @@
 # t-llama.sh — llama-bench run by a sweep leaves nothing behind when the sweep itself is
 # stopped: SIGINT (Ctrl-C) and SIGKILL of the sweep while the stand-in llama-bench
 # (tests/fixtures/llama-bench/llama-bench) hangs with a child of its own. The hung processes
-# are a copy of sleep whose path carries a marker, so what survives can be counted. (The rows
-# themselves, faults inside a sweep and the import are tests/test-llama.c.) $1 = build dir.
+# are a copy of sleep whose path carries a marker, so what survives can be counted. Then the
+# report's side-by-side ratio leaves out a round in which one engine's threads shared cores.
+# (The rows themselves, faults inside a sweep and the import are tests/test-llama.c.)
+# $1 = build dir.
 set -u
 B=${1:-build}; T="$(cd "$(dirname "$B/tlbench")" && pwd)/tlbench"
 tmp=$(mktemp -d)
@@ -41,3 +43,30 @@ for sig in INT KILL; do
     elif [ "$sig" = INT ] && ! grep -q "interrupted: 0 rows written" "$tmp/err"; then fail "$name" "$(tail -2 "$tmp/err")"
     else ok "$name"; fi
 done
+
+# The side-by-side ratio per round leaves out a round in which either engine's threads shared
+# cores (core_share below 0.75; set here in the llama.cpp row of round 1), and says so.
+unset LLAMA_STANDIN_FAULT
+if "$T" sweep --profile none --engine tlbench,llama.cpp --model synthetic:tiny --quant q8_0 \
+       --kernel tiled -t 1 -p 8 -n 4 -r 3 --kv-type f16 --gguf-dir "$tmp/gguf" --power none \
+       --no-accuracy --rounds 3 -o "$tmp/rounds.csv" >/dev/null 2>"$tmp/err" &&
+   python3 - "$tmp/rounds.csv" "$tmp/shared.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+h = rows[0]
+e, rd, c = h.index("engine"), h.index("round"), h.index("core_share")
+for r in rows[1:]:
+    if r[e] == "llama.cpp" and r[rd] == "1":
+        r[c] = "0.5"
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
+PY
+then
+    "$T" report "$tmp/rounds.csv" -o "$tmp/r-all" >/dev/null 2>&1
+    "$T" report "$tmp/shared.csv" -o "$tmp/r-shared" >/dev/null 2>&1
+    n_all=$(grep -c ', 3 rounds |' "$tmp/r-all/summary.md" 2>/dev/null)
+    n_left=$(grep -c ', 2 rounds (1 with shared cores left out) |' "$tmp/r-shared/summary.md" 2>/dev/null)
+    if [ "$n_all" = 1 ] && [ "$n_left" = 1 ]; then ok report_leaves_out_shared_rounds
+    else fail report_leaves_out_shared_rounds "rows with all 3 rounds: $n_all (want 1); with round 1 left out: $n_left (want 1): $(grep '| q8' "$tmp/r-shared/summary.md" | head -1)"; fi
+else
+    fail report_leaves_out_shared_rounds "the sweep in rounds failed: $(tail -2 "$tmp/err")"
+fi

@@ -391,6 +391,10 @@ TLB_TEST(sweep_with_both_engines) {
                      cell(t, r, "kld_mean"), cell(t, own, "kld_mean"));
         else if (stat(cell(t, r, "engine_model"), &sb) != 0)
             snprintf(why, sizeof why, "engine_model '%s' does not exist", cell(t, r, "engine_model"));
+        else if (th == 1 ? *cell(t, r, "core_share") != 0
+                         : !(atof(cell(t, r, "core_share")) > 0 && atof(cell(t, r, "core_share")) < 2))
+            snprintf(why, sizeof why, "t=%d: core_share '%s' (want empty for 1 thread, a share "
+                     "for 2)", th, cell(t, r, "core_share"));
         else if (strcmp(cell(t, u, "status"), "unsupported") ||
                  !strstr(cell(t, u, "status_detail"), "-d/--n-depth"))
             snprintf(why, sizeof why, "depth 4: %s: %s", cell(t, u, "status"),

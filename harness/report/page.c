@@ -510,7 +510,7 @@ static long find_row(const struct tlb_rep_data *d, int board, const char *engine
 #define ENG_MAX_ROUNDS 64
 struct eng_round {
     int64_t round;
-    double pp, tg, busy;
+    double pp, tg, busy, share; /* share: core_share, NAN when not measured */
 };
 
 static double median_rate(const struct tlb_table *t, size_t r, const char *med, const char *mean) {
@@ -540,7 +540,8 @@ static int rounds_of(const struct tlb_rep_row *row, struct eng_round *out) {
         if (match)
             out[n++] = (struct eng_round){rnd, median_rate(t, r, "pp_ts_median", "pp_ts_mean"),
                                           median_rate(t, r, "tg_ts_median", "tg_ts_mean"),
-                                          median_rate(t, r, "busy_cpus", "busy_cpus")};
+                                          median_rate(t, r, "busy_cpus", "busy_cpus"),
+                                          median_rate(t, r, "core_share", "core_share")};
     }
     return n;
 }
@@ -582,18 +583,34 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
                        const struct tlb_rep_row *b, const struct eng_round *rb, int nb, int pp,
                        char *buf, size_t bn) {
     if (na >= 2 && nb >= 2) {
-        double v[ENG_MAX_ROUNDS];
-        int k = 0;
+        /* a round in which either engine's threads shared cores compares placements, not
+         * engines (on a VM the host moved both vCPUs onto one core for minutes): left out,
+         * unless every round was such */
+        double v[ENG_MAX_ROUNDS], vs[ENG_MAX_ROUNDS];
+        int k = 0, ks = 0;
         for (int i = 0; i < na; i++)
             for (int j = 0; j < nb; j++) {
                 double x = pp ? ra[i].pp : ra[i].tg, y = pp ? rb[j].pp : rb[j].tg;
-                if (ra[i].round == rb[j].round && isfinite(x) && isfinite(y) && y > 0)
+                if (ra[i].round != rb[j].round || !isfinite(x) || !isfinite(y) || y <= 0) continue;
+                if (ra[i].share < TLB_CORE_SHARE_LOW || rb[j].share < TLB_CORE_SHARE_LOW)
+                    vs[ks++] = x / y;
+                else
                     v[k++] = x / y;
             }
         char t[96];
-        spread_text(v, k, t, sizeof t);
-        if (k) snprintf(buf, bn, "%s, %d rounds", t, k);
-        else snprintf(buf, bn, "-");
+        if (k) {
+            spread_text(v, k, t, sizeof t);
+            snprintf(buf, bn, "%s, %d rounds", t, k);
+            if (ks) {
+                size_t l = strlen(buf);
+                snprintf(buf + l, bn - l, " (%d with shared cores left out)", ks);
+            }
+        } else if (ks) {
+            spread_text(vs, ks, t, sizeof t);
+            snprintf(buf, bn, "%s, %d rounds, all with shared cores", t, ks);
+        } else {
+            snprintf(buf, bn, "-");
+        }
         return;
     }
     double va = pp ? a->pp : a->tg, vb = pp ? b->pp : b->tg;
@@ -643,7 +660,9 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
              "same sensors. Tokens/s are medians over the repetitions; ratio = tlbench / other "
              "engine. From a sweep in rounds (--rounds: every configuration of a weight type "
              "measured once per round, the rounds in turn) each cell is the median over the "
-             "rounds with its range, and the ratio is taken within each round; otherwise "
+             "rounds with its range, and the ratio is taken within each round, leaving out "
+             "rounds in which either engine's threads shared cores (core_share below 0.75, "
+             "measured for both just before they ran) unless all did; otherwise "
              "values are ± one standard deviation and the ratio has a 95%% bootstrap interval "
              "of the ratio of medians. Peak memory is the peak resident set of each engine's "
              "own process. others' CPUs: what other processes and the hypervisor used while "
@@ -701,7 +720,7 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         const struct tlb_rep_row *m = &d->rows[mi];
                         int nm = rounds_of(m, rm);
                         int byr = nm >= 2 && no >= 2;
-                        char c[10][128];
+                        char c[10][192];
                         const char *row[10];
                         for (int k = 0; k < 10; k++) row[k] = c[k];
                         snprintf(c[0], sizeof c[0], "%s", m->wtype);

@@ -134,7 +134,7 @@ const struct tlb_column tlb_columns[] = {
     {"engine_backends", "", S, 3, "Backends the engine reports (llama-bench `backends`, e.g. `CPU`, `BLAS`, `CUDA`); empty for tlbench rows (their `kernel` says)."},
     {"engine_model", "", S, 3, "The model file the engine read when tlbench did not load `model_source` itself: for llama.cpp rows the GGUF llama-bench ran (`model_source` itself, or the GGUF tlbench wrote from it for this weight type); empty for tlbench rows."},
     /* ---- version 4 ---- */
-    {"core_share", "share", F, 4, "FMA throughput of the row's n_threads threads, measured just before its first repetition, as a share of n_threads times one thread's: about 1 when every thread had a core of its own, below 0.75 when they shared cores (a VM host running vCPUs on one core's SMT siblings, more threads than cores, throttling), which neither load nor steal time shows; the row then measures that. Empty for 1-thread rows and llama.cpp rows."},
+    {"core_share", "share", F, 4, "FMA throughput of the row's n_threads threads, measured just before its first repetition, as a share of n_threads times one thread's: about 1 when every thread had a core of its own, below 0.75 when they shared cores (a VM host running vCPUs on one core's SMT siblings, more threads than cores, throttling), which neither load nor steal time shows; the row then measures that. Empty for 1-thread rows; for a llama.cpp row tlbench measures it with as many threads of its own just before llama-bench starts."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 

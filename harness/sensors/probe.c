@@ -4,6 +4,7 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -270,6 +271,13 @@ double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa) {
         if (flops / s * 1e-9 > best) best = flops / s * 1e-9;
     }
     return best;
+}
+
+double tlb_probe_core_share(struct tlb_pool *pool) {
+    const char *isa;
+    const double one = tlb_probe_fma_peak(NULL, &isa);
+    const double all = tlb_probe_fma_peak(pool, &isa);
+    return one > 0 ? all / (tlb_pool_size(pool) * one) : NAN;
 }
 
 /* ---- last-level cache ---- */

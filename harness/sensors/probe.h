@@ -21,6 +21,12 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
  * the best of 6 runs of a few milliseconds. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */
 double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa);
 
+/* FMA throughput of pool's n threads as a share of n times one thread's: about 1 when every
+ * thread has a core of its own; far less when they share cores (a VM host running two vCPUs on
+ * one core's SMT siblings, more threads than cores, throttling), which no load or steal figure
+ * shows. About 50 ms (two probes). NAN when the one-thread probe measured nothing. */
+double tlb_probe_core_share(struct tlb_pool *pool);
+
 /* N threads whose FMA peak is below this share of N x one thread's did not get N cores
  * (kernels warns; the results column core_share; compare notes it). */
 #define TLB_CORE_SHARE_LOW 0.75

@@ -24,7 +24,9 @@
 #include "cpuload.h"
 #include "llama-records.h"
 #include "monitor.h"
+#include "probe.h"
 #include "runner.h"
+#include "threadpool.h"
 #include "util.h"
 #include "worker.h"
 
@@ -276,6 +278,14 @@ static _Noreturn void adapter_main(struct tlb_sweep_env *env, int idx, const cha
         w.mon = tlb_monitor_start(&mo, why, sizeof why);
         if (!w.mon) tlb_warn("monitor not started: %s", why);
     }
+    /* as in tlbench's rows: did the threads get a core each? Measured just before llama-bench
+     * starts, by as many threads in this process (about 50 ms; they are gone before the fork) */
+    double share = NAN;
+    if (it->n_threads > 1) {
+        struct tlb_pool *pool = tlb_pool_create(it->n_threads);
+        if (pool) share = tlb_probe_core_share(pool);
+        tlb_pool_free(pool);
+    }
     long long oom0 = tlb_oom_kill_count();
     pid_t self = getpid();
     pid_t pid = fork();
@@ -404,6 +414,7 @@ static _Noreturn void adapter_main(struct tlb_sweep_env *env, int idx, const cha
         rc |= tlb_row_set_int(row, "n_ctx", (int64_t)it->n_depth +
                                                 (it->n_prompt > it->n_gen ? it->n_prompt : it->n_gen));
         rc |= tlb_row_set_str(row, "engine_model", gguf);
+        if (isfinite(share)) rc |= tlb_row_set_double(row, "core_share", share);
         char busy[200] = "";
         if (w.have_load0 && w.have_load1) {
             double cpus = tlb_runner_busy(&w.load0, &w.load1, busy, sizeof busy);

@@ -30,17 +30,6 @@
  * as a long one does; with 32 it was about 45 s of the default sweep's 8 minutes. */
 #define WARMUP_PROMPT_MAX 8
 
-/* FMA throughput of the engine's n threads as a share of n times one thread's: about 1 when
- * every thread has a core of its own; far less when they share cores (a VM host running two
- * vCPUs on one core's SMT siblings, more threads than cores, throttling), which no load or
- * steal figure shows. 53-54 ms on the 2-vCPU Zen 4 VM (two probes of 6 runs each). */
-static double core_share(const struct tlb_engine *e, int n) {
-    const char *isa;
-    const double one = tlb_probe_fma_peak(NULL, &isa);
-    const double all = tlb_probe_fma_peak(tlb_engine_pool(e), &isa);
-    return one > 0 ? all / (n * one) : NAN;
-}
-
 /* ---- tokens ---- */
 
 void tlb_runner_tokens(int *out, int n, int vocab, uint64_t seed, uint64_t stream) {
@@ -404,7 +393,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     for (int r = 0; r < reps; r++) {
         if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
         if (r == 0 && o->n_threads > 1) /* in this process's own turn: ab's other build waits */
-            set_d(row, "core_share", core_share(e, o->n_threads), &rc);
+            set_d(row, "core_share", tlb_probe_core_share(tlb_engine_pool(e)), &rc);
         int64_t t_rep0 = tlb_now_ns();
         have_load = have_load && tlb_cpuload_sample(o->root, &before) == 0;
         if (ctr && tlb_counters_start(ctr, why, sizeof why) != 0) {
