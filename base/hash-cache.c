@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache-dir.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -29,20 +30,6 @@ static void key_of(const struct stat *sb, struct key *k) {
                       (unsigned long long)sb->st_mtim.tv_nsec,
                       (unsigned long long)sb->st_ctim.tv_sec,
                       (unsigned long long)sb->st_ctim.tv_nsec};
-}
-
-/* The cache's directory (created) and file path; -1 when there is no place for it. */
-static int cache_path(char *dir, size_t dn, char *file, size_t fn) {
-    const char *e = getenv("TLBENCH_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
-               *h = getenv("HOME");
-    int w;
-    if (e && *e) w = snprintf(dir, dn, "%s", e);
-    else if (x && *x == '/') w = snprintf(dir, dn, "%s/tlbench", x);
-    else if (h && *h == '/') w = snprintf(dir, dn, "%s/.cache/tlbench", h);
-    else return -1;
-    if (w < 0 || (size_t)w >= dn) return -1;
-    w = snprintf(file, fn, "%s/sha256", dir);
-    return w < 0 || (size_t)w >= fn ? -1 : 0;
 }
 
 /* Parse one cache line; 0 when it is well formed. */
@@ -66,18 +53,9 @@ static char *read_cache(const char *file, size_t *len) {
     return tlb_read_file(file, (size_t)MAX_ENTRIES * LINE_MAX_LEN, len);
 }
 
-static void remember(const char *dir, const char *file, const char *hex, const struct key *k,
-                     char *old) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        /* the parent (~/.cache) may be missing too */
-        char parent[PATH_MAX];
-        snprintf(parent, sizeof parent, "%s", dir);
-        char *slash = strrchr(parent, '/');
-        if (!slash || slash == parent) return;
-        *slash = '\0';
-        if (mkdir(parent, 0755) != 0 && errno != EEXIST) return;
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST) return;
-    }
+static void remember(const char *file, const char *hex, const struct key *k, char *old) {
+    char dir[PATH_MAX], again[PATH_MAX + 16];
+    if (tlb_cache_file("sha256", 1, dir, sizeof dir, again, sizeof again) != 0) return;
     char tmp[PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.%ld", file, (long)getpid());
     FILE *f = fopen(tmp, "w");
@@ -111,7 +89,7 @@ int tlb_sha256_file_cached(const char *path, char hex[65], int *cached) {
     struct key k;
     key_of(&sb, &k);
     char dir[PATH_MAX], file[PATH_MAX + 16];
-    int have_cache = cache_path(dir, sizeof dir, file, sizeof file) == 0;
+    int have_cache = tlb_cache_file("sha256", 0, dir, sizeof dir, file, sizeof file) == 0;
     size_t len = 0;
     char *text = have_cache ? read_cache(file, &len) : NULL;
     if (text) {
@@ -134,7 +112,7 @@ int tlb_sha256_file_cached(const char *path, char hex[65], int *cached) {
     struct key k3;
     if (rc == 0 && have_cache && stat(path, &after) == 0) {
         key_of(&after, &k3);
-        if (same_key(&k, &k3)) remember(dir, file, hex, &k, text);
+        if (same_key(&k, &k3)) remember(file, hex, &k, text);
     }
     free(text);
     return rc;

@@ -10,7 +10,8 @@ build=${1:-build}
 filter=${2:-}
 pass=0; fail=0; skip=0
 log=$(mktemp)
-# model digests that sweeps remember (base/hash-cache.h) go to a cache of the test run's own,
+# model digests that sweeps remember (base/hash-cache.h) and the probes' last figures
+# (harness/sensors/probe-history.h) go to a cache of the test run's own,
 # not the user's ~/.cache
 TLBENCH_CACHE_DIR=$(mktemp -d); export TLBENCH_CACHE_DIR
 trap 'rm -f "$log"; rm -rf "$TLBENCH_CACHE_DIR"' EXIT

@@ -4,7 +4,8 @@
 # the best of samples taken between the kernel runs), every row carries the best sample and
 # the bandwidth spread, and --no-probes leaves those cells empty; 1-thread decode rows (and
 # only they) carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one
-# host core) are called out. No timing is asserted.
+# host core) are called out; the probe's figure is remembered per CPU, thread count and buffer,
+# and a run whose figure is far from the last one says so. No timing is asserted.
 # $1 = build directory.
 set -u
 B=${1:-build}; T="$B/tlbench"
@@ -102,5 +103,32 @@ if "$T" kernels "${small[@]}" --quant q8_0 --shapes 64x256 -o "$tmp/c.txt" 2>"$t
     else fail kernels_cached_pace_in_summary "summary line '$line'"; fi
 else
     fail kernels_cached_pace_in_summary "exit $?: $(head -c 300 "$tmp/err")"
+fi
+
+# The probe's last figure per CPU, thread count and buffer size is remembered between runs
+# (run-tests.sh gives the tests a cache of their own); a run whose figure is more than 10 %
+# from the last one says so, with both figures. The history is untrusted: junk is ignored.
+hist="$TLBENCH_CACHE_DIR/probes"
+rm -f "$hist"
+probe_run() { "$T" kernels "${small[@]}" --quant f32 --shapes 32x256 -o /dev/null 2>"$1"; }
+if probe_run "$tmp/h1.err" && grep -Eq '^1 [0-9.]+ [0-9]+ .*; 16 MiB buffer$' "$hist" 2>/dev/null; then
+    ok kernels_probe_remembered
+else
+    fail kernels_probe_remembered "history: $(head -c 200 "$hist" 2>/dev/null)"
+fi
+# a last figure 100 times this machine's: the next run must say the two are far apart
+awk '{ $2 = $2 * 100; print }' "$hist" >"$tmp/h" && cat "$tmp/h" >"$hist"
+if probe_run "$tmp/h2.err" && grep -q 'the last run here measured .*apart, more than the 10 % two runs' "$tmp/h2.err"; then
+    ok kernels_probe_far_from_last_said
+else
+    fail kernels_probe_far_from_last_said "$(grep -i 'last run' "$tmp/h2.err" | head -1)"
+fi
+# junk in the history: ignored, and replaced by well-formed lines
+{ head -c 3000 /dev/urandom; printf '\n1 nan 5 x\n-3 20 5 y\n1 20 -1 z\n'; } >"$hist"
+if probe_run "$tmp/h3.err" && ! grep -q 'last run here' "$tmp/h3.err" &&
+   grep -Eq '^1 [0-9.]+ [0-9]+ .*; 16 MiB buffer$' "$hist"; then
+    ok kernels_probe_history_junk_ignored
+else
+    fail kernels_probe_history_junk_ignored "exit or stderr: $(grep -iE 'error|last run' "$tmp/h3.err" | head -1)"
 fi
 exit 0

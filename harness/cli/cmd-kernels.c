@@ -18,6 +18,7 @@
 #include "cpuload.h"
 #include "kernel-check.h"
 #include "kernel.h"
+#include "probe-history.h"
 #include "probe.h"
 #include "report.h"
 #include "sysfs.h"
@@ -74,9 +75,11 @@ static void usage(FILE *f) {
         "sample is the limit (load only lowers a sample), so rows are printed at the end. A\n"
         "warning says when the 3 best samples differ by more than 5 %%, when other processes\n"
         "used more than a quarter of a CPU during the run (a busy machine: another run may not\n"
-        "agree within 10 %%) or when a row beats the probe. Decode (m = 1) is bound by\n"
-        "bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer dot\n"
-        "products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
+        "agree within 10 %%), when a row beats the probe, or when the read bandwidth is more\n"
+        "than 10 %% from the last run's on this CPU with the same buffer (remembered in\n"
+        "~/.cache/tlbench/probes): the machine moved, not the kernels. Decode (m = 1) is\n"
+        "bound by bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer\n"
+        "dot products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
         "16 output rows (column 'passed'). 1-thread decode rows are also timed on a slice of\n"
         "the weights that stays in cache (column 'cached', GB/s): one core's own pace, which\n"
         "tells a kernel bound by memory from one bound by its instructions per byte. The\n"
@@ -553,7 +556,33 @@ static void shared_core_check(const struct opts *o, const struct limits *lim) {
 }
 
 /* What the probes measured, on stderr; a warning per figure whose best is not reproducible. */
-static void probes_report(const struct opts *o, const struct limits *lim) {
+/* Two runs should agree on the probe within this much (%): a larger move since the last run
+ * here is said, with both figures and when the last one was measured. */
+#define PROBE_AGREE_PCT 10.0
+
+/* This run's read-bandwidth figure for t threads against the last run's on this CPU with the
+ * same probe buffer (probe-history.h). */
+static void probe_against_last(const char *key, int t, double gbps) {
+    double last;
+    time_t when, now = time(NULL);
+    if (gbps > 0 && tlb_probe_history_last(key, t, &last, &when)) {
+        const double pct = 100.0 * fabs(gbps - last) / (gbps > last ? gbps : last);
+        const double mins = difftime(now, when) / 60;
+        struct tm tm;
+        char at[32] = "?";
+        if (gmtime_r(&when, &tm)) strftime(at, sizeof at, "%Y-%m-%d %H:%M UTC", &tm);
+        if (pct > PROBE_AGREE_PCT)
+            tlb_warn("probe: %d thread%s: read bandwidth %.1f GB/s, the last run here measured "
+                     "%.1f (%s, %.0f minutes ago): %.0f %% apart, more than the %.0f %% two runs "
+                     "should agree within. This machine's memory bandwidth moved (other tenants "
+                     "of a shared host, or where it placed the vCPUs), so compare rows of the "
+                     "two runs as shares of their own probe, not as GB/s",
+                     t, t == 1 ? "" : "s", gbps, last, at, mins > 0 ? mins : 0, pct,
+                     PROBE_AGREE_PCT);
+    }
+}
+
+static void probes_report(const struct opts *o, const struct limits *lim, const char *cpu) {
     for (int i = 0; i < o->n_threads && !o->no_probes; i++) {
         const int t = o->threads[i];
         double bw_worst, pk_worst;
@@ -570,6 +599,14 @@ static void probes_report(const struct opts *o, const struct limits *lim) {
                      "10 %% and the %% columns are uncertain by as much",
                      t, t == 1 ? "" : "s", bw_spread, pk_spread);
     }
+    /* against the last run's figures, all read before any is replaced by this run's */
+    char key[256];
+    snprintf(key, sizeof key, "%s; %zu MiB buffer", cpu, lim->bytes >> 20);
+    for (int i = 0; i < o->n_threads && !o->no_probes; i++)
+        probe_against_last(key, o->threads[i], sample_best(&lim->bw[i]));
+    for (int i = 0; i < o->n_threads && !o->no_probes; i++)
+        if (sample_best(&lim->bw[i]) > 0)
+            tlb_probe_history_put(key, o->threads[i], sample_best(&lim->bw[i]), time(NULL));
     shared_core_check(o, lim);
 }
 
@@ -1029,7 +1066,7 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
             }
         }
     }
-    probes_report(o, &lim);
+    probes_report(o, &lim, ou->cpu);
     double others, steal;
     /* A neighbour busy all along lowers every sample alike, so the 3 best can agree and still
      * be low (seen: the 2-thread probe at 30 GB/s, then 54 in the next run): say so. */
