@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:12.584]
+set yrange [0:12.1015]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:24.4244]
+set yrange [0:26.7807]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:26.8645]
+set yrange [0:18.7832]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -64,7 +64,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:50.4227]
+set yrange [0:45.7944]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -77,7 +77,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:87.2185]
+set yrange [0:63.2502]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -113,7 +113,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:12.584]
+set yrange [0:12.1015]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -126,7 +126,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:24.4244]
+set yrange [0:26.7807]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,7 +139,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:26.8645]
+set yrange [0:18.7832]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -152,7 +152,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:50.4227]
+set yrange [0:45.7944]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -165,7 +165,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:87.2185]
+set yrange [0:63.2502]
 set xlabel 'threads'
 set ylabel ''
 set key top left
