@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # t-kernels.sh — `tlbench kernels` benchmark mode end to end, on tiny settings: the probes are
 # sampled 3 times first and once more before every weight type and shape (so the yardstick is
-# the best of samples taken between the kernel runs), every row carries the best sample and
-# the bandwidth spread, and --no-probes leaves those cells empty; 1-thread decode rows (and
+# the best of samples taken between the kernel runs), every row carries the best sample, the
+# bandwidth spread and the sample of the round just before its shape (never above the best),
+# and --no-probes leaves those cells empty; 1-thread decode rows (and
 # only they) carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one
 # host core) are called out; the probe's figure is remembered per CPU, thread count and buffer,
 # and a run whose figure is far from the last one says so. No timing is asserted.
@@ -28,8 +29,11 @@ FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
     csvsplit($0, f); rows++
     bw = f[col["bw_probe_gbps"]]; sp = f[col["bw_probe_spread_pct"]]
     if (!(bw + 0 > 0) || sp == "" || sp + 0 < 0 || sp + 0 > 100 || f[col["status"]] != "ok") bad++
+    # the sample of the round before the row's shape: one of the samples the best is taken over
+    sh = f[col["bw_probe_shape_gbps"]]
+    if (!(sh + 0 > 0) || sh + 0 > bw + 0) bad++
 }
-END { print (rows == 4 && !bad && ("bw_probe_spread_pct" in col)) ? "" : rows " rows, " bad + 0 " bad" }
+END { print (rows == 4 && !bad && ("bw_probe_spread_pct" in col) && ("bw_probe_shape_gbps" in col)) ? "" : rows " rows, " bad + 0 " bad" }
 EOF
 )
     if [ -z "$bad" ]; then ok kernels_rows_carry_probe; else fail kernels_rows_carry_probe "$bad"; fi
@@ -41,10 +45,10 @@ if "$T" kernels "${small[@]}" --quant q4_0 --shapes 64x256 --no-probes --format 
        -o "$tmp/n.csv" 2>"$tmp/err"; then
     cells=$(awk -f scripts/csv.awk -f /dev/stdin "$tmp/n.csv" <<'EOF'
 FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
-{ csvsplit($0, f); printf "%s|%s|%s", f[col["bw_probe_gbps"]], f[col["bw_probe_spread_pct"]], f[col["status"]] }
+{ csvsplit($0, f); printf "%s|%s|%s|%s", f[col["bw_probe_gbps"]], f[col["bw_probe_spread_pct"]], f[col["bw_probe_shape_gbps"]], f[col["status"]] }
 EOF
 )
-    if [ "$cells" = "||ok" ] && ! grep -q 'probe:' "$tmp/err"; then ok kernels_no_probes
+    if [ "$cells" = "|||ok" ] && ! grep -q 'probe:' "$tmp/err"; then ok kernels_no_probes
     else fail kernels_no_probes "cells '$cells', stderr: $(grep probe "$tmp/err" | head -1)"; fi
 else
     fail kernels_no_probes "exit $?: $(head -c 300 "$tmp/err")"
@@ -74,6 +78,15 @@ if "$T" kernels "${small[@]}" --quant q8_0,f16 --shapes 64x256,32x512,48x256 -o 
     if [ -n "$want" ] && [ "$want" = "$got" ] && [ "$(echo "$got" | wc -l)" = 2 ]; then
         ok kernels_decode_summary
     else fail kernels_decode_summary "rows say '$want', summary says '$got'"; fi
+    # ... and the same share of the probe round just before each shape: never below the share
+    # of the best sample (that round's sample is one of those the best is taken over)
+    bad=$(awk '/thread.*% of the probe just before/ {
+                   split($5, a, "-"); match($0, /; [0-9]+-[0-9]+ % of the probe just before/)
+                   split(substr($0, RSTART + 2, RLENGTH - 2), b, /[- ]/)
+                   n++; if (b[1] + 0 < a[1] + 0 || b[2] + 0 < a[2] + 0) bad++ }
+               END { print (n == 2 && !bad) ? "" : n + 0 " lines, " bad + 0 " bad" }' "$tmp/t.txt")
+    if [ -z "$bad" ]; then ok kernels_summary_shape_probe
+    else fail kernels_summary_shape_probe "$bad: $(grep 'thread' "$tmp/t.txt" | tail -2)"; fi
 else
     fail kernels_decode_summary "exit $?: $(head -c 300 "$tmp/err")"
 fi

@@ -124,7 +124,9 @@ static void usage(FILE *f) {
         "the third-best bandwidth sample of that thread count was below the best), gbps_cached\n"
         "(1-thread decode only: weight GB/s on a 512 KiB slice that stays in cache, one core's\n"
         "pace when DRAM is not the limit; near the probe, a kernel is bound by its\n"
-        "instructions per byte and its %%bw stays low).\n"
+        "instructions per byte and its %%bw stays low), bw_probe_shape_gbps (the bandwidth\n"
+        "sample of the probe round just before this row's weight type and shape: on a host\n"
+        "whose memory bandwidth moves between levels, the level the row ran at).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
 }
 
@@ -480,6 +482,7 @@ struct samples {
 
 struct limits {
     struct samples bw[MAX_LIST];    /* GB/s per entry of opts.threads */
+    double bw_last[MAX_LIST];       /* the latest round's bandwidth sample, GB/s */
     struct samples peak[MAX_LIST];  /* GFLOP/s */
     const char *isa;
     char *buf;                      /* read by the bandwidth probe */
@@ -515,7 +518,8 @@ static int probe_round(const struct opts *o, struct pools *ps, struct limits *li
     for (int i = 0; i < o->n_threads; i++) {
         struct tlb_pool *pool = pool_for(ps, o->threads[i]);
         if (!pool) return -1;
-        sample_add(&lim->bw[i], tlb_probe_read_bw(pool, lim->buf, lim->bytes, 1));
+        lim->bw_last[i] = tlb_probe_read_bw(pool, lim->buf, lim->bytes, 1);
+        sample_add(&lim->bw[i], lim->bw_last[i]);
         sample_add(&lim->peak[i], tlb_probe_fma_peak(pool, &lim->isa));
     }
     return 0;
@@ -647,6 +651,7 @@ struct result {
     int passed;
     double load;          /* 1-minute load average when measured, -1 unknown */
     double cached;        /* 1-thread decode: weight GB/s from a slice in cache, 0 none */
+    double bw_shape;      /* the probe round's sample just before this type and shape, 0 none */
     char status[300];     /* empty: ok */
 };
 
@@ -699,6 +704,7 @@ static int emit(struct out *ou, const struct result *r) {
         ran ? (r->passed ? "1" : "0") : "", ran ? "ok" : r->status,
         num(b[18], 40, r->load, r->load >= 0), num(b[19], 40, r->bw_spread, r->bw > 0),
         num(b[20], 40, r->cached, ran && r->cached > 0),
+        num(b[21], 40, r->bw_shape, r->bw_shape > 0),
     };
     for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
         if (put_field(ou, cells[i], i == 0) != 0) return -1;
@@ -718,7 +724,7 @@ static int emit_header(struct out *ou) {
         "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
         "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
         "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg",
-        "bw_probe_spread_pct", "gbps_cached"};
+        "bw_probe_spread_pct", "gbps_cached", "bw_probe_shape_gbps"};
     if (ou->no_header) return 0;
     for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
         if (put_field(ou, cols[i], i == 0) != 0) return -1;
@@ -909,8 +915,8 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             seen = rs->r[j].kn == a->kn && rs->r[j].t == a->t && rs->r[j].threads == a->threads &&
                    rs->r[j].m == 1;
         if (a->m != 1 || seen) continue;
-        double lo = 0, hi = 0, clo = 0, chi = 0;
-        int n = 0, nc = 0;
+        double lo = 0, hi = 0, clo = 0, chi = 0, slo = 0, shi = 0;
+        int n = 0, nc = 0, ns = 0;
         for (size_t j = i; j < rs->n; j++) {
             const struct result *r = &rs->r[j];
             if (r->kn != a->kn || r->t != a->t || r->threads != a->threads || r->m != 1 ||
@@ -920,6 +926,12 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             if (n == 0 || pct < lo) lo = pct;
             if (n == 0 || pct > hi) hi = pct;
             n++;
+            if (r->bw_shape > 0) { /* the same weight bytes per second over the shape's probe */
+                const double s = pct * r->bw / r->bw_shape;
+                if (ns == 0 || s < slo) slo = s;
+                if (ns == 0 || s > shi) shi = s;
+                ns++;
+            }
             if (r->cached > 0) {
                 const double c = r->cached / r->bw;
                 if (nc == 0 || c < clo) clo = c;
@@ -929,17 +941,21 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
         }
         if (n == 0) continue;
         if (!header && fprintf(ou->f, "\ndecode (m = 1), share of the probe's read bandwidth, "
-                                      "lowest-highest over the shapes; the pace from cache\n"
-                                      "(column 'cached', GB/s) as a multiple of the probe:\n") < 0)
+                                      "lowest-highest over the shapes;\nthe same share of "
+                                      "the probe round just before each shape (the memory's "
+                                      "level then);\nthe pace from cache (column 'cached', "
+                                      "GB/s) as a multiple of the probe:\n") < 0)
             return -1;
         header = 1;
-        char cached[48] = "", clo_s[16], chi_s[16];
+        char cached[48] = "", clo_s[16], chi_s[16], own[64] = "";
+        if (ns)
+            snprintf(own, sizeof own, "; %.0f-%.0f %% of the probe just before", slo, shi);
         if (nc)
             snprintf(cached, sizeof cached, "; cached %s-%sx", /* never rounded to 0 */
                      tlb_rep_num(clo, clo_s, sizeof clo_s), tlb_rep_num(chi, chi_s, sizeof chi_s));
-        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)%s\n", a->kn->name,
-                    tlb_type_traits(a->t)->name, a->threads, a->threads == 1 ? " " : "s", lo, hi,
-                    n, n == 1 ? "" : "s", cached) < 0)
+        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)%s%s\n",
+                    a->kn->name, tlb_type_traits(a->t)->name, a->threads,
+                    a->threads == 1 ? " " : "s", lo, hi, n, n == 1 ? "" : "s", own, cached) < 0)
             return -1;
     }
     return fflush(ou->f) == 0 ? 0 : -1;
@@ -1044,6 +1060,7 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
                         r->kn = o->kernels[ki];
                         r->t = t, r->sh = sh, r->m = m, r->threads = o->threads[th];
                         r->probe = th;
+                        r->bw_shape = lim.bw_last[th];
                         r->wbytes = tlb_type_row_bytes(t, sh.k) * (size_t)sh.n;
                         r->load = load_avg();
                         if (!fits) {
