@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int make_dir(const char *dir) {
+int tlb_cache_dir_make(const char *dir) {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
     /* the parent (~/.cache) may be missing too */
     char parent[PATH_MAX];
@@ -20,7 +20,7 @@ static int make_dir(const char *dir) {
     return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-int tlb_cache_file(const char *name, int create, char *dir, size_t dn, char *file, size_t fn) {
+int tlb_cache_file(const char *name, char *dir, size_t dn, char *file, size_t fn) {
     const char *e = getenv("TLBENCH_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
                *h = getenv("HOME");
     int w;
@@ -30,6 +30,5 @@ int tlb_cache_file(const char *name, int create, char *dir, size_t dn, char *fil
     else return -1;
     if (w < 0 || (size_t)w >= dn) return -1;
     w = snprintf(file, fn, "%s/%s", dir, name);
-    if (w < 0 || (size_t)w >= fn) return -1;
-    return create ? make_dir(dir) : 0;
+    return w < 0 || (size_t)w >= fn ? -1 : 0;
 }

@@ -6,9 +6,11 @@
 
 #include <stddef.h>
 
-/* The path of the cache file called name into file (and its directory into dir); with
- * create, the directory (and ~/.cache) is made when missing. 0, or -1 when there is no place
- * for it or it cannot be made. */
-int tlb_cache_file(const char *name, int create, char *dir, size_t dn, char *file, size_t fn);
+/* The path of the cache file called name into file, and its directory into dir. 0, or -1
+ * when there is no place for it. */
+int tlb_cache_file(const char *name, char *dir, size_t dn, char *file, size_t fn);
+
+/* Make the cache directory dir (from tlb_cache_file), and ~/.cache, when missing. 0, or -1. */
+int tlb_cache_dir_make(const char *dir);
 
 #endif

@@ -53,9 +53,9 @@ static char *read_cache(const char *file, size_t *len) {
     return tlb_read_file(file, (size_t)MAX_ENTRIES * LINE_MAX_LEN, len);
 }
 
-static void remember(const char *file, const char *hex, const struct key *k, char *old) {
-    char dir[PATH_MAX], again[PATH_MAX + 16];
-    if (tlb_cache_file("sha256", 1, dir, sizeof dir, again, sizeof again) != 0) return;
+static void remember(const char *dir, const char *file, const char *hex, const struct key *k,
+                     char *old) {
+    if (tlb_cache_dir_make(dir) != 0) return;
     char tmp[PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.%ld", file, (long)getpid());
     FILE *f = fopen(tmp, "w");
@@ -89,7 +89,7 @@ int tlb_sha256_file_cached(const char *path, char hex[65], int *cached) {
     struct key k;
     key_of(&sb, &k);
     char dir[PATH_MAX], file[PATH_MAX + 16];
-    int have_cache = tlb_cache_file("sha256", 0, dir, sizeof dir, file, sizeof file) == 0;
+    int have_cache = tlb_cache_file("sha256", dir, sizeof dir, file, sizeof file) == 0;
     size_t len = 0;
     char *text = have_cache ? read_cache(file, &len) : NULL;
     if (text) {
@@ -112,7 +112,7 @@ int tlb_sha256_file_cached(const char *path, char hex[65], int *cached) {
     struct key k3;
     if (rc == 0 && have_cache && stat(path, &after) == 0) {
         key_of(&after, &k3);
-        if (same_key(&k, &k3)) remember(file, hex, &k, text);
+        if (same_key(&k, &k3)) remember(dir, file, hex, &k, text);
     }
     free(text);
     return rc;

@@ -16,7 +16,8 @@
 #define LINE_MAX_LEN 256
 
 /* Parse one line; 0 when well formed (cpu points into line). */
-static int parse_line(char *line, int *threads, double *gbps, long long *when, char **cpu) {
+static int parse_line(const char *line, int *threads, double *gbps, long long *when,
+                      const char **cpu) {
     int used = 0;
     if (sscanf(line, "%d %lf %lld %n", threads, gbps, when, &used) != 3 || used == 0) return -1;
     if (*threads < 1 || !(*gbps > 0 && *gbps < 1e6) || *when <= 0 || !line[used]) return -1;
@@ -24,9 +25,7 @@ static int parse_line(char *line, int *threads, double *gbps, long long *when, c
     return 0;
 }
 
-static char *read_history(char *file, size_t fn) {
-    char dir[PATH_MAX];
-    if (tlb_cache_file("probes", 0, dir, sizeof dir, file, fn) != 0) return NULL;
+static char *read_history(const char *file) {
     int fd = tlb_open_regular(file, 1);
     if (fd < 0) return NULL;
     close(fd);
@@ -35,15 +34,16 @@ static char *read_history(char *file, size_t fn) {
 }
 
 int tlb_probe_history_last(const char *cpu, int threads, double *gbps, time_t *when) {
-    char file[PATH_MAX + 16];
-    char *text = read_history(file, sizeof file), *save = NULL;
+    char dir[PATH_MAX], file[PATH_MAX + 16];
+    if (tlb_cache_file("probes", dir, sizeof dir, file, sizeof file) != 0) return 0;
+    char *text = read_history(file), *save = NULL;
     int found = 0;
     for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line && !found;
          line = strtok_r(NULL, "\n", &save)) {
         int t;
         double g;
         long long w;
-        char *c;
+        const char *c;
         if (parse_line(line, &t, &g, &w, &c) == 0 && t == threads && !strcmp(c, cpu)) {
             *gbps = g;
             *when = (time_t)w;
@@ -57,8 +57,10 @@ int tlb_probe_history_last(const char *cpu, int threads, double *gbps, time_t *w
 void tlb_probe_history_put(const char *cpu, int threads, double gbps, time_t when) {
     if (!*cpu || strchr(cpu, '\n') || strlen(cpu) > LINE_MAX_LEN - 64) return;
     char dir[PATH_MAX], file[PATH_MAX + 16], tmp[PATH_MAX + 48];
-    if (tlb_cache_file("probes", 1, dir, sizeof dir, file, sizeof file) != 0) return;
-    char *old = read_history(file, sizeof file), *save = NULL;
+    if (tlb_cache_file("probes", dir, sizeof dir, file, sizeof file) != 0 ||
+        tlb_cache_dir_make(dir) != 0)
+        return;
+    char *old = read_history(file), *save = NULL;
     snprintf(tmp, sizeof tmp, "%s.%ld", file, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) {
@@ -72,9 +74,10 @@ void tlb_probe_history_put(const char *cpu, int threads, double gbps, time_t whe
         int t;
         double g;
         long long w;
-        char *c, copy[LINE_MAX_LEN];
-        snprintf(copy, sizeof copy, "%s", line);
-        if (parse_line(copy, &t, &g, &w, &c) != 0 || (t == threads && !strcmp(c, cpu))) continue;
+        const char *c;
+        if (parse_line(line, &t, &g, &w, &c) != 0 || strlen(line) >= LINE_MAX_LEN ||
+            (t == threads && !strcmp(c, cpu)))
+            continue;
         fprintf(f, "%s\n", line);
         kept++;
     }
