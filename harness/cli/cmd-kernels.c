@@ -559,16 +559,15 @@ static void shared_core_check(const struct opts *o, const struct limits *lim) {
     }
 }
 
-/* What the probes measured, on stderr; a warning per figure whose best is not reproducible. */
 /* Two runs should agree on the probe within this much (%): a larger move since the last run
  * here is said, with both figures and when the last one was measured. */
 #define PROBE_AGREE_PCT 10.0
 
 /* This run's read-bandwidth figure for t threads against the last run's on this CPU with the
  * same probe buffer (probe-history.h). */
-static void probe_against_last(const char *key, int t, double gbps) {
+static void probe_against_last(const char *key, int t, double gbps, time_t now) {
     double last;
-    time_t when, now = time(NULL);
+    time_t when;
     if (gbps > 0 && tlb_probe_history_last(key, t, &last, &when)) {
         const double pct = 100.0 * fabs(gbps - last) / (gbps > last ? gbps : last);
         const double mins = difftime(now, when) / 60;
@@ -586,6 +585,8 @@ static void probe_against_last(const char *key, int t, double gbps) {
     }
 }
 
+/* What the probes measured, on stderr; a warning per figure whose best is not reproducible or
+ * far from the last run's. */
 static void probes_report(const struct opts *o, const struct limits *lim, const char *cpu) {
     for (int i = 0; i < o->n_threads && !o->no_probes; i++) {
         const int t = o->threads[i];
@@ -606,11 +607,12 @@ static void probes_report(const struct opts *o, const struct limits *lim, const 
     /* against the last run's figures, all read before any is replaced by this run's */
     char key[256];
     snprintf(key, sizeof key, "%s; %zu MiB buffer", cpu, lim->bytes >> 20);
+    const time_t now = time(NULL);
     for (int i = 0; i < o->n_threads && !o->no_probes; i++)
-        probe_against_last(key, o->threads[i], sample_best(&lim->bw[i]));
+        probe_against_last(key, o->threads[i], sample_best(&lim->bw[i]), now);
     for (int i = 0; i < o->n_threads && !o->no_probes; i++)
         if (sample_best(&lim->bw[i]) > 0)
-            tlb_probe_history_put(key, o->threads[i], sample_best(&lim->bw[i]), time(NULL));
+            tlb_probe_history_put(key, o->threads[i], sample_best(&lim->bw[i]), now);
     shared_core_check(o, lim);
 }
 
@@ -661,11 +663,14 @@ static const char *num(char *buf, size_t n, double v, int ok) {
     return buf;
 }
 
-/* A row's weight bytes per second as a share of the probe's read bandwidth, %; 0 when the row
- * did not run or has no probe figure. */
-static double pct_bw(const struct result *r) {
-    return r->status[0] || r->bw <= 0 ? 0 : 100.0 * (double)r->wbytes / r->med * 1e-9 / r->bw;
+/* A row's weight bytes per second as a share of a read bandwidth of bw GB/s, %; 0 when the
+ * row did not run or there is no figure. */
+static double share_of(const struct result *r, double bw) {
+    return r->status[0] || bw <= 0 ? 0 : 100.0 * (double)r->wbytes / r->med * 1e-9 / bw;
 }
+
+/* ... of the probe's (the best sample of the run) */
+static double pct_bw(const struct result *r) { return share_of(r, r->bw); }
 
 static int emit(struct out *ou, const struct result *r) {
     const double flop = 2.0 * r->m * (double)r->sh.n * (double)r->sh.k;
@@ -926,8 +931,8 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             if (n == 0 || pct < lo) lo = pct;
             if (n == 0 || pct > hi) hi = pct;
             n++;
-            if (r->bw_shape > 0) { /* the same weight bytes per second over the shape's probe */
-                const double s = pct * r->bw / r->bw_shape;
+            if (r->bw_shape > 0) {
+                const double s = share_of(r, r->bw_shape);
                 if (ns == 0 || s < slo) slo = s;
                 if (ns == 0 || s > shi) shi = s;
                 ns++;
