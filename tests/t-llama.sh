@@ -46,31 +46,44 @@ done
 
 # The side-by-side ratio per round leaves out a round in which either engine's threads shared
 # cores (core_share below 0.75; set here in the llama.cpp row of round 1), and says so; when
-# every round shared (all three set), all are used and the cell says that.
+# every round shared (all three set), all are used and the cell says that. The same for a
+# round whose engines met memory levels more than 25 % apart (mem_bw_gbps: every row's is set
+# to 30 GB/s here, the tiny model's rows have none; round 2's llama.cpp row to 15), and
+# both kinds are counted apart.
 unset LLAMA_STANDIN_FAULT
 if "$T" sweep --profile none --engine tlbench,llama.cpp --model synthetic:tiny --quant q8_0 \
        --kernel tiled -t 1 -p 8 -n 4 -r 3 --kv-type f16 --gguf-dir "$tmp/gguf" --power none \
        --no-accuracy --rounds 3 -o "$tmp/rounds.csv" >/dev/null 2>"$tmp/err" &&
-   python3 - "$tmp/rounds.csv" "$tmp/shared.csv" "$tmp/all-shared.csv" <<'PY'
+   python3 - "$tmp/rounds.csv" "$tmp/shared.csv" "$tmp/all-shared.csv" "$tmp/levels.csv" \
+       "$tmp/all-levels.csv" "$tmp/same.csv" <<'PY'
 import csv, sys
-for out, shared in ((sys.argv[2], ("1",)), (sys.argv[3], ("1", "2", "3"))):
+for out, shared, low in ((sys.argv[2], ("1",), ()), (sys.argv[3], ("1", "2", "3"), ()),
+                         (sys.argv[4], ("1",), ("2",)), (sys.argv[5], (), ("1", "2", "3")),
+                         (sys.argv[6], (), ())):
     rows = list(csv.reader(open(sys.argv[1])))
     h = rows[0]
-    e, rd, c = h.index("engine"), h.index("round"), h.index("core_share")
+    e, rd, c, lv = h.index("engine"), h.index("round"), h.index("core_share"), h.index("mem_bw_gbps")
     for r in rows[1:]:
+        r[lv] = "30"
         if r[e] == "llama.cpp" and r[rd] in shared:
             r[c] = "0.5"
+        if r[e] == "llama.cpp" and r[rd] in low:
+            r[lv] = "15"
     csv.writer(open(out, "w", newline=""), lineterminator="\n").writerows(rows)
 PY
 then
-    "$T" report "$tmp/rounds.csv" -o "$tmp/r-all" >/dev/null 2>&1
-    "$T" report "$tmp/shared.csv" -o "$tmp/r-shared" >/dev/null 2>&1
-    "$T" report "$tmp/all-shared.csv" -o "$tmp/r-all-shared" >/dev/null 2>&1
-    n_all=$(grep -c ', 3 rounds |' "$tmp/r-all/summary.md" 2>/dev/null)
+    for f in same shared all-shared levels all-levels; do
+        "$T" report "$tmp/$f.csv" -o "$tmp/r-$f" >/dev/null 2>&1
+    done
+    n_all=$(grep -c ', 3 rounds |' "$tmp/r-same/summary.md" 2>/dev/null)
     n_left=$(grep -c ', 2 rounds (1 with shared cores left out) |' "$tmp/r-shared/summary.md" 2>/dev/null)
     n_every=$(grep -c ', 3 rounds, all with shared cores |' "$tmp/r-all-shared/summary.md" 2>/dev/null)
     if [ "$n_all" = 1 ] && [ "$n_left" = 1 ] && [ "$n_every" = 1 ]; then ok report_leaves_out_shared_rounds
     else fail report_leaves_out_shared_rounds "rows with all 3 rounds: $n_all (want 1); with round 1 left out: $n_left (want 1); all shared: $n_every (want 1): $(grep '| q8' "$tmp/r-shared/summary.md" | head -1)"; fi
+    n_lv=$(grep -c ', 1 rounds (1 with shared cores, 1 at memory levels apart left out) |' "$tmp/r-levels/summary.md" 2>/dev/null)
+    n_lv_all=$(grep -c ', 3 rounds, all at memory levels apart |' "$tmp/r-all-levels/summary.md" 2>/dev/null)
+    if [ "$n_lv" = 1 ] && [ "$n_lv_all" = 1 ]; then ok report_leaves_out_rounds_at_levels_apart
+    else fail report_leaves_out_rounds_at_levels_apart "round 1 shared and round 2 apart: $n_lv (want 1); all apart: $n_lv_all (want 1): $(grep '| q8' "$tmp/r-levels/summary.md" | head -1)"; fi
 else
     fail report_leaves_out_shared_rounds "the sweep in rounds failed: $(tail -2 "$tmp/err")"
 fi

@@ -144,6 +144,10 @@ if [ -x /usr/bin/time ]; then
         if [ -n "$ours" ] && [ -n "$theirs" ] && within "$ours" "$theirs" 0.02; then
             ok "bench_load_peak_1.1b (worker $worker, load $load, /usr/bin/time $theirs bytes)"
         else fail bench_load_peak_1.1b "worker $worker, load $load vs /usr/bin/time $theirs"; fi
+        # the memory's level, read over the model's own matrices just before the repetitions
+        lv=$(col "$tmp/t.txt" mem_bw_gbps)
+        if awk -v v="$lv" 'BEGIN { exit !(v > 0.1 && v < 100000) }'; then ok "bench_mem_level_1.1b ($lv GB/s)"
+        else fail bench_mem_level_1.1b "mem_bw_gbps '$lv' (want a read bandwidth in GB/s)"; fi
         rm -f "$tmp/tl.gguf"
     else
         echo "skip bench_load_peak_1.1b: no 2 GB free in $tmp, or convert failed: $(tail -1 "$tmp/cerr" 2>/dev/null)"
@@ -308,6 +312,30 @@ PY
            "$tmp/rounds-report/summary.md"; then ok shared_cores_lowest_over_rounds
     else fail shared_cores_lowest_over_rounds "compare: $(grep -c 'shared cores' "$tmp/cmpr.txt") notes; $(grep -i 'shared' "$tmp/rounds-report/summary.md" | head -1)"; fi
 fi
+
+# ---- mem_bw_gbps: a row that ran gets the memory's level measured just before it (a read
+# bandwidth in GB/s); compare notes when BASE and NEW met levels more than 25 % apart,
+# and not when they are close ----
+# (measured over the model's own matrices: a tiny model's are too small to leave the caches,
+# so its rows leave the column empty; the 1.1B q4_0 bench below fills it)
+"$T" bench "${Q[@]}" --kernel naive -t 1 --no-accuracy -o "$tmp/lv.csv" >/dev/null 2>&1
+lv=$(col_csv "$tmp/lv.csv" mem_bw_gbps)
+if [ "$(col_csv "$tmp/lv.csv" status)" = ok ] && [ -z "$lv" ]; then ok bench_mem_level_tiny_empty
+else fail bench_mem_level_tiny_empty "status '$(col_csv "$tmp/lv.csv" status)', mem_bw_gbps '$lv' (want ok and empty)"; fi
+python3 - "$tmp/lv.csv" "$tmp/lv-b.csv" "$tmp/lv-near.csv" "$tmp/lv-far.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+h, row = rows[0], rows[1]
+c, rid = h.index("mem_bw_gbps"), h.index("run_id")
+for out, level in ((sys.argv[2], "60"), (sys.argv[3], "50"), (sys.argv[4], "30")):
+    r = list(row); r[c] = level; r[rid] = "lv-" + out[-7:-4]
+    csv.writer(open(out, "w", newline=""), lineterminator="\n").writerows([h, r])
+PY
+"$T" compare "$tmp/lv-b.csv" "$tmp/lv-near.csv" >"$tmp/lv-near.txt" 2>&1
+"$T" compare "$tmp/lv-b.csv" "$tmp/lv-far.csv" >"$tmp/lv-far.txt" 2>&1
+if grep -q 'memory levels apart (mem_bw_gbps BASE 60.0, NEW 30.0 GB/s)' "$tmp/lv-far.txt" && \
+   ! grep -q 'memory levels apart' "$tmp/lv-near.txt"; then ok compare_notes_memory_levels
+else fail compare_notes_memory_levels "far: $(grep -c 'memory levels apart' "$tmp/lv-far.txt") notes (want some); near: $(grep -c 'memory levels apart' "$tmp/lv-near.txt") (want 0)"; fi
 
 # avx512x16 rounds X to the weights' 16-bit type: its accuracy must show that (a kld_mean of
 # its own, not avx512's exact-X figure), and a sweep of the "usable" kernels runs it for f16

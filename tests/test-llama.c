@@ -395,6 +395,10 @@ TLB_TEST(sweep_with_both_engines) {
                          : !(atof(cell(t, r, "core_share")) > 0 && atof(cell(t, r, "core_share")) < 2))
             snprintf(why, sizeof why, "t=%d: core_share '%s' (want empty for 1 thread, a share "
                      "for 2)", th, cell(t, r, "core_share"));
+        else if (*cell(t, r, "mem_bw_gbps") || *cell(t, own, "mem_bw_gbps"))
+            snprintf(why, sizeof why, "t=%d: mem_bw_gbps llama.cpp '%s', tlbench '%s' (want both "
+                     "empty: the tiny model's weights are smaller than the probe's lead)", th,
+                     cell(t, r, "mem_bw_gbps"), cell(t, own, "mem_bw_gbps"));
         else if (strcmp(cell(t, u, "status"), "unsupported") ||
                  !strstr(cell(t, u, "status_detail"), "-d/--n-depth"))
             snprintf(why, sizeof why, "depth 4: %s: %s", cell(t, u, "status"),

@@ -575,6 +575,28 @@ static void note_shared_cores(const struct tlb_table *tb, const struct config *c
              l ? "; " : "", which);
 }
 
+/* The median memory level (mem_bw_gbps) over a configuration's rows; NaN when none has one. */
+static double median_mem_level(const struct tlb_table *t, const struct config *c) {
+    const int col = tlb_table_col(t, "mem_bw_gbps");
+    double v[64];
+    size_t n = 0;
+    for (size_t k = 0; k < (c->n_rounds ? c->n_rounds : 1) && n < TLB_ARRAY_LEN(v); k++)
+        if (tlb_table_double(t, c->n_rounds ? c->rounds[k] : c->row, col, &v[n]) && v[n] > 0) n++;
+    return n ? tlb_stat_median(v, n) : NAN;
+}
+
+/* Sides measured at memory levels more than TLB_MEM_LEVEL_APART apart (a shared host's memory
+ * moved between the two runs) compare those levels as much as the code: say so, with both. */
+static void note_memory_levels(const struct tlb_table *tb, const struct config *cb,
+                               const struct tlb_table *tn, const struct config *cn,
+                               struct result *r) {
+    const double b = median_mem_level(tb, cb), n = median_mem_level(tn, cn);
+    if (!(fabs(b - n) > TLB_MEM_LEVEL_APART * fmax(b, n))) return; /* NaN: no */
+    const size_t l = strlen(r->note);
+    snprintf(r->note + l, sizeof r->note - l,
+             "%smemory levels apart (mem_bw_gbps BASE %.1f, NEW %.1f GB/s)", l ? "; " : "", b, n);
+}
+
 /* ---------------------------------------------------------------- output */
 
 static const char *const table_headers[] = {"config", "metric", "base", "new", "ratio",
@@ -1136,8 +1158,10 @@ int tlb_cmd_compare(int argc, char **argv) {
                 goto done;
             }
             if (got == 0) continue; /* not measured on one side */
-            if (metrics[m].single && !metrics[m].deterministic) /* timed: not peak memory */
+            if (metrics[m].single && !metrics[m].deterministic) { /* timed: not peak memory */
                 note_shared_cores(tb, cb, tn, cn, &r);
+                note_memory_levels(tb, cb, tn, cn, &r);
+            }
             n.v[r.v]++;
             n.compared += !r.no_data;
             n.disturbed += r.no_data;

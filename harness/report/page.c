@@ -510,7 +510,7 @@ static long find_row(const struct tlb_rep_data *d, int board, const char *engine
 #define ENG_MAX_ROUNDS 64
 struct eng_round {
     int64_t round;
-    double pp, tg, busy, share; /* share: core_share, NAN when not measured */
+    double pp, tg, busy, share, level; /* share: core_share, level: mem_bw_gbps; NAN: none */
 };
 
 static double median_rate(const struct tlb_table *t, size_t r, const char *med, const char *mean) {
@@ -541,7 +541,8 @@ static int rounds_of(const struct tlb_rep_row *row, struct eng_round *out) {
             out[n++] = (struct eng_round){rnd, median_rate(t, r, "pp_ts_median", "pp_ts_mean"),
                                           median_rate(t, r, "tg_ts_median", "tg_ts_mean"),
                                           median_rate(t, r, "busy_cpus", "busy_cpus"),
-                                          median_rate(t, r, "core_share", "core_share")};
+                                          median_rate(t, r, "core_share", "core_share"),
+                                          median_rate(t, r, "mem_bw_gbps", "mem_bw_gbps")};
     }
     return n;
 }
@@ -584,30 +585,41 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
                        char *buf, size_t bn) {
     if (na >= 2 && nb >= 2) {
         /* a round in which either engine's threads shared cores compares placements, not
-         * engines (on a VM the host moved both vCPUs onto one core for minutes): left out,
-         * unless every round was such */
+         * engines (on a VM the host moved both vCPUs onto one core for minutes), and one whose
+         * engines met memory levels apart compares the host's moments: left out, unless every
+         * round was such */
         double v[ENG_MAX_ROUNDS], vs[ENG_MAX_ROUNDS];
-        int k = 0, ks = 0;
+        int k = 0, ks = 0, kl = 0;
         for (int i = 0; i < na; i++)
             for (int j = 0; j < nb; j++) {
                 double x = pp ? ra[i].pp : ra[i].tg, y = pp ? rb[j].pp : rb[j].tg;
                 if (ra[i].round != rb[j].round || !isfinite(x) || !isfinite(y) || y <= 0) continue;
-                if (ra[i].share < TLB_CORE_SHARE_LOW || rb[j].share < TLB_CORE_SHARE_LOW)
+                const double la = ra[i].level, lb = rb[j].level;
+                if (ra[i].share < TLB_CORE_SHARE_LOW || rb[j].share < TLB_CORE_SHARE_LOW) {
                     vs[ks++] = x / y;
-                else
+                } else if (fabs(la - lb) > TLB_MEM_LEVEL_APART * fmax(la, lb)) { /* NaN: no */
+                    vs[ks++] = x / y;
+                    kl++;
+                } else {
                     v[k++] = x / y;
+                }
             }
         char t[96];
         if (k) {
             spread_text(v, k, t, sizeof t);
             snprintf(buf, bn, "%s, %d rounds", t, k);
-            if (ks) {
-                size_t l = strlen(buf);
-                snprintf(buf + l, bn - l, " (%d with shared cores left out)", ks);
-            }
+            size_t l = strlen(buf);
+            if (ks - kl && kl)
+                snprintf(buf + l, bn - l, " (%d with shared cores, %d at memory levels apart left out)",
+                         ks - kl, kl);
+            else if (ks)
+                snprintf(buf + l, bn - l, " (%d %s left out)", ks,
+                         kl ? "at memory levels apart" : "with shared cores");
         } else if (ks) {
             spread_text(vs, ks, t, sizeof t);
-            snprintf(buf, bn, "%s, %d rounds, all with shared cores", t, ks);
+            snprintf(buf, bn, "%s, %d rounds, all %s", t, ks,
+                     !kl ? "with shared cores" : kl == ks ? "at memory levels apart"
+                                                          : "with shared cores or memory levels apart");
         } else {
             snprintf(buf, bn, "-");
         }
@@ -654,7 +666,7 @@ static void busy_text(const struct tlb_rep_row *a, const struct eng_round *ra, i
  * weights, threads and phases, measured by one sweep with one set of sensors. */
 static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     int rc = 0;
-    char t[1200];
+    char t[1600];
     snprintf(t, sizeof t, "Each engine ran the same model and weight type with the same threads, "
              "%lld prompt tokens and %lld generated tokens, in the same sweep, measured by the "
              "same sensors. Tokens/s are medians over the repetitions; ratio = tlbench / other "
@@ -662,7 +674,9 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
              "measured once per round, the rounds in turn) each cell is the median over the "
              "rounds with its range, and the ratio is taken within each round, leaving out "
              "rounds in which either engine's threads shared cores (core_share below 0.75, "
-             "measured for both just before they ran) unless all did; otherwise "
+             "measured for both just before they ran) or the two engines met memory levels "
+             "more than 25%% apart (mem_bw_gbps, the read bandwidth measured just before each "
+             "ran: a shared host's memory moves for minutes at a time) unless all did; otherwise "
              "values are ± one standard deviation and the ratio has a 95%% bootstrap interval "
              "of the ratio of medians. Peak memory is the peak resident set of each engine's "
              "own process. others' CPUs: what other processes and the hypervisor used while "

@@ -14,7 +14,7 @@
 
 const struct tlb_column tlb_columns[] = {
     /* ---- identity ---- */
-    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-4`; `tlbench-csv-1` to `tlbench-csv-3` in older files); always the first column."},
+    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-5`; `tlbench-csv-1` to `tlbench-csv-4` in older files); always the first column."},
     {"run_id", "", S, 1, "Identifier shared by all rows written by one sweep invocation."},
     {"test_time", "RFC 3339", S, 1, "When the configuration finished, UTC, `YYYY-MM-DDTHH:MM:SSZ` (as llama-bench)."},
     {"tlbench_version", "", S, 1, "tlbench version string."},
@@ -135,6 +135,8 @@ const struct tlb_column tlb_columns[] = {
     {"engine_model", "", S, 3, "The model file the engine read when tlbench did not load `model_source` itself: for llama.cpp rows the GGUF llama-bench ran (`model_source` itself, or the GGUF tlbench wrote from it for this weight type); empty for tlbench rows."},
     /* ---- version 4 ---- */
     {"core_share", "share", F, 4, "FMA throughput of the row's n_threads threads, measured just before its first repetition, as a share of n_threads times one thread's: about 1 when every thread had a core of its own, below 0.75 when they shared cores (a VM host running vCPUs on one core's SMT siblings, more threads than cores, throttling), which neither load nor steal time shows; the row then measures that. Empty for 1-thread rows; for a llama.cpp row tlbench measures it with as many threads of its own just before llama-bench starts."},
+    /* ---- version 5 ---- */
+    {"mem_bw_gbps", "GB/s", F, 5, "The memory's level just before the configuration ran: read bandwidth of n_threads threads over a buffer larger than twice the last-level cache (the best 8 MiB piece of eight passes, about 80 ms with the buffer's allocation), measured by the sweep process itself for tlbench and llama.cpp rows alike. Shared hosts move it by 40 % for minutes at a time; rows measured at levels more than 25 % apart compare those moments, not the code (report leaves such rounds out of its engines table, compare says so). Empty in `tlbench ab` (its builds take turns by repetition and meet the same levels) and for rows that did not run."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 
@@ -147,7 +149,8 @@ const struct tlb_schema_version tlb_schema_versions[] = {
     {"tlbench-csv-1", 1, 93},
     {"tlbench-csv-2", 2, 94},
     {"tlbench-csv-3", 3, 109},
-    {"tlbench-csv-4", 4, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
+    {"tlbench-csv-4", 4, 110},
+    {"tlbench-csv-5", 5, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
 };
 const int tlb_n_schema_versions =
     (int)(sizeof tlb_schema_versions / sizeof tlb_schema_versions[0]);

@@ -124,12 +124,32 @@ static size_t lead_bytes(void) {
     return 2 * (llc ? llc : (size_t)32 << 20);
 }
 
+/* The widest reads usable here */
+static int read_kind(void) {
+#if defined(__x86_64__)
+    return tlb_cpu_has(TLB_CPU_AVX512F) ? 2 : tlb_cpu_has(TLB_CPU_AVX2) ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+/* Read [p, p + bytes) (64-byte aligned, whole 256-byte pieces) with pool, as `streams` streams;
+ * returns GB/s. */
+static double read_span(struct tlb_pool *pool, struct bw_job *j, const char *p, size_t bytes,
+                        int streams) {
+    j->buf = (const uint64_t *)(const void *)p;
+    j->words = bytes / 8;
+    j->streams = streams;
+    const int64_t t0 = tlb_now_ns();
+    tlb_pool_run(pool, bw_read, j);
+    const double sec = (double)(tlb_now_ns() - t0) * 1e-9;
+    return sec > 0 ? (double)(j->words / 32 * 32 * 8) / sec * 1e-9 : 0;
+}
+
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes) {
     struct bw_job j;
     memset(&j, 0, sizeof j);
-#if defined(__x86_64__)
-    j.kind = tlb_cpu_has(TLB_CPU_AVX512F) ? 2 : tlb_cpu_has(TLB_CPU_AVX2) ? 1 : 0;
-#endif
+    j.kind = read_kind();
     /* a buffer too small for the lead and 4 pieces is read whole, every piece timed */
     const size_t lead = bytes >= lead_bytes() + 4 * PIECE_BYTES ? lead_bytes() : 0;
     const size_t npiece = (bytes - lead) / PIECE_BYTES > 0 ? (bytes - lead) / PIECE_BYTES : 1;
@@ -137,24 +157,69 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
     double best = 0;
     size_t turn = 0; /* which stream pattern: one after the other over the timed pieces */
     for (int p = 0; p < (passes > 0 ? passes : 1); p++) {
-        if (lead) { /* untimed, one sequential stream */
-            j.buf = buf;
-            j.words = lead / 8;
-            j.streams = 1;
-            tlb_pool_run(pool, bw_read, &j);
-        }
+        if (lead) read_span(pool, &j, buf, lead, 1); /* untimed, one sequential stream */
         for (size_t s = 0; s < npiece; s++) {
-            j.buf = (const uint64_t *)(const void *)((const char *)buf + lead + s * piece);
-            j.words = piece / 8;
-            j.streams = stream_patterns[turn++ % TLB_ARRAY_LEN(stream_patterns)];
-            const int64_t t0 = tlb_now_ns();
-            tlb_pool_run(pool, bw_read, &j);
-            const double sec = (double)(tlb_now_ns() - t0) * 1e-9;
-            const double gbps = (double)(j.words / 32 * 32 * 8) / sec * 1e-9;
+            const double gbps = read_span(pool, &j, (const char *)buf + lead + s * piece, piece,
+                                          stream_patterns[turn++ % TLB_ARRAY_LEN(stream_patterns)]);
             if (gbps > best) best = gbps;
         }
     }
     return best;
+}
+
+#define LEVEL_PIECES 8
+#define LEVEL_PASSES 8
+
+size_t tlb_probe_mem_level_bytes(void) { return lead_bytes() + LEVEL_PIECES * PIECE_BYTES; }
+
+double tlb_probe_mem_level(struct tlb_pool *pool, const struct tlb_span *spans, int n) {
+    struct bw_job j;
+    memset(&j, 0, sizeof j);
+    j.kind = read_kind();
+    const size_t lead = lead_bytes();
+    double best = 0;
+    size_t turn = 0;
+    for (int pass = 0; pass < LEVEL_PASSES; pass++) {
+        size_t untimed = 0;
+        int pieces = 0;
+        for (int i = 0; i < n && pieces < LEVEL_PIECES; i++) {
+            const uintptr_t a = ((uintptr_t)spans[i].p + 63) & ~(uintptr_t)63;
+            const size_t skip = (size_t)(a - (uintptr_t)spans[i].p);
+            if (!spans[i].p || spans[i].len <= skip) continue;
+            const char *p = (const char *)a;
+            size_t len = (spans[i].len - skip) / 256 * 256;
+            while (len > 0 && pieces < LEVEL_PIECES) {
+                size_t c;
+                if (untimed < lead) { /* untimed: what follows comes from memory */
+                    c = len < lead - untimed ? len : lead - untimed;
+                    read_span(pool, &j, p, c, 1);
+                    untimed += c;
+                } else {
+                    c = len < PIECE_BYTES ? len : PIECE_BYTES;
+                    if (c < PIECE_BYTES / 2) break; /* too short to time alone */
+                    const double gbps = read_span(
+                        pool, &j, p, c, stream_patterns[turn++ % TLB_ARRAY_LEN(stream_patterns)]);
+                    if (gbps > best) best = gbps;
+                    pieces++;
+                }
+                p += c;
+                len -= c;
+            }
+        }
+        if (pieces < 4) return NAN; /* the spans hold too little beyond the lead */
+    }
+    return best > 0 ? best : NAN;
+}
+
+double tlb_probe_mem_level_own(struct tlb_pool *pool) {
+    const size_t bytes = tlb_probe_mem_level_bytes();
+    char *buf = tlb_alloc_aligned(bytes, "memory-level probe buffer");
+    if (!buf) return NAN;
+    memset(buf, 1, bytes); /* resident before it is timed */
+    const struct tlb_span span = {buf, bytes};
+    const double gbps = tlb_probe_mem_level(pool, &span, 1);
+    tlb_free_aligned(buf);
+    return gbps;
 }
 
 /* ---- FMA peak ---- */

@@ -17,6 +17,34 @@ struct tlb_pool;
  * side); the best piece of all passes. */
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
 
+/* A stretch of memory the process holds, resident (a weight matrix). */
+struct tlb_span {
+    const void *p;
+    size_t len;
+};
+
+/* The memory's level at a moment (the results column mem_bw_gbps): the read bandwidth of
+ * pool's threads over spans a run already holds (a model's weights: nothing is allocated, so
+ * the run's peak RSS stays its own). Each of 8 passes reads the first twice-the-LLC of the
+ * spans untimed, then times 8 pieces of 4-8 MiB (shorter spans are skipped)
+ * of what follows; the best piece counts. About 30 ms (8 x 128 MiB
+ * read on the dev VM). NAN when the spans hold less than the lead and 4 pieces. */
+double tlb_probe_mem_level(struct tlb_pool *pool, const struct tlb_span *spans, int n);
+
+/* Bytes tlb_probe_mem_level reads per pass (the lead and 8 pieces). */
+size_t tlb_probe_mem_level_bytes(void);
+
+/* The same over a buffer of its own of tlb_probe_mem_level_bytes(), huge pages where the
+ * kernel gives them, allocated, written and freed (about 50 ms more): for the llama.cpp
+ * adapter, whose process holds no weights. NAN when the buffer could not be had. */
+double tlb_probe_mem_level_own(struct tlb_pool *pool);
+
+/* Two rows whose memory levels (mem_bw_gbps) differ by more than this share of the higher
+ * compare the host's moments, not the code: the report leaves such rounds out, compare says
+ * so. Not 10 %: on the dev VM back-to-back levels in a busy minute spread by up to a fifth,
+ * while its slow and fast spells differ by 40 % and more. */
+#define TLB_MEM_LEVEL_APART 0.25
+
 /* f32 FMA peak in GFLOP/s, all threads of pool running at once (the total, not per thread);
  * the best of 6 runs of a few milliseconds. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */
 double tlb_probe_fma_peak(struct tlb_pool *pool, const char **isa);

@@ -19,6 +19,7 @@
 #include "monitor.h"
 #include "phase-cells.h"
 #include "probe.h"
+#include "quant.h"
 #include "sampler.h"
 #include "stats.h"
 #include "sysfs.h"
@@ -118,6 +119,30 @@ static void set_s(struct tlb_row *r, const char *col, const char *v, int *rc) {
 }
 
 /* ---- measurements around the timed phases (also llama-bench's, llama-bench.h) ---- */
+
+static struct tlb_span span_of(const struct tlb_tensor *t) {
+    return (struct tlb_span){t->data, t->data ? tlb_type_row_bytes(t->type, t->cols) * (size_t)t->rows : 0};
+}
+
+/* The memory's level (mem_bw_gbps) over the matrices every decode step reads, layer by layer
+ * and then the classifier: resident and the run's own, so reading them allocates nothing and
+ * the row's peak RSS stays the run's. NAN for a model too small to hold the probe's lead and
+ * pieces (its weights sit in the caches anyway). */
+static double weights_level(const struct tlb_model *m, struct tlb_pool *pool) {
+    const int n = m->cfg.n_layers * 7 + 1;
+    struct tlb_span *sp = tlb_calloc((size_t)n, sizeof *sp, "memory-level spans");
+    if (!sp) return NAN;
+    int k = 0;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const struct tlb_layer *L = &m->layers[l];
+        const struct tlb_tensor *t[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (size_t i = 0; i < TLB_ARRAY_LEN(t); i++) sp[k++] = span_of(t[i]);
+    }
+    sp[k++] = span_of(&m->output);
+    const double gbps = tlb_probe_mem_level(pool, sp, k);
+    free(sp);
+    return gbps;
+}
 
 double tlb_runner_busy(const struct tlb_cpuload_sample *a, const struct tlb_cpuload_sample *b,
                        char *busy, size_t n) {
@@ -394,8 +419,11 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     int64_t t_all = 0;
     for (int r = 0; r < reps; r++) {
         if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
-        if (r == 0 && o->n_threads > 1) /* in this process's own turn: ab's other build waits */
-            set_d(row, "core_share", tlb_probe_core_share(tlb_engine_pool(e)), &rc);
+        if (r == 0) { /* in this process's own turn: ab's other build waits */
+            set_d(row, "mem_bw_gbps", weights_level(m, tlb_engine_pool(e)), &rc);
+            if (o->n_threads > 1)
+                set_d(row, "core_share", tlb_probe_core_share(tlb_engine_pool(e)), &rc);
+        }
         int64_t t_rep0 = tlb_now_ns();
         have_load = have_load && tlb_cpuload_sample(o->root, &before) == 0;
         if (ctr && tlb_counters_start(ctr, why, sizeof why) != 0) {
