@@ -25,17 +25,16 @@ struct tlb_span {
 
 /* The memory's level at a moment (the results column mem_bw_gbps): the read bandwidth of
  * pool's threads over spans a run already holds (a model's weights: nothing is allocated, so
- * the run's peak RSS stays its own). Each of 8 passes reads the first twice-the-LLC of the
- * spans untimed, then times 8 pieces of 4-8 MiB (shorter spans are skipped)
- * of what follows; the best piece counts. About 30 ms (8 x 128 MiB
- * read on the dev VM). NAN when the spans hold less than the lead and 4 pieces. */
+ * the run's peak RSS stays its own), walked once: the first 4 x the LLC untimed, then 16
+ * pieces of 4-8 MiB (shorter spans are skipped); the best piece counts. About 10 ms (256 MiB
+ * on the dev VM). NAN when the spans hold less than the lead and 4 pieces. */
 double tlb_probe_mem_level(struct tlb_pool *pool, const struct tlb_span *spans, int n);
 
-/* Bytes tlb_probe_mem_level reads per pass (the lead and 8 pieces). */
+/* Bytes tlb_probe_mem_level reads (the lead and 16 pieces). */
 size_t tlb_probe_mem_level_bytes(void);
 
 /* The same over a buffer of its own of tlb_probe_mem_level_bytes(), huge pages where the
- * kernel gives them, allocated, written and freed (about 50 ms more): for the llama.cpp
+ * kernel gives them, allocated, written and freed (about 80 ms more): for the llama.cpp
  * adapter, whose process holds no weights. NAN when the buffer could not be had. */
 double tlb_probe_mem_level_own(struct tlb_pool *pool);
 
