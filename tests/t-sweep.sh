@@ -337,6 +337,36 @@ if grep -q 'memory levels apart (mem_bw_gbps BASE 60.0, NEW 30.0 GB/s)' "$tmp/lv
    ! grep -q 'memory levels apart' "$tmp/lv-near.txt"; then ok compare_notes_memory_levels
 else fail compare_notes_memory_levels "far: $(grep -c 'memory levels apart' "$tmp/lv-far.txt") notes (want some); near: $(grep -c 'memory levels apart' "$tmp/lv-near.txt") (want 0)"; fi
 
+# a decode regression met at a memory level 25 % lower is inconclusive (the gate passes, the
+# note says why), a judged one with --no-mem-level; one against the level (NEW's higher) stands
+"$T" bench --model synthetic:tiny -p 4 -n 4 -r 8 --warmup 0 --power none --kv-type f32 \
+    --kernel naive -t 1 --no-accuracy -o "$tmp/lr.csv" >/dev/null 2>&1
+python3 - "$tmp/lr.csv" "$tmp" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+h, row = rows[0], rows[1]
+ix = {c: h.index(c) for c in ("mem_bw_gbps", "run_id", "tg_samples_ts", "tg_ts_median", "tg_ts_mean", "tg_ts_stddev")}
+def write(name, level, scale):
+    r = list(row)
+    r[ix["mem_bw_gbps"]] = level
+    r[ix["run_id"]] = "lr-" + name
+    r[ix["tg_samples_ts"]] = ";".join(repr(float(v) * scale) for v in row[ix["tg_samples_ts"]].split(";"))
+    for c in ("tg_ts_median", "tg_ts_mean", "tg_ts_stddev"):
+        r[ix[c]] = repr(float(row[ix[c]]) * scale)
+    csv.writer(open(sys.argv[2] + "/lr-" + name + ".csv", "w", newline=""), lineterminator="\n").writerows([h, r])
+write("fast", "60", 1.0)
+write("slow-low", "30", 0.6)
+write("low", "30", 1.0)
+write("slow-high", "60", 0.6)
+PY
+"$T" compare -m tg_ts "$tmp/lr-fast.csv" "$tmp/lr-slow-low.csv" >"$tmp/lr1.txt" 2>&1; rc1=$?
+"$T" compare -m tg_ts --no-mem-level "$tmp/lr-fast.csv" "$tmp/lr-slow-low.csv" >"$tmp/lr2.txt" 2>&1; rc2=$?
+"$T" compare -m tg_ts "$tmp/lr-low.csv" "$tmp/lr-slow-high.csv" >"$tmp/lr3.txt" 2>&1; rc3=$?
+if [ $rc1 = 0 ] && grep -q 'inconclusive.*decode moved with the memory' "$tmp/lr1.txt" && \
+   [ $rc2 = 1 ] && grep -q 'regression' "$tmp/lr2.txt" && [ $rc3 = 1 ] && grep -q 'regression' "$tmp/lr3.txt"; then
+    ok compare_decode_follows_memory_level
+else fail compare_decode_follows_memory_level "exit $rc1/$rc2/$rc3 (want 0/1/1): $(grep tg_ts "$tmp/lr1.txt" | head -1) | $(grep tg_ts "$tmp/lr2.txt" | head -1) | $(grep tg_ts "$tmp/lr3.txt" | head -1)"; fi
+
 # avx512x16 rounds X to the weights' 16-bit type: its accuracy must show that (a kld_mean of
 # its own, not avx512's exact-X figure), and a sweep of the "usable" kernels runs it for f16
 # and bf16 only, with no unsupported rows for the types it does not take.
