@@ -126,8 +126,8 @@ static struct tlb_span span_of(const struct tlb_tensor *t) {
 
 /* The memory's level (mem_bw_gbps) over the matrices every decode step reads, layer by layer
  * and then the classifier: resident and the run's own, so reading them allocates nothing and
- * the row's peak RSS stays the run's. NAN for a model too small to hold the probe's lead and
- * pieces (its weights sit in the caches anyway). */
+ * the row's peak RSS stays the run's. NAN when they hold less than the probe's lead and 4
+ * pieces (4 x the LLC and 32 MiB: 160 MiB on the dev VM; the tiny test models). */
 static double weights_level(const struct tlb_model *m, struct tlb_pool *pool) {
     const int n = m->cfg.n_layers * 7 + 1;
     struct tlb_span *sp = tlb_calloc((size_t)n, sizeof *sp, "memory-level spans");

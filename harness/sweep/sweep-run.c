@@ -144,9 +144,10 @@ static int pending(const struct tlb_plan_item *it) { return !it->done; }
 /* The memory's level just before llama.cpp item j runs (results column mem_bw_gbps, as
  * tlbench's rows measure it over their weights, runner.c): read bandwidth of as many threads
  * as the row's, in this process, over a buffer of its own, so that the report can leave out
- * rounds whose engines met levels apart. Only for a GGUF at least twice that buffer (the tree's
- * peak RSS stays llama-bench's, and a small model's weights sit in the caches anyway), and not
- * in tlbench ab (rep_turn: a probe here would run in the other build's turn). */
+ * rounds whose engines met levels apart. Only for a GGUF at least twice that buffer (so that
+ * the process tree's peak RSS stays llama-bench's; tlbench's rows of a model that small have
+ * no level either), and not in tlbench ab (rep_turn: a probe here would run in the other
+ * build's turn). */
 static double llama_mem_level(const struct tlb_sweep_env *env, int j, const char *gguf) {
     struct stat st;
     if (env->rep_turn || !gguf || stat(gguf, &st) != 0 ||
@@ -158,11 +159,6 @@ static double llama_mem_level(const struct tlb_sweep_env *env, int j, const char
     const double gbps = tlb_probe_mem_level_own(pool);
     tlb_pool_free(pool);
     return gbps;
-}
-
-/* Put the level on a row the run returned (the worker and llama-bench rows alike). */
-static void set_mem_level(struct tlb_row *row, double gbps) {
-    if (row && isfinite(gbps)) tlb_row_set_double(row, "mem_bw_gbps", gbps);
 }
 
 /* Run the reference pass in a model process that holds the f32 model. 0 ok, 3 interrupted. */
@@ -288,7 +284,8 @@ static int run_llama(struct driver *d, int j, enum tlb_status group_st, const ch
                                  sizeof detail);
     if (rc == 3) return 1;
     if (rc == 0) {
-        if (m.status == TLB_STATUS_OK) set_mem_level(m.row, level);
+        if (m.status == TLB_STATUS_OK && m.row && isfinite(level))
+            tlb_row_set_double(m.row, "mem_bw_gbps", level);
         rc = emit(d, j, (enum tlb_status)m.status, m.detail, d->llama_cells, m.row);
         tlb_msg_free(&m);
         return rc ? -1 : 0;
