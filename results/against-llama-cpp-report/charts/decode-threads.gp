@@ -20,12 +20,12 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 2,3 title 'Decode tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
+set multiplot layout 2,3 title 'Decode tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-07 | tlbench 0.1.0' font ',12'
 set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:12.1015]
+set yrange [0:11.6127]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:26.7807]
+set yrange [0:23.1231]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:18.7832]
+set yrange [0:20.4949]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -64,7 +64,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:45.7944]
+set yrange [0:37.3356]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -77,7 +77,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:63.2502]
+set yrange [0:66.7524]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -108,12 +108,12 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 2,3 title 'Decode tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-06 | tlbench 0.1.0' font ',12'
+set multiplot layout 2,3 title 'Decode tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-07 | tlbench 0.1.0' font ',12'
 set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:12.1015]
+set yrange [0:11.6127]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -126,7 +126,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:26.7807]
+set yrange [0:23.1231]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,7 +139,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:18.7832]
+set yrange [0:20.4949]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -152,7 +152,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:45.7944]
+set yrange [0:37.3356]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -165,7 +165,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:63.2502]
+set yrange [0:66.7524]
 set xlabel 'threads'
 set ylabel ''
 set key top left
