@@ -662,6 +662,34 @@ static void busy_text(const struct tlb_rep_row *a, const struct eng_round *ra, i
     spread_text(v, k, buf, bn);
 }
 
+/* The memory's level each engine met (mem_bw_gbps, measured just before each row): the
+ * median over its rounds, else its row's; "other / tlbench", "-" for one not measured. */
+static void level_text(const struct tlb_rep_row *a, const struct eng_round *ra, int na,
+                       const struct tlb_rep_row *b, const struct eng_round *rb, int nb, char *buf,
+                       size_t bn) {
+    double lv[2];
+    const struct tlb_rep_row *row[2] = {b, a};
+    const struct eng_round *rd[2] = {rb, ra};
+    const int n[2] = {nb, na};
+    for (int e = 0; e < 2; e++) {
+        double v[ENG_MAX_ROUNDS];
+        int k = 0;
+        for (int i = 0; i < n[e] && n[0] >= 2 && n[1] >= 2; i++)
+            if (isfinite(rd[e][i].level)) v[k++] = rd[e][i].level;
+        lv[e] = k ? tlb_stat_median(v, (size_t)k)
+                  : n[0] >= 2 && n[1] >= 2 ? NAN
+                                           : median_rate(row[e]->table, row[e]->table_row,
+                                                         "mem_bw_gbps", "mem_bw_gbps");
+    }
+    if (!isfinite(lv[0]) && !isfinite(lv[1])) {
+        snprintf(buf, bn, "-");
+        return;
+    }
+    char x[32], y[32];
+    snprintf(buf, bn, "%s / %s", isfinite(lv[0]) ? tlb_rep_num(lv[0], x, sizeof x) : "-",
+             isfinite(lv[1]) ? tlb_rep_num(lv[1], y, sizeof y) : "-");
+}
+
 /* tlbench's kernels and another engine, configuration by configuration: the same model,
  * weights, threads and phases, measured by one sweep with one set of sensors. */
 static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
@@ -682,7 +710,9 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
              "own process. others' CPUs: what other processes and the hypervisor used while "
              "both were measured (busy_cpus, median and range; above 0.25 a row is noisy): a "
              "run on every core loses most when others take CPU time, and engines differ in "
-             "how much. llama-bench times its decode test from an empty KV cache, tlbench "
+             "how much. memory GB/s: the read bandwidth each engine met just before its rows "
+             "(mem_bw_gbps; median over the rounds), other engine / tlbench. llama-bench "
+             "times its decode test from an empty KV cache, tlbench "
              "decodes after the prompt (depth + %lld tokens), so decode ratios are "
              "conservative for tlbench.", (long long)d->n_prompt, (long long)d->n_gen,
              (long long)d->n_prompt);
@@ -690,8 +720,8 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     for (int e = 0; e < d->n_engines; e++) {
         const char *other = d->engines[e];
         if (!strcmp(other, TLB_ENGINE_TLBENCH)) continue;
-        char h[10][64];
-        const char *hdr[10];
+        char h[11][64];
+        const char *hdr[11];
         snprintf(h[0], sizeof h[0], "weights");
         snprintf(h[1], sizeof h[1], "threads");
         snprintf(h[2], sizeof h[2], "tlbench kernel");
@@ -702,7 +732,8 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
         snprintf(h[7], sizeof h[7], "decode tlbench");
         snprintf(h[8], sizeof h[8], "ratio");
         snprintf(h[9], sizeof h[9], "others' CPUs");
-        for (int k = 0; k < 10; k++) hdr[k] = h[k];
+        snprintf(h[10], sizeof h[10], "memory GB/s");
+        for (int k = 0; k < 11; k++) hdr[k] = h[k];
         for (int b = 0; b < d->n_boards; b++) {
             const struct tlb_rep_board *bd = &d->boards[b];
             int64_t th[TLB_REP_MAX_VALUES];
@@ -719,7 +750,7 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
             char head[300];
             snprintf(head, sizeof head, "%s: tlbench vs %s", board_name(bd), other);
             rc |= tlb_doc_heading(doc, 3, NULL, head);
-            rc |= tlb_doc_table(doc, 10, hdr, "lrlrrrrrrr");
+            rc |= tlb_doc_table(doc, 11, hdr, "lrlrrrrrrrr");
             for (int wi = 0; wi < d->n_wtypes; wi++) {
                 for (int ti = 0; ti < nth; ti++) {
                     long oi = find_row(d, b, other, other, d->wtypes[wi], th[ti]);
@@ -734,9 +765,9 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         const struct tlb_rep_row *m = &d->rows[mi];
                         int nm = rounds_of(m, rm);
                         int byr = nm >= 2 && no >= 2;
-                        char c[10][192];
-                        const char *row[10];
-                        for (int k = 0; k < 10; k++) row[k] = c[k];
+                        char c[11][192];
+                        const char *row[11];
+                        for (int k = 0; k < 11; k++) row[k] = c[k];
                         snprintf(c[0], sizeof c[0], "%s", m->wtype);
                         snprintf(c[1], sizeof c[1], "%lld", (long long)m->threads);
                         snprintf(c[2], sizeof c[2], "%s", m->kernel);
@@ -747,6 +778,7 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         rate_text(m, rm, byr ? nm : 0, 0, c[7], sizeof c[7]);
                         ratio_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, 0, c[8], sizeof c[8]);
                         busy_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[9], sizeof c[9]);
+                        level_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[10], sizeof c[10]);
                         rc |= tlb_doc_row(doc, row);
                     }
                 }
