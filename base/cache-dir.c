@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
 
 int tlb_cache_dir_make(const char *dir) {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
@@ -31,4 +34,11 @@ int tlb_cache_file(const char *name, char *dir, size_t dn, char *file, size_t fn
     if (w < 0 || (size_t)w >= dn) return -1;
     w = snprintf(file, fn, "%s/%s", dir, name);
     return w < 0 || (size_t)w >= fn ? -1 : 0;
+}
+
+char *tlb_cache_read(const char *file, size_t max, size_t *len) {
+    int fd = tlb_open_regular(file, 1); /* absent (the usual first run): no message */
+    if (fd < 0) return NULL;
+    close(fd);
+    return tlb_read_file(file, max, len);
 }

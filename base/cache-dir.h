@@ -10,6 +10,11 @@
  * when there is no place for it. */
 int tlb_cache_file(const char *name, char *dir, size_t dn, char *file, size_t fn);
 
+/* The text of cache file (NUL-terminated, at most max bytes, *len its length; the caller
+ * frees it): NULL when absent or not a regular file (quietly), or too long or unreadable
+ * (with the error line). */
+char *tlb_cache_read(const char *file, size_t max, size_t *len);
+
 /* Make the cache directory dir (from tlb_cache_file), and ~/.cache, when missing. 0, or -1. */
 int tlb_cache_dir_make(const char *dir);
 

@@ -45,14 +45,6 @@ static int same_key(const struct key *a, const struct key *b) {
     return memcmp(a, b, sizeof *a) == 0;
 }
 
-/* Lines of the cache file (NULL when absent or unreadable); *text owns them. */
-static char *read_cache(const char *file, size_t *len) {
-    int fd = tlb_open_regular(file, 1);
-    if (fd < 0) return NULL;
-    close(fd);
-    return tlb_read_file(file, (size_t)MAX_ENTRIES * LINE_MAX_LEN, len);
-}
-
 static void remember(const char *dir, const char *file, const char *hex, const struct key *k,
                      char *old) {
     if (tlb_cache_dir_make(dir) != 0) return;
@@ -91,7 +83,7 @@ int tlb_sha256_file_cached(const char *path, char hex[65], int *cached) {
     char dir[PATH_MAX], file[PATH_MAX + 16];
     int have_cache = tlb_cache_file("sha256", dir, sizeof dir, file, sizeof file) == 0;
     size_t len = 0;
-    char *text = have_cache ? read_cache(file, &len) : NULL;
+    char *text = have_cache ? tlb_cache_read(file, (size_t)MAX_ENTRIES * LINE_MAX_LEN, &len) : NULL;
     if (text) {
         char *copy = strdup(text), *save = NULL;
         for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line;

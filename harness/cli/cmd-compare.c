@@ -595,7 +595,7 @@ static void note_memory_levels(const struct tlb_table *tb, const struct config *
                                const struct tlb_table *tn, const struct config *cn,
                                const struct metric *m, int decide_anyway, struct result *r) {
     const double b = median_mem_level(tb, cb), n = median_mem_level(tn, cn);
-    if (!(fabs(b - n) > TLB_MEM_LEVEL_APART * fmax(b, n))) return; /* NaN: no */
+    if (!tlb_mem_levels_apart(b, n)) return;
     size_t l = strlen(r->note);
     snprintf(r->note + l, sizeof r->note - l,
              "%smemory levels apart (mem_bw_gbps BASE %.1f, NEW %.1f GB/s)", l ? "; " : "", b, n);

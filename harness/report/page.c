@@ -594,10 +594,9 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
             for (int j = 0; j < nb; j++) {
                 double x = pp ? ra[i].pp : ra[i].tg, y = pp ? rb[j].pp : rb[j].tg;
                 if (ra[i].round != rb[j].round || !isfinite(x) || !isfinite(y) || y <= 0) continue;
-                const double la = ra[i].level, lb = rb[j].level;
                 if (ra[i].share < TLB_CORE_SHARE_LOW || rb[j].share < TLB_CORE_SHARE_LOW) {
                     vs[ks++] = x / y;
-                } else if (fabs(la - lb) > TLB_MEM_LEVEL_APART * fmax(la, lb)) { /* NaN: no */
+                } else if (tlb_mem_levels_apart(ra[i].level, rb[j].level)) {
                     vs[ks++] = x / y;
                     kl++;
                 } else {
@@ -662,32 +661,24 @@ static void busy_text(const struct tlb_rep_row *a, const struct eng_round *ra, i
     spread_text(v, k, buf, bn);
 }
 
-/* The memory's level each engine met (mem_bw_gbps, measured just before each row): the
- * median over its rounds, else its row's; "other / tlbench", "-" for one not measured. */
-static void level_text(const struct tlb_rep_row *a, const struct eng_round *ra, int na,
-                       const struct tlb_rep_row *b, const struct eng_round *rb, int nb, char *buf,
-                       size_t bn) {
-    double lv[2];
-    const struct tlb_rep_row *row[2] = {b, a};
-    const struct eng_round *rd[2] = {rb, ra};
-    const int n[2] = {nb, na};
-    for (int e = 0; e < 2; e++) {
-        double v[ENG_MAX_ROUNDS];
-        int k = 0;
-        for (int i = 0; i < n[e] && n[0] >= 2 && n[1] >= 2; i++)
-            if (isfinite(rd[e][i].level)) v[k++] = rd[e][i].level;
-        lv[e] = k ? tlb_stat_median(v, (size_t)k)
-                  : n[0] >= 2 && n[1] >= 2 ? NAN
-                                           : median_rate(row[e]->table, row[e]->table_row,
-                                                         "mem_bw_gbps", "mem_bw_gbps");
-    }
-    if (!isfinite(lv[0]) && !isfinite(lv[1])) {
-        snprintf(buf, bn, "-");
-        return;
-    }
-    char x[32], y[32];
-    snprintf(buf, bn, "%s / %s", isfinite(lv[0]) ? tlb_rep_num(lv[0], x, sizeof x) : "-",
-             isfinite(lv[1]) ? tlb_rep_num(lv[1], y, sizeof y) : "-");
+/* The memory's level an engine met (mem_bw_gbps, measured just before each row): the median
+ * over its n rounds, or its row's when not in rounds (n < 2); NAN when not measured. */
+static double engine_level(const struct tlb_rep_row *r, const struct eng_round *rd, int n) {
+    if (n < 2) return median_rate(r->table, r->table_row, "mem_bw_gbps", "mem_bw_gbps");
+    double v[ENG_MAX_ROUNDS];
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(rd[i].level)) v[k++] = rd[i].level;
+    return k ? tlb_stat_median(v, (size_t)k) : NAN;
+}
+
+/* "other / tlbench" levels; "-" for one not measured, "-" alone for neither. */
+static void level_text(double other, double own, char *buf, size_t bn) {
+    char x[32] = "-", y[32] = "-";
+    if (isfinite(other)) tlb_rep_num(other, x, sizeof x);
+    if (isfinite(own)) tlb_rep_num(own, y, sizeof y);
+    if (isfinite(other) || isfinite(own)) snprintf(buf, bn, "%s / %s", x, y);
+    else snprintf(buf, bn, "-");
 }
 
 /* tlbench's kernels and another engine, configuration by configuration: the same model,
@@ -778,7 +769,8 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         rate_text(m, rm, byr ? nm : 0, 0, c[7], sizeof c[7]);
                         ratio_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, 0, c[8], sizeof c[8]);
                         busy_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[9], sizeof c[9]);
-                        level_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[10], sizeof c[10]);
+                        level_text(engine_level(o, ro, byr ? no : 0),
+                                   engine_level(m, rm, byr ? nm : 0), c[10], sizeof c[10]);
                         rc |= tlb_doc_row(doc, row);
                     }
                 }

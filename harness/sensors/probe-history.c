@@ -26,11 +26,8 @@ static int parse_line(const char *line, int *threads, double *gbps, long long *w
 }
 
 static char *read_history(const char *file) {
-    int fd = tlb_open_regular(file, 1);
-    if (fd < 0) return NULL;
-    close(fd);
     size_t len;
-    return tlb_read_file(file, (size_t)MAX_ENTRIES * LINE_MAX_LEN, &len);
+    return tlb_cache_read(file, (size_t)MAX_ENTRIES * LINE_MAX_LEN, &len);
 }
 
 int tlb_probe_history_last(const char *cpu, int threads, double *gbps, time_t *when) {

@@ -5,6 +5,7 @@
 #ifndef TLB_PROBE_H
 #define TLB_PROBE_H
 
+#include <math.h>
 #include <stddef.h>
 
 struct tlb_pool;
@@ -43,6 +44,11 @@ double tlb_probe_mem_level_own(struct tlb_pool *pool);
  * so. Not 10 %: on the dev VM back-to-back levels in a busy minute spread by up to a fifth,
  * while its slow and fast spells differ by 40 % and more. */
 #define TLB_MEM_LEVEL_APART 0.25
+
+/* 1 when levels a and b (GB/s) are more than TLB_MEM_LEVEL_APART apart; 0 when either is NaN. */
+static inline int tlb_mem_levels_apart(double a, double b) {
+    return fabs(a - b) > TLB_MEM_LEVEL_APART * fmax(a, b);
+}
 
 /* f32 FMA peak in GFLOP/s, all threads of pool running at once (the total, not per thread);
  * the best of 6 runs of a few milliseconds. *isa names the instructions used ("avx512", "avx2", "neon", "scalar"). */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,6 +227,20 @@ static void on_term(int sig) {
     _exit(1);
 }
 
+/* The memory's level (results column mem_bw_gbps; tlbench's rows read it over their own
+ * weights, runner.c): pool's threads over a buffer of this process's own, so that the report
+ * can leave out rounds whose engines met levels apart. Only for a GGUF at least twice that
+ * buffer (the process tree's peak RSS stays llama-bench's; tlbench's rows of a model that
+ * small have no level either), and not in tlbench ab (rep_turn: a probe here would run in the
+ * other build's turn). */
+static double mem_level(const struct tlb_sweep_env *env, const char *gguf, struct tlb_pool *pool) {
+    struct stat sb;
+    if (env->rep_turn || !gguf || stat(gguf, &sb) != 0 ||
+        (unsigned long long)sb.st_size < 2ull * tlb_probe_mem_level_bytes())
+        return NAN;
+    return tlb_probe_mem_level_own(pool);
+}
+
 /* The adapter: run llama-bench for plan item idx, send the row on out_fd, exit. SIGTERM (from
  * the driver, or PR_SET_PDEATHSIG when the driver dies) kills llama-bench's group first. */
 static _Noreturn void adapter_main(struct tlb_sweep_env *env, int idx, const char *gguf,
@@ -278,14 +293,14 @@ static _Noreturn void adapter_main(struct tlb_sweep_env *env, int idx, const cha
         w.mon = tlb_monitor_start(&mo, why, sizeof why);
         if (!w.mon) tlb_warn("monitor not started: %s", why);
     }
-    /* as in tlbench's rows: did the threads get a core each? Measured just before llama-bench
-     * starts, by as many threads in this process (about 50 ms; they are gone before the fork) */
-    double share = NAN;
-    if (it->n_threads > 1) {
-        struct tlb_pool *pool = tlb_pool_create(it->n_threads);
-        if (pool) share = tlb_probe_core_share(pool);
-        tlb_pool_free(pool);
-    }
+    /* as in tlbench's rows: did the threads get a core each, and what memory level did they
+     * meet? Measured just before llama-bench starts, by as many threads in this process (about
+     * 50 + 80 ms; they are gone before the fork) */
+    double share = NAN, level = NAN;
+    struct tlb_pool *pool = it->n_threads > 1 ? tlb_pool_create(it->n_threads) : NULL;
+    if (pool) share = tlb_probe_core_share(pool);
+    if (pool || it->n_threads == 1) level = mem_level(env, gguf, pool);
+    tlb_pool_free(pool);
     long long oom0 = tlb_oom_kill_count();
     pid_t self = getpid();
     pid_t pid = fork();
@@ -415,6 +430,7 @@ static _Noreturn void adapter_main(struct tlb_sweep_env *env, int idx, const cha
                                                 (it->n_prompt > it->n_gen ? it->n_prompt : it->n_gen));
         rc |= tlb_row_set_str(row, "engine_model", gguf);
         if (isfinite(share)) rc |= tlb_row_set_double(row, "core_share", share);
+        if (isfinite(level)) rc |= tlb_row_set_double(row, "mem_bw_gbps", level);
         char busy[200] = "";
         if (w.have_load0 && w.have_load1) {
             double cpus = tlb_runner_busy(&w.load0, &w.load1, busy, sizeof busy);

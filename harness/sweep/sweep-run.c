@@ -3,7 +3,6 @@
  * kernel) when due, then the run; one row per configuration, whatever happened to it. */
 #include "sweep-run.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +13,7 @@
 #include "llama-bench.h"
 #include "memory-model.h"
 #include "model-process.h"
-#include "probe.h"
 #include "runner.h"
-#include "threadpool.h"
 #include "hash-cache.h"
 #include "sha256.h"
 #include "util.h"
@@ -141,26 +138,6 @@ static long long predict_weights(const char *spec, enum tlb_type wtype) {
 
 static int pending(const struct tlb_plan_item *it) { return !it->done; }
 
-/* The memory's level just before llama.cpp item j runs (results column mem_bw_gbps, as
- * tlbench's rows measure it over their weights, runner.c): read bandwidth of as many threads
- * as the row's, in this process, over a buffer of its own, so that the report can leave out
- * rounds whose engines met levels apart. Only for a GGUF at least twice that buffer (so that
- * the process tree's peak RSS stays llama-bench's; tlbench's rows of a model that small have
- * no level either), and not in tlbench ab (rep_turn: a probe here would run in the other
- * build's turn). */
-static double llama_mem_level(const struct tlb_sweep_env *env, int j, const char *gguf) {
-    struct stat st;
-    if (env->rep_turn || !gguf || stat(gguf, &st) != 0 ||
-        (unsigned long long)st.st_size < 2ull * tlb_probe_mem_level_bytes())
-        return NAN;
-    const int n = env->plan->items[j].n_threads;
-    struct tlb_pool *pool = n > 1 ? tlb_pool_create(n) : NULL;
-    if (n > 1 && !pool) return NAN;
-    const double gbps = tlb_probe_mem_level_own(pool);
-    tlb_pool_free(pool);
-    return gbps;
-}
-
 /* Run the reference pass in a model process that holds the f32 model. 0 ok, 3 interrupted. */
 static int run_ref(struct driver *d, struct tlb_model_proc *g, int ref_fd) {
     struct tlb_msg m;
@@ -279,13 +256,10 @@ static int run_llama(struct driver *d, int j, enum tlb_status group_st, const ch
     struct tlb_msg m;
     enum tlb_status st;
     char detail[1024];
-    const double level = llama_mem_level(env, j, env->plan->gguf[it->model][it->wtype]);
     int rc = tlb_llama_bench_run(env, j, env->plan->gguf[it->model][it->wtype], &m, &st, detail,
                                  sizeof detail);
     if (rc == 3) return 1;
     if (rc == 0) {
-        if (m.status == TLB_STATUS_OK && m.row && isfinite(level))
-            tlb_row_set_double(m.row, "mem_bw_gbps", level);
         rc = emit(d, j, (enum tlb_status)m.status, m.detail, d->llama_cells, m.row);
         tlb_msg_free(&m);
         return rc ? -1 : 0;
