@@ -1,5 +1,5 @@
-/* layout.c — ROWS <-> R16 in place, and one row of an R16 matrix as f32 (layout.h has the
- * byte layout). Plain C: it runs once per matrix at load, not per token. */
+/* layout.c — ROWS <-> R16 and ROWS <-> PANELS in place, and one row of such a matrix as f32
+ * (layout.h has the byte layouts). Plain C: it runs once per matrix at load, not per token. */
 #include "layout.h"
 
 #include <stdlib.h>
@@ -8,13 +8,39 @@
 #include "util.h"
 
 const char *tlb_layout_name(enum tlb_layout l) {
-    return l == TLB_LAYOUT_R16 ? "r16" : l == TLB_LAYOUT_ROWS ? "rows" : "?";
+    return l == TLB_LAYOUT_R16      ? "r16"
+           : l == TLB_LAYOUT_PANELS ? "panels"
+           : l == TLB_LAYOUT_ROWS   ? "rows"
+                                    : "?";
+}
+
+int tlb_layout_group_rows(enum tlb_layout l) {
+    return l == TLB_LAYOUT_R16 ? TLB_R16_ROWS : l == TLB_LAYOUT_PANELS ? TLB_PANEL_ROWS : 1;
 }
 
 int tlb_layout_fits(enum tlb_layout l, enum tlb_type t, int64_t rows, int64_t cols) {
     if (l == TLB_LAYOUT_ROWS) return 1;
+    if (l == TLB_LAYOUT_PANELS) /* narrower matrices: PANELS would be ROWS itself */
+        return (t == TLB_TYPE_F32 || t == TLB_TYPE_F16 || t == TLB_TYPE_BF16) && rows > 0 &&
+               rows % TLB_PANEL_ROWS == 0 && cols > TLB_PANEL_COLS;
     return l == TLB_LAYOUT_R16 && (t == TLB_TYPE_Q8_0 || t == TLB_TYPE_Q4_0) && rows > 0 &&
            rows % TLB_R16_ROWS == 0 && cols > 0 && cols % TLB_QK == 0;
+}
+
+/* One group of 128 rows: ROWS form (row stride rb) <-> PANELS form, value size `size` */
+static void panels_move(uint8_t *rows, size_t rb, uint8_t *panels, int64_t cols, size_t size,
+                        int to_panels) {
+    for (int64_t p0 = 0; p0 < cols; p0 += TLB_PANEL_COLS) {
+        const size_t n = (size_t)(tlb_panel_end(TLB_LAYOUT_PANELS, cols, p0) - p0) * size;
+        for (int64_t i = 0; i < TLB_PANEL_ROWS; i++) {
+            size_t next;
+            uint8_t *pp = (uint8_t *)(uintptr_t)tlb_float_at(panels, size, cols,
+                                                             TLB_LAYOUT_PANELS, i, p0, &next);
+            uint8_t *rp = rows + (size_t)i * rb + (size_t)p0 * size;
+            if (to_panels) memcpy(pp, rp, n);
+            else memcpy(rp, pp, n);
+        }
+    }
 }
 
 /* Where quant byte j (of the block's 32 for q8_0, 16 for q4_0) of row i sits in an R16 block */
@@ -65,15 +91,19 @@ int tlb_layout_convert(void *data, enum tlb_type t, int64_t rows, int64_t cols,
                   tlb_layout_name(from), tlb_layout_name(to));
         return -1;
     }
-    const int q4 = t == TLB_TYPE_Q4_0;
-    const size_t rb = tlb_type_row_bytes(t, cols), gb = rb * TLB_R16_ROWS;
+    const int q4 = t == TLB_TYPE_Q4_0, gr = tlb_layout_group_rows(other);
+    const size_t rb = tlb_type_row_bytes(t, cols), gb = rb * (size_t)gr;
+    const size_t size = tlb_type_row_bytes(t, 1); /* PANELS: float types, one value */
     const int64_t nb = cols / TLB_QK;
     uint8_t *buf = tlb_malloc(gb, "layout conversion buffer");
     if (!buf) return -1;
-    for (int64_t g = 0; g < rows / TLB_R16_ROWS; g++) {
+    for (int64_t g = 0; g < rows / gr; g++) {
         uint8_t *p = (uint8_t *)data + (size_t)g * gb; /* the group's bytes in both layouts */
         memcpy(buf, p, gb);
-        if (to == TLB_LAYOUT_R16)
+        if (other == TLB_LAYOUT_PANELS)
+            panels_move(to == TLB_LAYOUT_PANELS ? buf : p, rb, to == TLB_LAYOUT_PANELS ? p : buf,
+                        cols, size, to == TLB_LAYOUT_PANELS);
+        else if (to == TLB_LAYOUT_R16)
             group_move(buf, rb, p, nb, q4, 1);
         else
             group_move(p, rb, buf, nb, q4, 0);
@@ -86,6 +116,14 @@ void tlb_layout_row_f32(const void *data, enum tlb_type t, int64_t cols, enum tl
                         int64_t r, float *out) {
     const struct tlb_type_traits *tr = tlb_type_traits(t);
     const size_t rb = tlb_type_row_bytes(t, cols);
+    if (l == TLB_LAYOUT_PANELS) {
+        for (int64_t p0 = 0; p0 < cols; p0 += TLB_PANEL_COLS) {
+            size_t next;
+            tr->to_f32(tlb_float_at(data, tlb_type_row_bytes(t, 1), cols, l, r, p0, &next),
+                       out + p0, tlb_panel_end(l, cols, p0) - p0);
+        }
+        return;
+    }
     if (l != TLB_LAYOUT_R16) {
         tr->to_f32((const char *)data + (size_t)r * rb, out, cols);
         return;

@@ -222,12 +222,18 @@ const char *tlb_model_layouts(const struct tlb_model *m, char *buf, size_t len) 
     for (int i = 0; list && i < n; i++)
         if (list[i]->data && list[i]->layout < TLB_LAYOUT_COUNT) per[list[i]->layout]++, total++;
     free(list);
-    if (per[TLB_LAYOUT_ROWS] == total)
-        snprintf(buf, len, "rows");
-    else if (per[TLB_LAYOUT_R16] == total)
-        snprintf(buf, len, "r16");
-    else
-        snprintf(buf, len, "r16 %d of %d matrices", per[TLB_LAYOUT_R16], total);
+    if (len) buf[0] = '\0';
+    size_t at = 0;
+    for (int l = 0; l < TLB_LAYOUT_COUNT; l++) { /* "rows", "r16", or "panels 22 of 155 matrices" */
+        if (per[l] == 0 || (l == TLB_LAYOUT_ROWS && per[l] < total)) continue;
+        const char *name = tlb_layout_name((enum tlb_layout)l);
+        int w = per[l] == total ? snprintf(buf + at, len - at, "%s", name)
+                                : snprintf(buf + at, len - at, "%s%s %d of %d matrices",
+                                           at ? ", " : "", name, per[l], total);
+        if (w < 0 || (size_t)w >= len - at) break;
+        at += (size_t)w;
+    }
+    if (total == 0) snprintf(buf, len, "rows");
     return buf;
 }
 

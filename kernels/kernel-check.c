@@ -22,18 +22,18 @@ int tlb_kcheck_rows(const struct tlb_tensor *w, const float *x, int m, const flo
      * another layout: the whole groups around them, copied and put back into rows. */
     const char *rows = (const char *)w->data + (size_t)r0 * rb;
     char *copy = NULL;
-    if (w->layout == TLB_LAYOUT_R16) {
-        const int64_t g0 = r0 / TLB_R16_ROWS, g1 = (r0 + nr + TLB_R16_ROWS - 1) / TLB_R16_ROWS;
-        const size_t gb = rb * TLB_R16_ROWS;
+    if (w->layout != TLB_LAYOUT_ROWS) {
+        const int gr = tlb_layout_group_rows(w->layout);
+        const int64_t g0 = r0 / gr, g1 = (r0 + nr + gr - 1) / gr;
+        const size_t gb = rb * (size_t)gr;
         copy = tlb_malloc((size_t)(g1 - g0) * gb, "check rows");
         if (!copy) return -1;
         memcpy(copy, (const char *)w->data + (size_t)g0 * gb, (size_t)(g1 - g0) * gb);
-        if (tlb_layout_convert(copy, w->type, (g1 - g0) * TLB_R16_ROWS, k, TLB_LAYOUT_R16,
-                               TLB_LAYOUT_ROWS) != 0) {
+        if (tlb_layout_convert(copy, w->type, (g1 - g0) * gr, k, w->layout, TLB_LAYOUT_ROWS) != 0) {
             free(copy);
             return -1;
         }
-        rows = copy + (size_t)(r0 - g0 * TLB_R16_ROWS) * rb;
+        rows = copy + (size_t)(r0 - g0 * gr) * rb;
     }
     const struct tlb_tensor sub = {.type = w->type, .rows = nr, .cols = k, .data = rows,
                                    .name = "check rows"};

@@ -125,6 +125,7 @@ static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t
     const int64_t g = w->layout == TLB_LAYOUT_R16 ? TLB_R16_ROWS : 1; /* rows per line */
     const size_t rb = tlb_type_row_bytes(w->type, w->cols) * (size_t)g;
     struct prefetch pf = {NULL, rb, 0, 0, 0, 0};
+    const int panels = w->layout == TLB_LAYOUT_PANELS; /* nb rows of one group, kc | 2048 */
     int64_t nc0 = c0, njb = je;
     if (k_inner) {
         nc0 = c0 + kc < w->cols ? c0 + kc : 0;
@@ -135,8 +136,10 @@ static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t
     }
     if (nc0 < w->cols && njb < hi) {
         const int64_t nlen = w->cols - nc0 < kc ? w->cols - nc0 : kc;
-        pf.base = (const char *)w->data + (size_t)(njb / g) * rb +
-                  tlb_type_row_bytes(w->type, nc0) * (size_t)g;
+        pf.base = panels ? tlb_float_at(w->data, tlb_type_row_bytes(w->type, 1), w->cols,
+                                        w->layout, njb, nc0, &pf.rb)
+                         : (const char *)w->data + (size_t)(njb / g) * rb +
+                               tlb_type_row_bytes(w->type, nc0) * (size_t)g;
         pf.len = tlb_type_row_bytes(w->type, nlen) * (size_t)g;
         pf.rows = ((hi - njb < nb ? hi - njb : nb) + g - 1) / g;
     }
@@ -150,12 +153,60 @@ static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *p
 static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pack);
 #endif
 
+#ifdef PANELS_LAYOUT
+/* PANELS (layout.h), m <= FMR, rows [lo, hi) in whole groups: group by group and panel by
+ * panel, each panel's 128 rows a matrix of their own at most 2048 wide, so X's part stays in
+ * L1: decode through fdec_panel's streams, small m row by row (frow); y sums the panels. */
+static void panel_rows(const struct job *j, int wt, int64_t lo, int64_t hi) {
+    const struct tlb_tensor *w = j->w;
+    const int64_t n = w->rows, k = w->cols;
+    const size_t size = tlb_type_row_bytes(w->type, 1);
+    const int m = j->m;
+    int nf;
+    const fdec_fn dec = fdec_panel(wt, &nf);
+    const int64_t h = TLB_PANEL_ROWS / nf;
+    float part[FMR][TLB_PANEL_ROWS];
+    for (int64_t g = lo; g < hi; g += TLB_PANEL_ROWS)
+        for (int64_t c0 = 0; c0 < k; c0 += TLB_PANEL_COLS) {
+            const int64_t len = tlb_panel_end(w->layout, k, c0) - c0;
+            size_t rs;
+            const char *p = tlb_float_at(w->data, size, k, w->layout, g, c0, &rs);
+            if (m == 1) {
+                const float *x = j->x + c0;
+#ifdef BF16_PAIRS
+                if (wt == WT_BF16) x = j->xpairs + c0; /* whole 32-value steps: c0 | 32 */
+#endif
+                for (int64_t i = 0; i < h; i++)
+                    dec(x, p + (size_t)i * rs, (size_t)h * rs, len, part[0] + i, (size_t)h);
+            } else {
+                const float *xr[FMR];
+                for (int r = 0; r < FMR; r++) xr[r] = j->x + (size_t)(r < m ? r : 0) * (size_t)k + c0;
+                for (int64_t i = 0; i < TLB_PANEL_ROWS; i++) {
+                    float out[FMR];
+                    frows[wt][m - 1](xr, p + (size_t)i * rs, len, out);
+                    for (int r = 0; r < m; r++) part[r][i] = out[r];
+                }
+            }
+            for (int r = 0; r < m; r++) {
+                float *y = j->y + (size_t)r * (size_t)n + (size_t)g;
+                for (int64_t i = 0; i < TLB_PANEL_ROWS; i++) y[i] = c0 ? y[i] + part[r][i] : part[r][i];
+            }
+        }
+}
+#endif
+
 static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile) {
     const struct tlb_tensor *w = j->w;
     const int wt = w->type == TLB_TYPE_F32 ? WT_F32 : w->type == TLB_TYPE_F16 ? WT_F16 : WT_BF16;
     const int64_t n = w->rows, k = w->cols;
     const size_t rb = tlb_type_row_bytes(w->type, k);
     const int m = j->m;
+#ifdef PANELS_LAYOUT
+    if (w->layout == TLB_LAYOUT_PANELS && m <= FMR) {
+        panel_rows(j, wt, lo, hi);
+        return;
+    }
+#endif
 #ifdef FDEC_STREAMS
     if (m == 1) { /* decode: nf streams far apart, row lo + f * h + i (fdec_for), the rest
                    * one by one */
@@ -305,13 +356,18 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
 #else
     const int r16 = 0;
 #endif
-    if (w->layout != TLB_LAYOUT_ROWS && !(r16 && s->vnni)) {
+#ifdef PANELS_LAYOUT
+    const int panels = w->layout == TLB_LAYOUT_PANELS; /* float_rows and pack_float read it */
+#else
+    const int panels = 0;
+#endif
+    if (w->layout != TLB_LAYOUT_ROWS && !(r16 && s->vnni) && !panels) {
         tlb_error(KNAME ": cannot read %s weights in layout %s", tlb_type_traits(w->type)->name,
                   tlb_layout_name(w->layout));
         return -1;
     }
     job.packed = quant && s->vnni && (m >= PACK_MIN_M || r16);
-    job.unit = job.packed || (!quant && m > FMR) ? 2 * VL : QNR;
+    job.unit = panels ? TLB_PANEL_ROWS : job.packed || (!quant && m > FMR) ? 2 * VL : QNR;
     job.units = (long)((w->rows + job.unit - 1) / job.unit);
     const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job.unit;
     job.n_chunks = tlb_kernel_chunk_count(job.units, unit_bytes, nth);

@@ -19,15 +19,16 @@ if "$T" info >"$tmp/text" 2>"$tmp/err"; then
     else fail info_text "missing keys: $(head -c 300 "$tmp/text")"; fi
 else fail info_text "exit $?: $(head -c 200 "$tmp/err")"; fi
 
-# the weights' layout a kernel asks for: avx512 names R16 for q8_0/q4_0 exactly when it has
-# AVX512-VNNI (masked: rows, and no layout named)
+# the weights' layout a kernel asks for: avx512 names PANELS for the float types wider than
+# 2048 on any AVX-512 CPU, and R16 for q8_0/q4_0 exactly when it has AVX512-VNNI (masked: no R16)
 a512=$(val "$tmp/text" 'kernel\.avx512')
 case $a512 in
 usable*)
     masked=$(TLBENCH_CPU_MASK=avx512vnni "$T" info 2>/dev/null | sed -n 's/^kernel\.avx512  *//p')
     if [[ " $(val "$tmp/text" isa) " != *" avx512vnni "* ]]; then
         echo "skip info_names_layouts: no AVX512-VNNI here, so avx512 reads rows only"
-    elif [[ $a512 == *"weights q8_0 r16, q4_0 r16" ]] && [[ $masked != *r16* ]]; then ok info_names_layouts
+    elif [[ $a512 == *"weights f32 panels (k > 2048), f16 panels (k > 2048), bf16 panels (k > 2048), q8_0 r16, q4_0 r16" ]] &&
+        [[ $masked != *r16* && $masked == *"bf16 panels (k > 2048)" ]]; then ok info_names_layouts
     else fail info_names_layouts "with VNNI: '$a512'; masked: '$masked'"; fi ;;
 *) echo "skip info_names_layouts: avx512 kernel not usable here ($a512)" ;;
 esac

@@ -493,6 +493,20 @@ TLB_TEST(dispatch_unknown_names) {
     TLB_CHECK(!strstr(buf, "avx2"), "features string lists avx2 under the mask: %s", buf);
 }
 
+/* PANELS (layout.h) on shapes avx512 takes it for: rows in whole 128-row groups, k past one
+ * panel with a last panel of 1, 4 and 32 values; decode, the small-m rows and prefill */
+TLB_TEST(kernels_panels_shapes) {
+    if (quick()) TLB_SKIP("TLB_KERNEL_TEST_QUICK set (too slow under emulation)");
+    static const int ns[] = {128, 384};
+    static const int ks_f[] = {2049, 2080, 4100};
+    static const int ks_q[] = {2080, 4096, 4128}; /* whole blocks: rows in any case */
+    static const int ms[] = {1, 2, 4, 5, 33};
+    static const int ths[] = {1, 3};
+    char first[300] = "";
+    const int fails = sweep("panels", ns, 2, ks_q, ks_f, 3, ms, 5, ths, 2, first, sizeof first);
+    TLB_CHECK(fails == 0, "%d kernel/type combinations failed; first: %s", fails, first);
+}
+
 /* Scratch grows with m and is reported; a second, larger call on the same state works
  * (tiled, avx2, avx512: the kernels that keep q8_0 activations in their state). */
 /* R16 (layout.h): a real rewrite of the bytes, undone exactly; its rows read back as the
@@ -535,12 +549,57 @@ TLB_TEST(layout_r16_round_trip) {
               "f16 converted to R16");
 }
 
-/* avx512 with VNNI asks for R16 for q8_0/q4_0 of whole groups and rows otherwise; without
- * VNNI (masked) rows everywhere. */
+/* PANELS: a real rewrite of f32/f16/bf16 bytes, undone exactly, its rows read back as the
+ * original ones; narrow matrices, partial groups and quantized types are refused. */
+TLB_TEST(layout_panels_round_trip) {
+    static const struct { int n, k; } sh[] = {{128, 2049}, {256, 4100}, {128, 5632}};
+    for (int t = TLB_TYPE_F32; t <= TLB_TYPE_BF16; t++)
+        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++) {
+            struct problem p;
+            TLB_CHECK(problem_make(&p, (enum tlb_type)t, sh[s].n, sh[s].k, 1) == 0, "oom");
+            const size_t bytes = tlb_type_row_bytes(p.t, p.k) * (size_t)p.n;
+            char *c = malloc(bytes);
+            float *a = malloc((size_t)p.k * sizeof *a), *b = malloc((size_t)p.k * sizeof *b);
+            int ok = c && a && b;
+            if (ok) memcpy(c, p.w, bytes);
+            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_ROWS, TLB_LAYOUT_PANELS) == 0;
+            const int moved = ok && memcmp(c, p.w, bytes) != 0;
+            int rows_same = ok;
+            for (int r = 0; ok && r < p.n; r += 7) {
+                tlb_layout_row_f32(c, p.t, p.k, TLB_LAYOUT_PANELS, r, a);
+                tlb_layout_row_f32(p.w, p.t, p.k, TLB_LAYOUT_ROWS, r, b);
+                rows_same = rows_same && memcmp(a, b, (size_t)p.k * sizeof *a) == 0;
+            }
+            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_PANELS, TLB_LAYOUT_ROWS) == 0;
+            const int back = ok && memcmp(c, p.w, bytes) == 0;
+            free(c), free(a), free(b);
+            problem_free(&p);
+            const char *tn = tlb_type_traits((enum tlb_type)t)->name;
+            TLB_CHECK(ok, "%s %dx%d: conversion failed", tn, sh[s].n, sh[s].k);
+            TLB_CHECK(moved, "%s %dx%d: PANELS left the bytes as they were", tn, sh[s].n, sh[s].k);
+            TLB_CHECK(rows_same, "%s %dx%d: a PANELS row reads back differently", tn, sh[s].n,
+                      sh[s].k);
+            TLB_CHECK(back, "%s %dx%d: PANELS -> rows is not the original", tn, sh[s].n, sh[s].k);
+        }
+    TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_PANELS, TLB_TYPE_F16, 128, 2048), "2048 wide fits");
+    TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_PANELS, TLB_TYPE_F16, 64, 4096), "64 rows fit");
+    TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_PANELS, TLB_TYPE_Q8_0, 128, 4096), "q8_0 fits");
+    char buf[64];
+    fprintf(stderr, "(expected error follows)\n");
+    TLB_CHECK(tlb_layout_convert(buf, TLB_TYPE_F32, 1, 4, TLB_LAYOUT_ROWS, TLB_LAYOUT_PANELS) == -1,
+              "a 1 x 4 matrix converted to PANELS");
+}
+
+/* avx512 asks for PANELS for float matrices wider than 2048 (any AVX-512 CPU); with VNNI, R16
+ * for q8_0/q4_0 of whole groups, rows otherwise; without VNNI (masked) no R16. */
 TLB_TEST(avx512_layout_choice) {
     const struct tlb_kernel *kn = tlb_kernel_find("avx512");
     char why[256];
     if (!kn || kn->probe(why, sizeof why) != 0) TLB_SKIP("avx512 kernel not usable here");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_F16, 2048, 5632) == TLB_LAYOUT_PANELS, "f16 w2 rows");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_BF16, 2048, 5632) == TLB_LAYOUT_PANELS, "bf16 rows");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_F32, 2048, 2048) == TLB_LAYOUT_ROWS, "f32 2048 panels");
+    TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_Q8_0, 2048, 5632) != TLB_LAYOUT_PANELS, "q8_0 panels");
     if (!tlb_cpu_has(TLB_CPU_AVX512VNNI)) TLB_SKIP("no AVX512-VNNI here: avx512 reads rows only");
     TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_Q8_0, 2048, 2048) == TLB_LAYOUT_R16, "q8_0 not R16");
     TLB_CHECK(tlb_kernel_layout(kn, TLB_TYPE_Q4_0, 256, 2048) == TLB_LAYOUT_R16, "q4_0 not R16");

@@ -157,16 +157,18 @@ static void kernel_rows(struct rows *rs) {
                 snprintf(version, sizeof version, "(init failed)");
             }
         }
-        /* the weights' layout it asks for (kernel.h layout_for), on TinyLlama's shapes */
-        char lay[96] = "";
+        /* the weights' layout it asks for (kernel.h layout_for), on TinyLlama's shapes: the
+         * 2048-wide ones, else the 5632-wide one (PANELS is for rows wider than 2048) */
+        char lay[160] = "";
         size_t lo = 0;
         for (int t = 0; t < TLB_TYPE_COUNT; t++) {
-            const enum tlb_layout l = (k->wtypes & TLB_TYPE_BIT(t))
-                                          ? tlb_kernel_layout(k, (enum tlb_type)t, 2048, 2048)
-                                          : TLB_LAYOUT_ROWS;
+            if (!(k->wtypes & TLB_TYPE_BIT(t))) continue;
+            enum tlb_layout l = tlb_kernel_layout(k, (enum tlb_type)t, 2048, 2048);
+            if (l == TLB_LAYOUT_ROWS) l = tlb_kernel_layout(k, (enum tlb_type)t, 2048, 5632);
             if (l == TLB_LAYOUT_ROWS) continue;
-            int w = snprintf(lay + lo, sizeof lay - lo, "%s%s %s", lo ? ", " : "; weights ",
-                             tlb_type_traits((enum tlb_type)t)->name, tlb_layout_name(l));
+            int w = snprintf(lay + lo, sizeof lay - lo, "%s%s %s%s", lo ? ", " : "; weights ",
+                             tlb_type_traits((enum tlb_type)t)->name, tlb_layout_name(l),
+                             l == TLB_LAYOUT_PANELS ? " (k > 2048)" : "");
             if (w > 0 && (size_t)w < sizeof lay - lo) lo += (size_t)w;
         }
         add(rs, 0, key, "usable; types %s%s%s%s", types, version[0] ? "; " : "", version, lay);

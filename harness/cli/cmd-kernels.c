@@ -785,8 +785,9 @@ static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, si
 }
 
 /* One core's decode pace when memory is not what limits it: the same kernel on the first rows
- * of copy 0, CACHED_SLICE bytes (whole groups of 16 rows, so an R16 copy's prefix is a matrix
- * too; it fits one core's L2 on most boards, else the shared cache), best of CACHED_SAMPLES
+ * of copy 0, CACHED_SLICE bytes (whole groups of 16 rows, or of the layout's group, so an R16
+ * or PANELS copy's prefix is a matrix too; it fits one core's L2 on most boards, else the
+ * shared cache; a PANELS group of 5632-wide f32 rows is 2.75 MiB), best of CACHED_SAMPLES
  * batches of about 200 us. A kernel whose cached pace is not well above the probe is bound by
  * its instructions per byte, not by DRAM: its share of the probe stays low however the loads
  * are scheduled (README "Where the cycles go"). One thread only: with more, each call's part
@@ -797,8 +798,9 @@ static int arena_fill(struct arena *a, enum tlb_type t, int64_t n, int64_t k, si
 static int time_cached(const struct tlb_kernel *kn, void *st, struct tlb_pool *pool,
                        const struct tlb_tensor *w, const float *x, float *y, double *gbps) {
     const size_t rb = tlb_type_row_bytes(w->type, w->cols);
-    int64_t rows = (int64_t)(CACHED_SLICE / rb) / 16 * 16;
-    if (rows < 16) rows = 16;
+    const int64_t g = TLB_MAX(16, tlb_layout_group_rows(w->layout));
+    int64_t rows = (int64_t)(CACHED_SLICE / rb) / g * g;
+    if (rows < g) rows = g;
     if (rows > w->rows) rows = w->rows;
     struct tlb_tensor s = *w;
     s.rows = rows;
