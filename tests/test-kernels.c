@@ -507,40 +507,51 @@ TLB_TEST(kernels_panels_shapes) {
     TLB_CHECK(fails == 0, "%d kernel/type combinations failed; first: %s", fails, first);
 }
 
-/* Scratch grows with m and is reported; a second, larger call on the same state works
- * (tiled, avx2, avx512: the kernels that keep q8_0 activations in their state). */
+/* ROWS -> l -> ROWS on a random n x k matrix of type t: 1 when l rewrote the bytes, its rows
+ * read back as the original rows and the way back restored every byte; else 0 and what went
+ * wrong in msg. */
+static int layout_round_trip(enum tlb_type t, int n, int k, enum tlb_layout l, char *msg,
+                             size_t len) {
+    struct problem p;
+    if (problem_make(&p, t, n, k, 1) != 0) {
+        snprintf(msg, len, "out of memory");
+        return 0;
+    }
+    const size_t bytes = tlb_type_row_bytes(p.t, p.k) * (size_t)p.n;
+    char *c = malloc(bytes);
+    float *a = malloc((size_t)p.k * sizeof *a), *b = malloc((size_t)p.k * sizeof *b);
+    int ok = c && a && b;
+    if (ok) memcpy(c, p.w, bytes);
+    ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_ROWS, l) == 0;
+    const int moved = ok && memcmp(c, p.w, bytes) != 0;
+    int rows_same = ok;
+    for (int r = 0; ok && r < p.n; r += 7) {
+        tlb_layout_row_f32(c, p.t, p.k, l, r, a);
+        tlb_layout_row_f32(p.w, p.t, p.k, TLB_LAYOUT_ROWS, r, b);
+        rows_same = rows_same && memcmp(a, b, (size_t)p.k * sizeof *a) == 0;
+    }
+    ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, l, TLB_LAYOUT_ROWS) == 0;
+    const int back = ok && memcmp(c, p.w, bytes) == 0;
+    free(c), free(a), free(b);
+    problem_free(&p);
+    const char *what = !ok ? "conversion failed" : !moved ? "left the bytes as they were"
+                       : !rows_same ? "a row reads back differently"
+                       : !back ? "the way back is not the original" : NULL;
+    if (what) snprintf(msg, len, "%s %dx%d %s: %s", tlb_type_traits(t)->name, n, k,
+                       tlb_layout_name(l), what);
+    return what == NULL;
+}
+
 /* R16 (layout.h): a real rewrite of the bytes, undone exactly; its rows read back as the
  * original rows; shapes and types it cannot take are refused. */
 TLB_TEST(layout_r16_round_trip) {
     static const struct { int n, k; } sh[] = {{16, 32}, {48, 96}, {160, 2080}};
+    char msg[160];
     for (int t = TLB_TYPE_Q8_0; t <= TLB_TYPE_Q4_0; t++)
-        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++) {
-            struct problem p;
-            TLB_CHECK(problem_make(&p, (enum tlb_type)t, sh[s].n, sh[s].k, 1) == 0, "oom");
-            const size_t bytes = tlb_type_row_bytes(p.t, p.k) * (size_t)p.n;
-            char *c = malloc(bytes);
-            float *a = malloc((size_t)p.k * sizeof *a), *b = malloc((size_t)p.k * sizeof *b);
-            int ok = c && a && b;
-            if (ok) memcpy(c, p.w, bytes);
-            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_ROWS, TLB_LAYOUT_R16) == 0;
-            const int moved = ok && memcmp(c, p.w, bytes) != 0;
-            int rows_same = ok;
-            for (int r = 0; ok && r < p.n; r += 7) {
-                tlb_layout_row_f32(c, p.t, p.k, TLB_LAYOUT_R16, r, a);
-                tlb_layout_row_f32(p.w, p.t, p.k, TLB_LAYOUT_ROWS, r, b);
-                rows_same = rows_same && memcmp(a, b, (size_t)p.k * sizeof *a) == 0;
-            }
-            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_R16, TLB_LAYOUT_ROWS) == 0;
-            const int back = ok && memcmp(c, p.w, bytes) == 0;
-            free(c), free(a), free(b);
-            problem_free(&p);
-            const char *tn = tlb_type_traits((enum tlb_type)t)->name;
-            TLB_CHECK(ok, "%s %dx%d: conversion failed", tn, sh[s].n, sh[s].k);
-            TLB_CHECK(moved, "%s %dx%d: R16 left the bytes as they were", tn, sh[s].n, sh[s].k);
-            TLB_CHECK(rows_same, "%s %dx%d: an R16 row reads back differently", tn, sh[s].n,
-                      sh[s].k);
-            TLB_CHECK(back, "%s %dx%d: R16 -> rows is not the original", tn, sh[s].n, sh[s].k);
-        }
+        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++)
+            TLB_CHECK(layout_round_trip((enum tlb_type)t, sh[s].n, sh[s].k, TLB_LAYOUT_R16, msg,
+                                        sizeof msg),
+                      "%s", msg);
     char buf[64];
     TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_R16, TLB_TYPE_Q8_0, 17, 32), "17 rows fit R16");
     TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_R16, TLB_TYPE_F16, 16, 32), "f16 fits R16");
@@ -549,38 +560,16 @@ TLB_TEST(layout_r16_round_trip) {
               "f16 converted to R16");
 }
 
-/* PANELS: a real rewrite of f32/f16/bf16 bytes, undone exactly, its rows read back as the
- * original ones; narrow matrices, partial groups and quantized types are refused. */
+/* PANELS: as R16, for f32/f16/bf16 (a last panel of 1, 4 and 1536 values); narrow matrices,
+ * partial groups and quantized types are refused. */
 TLB_TEST(layout_panels_round_trip) {
     static const struct { int n, k; } sh[] = {{128, 2049}, {256, 4100}, {128, 5632}};
+    char msg[160];
     for (int t = TLB_TYPE_F32; t <= TLB_TYPE_BF16; t++)
-        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++) {
-            struct problem p;
-            TLB_CHECK(problem_make(&p, (enum tlb_type)t, sh[s].n, sh[s].k, 1) == 0, "oom");
-            const size_t bytes = tlb_type_row_bytes(p.t, p.k) * (size_t)p.n;
-            char *c = malloc(bytes);
-            float *a = malloc((size_t)p.k * sizeof *a), *b = malloc((size_t)p.k * sizeof *b);
-            int ok = c && a && b;
-            if (ok) memcpy(c, p.w, bytes);
-            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_ROWS, TLB_LAYOUT_PANELS) == 0;
-            const int moved = ok && memcmp(c, p.w, bytes) != 0;
-            int rows_same = ok;
-            for (int r = 0; ok && r < p.n; r += 7) {
-                tlb_layout_row_f32(c, p.t, p.k, TLB_LAYOUT_PANELS, r, a);
-                tlb_layout_row_f32(p.w, p.t, p.k, TLB_LAYOUT_ROWS, r, b);
-                rows_same = rows_same && memcmp(a, b, (size_t)p.k * sizeof *a) == 0;
-            }
-            ok = ok && tlb_layout_convert(c, p.t, p.n, p.k, TLB_LAYOUT_PANELS, TLB_LAYOUT_ROWS) == 0;
-            const int back = ok && memcmp(c, p.w, bytes) == 0;
-            free(c), free(a), free(b);
-            problem_free(&p);
-            const char *tn = tlb_type_traits((enum tlb_type)t)->name;
-            TLB_CHECK(ok, "%s %dx%d: conversion failed", tn, sh[s].n, sh[s].k);
-            TLB_CHECK(moved, "%s %dx%d: PANELS left the bytes as they were", tn, sh[s].n, sh[s].k);
-            TLB_CHECK(rows_same, "%s %dx%d: a PANELS row reads back differently", tn, sh[s].n,
-                      sh[s].k);
-            TLB_CHECK(back, "%s %dx%d: PANELS -> rows is not the original", tn, sh[s].n, sh[s].k);
-        }
+        for (size_t s = 0; s < TLB_ARRAY_LEN(sh); s++)
+            TLB_CHECK(layout_round_trip((enum tlb_type)t, sh[s].n, sh[s].k, TLB_LAYOUT_PANELS,
+                                        msg, sizeof msg),
+                      "%s", msg);
     TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_PANELS, TLB_TYPE_F16, 128, 2048), "2048 wide fits");
     TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_PANELS, TLB_TYPE_F16, 64, 4096), "64 rows fit");
     TLB_CHECK(!tlb_layout_fits(TLB_LAYOUT_PANELS, TLB_TYPE_Q8_0, 128, 4096), "q8_0 fits");
@@ -613,6 +602,8 @@ TLB_TEST(avx512_layout_choice) {
     TLB_CHECK(masked == TLB_LAYOUT_ROWS, "R16 asked for without VNNI");
 }
 
+/* Scratch grows with m and is reported; a second, larger call on the same state works
+ * (tiled, avx2, avx512: the kernels that keep q8_0 activations in their state). */
 TLB_TEST(kernels_scratch_growth) {
     int tested = 0;
     for (int i = 0; i < tlb_kernel_count(); i++) {
