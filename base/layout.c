@@ -33,9 +33,8 @@ static void panels_move(uint8_t *rows, size_t rb, uint8_t *panels, int64_t cols,
     for (int64_t p0 = 0; p0 < cols; p0 += TLB_PANEL_COLS) {
         const size_t n = (size_t)(tlb_panel_end(TLB_LAYOUT_PANELS, cols, p0) - p0) * size;
         for (int64_t i = 0; i < TLB_PANEL_ROWS; i++) {
-            size_t next;
             uint8_t *pp = (uint8_t *)(uintptr_t)tlb_float_at(panels, size, cols,
-                                                             TLB_LAYOUT_PANELS, i, p0, &next);
+                                                             TLB_LAYOUT_PANELS, i, p0, NULL);
             uint8_t *rp = rows + (size_t)i * rb + (size_t)p0 * size;
             if (to_panels) memcpy(pp, rp, n);
             else memcpy(rp, pp, n);
@@ -118,8 +117,7 @@ void tlb_layout_row_f32(const void *data, enum tlb_type t, int64_t cols, enum tl
     const size_t rb = tlb_type_row_bytes(t, cols);
     if (l == TLB_LAYOUT_PANELS) {
         for (int64_t p0 = 0; p0 < cols; p0 += TLB_PANEL_COLS) {
-            size_t next;
-            tr->to_f32(tlb_float_at(data, tlb_type_row_bytes(t, 1), cols, l, r, p0, &next),
+            tr->to_f32(tlb_float_at(data, tlb_type_row_bytes(t, 1), cols, l, r, p0, NULL),
                        out + p0, tlb_panel_end(l, cols, p0) - p0);
         }
         return;

@@ -21,8 +21,8 @@
  * the other. A decode walks a panel's rows with an X part of 8 KiB that stays in L1 beside the
  * streamed rows, as it does for the 2048-wide matrices, yet the bytes it reads stay one
  * sequential stream per row run. Over ROWS, the 5632-wide matrix's X (22 KiB of f32) left L1
- * between two uses: one core streamed 2048x5632 f16 at 21-26 GB/s over ROWS, 23-30 over PANELS
- * (README, "Where the cycles go"). Row r, value c, p0 = c rounded down to 2048, w = the
+ * between two uses: in three runs on one Zen 4 core, 2048x5632 f16 streamed 20.6-22.9 GB/s over
+ * ROWS and 23.3-25.5 over PANELS (README, "Where the cycles go"). Row r, value c, p0 = c rounded down to 2048, w = the
  * panel's width: byte ((r / 128) * 128 * cols + 128 * p0 + (r % 128) * w + c - p0) * size. */
 #ifndef TLB_LAYOUT_H
 #define TLB_LAYOUT_H
@@ -55,19 +55,19 @@ void tlb_layout_row_f32(const void *data, enum tlb_type t, int64_t cols, enum tl
                         int64_t r, float *out);
 
 /* Value c of row r of a f32/f16/bf16 matrix in ROWS or PANELS (cols values per row, size
- * bytes each), and in *next the bytes from it to the same value of row r + 1 as long as both
- * sit in one group (layout.h above): ROWS' row stride, or the panel's width. Values c .. up to
- * the panel's end (tlb_panel_end) are contiguous. */
+ * bytes each), and in *next (unless NULL) the bytes from it to the same value of row r + 1 as
+ * long as both sit in one group (layout.h above): ROWS' row stride, or the panel's width.
+ * Values c .. up to the panel's end (tlb_panel_end) are contiguous. */
 static inline const char *tlb_float_at(const void *data, size_t size, int64_t cols,
                                        enum tlb_layout l, int64_t r, int64_t c, size_t *next) {
     if (l != TLB_LAYOUT_PANELS) {
-        *next = (size_t)cols * size;
+        if (next) *next = (size_t)cols * size;
         return (const char *)data + ((size_t)r * (size_t)cols + (size_t)c) * size;
     }
     const int64_t p0 = c / TLB_PANEL_COLS * TLB_PANEL_COLS;
     const int64_t w = cols - p0 < TLB_PANEL_COLS ? cols - p0 : TLB_PANEL_COLS;
     const int64_t g = r / TLB_PANEL_ROWS, i = r % TLB_PANEL_ROWS;
-    *next = (size_t)w * size;
+    if (next) *next = (size_t)w * size;
     return (const char *)data + ((size_t)(g * TLB_PANEL_ROWS) * (size_t)cols +
                                  (size_t)TLB_PANEL_ROWS * (size_t)p0 + (size_t)(i * w) +
                                  (size_t)(c - p0)) * size;
