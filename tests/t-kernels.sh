@@ -6,7 +6,8 @@
 # and --no-probes leaves those cells empty; 1-thread decode rows (and
 # only they) carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one
 # host core) are called out; the probe's figure is remembered per CPU, thread count and buffer,
-# and a run whose figure is far from the last one says so. No timing is asserted.
+# and a run whose figure is far from the last one says so; decode repetitions are paired with a
+# plain read of the same bytes. No timing is asserted.
 # $1 = build directory.
 set -u
 B=${1:-build}; T="$B/tlbench"
@@ -106,6 +107,42 @@ EOF
     if [ -z "$bad" ]; then ok kernels_cached_pace_decode_only; else fail kernels_cached_pace_decode_only "$bad"; fi
 else
     fail kernels_cached_pace_decode_only "exit $?: $(head -c 300 "$tmp/err")"
+fi
+# Each timed decode repetition is paired with a plain read of another weight copy: decode rows
+# with probes carry that read's GB/s and the median, lowest and highest share of it (ordered);
+# prefill rows and runs without probes leave the cells empty. The table's %pair column and the
+# summary's "paired lo-hi %" agree.
+if "$T" kernels --kernel tiled -m 1,4 -t 1,2 -r 3 --budget-ms 1 --probe-mb 16 --flush-mb 4 \
+       --quant q4_0,f16 --shapes 64x256,128x512 --format csv -o "$tmp/p.csv" 2>"$tmp/err" &&
+   "$T" kernels --kernel tiled -m 1 -t 1 -r 3 --budget-ms 1 --no-probes --flush-mb 4 \
+       --quant q4_0 --shapes 64x256 --format csv -o "$tmp/p.csv" 2>>"$tmp/err"; then
+    bad=$(awk -f scripts/csv.awk -f /dev/stdin "$tmp/p.csv" <<'EOF'
+FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
+{
+    csvsplit($0, f); rows++
+    g = f[col["bw_paired_gbps"]]; p = f[col["pct_bw_paired"]]
+    lo = f[col["pct_bw_paired_min"]]; hi = f[col["pct_bw_paired_max"]]
+    want = f[col["m"]] == 1 && f[col["bw_probe_gbps"]] != ""
+    if (want) { paired++; if (!(g + 0 > 0 && lo + 0 > 0 && lo + 0 <= p + 0 && p + 0 <= hi + 0)) bad++ }
+    else if (g p lo hi != "") bad++
+}
+END { print (rows == 17 && paired == 8 && !bad) ? "" : rows " rows, " paired + 0 " paired, " bad + 0 " bad" }
+EOF
+)
+    if [ -z "$bad" ]; then ok kernels_decode_paired_read; else fail kernels_decode_paired_read "$bad"; fi
+else
+    fail kernels_decode_paired_read "exit $?: $(head -c 300 "$tmp/err")"
+fi
+if "$T" kernels "${small[@]}" -r 3 --quant q4_0,f16 --shapes 64x256,32x512 -o "$tmp/pt.txt" 2>"$tmp/err"; then
+    want=$(awk '$4 == 1 && $10 ~ /%$/ { v = $10 + 0; k = $2; if (!(k in lo) || v < lo[k]) lo[k] = v
+                                        if (!(k in hi) || v > hi[k]) hi[k] = v }
+                END { for (k in lo) print k, lo[k] "-" hi[k] }' "$tmp/pt.txt" | sort)
+    got=$(sed -n 's/^  tiled *\([a-z0-9_]*\) .*; paired \([0-9]*-[0-9]*\) %.*/\1 \2/p' "$tmp/pt.txt" | sort)
+    if [ -n "$want" ] && [ "$want" = "$got" ] && [ "$(echo "$got" | wc -l)" = 2 ]; then
+        ok kernels_paired_summary
+    else fail kernels_paired_summary "rows say '$want', summary says '$got'"; fi
+else
+    fail kernels_paired_summary "exit $?: $(head -c 300 "$tmp/err")"
 fi
 if "$T" kernels "${small[@]}" --quant q8_0 --shapes 64x256 -o "$tmp/c.txt" 2>"$tmp/err"; then
     line=$(grep -E '^  tiled +q8_0 +1 thread ' "$tmp/c.txt")

@@ -80,7 +80,11 @@ static void usage(FILE *f) {
         "~/.cache/tlbench/probes): the machine moved, not the kernels. Decode (m = 1) is\n"
         "bound by bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer\n"
         "dot products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
-        "16 output rows (column 'passed'). 1-thread decode rows are also timed on a slice of\n"
+        "16 output rows (column 'passed'). Each timed decode repetition follows a plain read\n"
+        "of another weight copy (same bytes, same threads, the probe's loads): column %%pair is\n"
+        "the median of the repetitions' GB/s over their own read's, a share of the memory's\n"
+        "pace at that moment, which a host whose bandwidth moves between levels cannot\n"
+        "skew. 1-thread decode rows are also timed on a slice of\n"
         "the weights that stays in cache (column 'cached', GB/s): one core's own pace, which\n"
         "tells a kernel bound by memory from one bound by its instructions per byte. The\n"
         "table ends with the lowest and highest decode share of the probe over the shapes,\n"
@@ -126,7 +130,10 @@ static void usage(FILE *f) {
         "pace when DRAM is not the limit; near the probe, a kernel is bound by its\n"
         "instructions per byte and its %%bw stays low), bw_probe_shape_gbps (the bandwidth\n"
         "sample of the probe round just before this row's weight type and shape: on a host\n"
-        "whose memory bandwidth moves between levels, the level the row ran at).\n"
+        "whose memory bandwidth moves between levels, the level the row ran at),\n"
+        "bw_paired_gbps (decode: the median of the plain reads paired with the repetitions),\n"
+        "pct_bw_paired, pct_bw_paired_min, pct_bw_paired_max (the median, lowest and highest\n"
+        "of the repetitions' GB/s over their own paired read's, %%).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
 }
 
@@ -654,6 +661,11 @@ struct result {
     double load;          /* 1-minute load average when measured, -1 unknown */
     double cached;        /* 1-thread decode: weight GB/s from a slice in cache, 0 none */
     double bw_shape;      /* the probe round's sample just before this type and shape, 0 none */
+    /* Decode with probes: each timed repetition paired with a plain read of another weight
+     * copy just before it (same bytes, same threads): that read's median GB/s, and the
+     * median, lowest and highest of the repetitions' weight GB/s over their own read's, %.
+     * 0 when not measured. */
+    double paired_bw, paired_pct, paired_lo, paired_hi;
     char status[300];     /* empty: ok */
 };
 
@@ -683,17 +695,18 @@ static int emit(struct out *ou, const struct result *r) {
             fprintf(ou->f, "%-9s %-5s %-11s %4d %3d   %s\n", r->kn->name,
                     tlb_type_traits(r->t)->name, shape, r->m, r->threads, r->status);
         } else {
-            char pb[16] = "-", pp[16] = "-", pc[16] = "-";
+            char pb[16] = "-", pp[16] = "-", pc[16] = "-", pr[16] = "-";
             if (r->bw > 0) snprintf(pb, sizeof pb, "%.0f%%", pct_bw(r));
+            if (r->paired_pct > 0) snprintf(pr, sizeof pr, "%.0f%%", r->paired_pct);
             if (r->peak > 0) snprintf(pp, sizeof pp, "%.0f%%", 100 * gflops / r->peak);
             if (r->cached > 0) snprintf(pc, sizeof pc, "%.1f", r->cached);
-            fprintf(ou->f, "%-9s %-5s %-11s %4d %3d %11.1f %9.1f %8.2f %5s %6s %8s  %s\n",
+            fprintf(ou->f, "%-9s %-5s %-11s %4d %3d %11.1f %9.1f %8.2f %5s %5s %6s %8s  %s\n",
                     r->kn->name, tlb_type_traits(r->t)->name, shape, r->m, r->threads,
-                    r->med * 1e6, gflops, gbps, pb, pp, pc, r->passed ? "ok" : "FAIL");
+                    r->med * 1e6, gflops, gbps, pb, pr, pp, pc, r->passed ? "ok" : "FAIL");
         }
         return fflush(ou->f) == 0 ? 0 : -1;
     }
-    char b[22][40];
+    char b[26][40];
     const char *cells[] = {
         ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version,
         tlb_type_traits(r->t)->name,
@@ -710,6 +723,10 @@ static int emit(struct out *ou, const struct result *r) {
         num(b[18], 40, r->load, r->load >= 0), num(b[19], 40, r->bw_spread, r->bw > 0),
         num(b[20], 40, r->cached, ran && r->cached > 0),
         num(b[21], 40, r->bw_shape, r->bw_shape > 0),
+        num(b[22], 40, r->paired_bw, ran && r->paired_pct > 0),
+        num(b[23], 40, r->paired_pct, ran && r->paired_pct > 0),
+        num(b[24], 40, r->paired_lo, ran && r->paired_pct > 0),
+        num(b[25], 40, r->paired_hi, ran && r->paired_pct > 0),
     };
     for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
         if (put_field(ou, cells[i], i == 0) != 0) return -1;
@@ -719,9 +736,9 @@ static int emit(struct out *ou, const struct result *r) {
 
 static int emit_header(struct out *ou) {
     if (!ou->csv) {
-        fprintf(ou->f, "%-9s %-5s %-11s %4s %3s %11s %9s %8s %5s %6s %8s  %s\n", "kernel",
-                "type", "n x k", "m", "thr", "median_us", "GFLOP/s", "GB/s", "%bw", "%peak",
-                "cached", "check");
+        fprintf(ou->f, "%-9s %-5s %-11s %4s %3s %11s %9s %8s %5s %5s %6s %8s  %s\n", "kernel",
+                "type", "n x k", "m", "thr", "median_us", "GFLOP/s", "GB/s", "%bw", "%pair",
+                "%peak", "cached", "check");
         return 0;
     }
     static const char *const cols[] = {
@@ -729,7 +746,8 @@ static int emit_header(struct out *ou) {
         "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
         "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
         "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg",
-        "bw_probe_spread_pct", "gbps_cached", "bw_probe_shape_gbps"};
+        "bw_probe_spread_pct", "gbps_cached", "bw_probe_shape_gbps", "bw_paired_gbps",
+        "pct_bw_paired", "pct_bw_paired_min", "pct_bw_paired_max"};
     if (ou->no_header) return 0;
     for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
         if (put_field(ou, cols[i], i == 0) != 0) return -1;
@@ -826,6 +844,11 @@ static int time_cached(const struct tlb_kernel *kn, void *st, struct tlb_pool *p
     return 0;
 }
 
+/* The median of n >= 1 sorted values */
+static double median_sorted(const double *v, int n) {
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *a,
                      const float *x, float *y, struct result *r) {
     const struct tlb_kernel *kn = r->kn;
@@ -833,13 +856,19 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
     struct tlb_tensor w = {.type = r->t, .rows = r->sh.n, .cols = r->sh.k, .name = "bench",
                            .layout = a->layout};
     void *st = NULL;
-    double times[1000];
+    double times[1000], pair_bw[1000], pair_pct[1000];
     const int max_reps = o->reps < 1000 ? o->reps : 1000;
+    const int paired = r->m == 1 && !o->no_probes;
     if (kn->init && kn->init(&st, pool) != 0) return -1;
     int rc = 0, done = 0, min_reps = 3;
     double used = 0;
     const char *used_copy = NULL;
     for (int it = -1; done < max_reps; it++) { /* it = -1: warm-up */
+        double read_gbps = 0;
+        if (paired && it >= 0) /* the plain read of a copy the kernel does not read next */
+            read_gbps = tlb_probe_read_once(pool, a->data + (a->next++ % (size_t)a->copies) *
+                                                               a->stride,
+                                            r->wbytes, (unsigned)it);
         w.data = used_copy = a->data + (a->next++ % (size_t)a->copies) * a->stride;
         const int64_t t0 = tlb_now_ns();
         if (kn->matmul(st, pool, y, x, &w, r->m) != 0) {
@@ -851,6 +880,9 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
             min_reps = s > o->budget_s ? 1 : s > o->budget_s / 3 ? 2 : 3;
             continue;
         }
+        pair_bw[done] = read_gbps;
+        pair_pct[done] = read_gbps > 0 && s > 0 ? 100.0 * (double)r->wbytes / s * 1e-9 / read_gbps
+                                                : 0;
         times[done++] = s;
         used += s;
         if (used >= o->budget_s && done >= min_reps) break;
@@ -860,7 +892,15 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
         r->reps = done;
         r->min = times[0];
         r->max = times[done - 1];
-        r->med = done % 2 ? times[done / 2] : 0.5 * (times[done / 2 - 1] + times[done / 2]);
+        r->med = median_sorted(times, done);
+        if (paired && done > 0 && pair_bw[0] > 0) {
+            qsort(pair_bw, (size_t)done, sizeof pair_bw[0], tlb_cmp_double);
+            qsort(pair_pct, (size_t)done, sizeof pair_pct[0], tlb_cmp_double);
+            r->paired_bw = median_sorted(pair_bw, done);
+            r->paired_pct = median_sorted(pair_pct, done);
+            r->paired_lo = pair_pct[0];
+            r->paired_hi = pair_pct[done - 1];
+        }
         const char *v = kn->version ? kn->version(st) : NULL;
         snprintf(r->version, sizeof r->version, "%s%s%s", v ? v : "",
                  w.layout == TLB_LAYOUT_ROWS ? "" : v ? "; weights " : "weights ",
@@ -922,8 +962,8 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
             seen = rs->r[j].kn == a->kn && rs->r[j].t == a->t && rs->r[j].threads == a->threads &&
                    rs->r[j].m == 1;
         if (a->m != 1 || seen) continue;
-        double lo = 0, hi = 0, clo = 0, chi = 0, slo = 0, shi = 0;
-        int n = 0, nc = 0, ns = 0;
+        double lo = 0, hi = 0, clo = 0, chi = 0, slo = 0, shi = 0, plo = 0, phi = 0;
+        int n = 0, nc = 0, ns = 0, np = 0;
         for (size_t j = i; j < rs->n; j++) {
             const struct result *r = &rs->r[j];
             if (r->kn != a->kn || r->t != a->t || r->threads != a->threads || r->m != 1 ||
@@ -939,6 +979,11 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
                 if (ns == 0 || s > shi) shi = s;
                 ns++;
             }
+            if (r->paired_pct > 0) {
+                if (np == 0 || r->paired_pct < plo) plo = r->paired_pct;
+                if (np == 0 || r->paired_pct > phi) phi = r->paired_pct;
+                np++;
+            }
             if (r->cached > 0) {
                 const double c = r->cached / r->bw;
                 if (nc == 0 || c < clo) clo = c;
@@ -950,19 +995,23 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
         if (!header && fprintf(ou->f, "\ndecode (m = 1), share of the probe's read bandwidth, "
                                       "lowest-highest over the shapes;\nthe same share of "
                                       "the probe round just before each shape (the memory's "
-                                      "level then);\nthe pace from cache (column 'cached', "
-                                      "GB/s) as a multiple of the probe:\n") < 0)
+                                      "level then);\nthe median share of a plain read of the "
+                                      "same bytes just before each repetition (column %%pair);\n"
+                                      "the pace from cache (column 'cached', GB/s) as a "
+                                      "multiple of the probe:\n") < 0)
             return -1;
         header = 1;
-        char cached[48] = "", clo_s[16], chi_s[16], own[64] = "";
+        char cached[48] = "", clo_s[16], chi_s[16], own[64] = "", pair[40] = "";
         if (ns)
             snprintf(own, sizeof own, "; %.0f-%.0f %% of the probe just before", slo, shi);
+        if (np) snprintf(pair, sizeof pair, "; paired %.0f-%.0f %%", plo, phi);
         if (nc)
             snprintf(cached, sizeof cached, "; cached %s-%sx", /* never rounded to 0 */
                      tlb_rep_num(clo, clo_s, sizeof clo_s), tlb_rep_num(chi, chi_s, sizeof chi_s));
-        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)%s%s\n",
+        if (fprintf(ou->f, "  %-9s %-5s %d thread%s  %3.0f-%.0f %% (%d shape%s)%s%s%s\n",
                     a->kn->name, tlb_type_traits(a->t)->name, a->threads,
-                    a->threads == 1 ? " " : "s", lo, hi, n, n == 1 ? "" : "s", own, cached) < 0)
+                    a->threads == 1 ? " " : "s", lo, hi, n, n == 1 ? "" : "s", own, pair,
+                    cached) < 0)
             return -1;
     }
     return fflush(ou->f) == 0 ? 0 : -1;

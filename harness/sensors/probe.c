@@ -167,6 +167,15 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
     return best;
 }
 
+double tlb_probe_read_once(struct tlb_pool *pool, const void *buf, size_t bytes, unsigned turn) {
+    struct bw_job j;
+    memset(&j, 0, sizeof j);
+    j.kind = read_kind();
+    if (bytes < 256) return 0;
+    return read_span(pool, &j, buf, bytes / 256 * 256,
+                     stream_patterns[turn % TLB_ARRAY_LEN(stream_patterns)]);
+}
+
 /* One walk, nothing read twice: an untimed lead of 4 x the last-level cache, then 16 timed
  * pieces. Not the kernels probe's passes over 2 x the LLC and 8 pieces: two vCPUs may sit on
  * two L3s (the LLC sysfs names is one of them), and re-read pieces then came partly from

@@ -18,6 +18,13 @@ struct tlb_pool;
  * side); the best piece of all passes. */
 double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
 
+/* One read of [buf, buf + bytes) (64-byte aligned; whole 256-byte pieces count) by every
+ * thread of pool, timed whole, in GB/s: the yardstick `tlbench kernels` pairs with each decode
+ * repetition, over a weight copy of the same size (the plain read of the bytes the kernel
+ * reads, at the memory's level of that moment). turn picks the stream pattern of
+ * tlb_probe_read_bw (0, 1, 2... take turns). */
+double tlb_probe_read_once(struct tlb_pool *pool, const void *buf, size_t bytes, unsigned turn);
+
 /* A stretch of memory the process holds, resident (a weight matrix). */
 struct tlb_span {
     const void *p;
