@@ -8,9 +8,16 @@
  * Waiting: workers poll for the next job with pause + sched_yield() (decode issues ~150
  * matmuls per token, too many to pay a futex wake-up for each; the yield hands the core to
  * whatever else wants it, e.g. the caller when both ended up on one core), and sleep on a
- * condition variable after ~1 ms without work. The caller, waiting for a chunk still running
- * elsewhere, polls ~50 us and then sleeps, which leaves its core idle so the scheduler can
- * move a preempted worker there. */
+ * condition variable after a second without work; the caller, waiting for a chunk still
+ * running elsewhere, polls as long (yielding likewise) before it sleeps. Why so long: on a
+ * 2-vCPU KVM guest whose host serves 2 threads either ~36 or ~65 GB/s (the vCPUs on one part
+ * of the chip or two), threads that slept after 1 ms (worker) and 50 us (caller) decoded f16
+ * on 2 threads at a median of 15.8 tokens/s, threads that polled for 1 s at 21.2 (33
+ * interleaved rounds, 1.19x per round, 23 of 33 above 1); 1 ms for both, or 1 s for the
+ * worker alone, measured as the short waits did. A guest CPU that sleeps is woken by the
+ * other's interrupt, and the host's wake-up seems to pull the two together (not measurable
+ * from inside). With a CPU-bound process on one core, 2-thread decode stayed at 0.99x the
+ * 1-thread rate either way (scripts/bench-busy-core.sh): the yields hand that core over. */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -21,8 +28,8 @@
 
 #include "util.h"
 
-#define WORKER_SPIN_NS 1000000 /* a worker polls this long for the next job before sleeping */
-#define CALLER_SPIN_NS 50000   /* the caller polls this long for the last chunks */
+#define WORKER_SPIN_NS 1000000000 /* a worker polls this long for the next job before sleeping */
+#define CALLER_SPIN_NS 1000000000 /* the caller polls this long for the last chunks */
 #define YIELD_EVERY 64         /* pauses between sched_yield() calls */
 
 struct tlb_pool {

@@ -76,7 +76,7 @@ TLB_TEST(pool_after_idle) {
     char msg[200] = "";
     int rc = check_jobs(pool, 64, 10, msg, sizeof msg);
     if (rc == 0) {
-        const struct timespec ts = {0, 20 * 1000 * 1000}; /* 20 ms: past the polling phase */
+        const struct timespec ts = {1, 200 * 1000 * 1000}; /* past the 1 s polling phase */
         nanosleep(&ts, NULL);
         rc = check_jobs(pool, 64, 10, msg, sizeof msg);
     }
