@@ -366,27 +366,25 @@ static int parse(int argc, char **argv, struct opts *o) {
 
 static uint32_t rng_state = 0x9e3779b9u;
 
-/* Pools by thread count, created once and reused (as the engine keeps its pool). */
+/* One pool at a time, reused while the thread count stays (as the engine keeps its pool).
+ * Another thread count gets a new pool and the old one is freed: its workers poll for a
+ * second after their last job (threadpool.c) and would otherwise run beside the next rows. */
 struct pools {
-    int n[MAX_LIST];
-    struct tlb_pool *p[MAX_LIST];
-    int count;
+    int n;
+    struct tlb_pool *p;
 };
 
-static struct tlb_pool *pool_for(struct pools *ps, int n) {
-    for (int i = 0; i < ps->count; i++)
-        if (ps->n[i] == n) return ps->p[i];
-    if (ps->count >= MAX_LIST) return NULL;
-    struct tlb_pool *p = tlb_pool_create(n);
-    if (!p) return NULL;
-    ps->n[ps->count] = n;
-    ps->p[ps->count++] = p;
-    return p;
+static void pools_free(struct pools *ps) {
+    tlb_pool_free(ps->p);
+    ps->p = NULL;
 }
 
-static void pools_free(struct pools *ps) {
-    for (int i = 0; i < ps->count; i++) tlb_pool_free(ps->p[i]);
-    ps->count = 0;
+static struct tlb_pool *pool_for(struct pools *ps, int n) {
+    if (ps->p && ps->n == n) return ps->p;
+    pools_free(ps);
+    ps->p = tlb_pool_create(n);
+    ps->n = n;
+    return ps->p;
 }
 
 /* ---- --check ---- */
