@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:15.3409]
+set yrange [0:16.2502]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:24.9884]
+set yrange [0:35.6792]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:22.8555]
+set yrange [0:26.1546]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -64,7 +64,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:34.5376]
+set yrange [0:51.6633]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -77,7 +77,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:69.6475]
+set yrange [0:63.6126]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -113,7 +113,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:15.3409]
+set yrange [0:16.2502]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -126,7 +126,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:24.9884]
+set yrange [0:35.6792]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,7 +139,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:22.8555]
+set yrange [0:26.1546]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -152,7 +152,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:34.5376]
+set yrange [0:51.6633]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -165,7 +165,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:69.6475]
+set yrange [0:63.6126]
 set xlabel 'threads'
 set ylabel ''
 set key top left
