@@ -30,7 +30,7 @@
 
 #define WORKER_SPIN_NS 1000000000 /* a worker polls this long for the next job before sleeping */
 #define CALLER_SPIN_NS 1000000000 /* the caller polls this long for the last chunks */
-#define YIELD_EVERY 64         /* pauses between sched_yield() calls */
+#define YIELD_EVERY 64            /* pauses between sched_yield() calls */
 
 struct tlb_pool {
     int n;

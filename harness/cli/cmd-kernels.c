@@ -863,7 +863,8 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
     const char *used_copy = NULL;
     for (int it = -1; done < max_reps; it++) { /* it = -1: warm-up */
         double read_gbps = 0;
-        if (paired && it >= 0) /* the plain read of a copy the kernel does not read next */
+        if (paired && it >= 0) /* the plain read of the next copy, the kernel the one after
+                                * (the same copy only when one exceeds the rotation's size) */
             read_gbps = tlb_probe_read_once(pool, a->data + (a->next++ % (size_t)a->copies) *
                                                                a->stride,
                                             r->wbytes, (unsigned)it);
