@@ -22,8 +22,9 @@
  * streamed rows, as it does for the 2048-wide matrices, yet the bytes it reads stay one
  * sequential stream per row run. Over ROWS, the 5632-wide matrix's X (22 KiB of f32) left L1
  * between two uses: in three runs on one Zen 4 core, 2048x5632 f16 streamed 20.6-22.9 GB/s over
- * ROWS and 23.3-25.5 over PANELS (README, "Where the cycles go"). Row r, value c, p0 = c rounded down to 2048, w = the
- * panel's width: byte ((r / 128) * 128 * cols + 128 * p0 + (r % 128) * w + c - p0) * size. */
+ * ROWS and 23.3-25.5 over PANELS (README, "Where the cycles go"). Row r, value c, p0 = c
+ * rounded down to 2048, w = the panel's width: byte
+ * ((r / 128) * 128 * cols + 128 * p0 + (r % 128) * w + c - p0) * size. */
 #ifndef TLB_LAYOUT_H
 #define TLB_LAYOUT_H
 

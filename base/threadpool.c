@@ -8,8 +8,8 @@
  * Waiting: workers poll for the next job with pause + sched_yield() (decode issues ~150
  * matmuls per token, too many to pay a futex wake-up for each; the yield hands the core to
  * whatever else wants it, e.g. the caller when both ended up on one core), and sleep on a
- * condition variable after a second without work; the caller, waiting for a chunk still
- * running elsewhere, polls as long (yielding likewise) before it sleeps. Why so long: on a
+ * condition variable after TLB_POOL_SPIN_NS (1 s) without work; the caller, waiting for a
+ * chunk still running elsewhere, polls as long (yielding likewise) before it sleeps. Why so long: on a
  * 2-vCPU KVM guest whose host serves 2 threads either ~36 or ~65 GB/s (the vCPUs on one part
  * of the chip or two), threads that slept after 1 ms (worker) and 50 us (caller) decoded f16
  * on 2 threads at a median of 15.8 tokens/s, threads that polled for 1 s at 21.2 (33
@@ -28,9 +28,7 @@
 
 #include "util.h"
 
-#define WORKER_SPIN_NS 1000000000 /* a worker polls this long for the next job before sleeping */
-#define CALLER_SPIN_NS 1000000000 /* the caller polls this long for the last chunks */
-#define YIELD_EVERY 64            /* pauses between sched_yield() calls */
+#define YIELD_EVERY 64 /* pauses between sched_yield() calls */
 
 struct tlb_pool {
     int n;
@@ -103,7 +101,7 @@ static void *worker_main(void *p) {
             cpu_relax();
             if (++spins % YIELD_EVERY) continue;
             sched_yield();
-            if (tlb_now_ns() - start < WORKER_SPIN_NS) continue;
+            if (tlb_now_ns() - start < TLB_POOL_SPIN_NS) continue;
             pthread_mutex_lock(&pool->mu);
             atomic_fetch_add(&pool->sleepers, 1); /* seq_cst: the caller's check after publishing */
             while (word_gen(atomic_load(&pool->word)) == seen && !atomic_load(&pool->stop))
@@ -192,7 +190,7 @@ static void wait_done(struct tlb_pool *pool, long n) {
         sched_yield(); /* a worker holding the last chunk may share this core */
         if (!start) {
             start = tlb_now_ns();
-        } else if (tlb_now_ns() - start > CALLER_SPIN_NS) {
+        } else if (tlb_now_ns() - start > TLB_POOL_SPIN_NS) {
             pthread_mutex_lock(&pool->mu);
             atomic_store(&pool->caller_waiting, 1);
             while (atomic_load(&pool->done) < n) pthread_cond_wait(&pool->done_cv, &pool->mu);

@@ -4,12 +4,17 @@
  * Work is divided dynamically: a job is a number of chunks, and every thread claims the next
  * unclaimed chunk from a shared counter until none remain, so a thread that the OS does not
  * run (a competing process on its core) simply claims fewer chunks instead of holding up the
- * others with its static share. Waiting threads spin briefly, yielding the core, then sleep. */
+ * others with its static share. Waiting threads poll for TLB_POOL_SPIN_NS, yielding the core,
+ * then sleep. */
 #ifndef TLB_THREADPOOL_H
 #define TLB_THREADPOOL_H
 
 /* The most threads anything in tlbench runs with (-t, profiles, the engine's pool). */
 #define TLB_MAX_THREADS 1024
+
+/* How long a waiting thread polls (pause + sched_yield) before it sleeps: a worker for the
+ * next job, the caller for chunks still running elsewhere (threadpool.c says why 1 s). */
+#define TLB_POOL_SPIN_NS 1000000000LL
 
 struct tlb_pool;
 

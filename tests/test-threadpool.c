@@ -76,12 +76,52 @@ TLB_TEST(pool_after_idle) {
     char msg[200] = "";
     int rc = check_jobs(pool, 64, 10, msg, sizeof msg);
     if (rc == 0) {
-        const struct timespec ts = {1, 200 * 1000 * 1000}; /* past the 1 s polling phase */
+        const long long ns = TLB_POOL_SPIN_NS + 200 * 1000 * 1000; /* past the polling */
+        const struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
         nanosleep(&ts, NULL);
         rc = check_jobs(pool, 64, 10, msg, sizeof msg);
     }
     tlb_pool_free(pool);
     TLB_CHECK(rc == 0, "%s", msg);
+}
+
+/* A worker's chunk that outlasts the caller's polling: the caller, done with the other
+ * chunks, goes to sleep and must be woken when that chunk ends, not return before it. */
+struct slow_job {
+    atomic_int hits[16];
+    atomic_int slow_taken; /* 1 once a worker took the slow chunk */
+};
+
+static void slow_chunk(void *arg, long chunk, int thread) {
+    struct slow_job *j = arg;
+    int no = 0;
+    if (thread != 0 && atomic_compare_exchange_strong(&j->slow_taken, &no, 1)) {
+        const long long ns = TLB_POOL_SPIN_NS + 200 * 1000 * 1000;
+        const struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+        nanosleep(&ts, NULL);
+    } else { /* 100 us of work, so that the worker claims a chunk before the caller is done */
+        const int64_t t0 = tlb_now_ns();
+        while (tlb_now_ns() - t0 < 100 * 1000) {
+        }
+    }
+    atomic_fetch_add(&j->hits[chunk], 1);
+}
+
+TLB_TEST(pool_caller_waits_for_slow_chunk) {
+    struct tlb_pool *pool = tlb_pool_create(2);
+    TLB_CHECK(pool != NULL, "no pool");
+    static struct slow_job j;
+    int tries = 0, missing = 0;
+    do { /* a worker claims some chunk nearly always; retry a job it missed */
+        for (int c = 0; c < 16; c++) atomic_store(&j.hits[c], 0);
+        atomic_store(&j.slow_taken, 0);
+        tlb_pool_run_chunks(pool, 16, slow_chunk, &j);
+        missing = 0;
+        for (int c = 0; c < 16; c++) missing += atomic_load(&j.hits[c]) != 1;
+    } while (!atomic_load(&j.slow_taken) && ++tries < 5 && missing == 0);
+    tlb_pool_free(pool);
+    TLB_CHECK(atomic_load(&j.slow_taken), "no worker claimed a chunk in %d jobs", tries);
+    TLB_CHECK(missing == 0, "%d chunks not done once when the job returned", missing);
 }
 
 struct part_job {
