@@ -511,12 +511,24 @@ static long find_row(const struct tlb_rep_data *d, int board, const char *engine
 struct eng_round {
     int64_t round;
     double pp, tg, busy, share, level; /* share: core_share, level: mem_bw_gbps; NAN: none */
+    double tg_best;                    /* its fastest decode repetition (tg_samples_ts) */
 };
 
 static double median_rate(const struct tlb_table *t, size_t r, const char *med, const char *mean) {
     double v;
     if (tlb_table_double(t, r, tlb_table_col(t, med), &v)) return v;
     return tlb_table_double(t, r, tlb_table_col(t, mean), &v) ? v : NAN;
+}
+
+/* The fastest of a row's decode repetitions (tg_samples_ts), else its median; NAN: none. */
+static double fastest_tg(const struct tlb_table *t, size_t r) {
+    double *v = NULL, best = NAN;
+    size_t n = 0;
+    if (tlb_table_samples(t, r, tlb_table_col(t, "tg_samples_ts"), &v, &n) > 0)
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(v[i]) && !(v[i] <= best)) best = v[i];
+    free(v);
+    return isfinite(best) ? best : median_rate(t, r, "tg_ts_median", "tg_ts_mean");
 }
 
 /* The rounds behind a charted row (sweep --rounds): the ok rows of its file with its run id,
@@ -542,7 +554,8 @@ static int rounds_of(const struct tlb_rep_row *row, struct eng_round *out) {
                                           median_rate(t, r, "tg_ts_median", "tg_ts_mean"),
                                           median_rate(t, r, "busy_cpus", "busy_cpus"),
                                           median_rate(t, r, "core_share", "core_share"),
-                                          median_rate(t, r, "mem_bw_gbps", "mem_bw_gbps")};
+                                          median_rate(t, r, "mem_bw_gbps", "mem_bw_gbps"),
+                                          fastest_tg(t, r)};
     }
     return n;
 }
@@ -661,6 +674,28 @@ static void busy_text(const struct tlb_rep_row *a, const struct eng_round *ra, i
     spread_text(v, k, buf, bn);
 }
 
+/* tlbench (a) / other (b), each engine's fastest decode repetition over all its rounds (or
+ * its row's repetitions), "1.10 (26.7 / 24.2)"; "-" when either has none. On a host whose
+ * memory moves between levels within a row, a round's ratio compares whichever levels the
+ * engines met; their fastest repetitions both ran at the best level the run saw. */
+static void fastest_text(const struct tlb_rep_row *a, const struct eng_round *ra, int na,
+                         const struct tlb_rep_row *b, const struct eng_round *rb, int nb,
+                         char *buf, size_t bn) {
+    double fa = na >= 2 ? NAN : fastest_tg(a->table, a->table_row);
+    double fb = nb >= 2 ? NAN : fastest_tg(b->table, b->table_row);
+    for (int i = 0; na >= 2 && i < na; i++)
+        if (isfinite(ra[i].tg_best) && !(ra[i].tg_best <= fa)) fa = ra[i].tg_best;
+    for (int i = 0; nb >= 2 && i < nb; i++)
+        if (isfinite(rb[i].tg_best) && !(rb[i].tg_best <= fb)) fb = rb[i].tg_best;
+    if (!isfinite(fa) || !isfinite(fb) || fb <= 0) {
+        snprintf(buf, bn, "-");
+        return;
+    }
+    char x[32], y[32];
+    snprintf(buf, bn, "%.2f (%s / %s)", fa / fb, tlb_rep_num(fa, x, sizeof x),
+             tlb_rep_num(fb, y, sizeof y));
+}
+
 /* The memory's level an engine met (mem_bw_gbps, measured just before each row): the median
  * over its n rounds, or its row's when not in rounds (n < 2); NAN when not measured. */
 static double engine_level(const struct tlb_rep_row *r, const struct eng_round *rd, int n) {
@@ -685,7 +720,7 @@ static void level_text(double other, double own, char *buf, size_t bn) {
  * weights, threads and phases, measured by one sweep with one set of sensors. */
 static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     int rc = 0;
-    char t[1600];
+    char t[2400];
     snprintf(t, sizeof t, "Each engine ran the same model and weight type with the same threads, "
              "%lld prompt tokens and %lld generated tokens, in the same sweep, measured by the "
              "same sensors. Tokens/s are medians over the repetitions; ratio = tlbench / other "
@@ -702,7 +737,12 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
              "both were measured (busy_cpus, median and range; above 0.25 a row is noisy): a "
              "run on every core loses most when others take CPU time, and engines differ in "
              "how much. memory GB/s: the read bandwidth each engine met just before its rows "
-             "(mem_bw_gbps; median over the rounds), other engine / tlbench. llama-bench "
+             "(mem_bw_gbps; median over the rounds), other engine / tlbench. fastest decode: "
+             "each engine's fastest decode repetition over all its rounds, tlbench / other "
+             "engine (the two tokens/s in brackets): where the host's memory changes level "
+             "within a row (the level before it does not tell), a round's ratio compares "
+             "whichever levels the two met, their fastest repetitions the best level the run "
+             "saw. llama-bench "
              "times its decode test from an empty KV cache, tlbench "
              "decodes after the prompt (depth + %lld tokens), so decode ratios are "
              "conservative for tlbench.", (long long)d->n_prompt, (long long)d->n_gen,
@@ -711,8 +751,8 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     for (int e = 0; e < d->n_engines; e++) {
         const char *other = d->engines[e];
         if (!strcmp(other, TLB_ENGINE_TLBENCH)) continue;
-        char h[11][64];
-        const char *hdr[11];
+        char h[12][64];
+        const char *hdr[12];
         snprintf(h[0], sizeof h[0], "weights");
         snprintf(h[1], sizeof h[1], "threads");
         snprintf(h[2], sizeof h[2], "tlbench kernel");
@@ -722,9 +762,10 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
         snprintf(h[6], sizeof h[6], "decode %s", other);
         snprintf(h[7], sizeof h[7], "decode tlbench");
         snprintf(h[8], sizeof h[8], "ratio");
-        snprintf(h[9], sizeof h[9], "others' CPUs");
-        snprintf(h[10], sizeof h[10], "memory GB/s");
-        for (int k = 0; k < 11; k++) hdr[k] = h[k];
+        snprintf(h[9], sizeof h[9], "fastest decode");
+        snprintf(h[10], sizeof h[10], "others' CPUs");
+        snprintf(h[11], sizeof h[11], "memory GB/s");
+        for (int k = 0; k < 12; k++) hdr[k] = h[k];
         for (int b = 0; b < d->n_boards; b++) {
             const struct tlb_rep_board *bd = &d->boards[b];
             int64_t th[TLB_REP_MAX_VALUES];
@@ -741,7 +782,7 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
             char head[300];
             snprintf(head, sizeof head, "%s: tlbench vs %s", board_name(bd), other);
             rc |= tlb_doc_heading(doc, 3, NULL, head);
-            rc |= tlb_doc_table(doc, 11, hdr, "lrlrrrrrrrr");
+            rc |= tlb_doc_table(doc, 12, hdr, "lrlrrrrrrrrr");
             for (int wi = 0; wi < d->n_wtypes; wi++) {
                 for (int ti = 0; ti < nth; ti++) {
                     long oi = find_row(d, b, other, other, d->wtypes[wi], th[ti]);
@@ -756,9 +797,9 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         const struct tlb_rep_row *m = &d->rows[mi];
                         int nm = rounds_of(m, rm);
                         int byr = nm >= 2 && no >= 2;
-                        char c[11][192];
-                        const char *row[11];
-                        for (int k = 0; k < 11; k++) row[k] = c[k];
+                        char c[12][192];
+                        const char *row[12];
+                        for (int k = 0; k < 12; k++) row[k] = c[k];
                         snprintf(c[0], sizeof c[0], "%s", m->wtype);
                         snprintf(c[1], sizeof c[1], "%lld", (long long)m->threads);
                         snprintf(c[2], sizeof c[2], "%s", m->kernel);
@@ -768,9 +809,10 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
                         rate_text(o, ro, byr ? no : 0, 0, c[6], sizeof c[6]);
                         rate_text(m, rm, byr ? nm : 0, 0, c[7], sizeof c[7]);
                         ratio_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, 0, c[8], sizeof c[8]);
-                        busy_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[9], sizeof c[9]);
+                        fastest_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[9], sizeof c[9]);
+                        busy_text(m, rm, byr ? nm : 0, o, ro, byr ? no : 0, c[10], sizeof c[10]);
                         level_text(engine_level(o, ro, byr ? no : 0),
-                                   engine_level(m, rm, byr ? nm : 0), c[10], sizeof c[10]);
+                                   engine_level(m, rm, byr ? nm : 0), c[11], sizeof c[11]);
                         rc |= tlb_doc_row(doc, row);
                     }
                 }
