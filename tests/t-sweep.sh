@@ -148,6 +148,16 @@ if [ -x /usr/bin/time ]; then
         lv=$(col "$tmp/t.txt" mem_bw_gbps)
         if awk -v v="$lv" 'BEGIN { exit !(v > 0.1 && v < 100000) }'; then ok "bench_mem_level_1.1b ($lv GB/s)"
         else fail bench_mem_level_1.1b "mem_bw_gbps '$lv' (want a read bandwidth in GB/s)"; fi
+        # decode's traffic: a step at position 1 reads TinyLlama's 1,034,420,224 matrix weights
+        # in q4_0 (18 bytes per 32) and 2 positions of KV cache (45 KiB in f16, 90 in f32):
+        # tg_gbps / tg_ts_median is that within 0.1 %; its share of the level is a percentage
+        tgb=$(col "$tmp/t.txt" tg_gbps); tgt=$(col "$tmp/t.txt" tg_ts_median)
+        pct=$(col "$tmp/t.txt" tg_pct_mem_bw)
+        if awk -v g="$tgb" -v t="$tgt" -v p="$pct" 'BEGIN { b = 1034420224 * 18 / 32;
+               r = g * 1e9 / t; d = r - b; if (d < 0) d = -d;
+               exit !(t > 0 && d < 0.001 * b && p > 1 && p < 1000) }'; then
+            ok "bench_decode_traffic_1.1b ($tgb GB/s, $pct % of the level)"
+        else fail bench_decode_traffic_1.1b "tg_gbps '$tgb', tg_ts_median '$tgt', tg_pct_mem_bw '$pct' (want 581.9 MB per token and a share in %)"; fi
         rm -f "$tmp/tl.gguf"
     else
         echo "skip bench_load_peak_1.1b: no 2 GB free in $tmp, or convert failed: $(tail -1 "$tmp/cerr" 2>/dev/null)"
@@ -322,6 +332,10 @@ fi
 lv=$(col_csv "$tmp/lv.csv" mem_bw_gbps)
 if [ "$(col_csv "$tmp/lv.csv" status)" = ok ] && [ -z "$lv" ]; then ok bench_mem_level_tiny_empty
 else fail bench_mem_level_tiny_empty "status '$(col_csv "$tmp/lv.csv" status)', mem_bw_gbps '$lv' (want ok and empty)"; fi
+# its decode traffic is measured all the same; the share of a level it has not is empty
+tgb=$(col_csv "$tmp/lv.csv" tg_gbps); pct=$(col_csv "$tmp/lv.csv" tg_pct_mem_bw)
+if awk -v g="$tgb" 'BEGIN { exit !(g > 0) }' && [ -z "$pct" ]; then ok bench_decode_traffic_tiny
+else fail bench_decode_traffic_tiny "tg_gbps '$tgb', tg_pct_mem_bw '$pct' (want a rate and empty)"; fi
 python3 - "$tmp/lv.csv" "$tmp/lv-b.csv" "$tmp/lv-near.csv" "$tmp/lv-far.csv" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))

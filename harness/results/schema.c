@@ -14,7 +14,7 @@
 
 const struct tlb_column tlb_columns[] = {
     /* ---- identity ---- */
-    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-5`; `tlbench-csv-1` to `tlbench-csv-4` in older files); always the first column."},
+    {"schema_version", "", S, 1, "Version of this schema (`tlbench-csv-6`; `tlbench-csv-1` to `tlbench-csv-5` in older files); always the first column."},
     {"run_id", "", S, 1, "Identifier shared by all rows written by one sweep invocation."},
     {"test_time", "RFC 3339", S, 1, "When the configuration finished, UTC, `YYYY-MM-DDTHH:MM:SSZ` (as llama-bench)."},
     {"tlbench_version", "", S, 1, "tlbench version string."},
@@ -137,6 +137,9 @@ const struct tlb_column tlb_columns[] = {
     {"core_share", "share", F, 4, "FMA throughput of the row's n_threads threads, measured just before its first repetition, as a share of n_threads times one thread's: about 1 when every thread had a core of its own, below 0.75 when they shared cores (a VM host running vCPUs on one core's SMT siblings, more threads than cores, throttling), which neither load nor steal time shows; the row then measures that. Empty for 1-thread rows; for a llama.cpp row tlbench measures it with as many threads of its own just before llama-bench starts."},
     /* ---- version 5 ---- */
     {"mem_bw_gbps", "GB/s", F, 5, "The memory's level just before the configuration's first repetition: the read bandwidth of n_threads threads, the best of 16 pieces of 8 MiB after an untimed read of 4 x the last-level cache (about 10 ms). tlbench rows read the model's own matrices (nothing allocated; empty when they hold less than the probe reads, about 5 x the LLC: the tiny test models); llama.cpp rows a buffer of the sweep's own just before llama-bench starts (GGUFs of at least twice its size). Shared hosts move it by 40 % and more for minutes at a time; rows measured at levels more than 25 % apart compare those moments, not the code (report leaves such rounds out of its engines table; compare says so, and calls a decode change that follows the level inconclusive). Empty for llama.cpp rows in `tlbench ab` and for rows that did not run."},
+    /* ---- version 6 ---- */
+    {"tg_gbps", "GB/s", F, 6, "Decode's memory traffic: the bytes one decode step reads (every matrix of the layers and the classifier, plus the KV cache rows its attention reads at the middle position of the decode phase) times its tokens/s, median over the repetitions. What a memory-bound decode can reach is the memory's read bandwidth (mem_bw_gbps). Empty for llama.cpp rows and rows without a decode phase."},
+    {"tg_pct_mem_bw", "%", F, 6, "Decode against the memory's level of its own moment: each repetition's tg_gbps as a share of the read bandwidth measured over the model's own matrices just before that repetition (the mem_bw_gbps probe, about 10 ms, untimed), median over the repetitions. Near 100 % the decode streams the weights as fast as a plain read of them did; on a shared host whose memory moves between levels within a row the per-repetition level keeps it comparable. Empty where mem_bw_gbps is (the tiny test models, llama.cpp rows) and without a decode phase."},
 };
 const int tlb_n_columns = (int)(sizeof tlb_columns / sizeof tlb_columns[0]);
 
@@ -150,7 +153,8 @@ const struct tlb_schema_version tlb_schema_versions[] = {
     {"tlbench-csv-2", 2, 94},
     {"tlbench-csv-3", 3, 109},
     {"tlbench-csv-4", 4, 110},
-    {"tlbench-csv-5", 5, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
+    {"tlbench-csv-5", 5, 111},
+    {"tlbench-csv-6", 6, (int)(sizeof tlb_columns / sizeof tlb_columns[0])},
 };
 const int tlb_n_schema_versions =
     (int)(sizeof tlb_schema_versions / sizeof tlb_schema_versions[0]);

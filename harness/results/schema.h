@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 /* The version this build writes. */
-#define TLB_SCHEMA_VERSION "tlbench-csv-5"
+#define TLB_SCHEMA_VERSION "tlbench-csv-6"
 
 enum tlb_col_type {
     TLB_COL_STR,     /* free text (any UTF-8, quoted by libcsv when needed) */

@@ -124,14 +124,11 @@ static struct tlb_span span_of(const struct tlb_tensor *t) {
     return (struct tlb_span){t->data, t->data ? tlb_type_row_bytes(t->type, t->cols) * (size_t)t->rows : 0};
 }
 
-/* The memory's level (mem_bw_gbps) over the matrices every decode step reads, layer by layer
- * and then the classifier: resident and the run's own, so reading them allocates nothing and
- * the row's peak RSS stays the run's. NAN when they hold less than the probe's lead and 4
- * pieces (4 x the LLC and 32 MiB: 160 MiB on the dev VM; the tiny test models). */
-static double weights_level(const struct tlb_model *m, struct tlb_pool *pool) {
-    const int n = m->cfg.n_layers * 7 + 1;
-    struct tlb_span *sp = tlb_calloc((size_t)n, sizeof *sp, "memory-level spans");
-    if (!sp) return NAN;
+/* The matrices every decode step reads, layer by layer and then the classifier: *n spans
+ * (NULL: out of memory). */
+static struct tlb_span *decode_spans(const struct tlb_model *m, int *n) {
+    struct tlb_span *sp = tlb_calloc((size_t)m->cfg.n_layers * 7 + 1, sizeof *sp, "decode spans");
+    if (!sp) return NULL;
     int k = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const struct tlb_layer *L = &m->layers[l];
@@ -139,9 +136,33 @@ static double weights_level(const struct tlb_model *m, struct tlb_pool *pool) {
         for (size_t i = 0; i < TLB_ARRAY_LEN(t); i++) sp[k++] = span_of(t[i]);
     }
     sp[k++] = span_of(&m->output);
-    const double gbps = tlb_probe_mem_level(pool, sp, k);
+    *n = k;
+    return sp;
+}
+
+/* The memory's level (mem_bw_gbps) over the matrices every decode step reads: resident and
+ * the run's own, so reading them allocates nothing and the row's peak RSS stays the run's.
+ * NAN when they hold less than the probe's lead and 4 pieces (4 x the LLC and 32 MiB: 160 MiB
+ * on the dev VM; the tiny test models). */
+static double weights_level(const struct tlb_model *m, struct tlb_pool *pool) {
+    int n = 0;
+    struct tlb_span *sp = decode_spans(m, &n);
+    if (!sp) return NAN;
+    const double gbps = tlb_probe_mem_level(pool, sp, n);
     free(sp);
     return gbps;
+}
+
+/* The bytes one decode step at position pos reads: its matrices and the KV cache rows its
+ * attention reads (positions 0..pos). 0 when out of memory. */
+static double decode_step_bytes(const struct tlb_model *m, enum tlb_type kv_type, int pos) {
+    int n = 0;
+    struct tlb_span *sp = decode_spans(m, &n);
+    if (!sp) return 0;
+    double b = (double)tlb_kv_bytes_for(&m->cfg, kv_type, pos + 1);
+    for (int i = 0; i < n; i++) b += (double)sp[i].len;
+    free(sp);
+    return b;
 }
 
 double tlb_runner_busy(const struct tlb_cpuload_sample *a, const struct tlb_cpuload_sample *b,
@@ -212,6 +233,35 @@ int tlb_runner_power_cells(struct tlb_row *row, struct tlb_monitor *mon, const d
         set_s(row, "power_scope", "none", &rc);
     }
     if (busy[0]) set_s(row, "invalid_reason", busy, &rc);
+    return rc ? -1 : 0;
+}
+
+/* tg_gbps and tg_pct_mem_bw: decode's bytes per second (one step at the decode phase's
+ * middle position pos, times each repetition's tokens/s) and, for repetitions with a memory
+ * level measured just before them, that as a share of it; medians over the repetitions. */
+static int decode_traffic_cells(struct tlb_row *row, const struct tlb_model *m,
+                                enum tlb_type kv_type, int pos, const double *tg_ts,
+                                const double *level, size_t reps) {
+    const double bytes = decode_step_bytes(m, kv_type, pos);
+    double *g = NULL, *pct = NULL;
+    int rc = 0;
+    size_t np = 0;
+    if (bytes <= 0 || reps == 0) return 0;
+    g = tlb_calloc(reps, sizeof *g, "samples");
+    pct = tlb_calloc(reps, sizeof *pct, "samples");
+    if (!g || !pct) {
+        free(g);
+        free(pct);
+        return -1;
+    }
+    for (size_t r = 0; r < reps; r++) {
+        g[r] = tg_ts[r] * bytes * 1e-9;
+        if (isfinite(level[r]) && level[r] > 0) pct[np++] = 100.0 * g[r] / level[r];
+    }
+    set_d(row, "tg_gbps", tlb_stat_median(g, reps), &rc);
+    if (np) set_d(row, "tg_pct_mem_bw", tlb_stat_median(pct, np), &rc);
+    free(g);
+    free(pct);
     return rc ? -1 : 0;
 }
 
@@ -315,7 +365,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     int *prompt = NULL, *depth_tok = NULL;
     float *logits = NULL;
     double *pp_ms = NULL, *pp_ts = NULL, *tg_ts = NULL, *all_ts = NULL, *ttft = NULL;
-    double *tok_ms = NULL, *pp_j = NULL, *tg_j = NULL;
+    double *tok_ms = NULL, *pp_j = NULL, *tg_j = NULL, *level = NULL;
     struct tlb_engine *e = NULL;
     struct tlb_monitor *mon = NULL;
     struct tlb_counters *ctr = NULL;
@@ -335,9 +385,10 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     ttft = tlb_calloc((size_t)reps, sizeof(double), "samples");
     pp_j = tlb_calloc((size_t)reps, sizeof(double), "samples");
     tg_j = tlb_calloc((size_t)reps, sizeof(double), "samples");
+    level = tlb_calloc((size_t)reps, sizeof(double), "samples");
     tok_ms = tlb_calloc(n_tok_lat, sizeof(double), "token latencies");
     if (!prompt || !depth_tok || !logits || !pp_ms || !pp_ts || !tg_ts || !all_ts || !ttft ||
-        !pp_j || !tg_j || !tok_ms) {
+        !pp_j || !tg_j || !level || !tok_ms) {
         st = fail(detail, dn, TLB_STATUS_OOM, "%s", "out of memory for the run's buffers");
         goto done;
     }
@@ -419,8 +470,11 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     int64_t t_all = 0;
     for (int r = 0; r < reps; r++) {
         if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
-        if (r == 0) { /* in this process's own turn: ab's other build waits */
-            set_d(row, "mem_bw_gbps", weights_level(m, tlb_engine_pool(e)), &rc);
+        /* in this process's own turn (ab's other build waits): the memory's level of this
+         * repetition's moment (~10 ms, untimed; the host's level moves within a row) */
+        level[r] = weights_level(m, tlb_engine_pool(e));
+        if (r == 0) {
+            set_d(row, "mem_bw_gbps", level[0], &rc);
             if (o->n_threads > 1)
                 set_d(row, "core_share", tlb_probe_core_share(tlb_engine_pool(e)), &rc);
         }
@@ -494,6 +548,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         set_d(row, "tg_ms_p50", tlb_stat_percentile(tok_ms, n_tok_lat, 50), &rc);
         set_d(row, "tg_ms_p90", tlb_stat_percentile(tok_ms, n_tok_lat, 90), &rc);
         set_d(row, "tg_ms_p99", tlb_stat_percentile(tok_ms, n_tok_lat, 99), &rc);
+        rc |= decode_traffic_cells(row, m, o->kv_type, pos0 + np + ng / 2, tg_ts, level,
+                                   (size_t)reps);
     }
     set_d(row, "avg_ts", tlb_stat_mean(all_ts, (size_t)reps), &rc);
     set_d(row, "stddev_ts", tlb_stat_stddev(all_ts, (size_t)reps), &rc);
@@ -559,6 +615,7 @@ done:
     free(ttft);
     free(pp_j);
     free(tg_j);
+    free(level);
     free(tok_ms);
 finish_status:
     tlb_row_set_str(row, "status", tlb_status_name(st));
