@@ -142,6 +142,23 @@ else
     why=$(check_charts "$tmp/fresh" decode-threads prefill-threads quant-kernel decode-depth memory accuracy-memory)
     if [ $rc -eq 0 ] && [ -z "$why" ] && grep -q 'model tiny' "$tmp/fresh/charts/memory.gp"; then ok report_fresh_sweep
     else fail report_fresh_sweep "exit $rc, $why: $(head -3 "$tmp/err")"; fi
+    # "By weight type" gives decode's share of the memory's level (tg_pct_mem_bw): a tiny
+    # model's rows have none ("-"); with every row's set to 93.4 the column says 93%
+    if [ $have_py = 1 ]; then
+        python3 - "$tmp/sweep.csv" "$tmp/pct.csv" <<'EOF'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+c = rows[0].index("tg_pct_mem_bw")
+for r in rows[1:]:
+    r[c] = "93.4"
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
+EOF
+        "$T" report "$tmp/pct.csv" -o "$tmp/pct" >/dev/null 2>&1
+        n_pct=$(grep -c '^| q4\\_0 | tiled[^|]* | 1 | [^|]* | 93% |' "$tmp/pct/summary.md" 2>/dev/null)
+        n_none=$(grep -c '^| q4\\_0 | tiled[^|]* | 1 | [^|]* | \\- |' "$tmp/fresh/summary.md" 2>/dev/null)
+        if [ "$n_pct" = 1 ] && [ "$n_none" = 1 ]; then ok report_decode_share_of_memory
+        else fail report_decode_share_of_memory "rows with 93%: $n_pct, with -: $n_none (want 1 and 1): $(grep '^| q4' "$tmp/pct/summary.md" | head -2)"; fi
+    fi
 fi
 
 # ---- hostile CSV: labels that try to run commands or inject markup ----

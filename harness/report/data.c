@@ -319,6 +319,7 @@ static int collect(struct tlb_rep_data *d, const char *model_opt) {
             row->avg_w = dval(t, r, "avg_w");
             row->kld = dval(t, r, "kld_mean");
             row->top1 = dval(t, r, "top1_agree");
+            row->tg_pct_bw = dval(t, r, "tg_pct_mem_bw");
             row->noisy = ival(t, r, "noisy", 0) != 0;
             row->core_share = dval(t, r, "core_share");
             row->invalid = charted_invalid;

@@ -394,7 +394,8 @@ static int ranking(struct tlb_doc *doc, const struct tlb_rep_data *d, const stru
 static int per_type(struct tlb_doc *doc, const struct tlb_rep_data *d, const struct tlb_rep_opts *o) {
     int rc = 0;
     static const char *const hdr[] = {"weights", "fastest kernel", "threads", "decode tokens/s",
-                                      "prefill tokens/s", "peak memory (shortest ctx)",
+                                      "decode % of memory", "prefill tokens/s",
+                                      "peak memory (shortest ctx)",
                                       "peak memory (longest ctx)", "mean KLD (nats)", "top-1 agreement",
                                       "J/token", "smallest budget that fits"};
     for (int b = 0; b < d->n_boards; b++) {
@@ -403,35 +404,36 @@ static int per_type(struct tlb_doc *doc, const struct tlb_rep_data *d, const str
         char h[300];
         snprintf(h, sizeof h, "%s", board_name(bd));
         if (d->n_boards > 1) rc |= tlb_doc_heading(doc, 3, NULL, h);
-        rc |= tlb_doc_table(doc, (int)TLB_ARRAY_LEN(hdr), hdr, "llrrrrrrrrl");
+        rc |= tlb_doc_table(doc, (int)TLB_ARRAY_LEN(hdr), hdr, "llrrrrrrrrrl");
         for (int wi = 0; wi < d->n_wtypes; wi++) {
             long bi = tlb_rep_best_for_type(d, b, d->wtypes[wi]);
             if (bi < 0) continue;
             const struct tlb_rep_row *r = &d->rows[bi];
-            char c[11][160];
-            const char *row[11];
-            for (int k = 0; k < 11; k++) row[k] = c[k], c[k][0] = '\0';
+            char c[12][160];
+            const char *row[12];
+            for (int k = 0; k < 12; k++) row[k] = c[k], c[k][0] = '\0';
             snprintf(c[0], sizeof c[0], "%s", r->wtype);
             snprintf(c[1], sizeof c[1], "%s%s", r->kernel, tlb_rep_flags(r, 0));
             snprintf(c[2], sizeof c[2], "%lld", (long long)r->threads);
             pm(r->tg, r->tg_sd, c[3], sizeof c[3]);
-            pm(r->pp, r->pp_sd, c[4], sizeof c[4]);
-            tlb_rep_bytes(r->peak, c[5], sizeof c[5]);
+            if (isfinite(r->tg_pct_bw)) snprintf(c[4], sizeof c[4], "%.0f%%", r->tg_pct_bw);
+            pm(r->pp, r->pp_sd, c[5], sizeof c[5]);
+            tlb_rep_bytes(r->peak, c[6], sizeof c[6]);
             int64_t ctx;
             double mx = tlb_rep_peak_max(d, b, r->wtype, &ctx);
             char m[32];
-            if (isfinite(mx)) snprintf(c[6], sizeof c[6], "%s at %lld", tlb_rep_bytes(mx, m, sizeof m),
+            if (isfinite(mx)) snprintf(c[7], sizeof c[7], "%s at %lld", tlb_rep_bytes(mx, m, sizeof m),
                                        (long long)ctx);
-            tlb_rep_num(r->kld, c[7], sizeof c[7]);
-            if (isfinite(r->top1)) snprintf(c[8], sizeof c[8], "%.1f%%", 100 * r->top1);
-            tlb_rep_num(r->jpt, c[9], sizeof c[9]);
+            tlb_rep_num(r->kld, c[8], sizeof c[8]);
+            if (isfinite(r->top1)) snprintf(c[9], sizeof c[9], "%.1f%%", 100 * r->top1);
+            tlb_rep_num(r->jpt, c[10], sizeof c[10]);
             /* the smallest budget (of the chart lines) the longest context measured fits in */
             for (int i = 0; i < o->n_lines && isfinite(mx); i++) {
                 if (mx > (double)o->lines[i]) continue;
-                tlb_rep_budget_name(o->lines[i], c[10], sizeof c[10]);
+                tlb_rep_budget_name(o->lines[i], c[11], sizeof c[11]);
                 break;
             }
-            for (int k = 0; k < 11; k++)
+            for (int k = 0; k < 12; k++)
                 if (!c[k][0]) snprintf(c[k], sizeof c[k], "-");
             rc |= tlb_doc_row(doc, row);
         }
@@ -965,7 +967,10 @@ struct tlb_doc *tlb_rep_page(const struct tlb_rep_data *d, const struct tlb_rep_
     rc |= tlb_doc_para(doc, NULL, "For each weight type (quantization), its fastest kernel and "
                        "thread count at the shortest context, with memory at the shortest and the "
                        "longest context measured, accuracy against f32, and the smallest RAM budget "
-                       "the longest context fits in.");
+                       "the longest context fits in. decode % of memory: the bytes a decode step "
+                       "reads per second as a share of the memory's read bandwidth measured just "
+                       "before each repetition (tg_pct_mem_bw, median): near 100 % the decode is "
+                       "bound by the memory, and faster memory, not more cores, makes it faster.");
     rc |= per_type(doc, d, o);
 
     rc |= tlb_doc_heading(doc, 2, "charts", "Charts");

@@ -84,6 +84,7 @@ struct tlb_rep_row {
     double peak, weights, kv_bytes;  /* bytes (NAN: not measured) */
     double jpt, tpj, avg_w;          /* J/token, tokens/J, W */
     double kld, top1;
+    double tg_pct_bw;                /* decode's share of the memory's level (tg_pct_mem_bw), % */
     int noisy;
     double core_share;               /* lowest over the rows: below 0.75 threads shared cores */
     int invalid;                     /* status invalid (throttled...): charted, marked, never ranked */
