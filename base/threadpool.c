@@ -47,6 +47,7 @@ struct tlb_pool {
     atomic_long done;             /* chunks of the current job finished */
     atomic_int caller_waiting;    /* the caller sleeps on done_cv */
     atomic_int sleepers;          /* workers sleeping on job_cv */
+    atomic_int rest;              /* tlb_pool_rest: sleep without polling until the next job */
     atomic_int stop;
     pthread_mutex_t mu;
     pthread_cond_t job_cv;
@@ -101,7 +102,9 @@ static void *worker_main(void *p) {
             cpu_relax();
             if (++spins % YIELD_EVERY) continue;
             sched_yield();
-            if (tlb_now_ns() - start < TLB_POOL_SPIN_NS) continue;
+            if (!atomic_load_explicit(&pool->rest, memory_order_relaxed) &&
+                tlb_now_ns() - start < TLB_POOL_SPIN_NS)
+                continue;
             pthread_mutex_lock(&pool->mu);
             atomic_fetch_add(&pool->sleepers, 1); /* seq_cst: the caller's check after publishing */
             while (word_gen(atomic_load(&pool->word)) == seen && !atomic_load(&pool->stop))
@@ -138,6 +141,7 @@ struct tlb_pool *tlb_pool_create(int n_threads) {
     atomic_init(&pool->done, 0);
     atomic_init(&pool->caller_waiting, 0);
     atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->rest, 0);
     atomic_init(&pool->stop, 0);
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->job_cv, NULL);
@@ -216,6 +220,7 @@ void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, 
     atomic_store_explicit(&pool->arg[gen & 1], arg, memory_order_release);
     atomic_store_explicit(&pool->n_chunks[gen & 1], n_chunks, memory_order_release);
     atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->rest, 0, memory_order_relaxed); /* published with the word */
     /* publish (seq_cst), then look for sleepers (seq_cst): a worker either sees the new
      * generation before it sleeps, or is counted here and woken */
     atomic_store(&pool->word, (uint64_t)gen << 32);
@@ -226,6 +231,10 @@ void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, 
     }
     work(pool, gen, fn, arg, n_chunks, 0);
     wait_done(pool, n_chunks);
+}
+
+void tlb_pool_rest(struct tlb_pool *pool) {
+    if (pool) atomic_store_explicit(&pool->rest, 1, memory_order_relaxed);
 }
 
 struct part_job {

@@ -34,6 +34,11 @@ int tlb_pool_size(const struct tlb_pool *pool);
  * on the same pool. A NULL pool runs every chunk on the caller. */
 void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, void *arg);
 
+/* Let the workers sleep now rather than poll out TLB_POOL_SPIN_NS: for a caller about to wait
+ * a long while with nothing for them (tlbench ab's turns: polling threads would take CPU from
+ * the other build's repetition). The next job wakes them. NULL: nothing. */
+void tlb_pool_rest(struct tlb_pool *pool);
+
 /* Run fn(arg, ith, nth) for the pool's nth parts (tlb_pool_run_chunks with one chunk per
  * part: a part's index, not the thread running it; scratch indexed by ith is still private). */
 void tlb_pool_run(struct tlb_pool *pool, tlb_task_fn fn, void *arg);

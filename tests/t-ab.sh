@@ -63,6 +63,25 @@ n_iv=$(grep -E '^q[48]_0/f32 tiled .* tg_ts ' "$tmp/cmp" | grep -c '[0-9]\.\.[0-
 if [ "$n_iv" -eq 2 ] && ! grep -E ' tg_ts ' "$tmp/cmp" | grep -q 'too few'; then ok ab_compare_pairs
 else fail ab_compare_pairs "$(grep tg_ts "$tmp/cmp" | head -2)"; fi
 
+# on 2 threads the build waiting for its turn lets its pool sleep: the other's repetitions
+# find both cores free (core_share, measured at the start of each side's turn, at least 0.75
+# in every row; a waiting pool that polled took one of the two cores: 0.50)
+if [ "$(nproc)" -ge 2 ]; then
+    S2=(--profile none --model synthetic:tiny --quant q8_0 --kernel tiled -t 2 -p 8 -n 8 -r 3
+        --ctx 0 --no-accuracy --power none)
+    "$T" ab -o "$tmp/t2" --min-rounds 2 --max-rounds 2 "$T" "$T" -- "${S2[@]}" >"$tmp/out" 2>"$tmp/err"
+    shares=$(python3 - "$tmp/t2/base.csv" "$tmp/t2/new.csv" <<'PY' 2>/dev/null
+import csv, sys
+print(" ".join(r["core_share"] for f in sys.argv[1:] for r in csv.DictReader(open(f, newline=""))))
+PY
+)
+    if [ -n "$shares" ] && awk -v s="$shares" 'BEGIN { n = split(s, v, " "); for (i = 1; i <= n; i++)
+           if (v[i] == "" || v[i] < 0.75) exit 1; exit !(n == 4) }'; then ok "ab_waiting_pool_sleeps ($shares)"
+    else fail ab_waiting_pool_sleeps "core_share of the rows: '$shares' (want 4 rows, each at least 0.75): $(tail -2 "$tmp/err")"; fi
+else
+    echo "skip ab_waiting_pool_sleeps: one CPU here (nproc), so 2 threads share it anyway"
+fi
+
 # a NEW that does not start: exit 1, its log named; one that does not exist: exit 2
 "$T" ab -o "$tmp/f" "$T" /bin/false -- "${S[@]}" >"$tmp/out" 2>"$tmp/err"
 rc=$?

@@ -124,6 +124,50 @@ TLB_TEST(pool_caller_waits_for_slow_chunk) {
     TLB_CHECK(missing == 0, "%d chunks not done once when the job returned", missing);
 }
 
+/* CPU time this process used over the next ms milliseconds of the caller sleeping. */
+static double cpu_ms_while_sleeping(int ms) {
+    struct timespec a, b;
+    const struct timespec ts = {0, (long)ms * 1000000L};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    nanosleep(&ts, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+struct who_job {
+    atomic_int ran_on[2];
+};
+
+static void who_chunk(void *arg, long chunk, int thread) {
+    struct who_job *j = arg;
+    (void)chunk;
+    const struct timespec ts = {0, 5 * 1000000L}; /* long enough for both threads to claim */
+    nanosleep(&ts, NULL);
+    atomic_fetch_add(&j->ran_on[thread], 1);
+}
+
+/* After a job a 2-thread pool's worker polls (it uses CPU while the caller sleeps); after
+ * tlb_pool_rest it sleeps (next to none), and the next job wakes it: both threads run chunks. */
+TLB_TEST(pool_rest_stops_polling) {
+    struct tlb_pool *pool = tlb_pool_create(2);
+    TLB_CHECK(pool != NULL, "no pool");
+    static struct who_job j;
+    tlb_pool_run_chunks(pool, 8, who_chunk, &j);
+    const double polling = cpu_ms_while_sleeping(300);
+    tlb_pool_rest(pool);
+    cpu_ms_while_sleeping(20); /* the worker notices within microseconds */
+    const double resting = cpu_ms_while_sleeping(300);
+    atomic_store(&j.ran_on[0], 0);
+    atomic_store(&j.ran_on[1], 0);
+    tlb_pool_run_chunks(pool, 8, who_chunk, &j);
+    const int on0 = atomic_load(&j.ran_on[0]), on1 = atomic_load(&j.ran_on[1]);
+    tlb_pool_free(pool);
+    TLB_CHECK(polling > 100, "a polling worker used only %.1f ms of CPU in 300 ms", polling);
+    TLB_CHECK(resting < 30, "a resting pool used %.1f ms of CPU in 300 ms", resting);
+    TLB_CHECK(on0 + on1 == 8 && on1 > 0, "after rest: %d chunks on the caller, %d on the worker",
+              on0, on1);
+}
+
 struct part_job {
     atomic_int hits[16];
     atomic_int bad;

@@ -443,6 +443,9 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     }
     set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
     const int pos0 = o->n_depth;
+    /* waiting for a turn (tlbench ab), this process's pool sleeps: its polling threads would
+     * take CPU from the other build's repetition */
+    if (o->turn) tlb_pool_rest(tlb_engine_pool(e));
     if (o->warmup > 0 && o->turn && o->turn(o->turn_ctx, 0) != 0) goto turn_fail;
     const int wp = np < WARMUP_PROMPT_MAX ? np : WARMUP_PROMPT_MAX;
     for (int w = 0; w < o->warmup; w++) {
@@ -469,6 +472,7 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     int have_load = 1;
     int64_t t_all = 0;
     for (int r = 0; r < reps; r++) {
+        if (o->turn) tlb_pool_rest(tlb_engine_pool(e));
         if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
         /* in this process's own turn (ab's other build waits): the memory's level of this
          * repetition's moment (~10 ms, untimed; the host's level moves within a row) */
