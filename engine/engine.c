@@ -273,6 +273,17 @@ static int matmul(struct tlb_engine *e, float *y, const float *x, const struct t
     return e->kernel->matmul(e->kstate, e->pool, y, x, w, m);
 }
 
+/* y[i] = X w[i]^T for matrices that read the same X: one call where the kernel takes them
+ * together (X prepared once, one dispatch), else one call each. */
+static int matmul_shared_x(struct tlb_engine *e, int n, float *const *y, const float *x,
+                           const struct tlb_tensor *const *w, int m) {
+    if (e->kernel->matmul_shared_x)
+        return e->kernel->matmul_shared_x(e->kstate, e->pool, y, x, w, n, m);
+    for (int i = 0; i < n; i++)
+        if (matmul(e, y[i], x, w[i], m) != 0) return -1;
+    return 0;
+}
+
 /* ---- attention: (token, KV head) groups split across the pool ---- */
 
 struct attn_job {
@@ -374,9 +385,9 @@ static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos
         for (int i = 0; i < n; i++)
             rmsnorm(e->xb + (size_t)i * dim, e->x + (size_t)i * dim, L->attn_norm, dim,
                     c->rms_eps);
-        if (matmul(e, e->q, e->xb, &L->wq, n) || matmul(e, e->k, e->xb, &L->wk, n) ||
-            matmul(e, e->v, e->xb, &L->wv, n))
-            return -1;
+        float *const qkv[] = {e->q, e->k, e->v};
+        const struct tlb_tensor *const wqkv[] = {&L->wq, &L->wk, &L->wv};
+        if (matmul_shared_x(e, 3, qkv, e->xb, wqkv, n)) return -1;
         for (int i = 0; i < n; i++) {
             const float *cs = e->rope_cos + (size_t)(pos + i) * hs2;
             const float *sn = e->rope_sin + (size_t)(pos + i) * hs2;
@@ -391,8 +402,9 @@ static int forward_chunk(struct tlb_engine *e, const int *tokens, int n, int pos
         for (int i = 0; i < n; i++)
             rmsnorm(e->xb + (size_t)i * dim, e->x + (size_t)i * dim, L->ffn_norm, dim,
                     c->rms_eps);
-        if (matmul(e, e->hb, e->xb, &L->w1, n) || matmul(e, e->hb2, e->xb, &L->w3, n))
-            return -1;
+        float *const h13[] = {e->hb, e->hb2};
+        const struct tlb_tensor *const w13[] = {&L->w1, &L->w3};
+        if (matmul_shared_x(e, 2, h13, e->xb, w13, n)) return -1;
         struct swiglu_job sj = {e->hb, e->hb2, (long)n * hidden, 0};
         sj.tasks = tlb_pool_chunk_count(sj.n, tlb_pool_size(e->pool), SWIGLU_TASKS_PER_THREAD,
                                         SWIGLU_MIN_TASK);

@@ -672,6 +672,7 @@ const struct tlb_kernel tlb_kernel_avx2 = {
     .init = avx2_init,
     .release = simd_release,
     .matmul = simd_matmul,
+    .matmul_shared_x = simd_matmul_shared_x,
     .version = avx2_version,
     .scratch_bytes = simd_scratch,
 };

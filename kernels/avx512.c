@@ -1251,6 +1251,7 @@ const struct tlb_kernel tlb_kernel_avx512 = {
     .init = avx512_init,
     .release = simd_release,
     .matmul = simd_matmul,
+    .matmul_shared_x = simd_matmul_shared_x,
     .version = avx512_version,
     .scratch_bytes = simd_scratch,
     .layout_for = avx512_layout,

@@ -52,7 +52,13 @@ struct tlb_kernel {
      * fastest in on this CPU. Every kernel reads ROWS; matmul gets another layout only when
      * this returned it. NULL: ROWS always. */
     enum tlb_layout (*layout_for)(enum tlb_type t, int64_t rows, int64_t cols);
+    /* (optional) y[i] = X w[i]^T for the n (1..TLB_SHARED_X_MAX) matrices that read the same
+     * X (m rows): X prepared once and one dispatch of all their rows, with results equal to n
+     * matmul calls. NULL: the engine makes the n calls. */
+    int (*matmul_shared_x)(void *state, struct tlb_pool *pool, float *const *y, const float *x,
+                           const struct tlb_tensor *const *w, int n, int m);
 };
+#define TLB_SHARED_X_MAX 3 /* q, k and v */
 
 /* The layout kernel k wants for w (ROWS when it has no layout_for). */
 static inline enum tlb_layout tlb_kernel_layout(const struct tlb_kernel *k, enum tlb_type t,

@@ -345,9 +345,19 @@ static void bf16_job(void *arg, int ith, int nth) {
 }
 #endif
 
-static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
-                       const struct tlb_tensor *w, int m) {
-    struct simd_state *s = state;
+/* The row split of job for w: its units of job->unit rows and their chunks for nth threads. */
+static void split_rows(struct job *job, const struct tlb_tensor *w, int nth) {
+    job->w = w;
+    job->units = (long)((w->rows + job->unit - 1) / job->unit);
+    const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job->unit;
+    job->n_chunks = tlb_kernel_chunk_count(job->units, unit_bytes, nth);
+}
+
+/* Sets up *out for y = x w^T (m rows): the path w takes, its row split and X prepared as that
+ * path reads it (quantized, paired or rounded to bf16, in s's scratch). 0, or -1 with a
+ * message. */
+static int prepare_job(struct simd_state *s, struct tlb_pool *pool, struct job *out, float *y,
+                       const float *x, const struct tlb_tensor *w, int m) {
     struct job job = {.y = y, .x = x, .w = w, .m = m, .vnni = s->vnni, .vbmi = s->vbmi};
     const int nth = tlb_pool_size(pool);
     const int quant = tlb_type_traits(w->type)->is_quantized;
@@ -368,9 +378,7 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
     }
     job.packed = quant && s->vnni && (m >= PACK_MIN_M || r16);
     job.unit = panels ? TLB_PANEL_ROWS : job.packed || (!quant && m > FMR) ? 2 * VL : QNR;
-    job.units = (long)((w->rows + job.unit - 1) / job.unit);
-    const size_t unit_bytes = tlb_type_row_bytes(w->type, w->cols) * (size_t)job.unit;
-    job.n_chunks = tlb_kernel_chunk_count(job.units, unit_bytes, nth);
+    split_rows(&job, w, nth);
     if ((job.packed || (!quant && m > FMR)) && nth > s->n_tiles) {
         float *t = tlb_alloc_aligned((size_t)nth * TILE_BYTES, KNAME " tiles");
         if (!t) return -1;
@@ -420,7 +428,53 @@ static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float
             tlb_pool_run(pool, quantize_job, &job);
     }
     job.tiles = s->tiles;
+    *out = job;
+    return 0;
+}
+
+static int simd_matmul(void *state, struct tlb_pool *pool, float *y, const float *x,
+                       const struct tlb_tensor *w, int m) {
+    struct job job;
+    if (prepare_job(state, pool, &job, y, x, w, m) != 0) return -1;
     tlb_pool_run_chunks(pool, job.n_chunks, matmul_chunk, &job);
+    return 0;
+}
+
+/* Matrices that read the same X (q, k and v; the two FFN inputs) in one dispatch: X prepared
+ * once, the matrices' chunks claimed one after the other as one job's. */
+struct shared_x_job {
+    struct job jobs[TLB_SHARED_X_MAX];
+    long first[TLB_SHARED_X_MAX + 1]; /* jobs[i] has chunks [first[i], first[i + 1]) */
+    int n;
+};
+
+static void shared_x_chunk(void *arg, long chunk, int thread) {
+    struct shared_x_job *sj = arg;
+    int i = 0;
+    while (i + 1 < sj->n && chunk >= sj->first[i + 1]) i++;
+    matmul_chunk(&sj->jobs[i], chunk - sj->first[i], thread);
+}
+
+static int simd_matmul_shared_x(void *state, struct tlb_pool *pool, float *const *y,
+                                const float *x, const struct tlb_tensor *const *w, int n, int m) {
+    int same = n >= 1 && n <= TLB_SHARED_X_MAX;
+    for (int i = 1; same && i < n; i++) /* one path and one prepared X for all */
+        same = w[i]->type == w[0]->type && w[i]->layout == w[0]->layout &&
+               w[i]->cols == w[0]->cols;
+    if (!same) {
+        for (int i = 0; i < n; i++)
+            if (simd_matmul(state, pool, y[i], x, w[i], m) != 0) return -1;
+        return 0;
+    }
+    struct shared_x_job sj = {.n = n};
+    if (prepare_job(state, pool, &sj.jobs[0], y[0], x, w[0], m) != 0) return -1;
+    for (int i = 1; i < n; i++) {
+        sj.jobs[i] = sj.jobs[0];
+        sj.jobs[i].y = y[i];
+        split_rows(&sj.jobs[i], w[i], tlb_pool_size(pool));
+    }
+    for (int i = 0; i < n; i++) sj.first[i + 1] = sj.first[i] + sj.jobs[i].n_chunks;
+    tlb_pool_run_chunks(pool, sj.first[n], shared_x_chunk, &sj);
     return 0;
 }
 

@@ -644,4 +644,90 @@ TLB_TEST(kernels_scratch_growth) {
     TLB_CHECK(tested > 0, "no kernel tested");
 }
 
+/* The n matrices of ps in the layout kernel kn asks for, rewritten in place as the engine
+ * gives them; 0, or -1 when a conversion fails. */
+static int to_kernel_layout(const struct tlb_kernel *kn, struct problem *ps, int n) {
+    for (int i = 0; i < n; i++) {
+        struct problem *p = &ps[i];
+        p->tensor.layout = tlb_kernel_layout(kn, p->t, p->n, p->k);
+        if (p->tensor.layout != TLB_LAYOUT_ROWS &&
+            tlb_layout_convert(p->w, p->t, p->n, p->k, TLB_LAYOUT_ROWS, p->tensor.layout) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* One shared-X call against n separate matmul calls on the same X: byte for byte equal (every
+ * row written: the outputs start as NaN). On failure writes why to msg and returns 0. */
+static int shared_x_case(const struct tlb_kernel *kn, void *st, struct tlb_pool *pool,
+                         const enum tlb_type *types, const int *rows, int n, int k, int m,
+                         char *msg, size_t len) {
+    struct problem ps[TLB_SHARED_X_MAX];
+    float *sep[TLB_SHARED_X_MAX] = {0}, *sh[TLB_SHARED_X_MAX] = {0};
+    const struct tlb_tensor *w[TLB_SHARED_X_MAX];
+    int made = 0, ok = 0;
+    for (; made < n; made++) {
+        if (problem_make(&ps[made], types[made], rows[made], k, m) != 0) break;
+        const size_t cells = (size_t)rows[made] * (size_t)m;
+        sep[made] = malloc(cells * sizeof(float));
+        sh[made] = malloc(cells * sizeof(float));
+        if (!sep[made] || !sh[made]) break;
+        for (size_t c = 0; c < cells; c++) sep[made][c] = sh[made][c] = NAN;
+        w[made] = &ps[made].tensor;
+    }
+    snprintf(msg, len, "%s %s..%s k=%d m=%d t=%d", kn->name, tlb_type_traits(types[0])->name,
+             tlb_type_traits(types[n - 1])->name, k, m, tlb_pool_size(pool));
+    if (made < n || to_kernel_layout(kn, ps, n) != 0) {
+        snprintf(msg + strlen(msg), len - strlen(msg), ": set-up failed");
+    } else {
+        int rc = 0;
+        for (int i = 0; i < n && rc == 0; i++) rc = kn->matmul(st, pool, sep[i], ps[0].x, w[i], m);
+        if (rc == 0) rc = kn->matmul_shared_x(st, pool, sh, ps[0].x, w, n, m);
+        ok = rc == 0;
+        for (int i = 0; i < n && ok; i++)
+            ok = !memcmp(sep[i], sh[i], (size_t)rows[i] * (size_t)m * sizeof(float));
+        if (!ok)
+            snprintf(msg + strlen(msg), len - strlen(msg), rc ? ": a call failed"
+                                                              : ": outputs differ from separate calls");
+    }
+    for (int i = 0; i < made && i < n; i++) problem_free(&ps[i]);
+    for (int i = 0; i < n; i++) {
+        free(sep[i]);
+        free(sh[i]);
+    }
+    return ok;
+}
+
+/* Kernels that take the matrices reading one X together (q/k/v, w1/w3) give what separate
+ * calls give, byte for byte: decode, short and packed prefill, every type, 2 threads, and a
+ * mix of types (each then runs alone). */
+TLB_TEST(kernels_shared_x_equals_separate) {
+    static const enum tlb_type types[] = {TLB_TYPE_F32, TLB_TYPE_F16, TLB_TYPE_BF16,
+                                          TLB_TYPE_Q8_0, TLB_TYPE_Q4_0};
+    static const int rows[] = {96, 32, 48}, ms[] = {1, 4, 33};
+    int tested = 0;
+    for (int i = 0; i < tlb_kernel_count(); i++) {
+        const struct tlb_kernel *kn = tlb_kernel_at(i);
+        char why[256], msg[300];
+        if (!kn->matmul_shared_x || (kn->probe && kn->probe(why, sizeof why) != 0)) continue;
+        struct tlb_pool *pool = tlb_pool_create(2);
+        void *st = NULL;
+        TLB_CHECK(pool && (!kn->init || kn->init(&st, pool) == 0), "%s: no pool or state", kn->name);
+        int good = 1;
+        for (size_t t = 0; t < TLB_ARRAY_LEN(types) && good; t++)
+            for (size_t mi = 0; mi < TLB_ARRAY_LEN(ms) && good; mi++) {
+                const enum tlb_type same[] = {types[t], types[t], types[t]};
+                good = shared_x_case(kn, st, pool, same, rows, 3, 256, ms[mi], msg, sizeof msg) &&
+                       shared_x_case(kn, st, pool, same, rows, 2, 2048 + 64, ms[mi], msg, sizeof msg);
+            }
+        const enum tlb_type mixed[] = {TLB_TYPE_Q8_0, TLB_TYPE_Q8_0, TLB_TYPE_Q4_0};
+        if (good) good = shared_x_case(kn, st, pool, mixed, rows, 3, 256, 1, msg, sizeof msg);
+        if (kn->release) kn->release(st);
+        tlb_pool_free(pool);
+        TLB_CHECK(good, "%s", msg);
+        tested++;
+    }
+    TLB_CHECK(tested > 0, "no kernel takes matrices sharing X here");
+}
+
 TLB_TEST_MAIN()
