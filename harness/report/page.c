@@ -676,19 +676,24 @@ static void busy_text(const struct tlb_rep_row *a, const struct eng_round *ra, i
     spread_text(v, k, buf, bn);
 }
 
-/* tlbench (a) / other (b), each engine's fastest decode repetition over all its rounds (or
- * its row's repetitions), "1.10 (26.7 / 24.2)"; "-" when either has none. On a host whose
- * memory moves between levels within a row, a round's ratio compares whichever levels the
- * engines met; their fastest repetitions both ran at the best level the run saw. */
+/* An engine's fastest decode repetition: over its n rounds, or its row's when not in rounds
+ * (n < 2); NAN when none. */
+static double engine_fastest(const struct tlb_rep_row *r, const struct eng_round *rd, int n) {
+    if (n < 2) return fastest_tg(r->table, r->table_row);
+    double best = NAN;
+    for (int i = 0; i < n; i++)
+        if (isfinite(rd[i].tg_best) && !(rd[i].tg_best <= best)) best = rd[i].tg_best;
+    return best;
+}
+
+/* tlbench (a) / other (b), each engine's fastest decode repetition, "1.10 (26.7 / 24.2)"; "-"
+ * when either has none. On a host whose memory moves between levels within a row, a round's
+ * ratio compares whichever levels the engines met; their fastest repetitions both ran at the
+ * best level the run saw. */
 static void fastest_text(const struct tlb_rep_row *a, const struct eng_round *ra, int na,
                          const struct tlb_rep_row *b, const struct eng_round *rb, int nb,
                          char *buf, size_t bn) {
-    double fa = na >= 2 ? NAN : fastest_tg(a->table, a->table_row);
-    double fb = nb >= 2 ? NAN : fastest_tg(b->table, b->table_row);
-    for (int i = 0; na >= 2 && i < na; i++)
-        if (isfinite(ra[i].tg_best) && !(ra[i].tg_best <= fa)) fa = ra[i].tg_best;
-    for (int i = 0; nb >= 2 && i < nb; i++)
-        if (isfinite(rb[i].tg_best) && !(rb[i].tg_best <= fb)) fb = rb[i].tg_best;
+    const double fa = engine_fastest(a, ra, na), fb = engine_fastest(b, rb, nb);
     if (!isfinite(fa) || !isfinite(fb) || fb <= 0) {
         snprintf(buf, bn, "-");
         return;

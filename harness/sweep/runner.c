@@ -140,29 +140,12 @@ static struct tlb_span *decode_spans(const struct tlb_model *m, int *n) {
     return sp;
 }
 
-/* The memory's level (mem_bw_gbps) over the matrices every decode step reads: resident and
- * the run's own, so reading them allocates nothing and the row's peak RSS stays the run's.
- * NAN when they hold less than the probe's lead and 4 pieces (4 x the LLC and 32 MiB: 160 MiB
- * on the dev VM; the tiny test models). */
-static double weights_level(const struct tlb_model *m, struct tlb_pool *pool) {
-    int n = 0;
-    struct tlb_span *sp = decode_spans(m, &n);
-    if (!sp) return NAN;
-    const double gbps = tlb_probe_mem_level(pool, sp, n);
-    free(sp);
-    return gbps;
-}
-
-/* The bytes one decode step at position pos reads: its matrices and the KV cache rows its
- * attention reads (positions 0..pos). 0 when out of memory. */
-static double decode_step_bytes(const struct tlb_model *m, enum tlb_type kv_type, int pos) {
-    int n = 0;
-    struct tlb_span *sp = decode_spans(m, &n);
-    if (!sp) return 0;
-    double b = (double)tlb_kv_bytes_for(&m->cfg, kv_type, pos + 1);
-    for (int i = 0; i < n; i++) b += (double)sp[i].len;
-    free(sp);
-    return b;
+/* The memory's level (mem_bw_gbps) over the matrices every decode step reads (spans, from
+ * decode_spans): resident and the run's own, so reading them allocates nothing and the row's
+ * peak RSS stays the run's. NAN when they hold less than the probe's lead and 4 pieces (4 x the
+ * LLC and 32 MiB: 160 MiB on the dev VM; the tiny test models) or spans is NULL. */
+static double weights_level(const struct tlb_span *sp, int n, struct tlb_pool *pool) {
+    return sp ? tlb_probe_mem_level(pool, sp, n) : NAN;
 }
 
 double tlb_runner_busy(const struct tlb_cpuload_sample *a, const struct tlb_cpuload_sample *b,
@@ -236,33 +219,33 @@ int tlb_runner_power_cells(struct tlb_row *row, struct tlb_monitor *mon, const d
     return rc ? -1 : 0;
 }
 
-/* tg_gbps and tg_pct_mem_bw: decode's bytes per second (one step at the decode phase's
- * middle position pos, times each repetition's tokens/s) and, for repetitions with a memory
- * level measured just before them, that as a share of it; medians over the repetitions. */
+/* tg_gbps and tg_pct_mem_bw: the bytes a decode step reads (the n matrices of sp and the KV
+ * rows of positions 0..pos) times the median tokens/s, and each repetition's such rate over
+ * the memory's level measured just before it, median over the repetitions that have one. */
 static int decode_traffic_cells(struct tlb_row *row, const struct tlb_model *m,
-                                enum tlb_type kv_type, int pos, const double *tg_ts,
-                                const double *level, size_t reps) {
-    const double bytes = decode_step_bytes(m, kv_type, pos);
-    double *g = NULL, *pct = NULL;
+                                const struct tlb_span *sp, int n, enum tlb_type kv_type, int pos,
+                                const double *tg_ts, const double *level, size_t reps) {
+    if (!sp || reps == 0) return 0;
+    double bytes = (double)tlb_kv_bytes_for(&m->cfg, kv_type, pos + 1);
+    for (int i = 0; i < n; i++) bytes += (double)sp[i].len;
+    double *pct = tlb_calloc(reps, sizeof *pct, "samples");
+    if (!pct) return -1;
     int rc = 0;
     size_t np = 0;
-    if (bytes <= 0 || reps == 0) return 0;
-    g = tlb_calloc(reps, sizeof *g, "samples");
-    pct = tlb_calloc(reps, sizeof *pct, "samples");
-    if (!g || !pct) {
-        free(g);
-        free(pct);
-        return -1;
-    }
-    for (size_t r = 0; r < reps; r++) {
-        g[r] = tg_ts[r] * bytes * 1e-9;
-        if (isfinite(level[r]) && level[r] > 0) pct[np++] = 100.0 * g[r] / level[r];
-    }
-    set_d(row, "tg_gbps", tlb_stat_median(g, reps), &rc);
+    for (size_t r = 0; r < reps; r++)
+        if (isfinite(level[r]) && level[r] > 0) pct[np++] = 100.0 * tg_ts[r] * bytes * 1e-9 / level[r];
+    set_d(row, "tg_gbps", tlb_stat_median(tg_ts, reps) * bytes * 1e-9, &rc);
     if (np) set_d(row, "tg_pct_mem_bw", tlb_stat_median(pct, np), &rc);
-    free(g);
     free(pct);
     return rc ? -1 : 0;
+}
+
+/* Wait for this process's turn k (tlbench ab; none without turns), its pool asleep meanwhile:
+ * polling threads would take CPU from the other build's repetition. 0, or -1: no more turns. */
+static int take_turn(const struct tlb_run_opts *o, struct tlb_engine *e, int k) {
+    if (!o->turn) return 0;
+    tlb_pool_rest(tlb_engine_pool(e));
+    return o->turn(o->turn_ctx, k);
 }
 
 /* ---- the run ---- */
@@ -366,6 +349,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     float *logits = NULL;
     double *pp_ms = NULL, *pp_ts = NULL, *tg_ts = NULL, *all_ts = NULL, *ttft = NULL;
     double *tok_ms = NULL, *pp_j = NULL, *tg_j = NULL, *level = NULL;
+    struct tlb_span *spans = NULL; /* the matrices a decode step reads (NULL: none known) */
+    int n_spans = 0;
     struct tlb_engine *e = NULL;
     struct tlb_monitor *mon = NULL;
     struct tlb_counters *ctr = NULL;
@@ -442,11 +427,9 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         goto done;
     }
     set_s(row, "kernel_version", tlb_engine_kernel_version(e), &rc);
+    spans = decode_spans(m, &n_spans); /* once: read before every repetition, summed after */
     const int pos0 = o->n_depth;
-    /* waiting for a turn (tlbench ab), this process's pool sleeps: its polling threads would
-     * take CPU from the other build's repetition */
-    if (o->turn) tlb_pool_rest(tlb_engine_pool(e));
-    if (o->warmup > 0 && o->turn && o->turn(o->turn_ctx, 0) != 0) goto turn_fail;
+    if (o->warmup > 0 && take_turn(o, e, 0) != 0) goto turn_fail;
     const int wp = np < WARMUP_PROMPT_MAX ? np : WARMUP_PROMPT_MAX;
     for (int w = 0; w < o->warmup; w++) {
         if (tlb_engine_forward(e, prompt, wp, pos0, logits, 0) != 0) goto fwd_fail;
@@ -472,11 +455,10 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
     int have_load = 1;
     int64_t t_all = 0;
     for (int r = 0; r < reps; r++) {
-        if (o->turn) tlb_pool_rest(tlb_engine_pool(e));
-        if (o->turn && o->turn(o->turn_ctx, r + 1) != 0) goto turn_fail;
+        if (take_turn(o, e, r + 1) != 0) goto turn_fail;
         /* in this process's own turn (ab's other build waits): the memory's level of this
-         * repetition's moment (~10 ms, untimed; the host's level moves within a row) */
-        level[r] = weights_level(m, tlb_engine_pool(e));
+         * repetition's moment (untimed; the host's level moves within a row) */
+        level[r] = weights_level(spans, n_spans, tlb_engine_pool(e));
         if (r == 0) {
             set_d(row, "mem_bw_gbps", level[0], &rc);
             if (o->n_threads > 1)
@@ -552,8 +534,8 @@ enum tlb_status tlb_runner_run(const struct tlb_model *m, const struct tlb_run_o
         set_d(row, "tg_ms_p50", tlb_stat_percentile(tok_ms, n_tok_lat, 50), &rc);
         set_d(row, "tg_ms_p90", tlb_stat_percentile(tok_ms, n_tok_lat, 90), &rc);
         set_d(row, "tg_ms_p99", tlb_stat_percentile(tok_ms, n_tok_lat, 99), &rc);
-        rc |= decode_traffic_cells(row, m, o->kv_type, pos0 + np + ng / 2, tg_ts, level,
-                                   (size_t)reps);
+        rc |= decode_traffic_cells(row, m, spans, n_spans, o->kv_type, pos0 + np + ng / 2, tg_ts,
+                                   level, (size_t)reps);
     }
     set_d(row, "avg_ts", tlb_stat_mean(all_ts, (size_t)reps), &rc);
     set_d(row, "stddev_ts", tlb_stat_stddev(all_ts, (size_t)reps), &rc);
@@ -620,6 +602,7 @@ done:
     free(pp_j);
     free(tg_j);
     free(level);
+    free(spans);
     free(tok_ms);
 finish_status:
     tlb_row_set_str(row, "status", tlb_status_name(st));
