@@ -64,20 +64,30 @@ if [ "$n_iv" -eq 2 ] && ! grep -E ' tg_ts ' "$tmp/cmp" | grep -q 'too few'; then
 else fail ab_compare_pairs "$(grep tg_ts "$tmp/cmp" | head -2)"; fi
 
 # on 2 threads the build waiting for its turn lets its pool sleep: the other's repetitions
-# find both cores free (core_share, measured at the start of each side's turn, at least 0.75
-# in every row; a waiting pool that polled took one of the two cores: 0.50)
+# find the cores a lone sweep finds (core_share, measured at the start of each side's turn:
+# the mean of the 6 ab rows at least 0.8 x that of a plain sweep run just before). A waiting
+# pool that polled took one of the two cores in half the rows or more (0.50 against 1.00:
+# mean 0.75 at best; measured 0.56-0.67 in 3 runs); with the rest the mean was 0.88-1.00 in 4
+# runs (single rows dip to 0.50 when the host runs both vCPUs on one core). When the
+# lone sweep itself did not get two cores (the host ran both vCPUs on one core: 0.50), there
+# is nothing to tell apart, and the test says so.
 if [ "$(nproc)" -ge 2 ]; then
     S2=(--profile none --model synthetic:tiny --quant q8_0 --kernel tiled -t 2 -p 8 -n 8 -r 3
         --ctx 0 --no-accuracy --power none)
-    "$T" ab -o "$tmp/t2" --min-rounds 2 --max-rounds 2 "$T" "$T" -- "${S2[@]}" >"$tmp/out" 2>"$tmp/err"
-    shares=$(python3 - "$tmp/t2/base.csv" "$tmp/t2/new.csv" <<'PY' 2>/dev/null
+    "$T" sweep "${S2[@]}" -o "$tmp/lone.csv" >/dev/null 2>"$tmp/err"
+    "$T" ab -o "$tmp/t2" --min-rounds 3 --max-rounds 3 "$T" "$T" -- "${S2[@]}" >"$tmp/out" 2>>"$tmp/err"
+    shares=$(python3 - "$tmp/lone.csv" "$tmp/t2/base.csv" "$tmp/t2/new.csv" <<'PY' 2>/dev/null
 import csv, sys
 print(" ".join(r["core_share"] for f in sys.argv[1:] for r in csv.DictReader(open(f, newline=""))))
 PY
 )
-    if [ -n "$shares" ] && awk -v s="$shares" 'BEGIN { n = split(s, v, " "); for (i = 1; i <= n; i++)
-           if (v[i] == "" || v[i] < 0.75) exit 1; exit !(n == 4) }'; then ok "ab_waiting_pool_sleeps ($shares)"
-    else fail ab_waiting_pool_sleeps "core_share of the rows: '$shares' (want 4 rows, each at least 0.75): $(tail -2 "$tmp/err")"; fi
+    lone=${shares%% *}
+    if [ -n "$lone" ] && awk -v l="$lone" 'BEGIN { exit !(l < 0.75) }'; then
+        echo "skip ab_waiting_pool_sleeps: a lone 2-thread sweep got core_share $lone (one core for both threads on this host just now)"
+    elif [ -n "$shares" ] && awk -v s="$shares" 'BEGIN { n = split(s, v, " "); if (n != 7) exit 1
+           for (i = 2; i <= n; i++) m += v[i] / (n - 1); exit !(m >= 0.8 * v[1]) }'; then
+        ok "ab_waiting_pool_sleeps (lone, then ab: $shares)"
+    else fail ab_waiting_pool_sleeps "core_share of a lone sweep, then of the ab rows: '$shares' (want 1 + 6 rows, their mean at least 0.8 x the first): $(tail -2 "$tmp/err")"; fi
 else
     echo "skip ab_waiting_pool_sleeps: one CPU here (nproc), so 2 threads share it anyway"
 fi

@@ -13,6 +13,11 @@
 
 #define MAX_CHUNKS 4096
 
+static void sleep_ns(long long ns) {
+    const struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    nanosleep(&ts, NULL);
+}
+
 struct count_job {
     atomic_int hits[MAX_CHUNKS];
     atomic_int bad_thread;
@@ -76,9 +81,7 @@ TLB_TEST(pool_after_idle) {
     char msg[200] = "";
     int rc = check_jobs(pool, 64, 10, msg, sizeof msg);
     if (rc == 0) {
-        const long long ns = TLB_POOL_SPIN_NS + 200 * 1000 * 1000; /* past the polling */
-        const struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-        nanosleep(&ts, NULL);
+        sleep_ns(TLB_POOL_SPIN_NS + 200 * 1000 * 1000); /* past the polling */
         rc = check_jobs(pool, 64, 10, msg, sizeof msg);
     }
     tlb_pool_free(pool);
@@ -96,9 +99,7 @@ static void slow_chunk(void *arg, long chunk, int thread) {
     struct slow_job *j = arg;
     int no = 0;
     if (thread != 0 && atomic_compare_exchange_strong(&j->slow_taken, &no, 1)) {
-        const long long ns = TLB_POOL_SPIN_NS + 200 * 1000 * 1000;
-        const struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-        nanosleep(&ts, NULL);
+        sleep_ns(TLB_POOL_SPIN_NS + 200 * 1000 * 1000);
     } else { /* 100 us of work, so that the worker claims a chunk before the caller is done */
         const int64_t t0 = tlb_now_ns();
         while (tlb_now_ns() - t0 < 100 * 1000) {
@@ -127,9 +128,8 @@ TLB_TEST(pool_caller_waits_for_slow_chunk) {
 /* CPU time this process used over the next ms milliseconds of the caller sleeping. */
 static double cpu_ms_while_sleeping(int ms) {
     struct timespec a, b;
-    const struct timespec ts = {0, (long)ms * 1000000L};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-    nanosleep(&ts, NULL);
+    sleep_ns((long long)ms * 1000000);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
     return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 }
@@ -141,8 +141,7 @@ struct who_job {
 static void who_chunk(void *arg, long chunk, int thread) {
     struct who_job *j = arg;
     (void)chunk;
-    const struct timespec ts = {0, 5 * 1000000L}; /* long enough for both threads to claim */
-    nanosleep(&ts, NULL);
+    sleep_ns(5 * 1000000); /* long enough for both threads to claim */
     atomic_fetch_add(&j->ran_on[thread], 1);
 }
 
