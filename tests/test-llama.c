@@ -431,36 +431,46 @@ TLB_TEST(sweep_with_both_engines) {
     TLB_CHECK(side, "report exit %d; summary.md lacks the engines table", rc);
 }
 
-/* Interleaved rounds (sweep --rounds): both engines measured in every round, and report's
- * ratio taken within each round. */
+/* Interleaved rounds (sweep --rounds): both engines measured in every round, each
+ * configuration's two rows back to back with the engine going first alternating (ABBA), and
+ * report's ratio taken within each round. */
 TLB_TEST(rounds_and_report) {
     TLB_CHECK(setup() == 0, "setup");
     char out[700], rep[700], md[800];
     snprintf(out, sizeof out, "%s/rounds.csv", tmp);
     snprintf(rep, sizeof rep, "%s/rounds-report", tmp);
     int rc = run(tlb_cmd_sweep, "sweep", "--profile", "none", "--engine", "tlbench,llama.cpp",
-                 "--model", "synthetic:tiny", "--quant", "q8_0", "--kernel", "tiled", "-t", "1",
+                 "--model", "synthetic:tiny", "--quant", "q8_0", "--kernel", "tiled", "-t", "1,2",
                  "-p", "8", "-n", "4", "-r", "3", "--kv-type", "f16", "--gguf-dir", gguf_dir(),
                  "--power", "none", "--no-accuracy", "--rounds", "2", "-o", out, NULL);
     struct tlb_table *t = NULL;
     TLB_CHECK(rc == 0 && tlb_csv_read(out, &t) == 0, "sweep exit %d", rc);
     int rounds[3] = {0, 0, 0};
+    char order[160] = "";
     for (size_t r = 0; r < t->n_rows; r++) {
         int k = atoi(cell(t, r, "round"));
         if (k >= 1 && k <= 2 && !strcmp(tlb_table_engine(t, r), "llama.cpp") &&
             !strcmp(cell(t, r, "status"), "ok"))
             rounds[k]++;
+        size_t l = strlen(order);
+        snprintf(order + l, sizeof order - l, "%s%c%s", l ? " " : "",
+                 tlb_table_engine(t, r)[0], cell(t, r, "n_threads"));
     }
     size_t n_rows = t->n_rows;
     tlb_table_free(t);
-    TLB_CHECK(n_rows == 4 && rounds[1] == 1 && rounds[2] == 1,
-              "%zu rows, llama.cpp rows in rounds 1/2: %d/%d (want 4 rows, one each)", n_rows,
+    TLB_CHECK(n_rows == 8 && rounds[1] == 2 && rounds[2] == 2,
+              "%zu rows, llama.cpp rows in rounds 1/2: %d/%d (want 8 rows, two each)", n_rows,
               rounds[1], rounds[2]);
+    /* t = tlbench, l = llama.cpp, with the thread count */
+    TLB_CHECK(!strcmp(order, "t1 l1 l2 t2 l1 t1 t2 l2"),
+              "row order '%s', want 't1 l1 l2 t2 l1 t1 t2 l2'", order);
     rc = run(tlb_cmd_report, "report", out, "-o", rep, NULL);
     snprintf(md, sizeof md, "%s/summary.md", rep);
     size_t n;
     char *text = rc == 0 ? slurp(md, &n) : NULL;
-    int per_round = text && strstr(text, "| q8\\_0 | 1 | tiled |") && strstr(text, ", 2 rounds |");
+    int per_round = text && strstr(text, "| q8\\_0 | 1 | tiled |") &&
+                    strstr(text, "| q8\\_0 | 2 | tiled |") &&
+                    strstr(text, ", 2 rounds |");
     free(text);
     TLB_CHECK(per_round, "report exit %d; the engines table must give ratios over 2 rounds", rc);
 }

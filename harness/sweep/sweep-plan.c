@@ -134,6 +134,61 @@ static void expand_rounds(struct tlb_plan *p, int rounds) {
     p->n = total;
 }
 
+/* The same configuration on another engine: the pair the report's per-round ratio divides. */
+static int same_config(const struct tlb_plan_item *a, const struct tlb_plan_item *b) {
+    return a->kv_type == b->kv_type && a->n_depth == b->n_depth &&
+           a->n_threads == b->n_threads && a->n_prompt == b->n_prompt && a->n_gen == b->n_gen;
+}
+
+/* With llama.cpp in a (model, weight type, round) block: each configuration's rows of the
+ * two engines back to back, and which engine goes first alternating from configuration to
+ * configuration and round to round (tlbench, llama.cpp | llama.cpp, tlbench | ...). On a VM
+ * whose memory level the host changes every few seconds to minutes, rows a minute apart met
+ * different levels (the first 6-round run: 2-thread f16 rounds 2-4 had tlbench at 16 tokens/s
+ * and llama.cpp at 23); adjacent rows share more of it, and the alternation leaves neither
+ * engine always second after a change. tlbench's own items keep their order. Returns 0 or -1
+ * (out of memory, printed). */
+static int pair_engines(struct tlb_plan *p) {
+    struct tlb_plan_item *tmp = NULL;
+    unsigned char *used = NULL;
+    if (p->n > 0 && (!(tmp = tlb_calloc((size_t)p->n, sizeof *tmp, "sweep plan")) ||
+                     !(used = tlb_calloc((size_t)p->n, 1, "sweep plan")))) {
+        free(tmp);
+        return -1;
+    }
+    for (int i = 0, end; i < p->n; i = end) {
+        const struct tlb_plan_item *f = &p->items[i];
+        int both = 0;
+        for (end = i; end < p->n && p->items[end].model == f->model &&
+                      p->items[end].wtype == f->wtype && p->items[end].round == f->round;
+             end++)
+            both |= p->items[end].engine == TLB_ENGINE_ID_LLAMA_CPP ? 2 : 1;
+        if (both != 3) continue;
+        int n = 0, slot = 0, round = f->round > 0 ? f->round : 1;
+        for (int j = i; j < end; j++) {
+            if (used[j]) continue;
+            /* tlbench first in odd slots of odd rounds and even slots of even ones */
+            enum tlb_engine_id order[2] = {TLB_ENGINE_ID_TLBENCH, TLB_ENGINE_ID_LLAMA_CPP};
+            if ((round + slot++) % 2 == 0) {
+                order[0] = TLB_ENGINE_ID_LLAMA_CPP;
+                order[1] = TLB_ENGINE_ID_TLBENCH;
+            }
+            const struct tlb_plan_item key = p->items[j];
+            for (int e = 0; e < 2; e++)
+                for (int k = j; k < end; k++)
+                    if (!used[k] && p->items[k].engine == order[e] &&
+                        same_config(&p->items[k], &key)) {
+                        tmp[n++] = p->items[k];
+                        used[k] = 1;
+                    }
+        }
+        memcpy(p->items + i, tmp, (size_t)n * sizeof *tmp);
+    }
+    free(tmp);
+    free(used);
+    return 0;
+}
+
 static int has_engine(const struct tlb_sweep_spec *s, enum tlb_engine_id e) {
     for (int i = 0; i < s->n_engines; i++)
         if (s->engines[i] == e) return 1;
@@ -368,6 +423,10 @@ int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p) {
         }
     }
     if (rounds > 1) expand_rounds(p, rounds);
+    if (llama && pair_engines(p) != 0) {
+        tlb_plan_free(p);
+        return -1;
+    }
     return 0;
 }
 

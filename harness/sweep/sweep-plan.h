@@ -125,9 +125,11 @@ struct tlb_plan {
  * e.g. unsupported, only in round 1). Kernels that cannot run a weight
  * type here, and configurations whose context exceeds a built-in model's maximum, get
  * pre_status UNSUPPORTED with the reason. With llama.cpp among the engines, each (model,
- * weight type) group ends with its llama.cpp items: one per KV type x depth x threads (the
- * kernel list is tlbench's), after llama-bench was found and probed (llama-bench.h); what it
- * cannot express is UNSUPPORTED with the reason. Returns 0 or -1 (error printed). */
+ * weight type) group also has llama.cpp items: one per KV type x depth x threads (the kernel
+ * list is tlbench's), after llama-bench was found and probed (llama-bench.h); what it cannot
+ * express is UNSUPPORTED with the reason. Each configuration's items of the two engines then
+ * run back to back, the engine going first alternating from configuration to configuration
+ * and round to round. Returns 0 or -1 (error printed). */
 int tlb_plan_build(const struct tlb_sweep_spec *s, struct tlb_plan *p);
 void tlb_plan_free(struct tlb_plan *p);
 
