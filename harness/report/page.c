@@ -727,12 +727,13 @@ static void level_text(double other, double own, char *buf, size_t bn) {
  * weights, threads and phases, measured by one sweep with one set of sensors. */
 static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
     int rc = 0;
-    char t[2400];
+    char t[2600];
     snprintf(t, sizeof t, "Each engine ran the same model and weight type with the same threads, "
              "%lld prompt tokens and %lld generated tokens, in the same sweep, measured by the "
              "same sensors. Tokens/s are medians over the repetitions; ratio = tlbench / other "
              "engine. From a sweep in rounds (--rounds: every configuration of a weight type "
-             "measured once per round, the rounds in turn) each cell is the median over the "
+             "measured once per round, the rounds in turn, each configuration's two rows back "
+             "to back) each cell is the median over the "
              "rounds with its range, and the ratio is taken within each round, leaving out "
              "rounds in which either engine's threads shared cores (core_share below 0.75, "
              "measured for both just before they ran) or the two engines met memory levels "

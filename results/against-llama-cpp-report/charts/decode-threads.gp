@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:13.9156]
+set yrange [0:15.8628]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:28.944]
+set yrange [0:27.0954]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:33.477]
+set yrange [0:32.8618]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -64,7 +64,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:60.186]
+set yrange [0:48.6146]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -77,7 +77,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:99.4675]
+set yrange [0:83.5586]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -113,7 +113,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:13.9156]
+set yrange [0:15.8628]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -126,7 +126,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:28.944]
+set yrange [0:27.0954]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,7 +139,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:33.477]
+set yrange [0:32.8618]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -152,7 +152,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:60.186]
+set yrange [0:48.6146]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -165,7 +165,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:99.4675]
+set yrange [0:83.5586]
 set xlabel 'threads'
 set ylabel ''
 set key top left

@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:110.349]
+set yrange [0:104.185]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -38,7 +38,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:110.417]
+set yrange [0:106.798]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,7 +51,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:196.092]
+set yrange [0:196.577]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -64,7 +64,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:287.457]
+set yrange [0:287.919]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -77,7 +77,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:296.438]
+set yrange [0:299.913]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -113,7 +113,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:110.349]
+set yrange [0:104.185]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -126,7 +126,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:110.417]
+set yrange [0:106.798]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,7 +139,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:196.092]
+set yrange [0:196.577]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -152,7 +152,7 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:287.457]
+set yrange [0:287.919]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -165,7 +165,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:296.438]
+set yrange [0:299.913]
 set xlabel 'threads'
 set ylabel ''
 set key top left
