@@ -226,15 +226,15 @@ static int decode_traffic_cells(struct tlb_row *row, const struct tlb_model *m,
                                 const struct tlb_span *sp, int n, enum tlb_type kv_type, int pos,
                                 const double *tg_ts, const double *level, size_t reps) {
     if (!sp || reps == 0) return 0;
-    double bytes = (double)tlb_kv_bytes_for(&m->cfg, kv_type, pos + 1);
-    for (int i = 0; i < n; i++) bytes += (double)sp[i].len;
+    double gb = 1e-9 * (double)tlb_kv_bytes_for(&m->cfg, kv_type, pos + 1);
+    for (int i = 0; i < n; i++) gb += 1e-9 * (double)sp[i].len;
     double *pct = tlb_calloc(reps, sizeof *pct, "samples");
     if (!pct) return -1;
     int rc = 0;
     size_t np = 0;
     for (size_t r = 0; r < reps; r++)
-        if (isfinite(level[r]) && level[r] > 0) pct[np++] = 100.0 * tg_ts[r] * bytes * 1e-9 / level[r];
-    set_d(row, "tg_gbps", tlb_stat_median(tg_ts, reps) * bytes * 1e-9, &rc);
+        if (isfinite(level[r]) && level[r] > 0) pct[np++] = 100.0 * tg_ts[r] * gb / level[r];
+    set_d(row, "tg_gbps", tlb_stat_median(tg_ts, reps) * gb, &rc);
     if (np) set_d(row, "tg_pct_mem_bw", tlb_stat_median(pct, np), &rc);
     free(pct);
     return rc ? -1 : 0;

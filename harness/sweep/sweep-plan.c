@@ -168,16 +168,14 @@ static int pair_engines(struct tlb_plan *p) {
         for (int j = i; j < end; j++) {
             if (used[j]) continue;
             /* tlbench first in odd slots of odd rounds and even slots of even ones */
-            enum tlb_engine_id order[2] = {TLB_ENGINE_ID_TLBENCH, TLB_ENGINE_ID_LLAMA_CPP};
-            if ((round + slot++) % 2 == 0) {
-                order[0] = TLB_ENGINE_ID_LLAMA_CPP;
-                order[1] = TLB_ENGINE_ID_TLBENCH;
-            }
-            const struct tlb_plan_item key = p->items[j];
+            const enum tlb_engine_id tl = TLB_ENGINE_ID_TLBENCH, ll = TLB_ENGINE_ID_LLAMA_CPP;
+            const int flip = (round + slot++) % 2 == 0;
+            const enum tlb_engine_id order[2] = {flip ? ll : tl, flip ? tl : ll};
+            const struct tlb_plan_item *key = &p->items[j]; /* items stay put until the copy */
             for (int e = 0; e < 2; e++)
                 for (int k = j; k < end; k++)
                     if (!used[k] && p->items[k].engine == order[e] &&
-                        same_config(&p->items[k], &key)) {
+                        same_config(&p->items[k], key)) {
                         tmp[n++] = p->items[k];
                         used[k] = 1;
                     }
