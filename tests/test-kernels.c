@@ -665,19 +665,21 @@ static int shared_x_case(const struct tlb_kernel *kn, void *st, struct tlb_pool 
     struct problem ps[TLB_SHARED_X_MAX];
     float *sep[TLB_SHARED_X_MAX] = {0}, *sh[TLB_SHARED_X_MAX] = {0};
     const struct tlb_tensor *w[TLB_SHARED_X_MAX];
-    int made = 0, ok = 0;
-    for (; made < n; made++) {
-        if (problem_make(&ps[made], types[made], rows[made], k, m) != 0) break;
-        const size_t cells = (size_t)rows[made] * (size_t)m;
-        sep[made] = malloc(cells * sizeof(float));
-        sh[made] = malloc(cells * sizeof(float));
-        if (!sep[made] || !sh[made]) break;
-        for (size_t c = 0; c < cells; c++) sep[made][c] = sh[made][c] = NAN;
-        w[made] = &ps[made].tensor;
+    int made = 0, ready = 1, ok = 0; /* made: problems to free */
+    for (int i = 0; i < n && ready; i++) {
+        ready = problem_make(&ps[i], types[i], rows[i], k, m) == 0;
+        if (!ready) break;
+        made++;
+        const size_t cells = (size_t)rows[i] * (size_t)m;
+        sep[i] = malloc(cells * sizeof(float));
+        sh[i] = malloc(cells * sizeof(float));
+        ready = sep[i] && sh[i];
+        for (size_t c = 0; ready && c < cells; c++) sep[i][c] = sh[i][c] = NAN;
+        w[i] = &ps[i].tensor;
     }
     snprintf(msg, len, "%s %s..%s k=%d m=%d t=%d", kn->name, tlb_type_traits(types[0])->name,
              tlb_type_traits(types[n - 1])->name, k, m, tlb_pool_size(pool));
-    if (made < n || to_kernel_layout(kn, ps, n) != 0) {
+    if (!ready || to_kernel_layout(kn, ps, n) != 0) {
         snprintf(msg + strlen(msg), len - strlen(msg), ": set-up failed");
     } else {
         int rc = 0;
@@ -687,10 +689,10 @@ static int shared_x_case(const struct tlb_kernel *kn, void *st, struct tlb_pool 
         for (int i = 0; i < n && ok; i++)
             ok = !memcmp(sep[i], sh[i], (size_t)rows[i] * (size_t)m * sizeof(float));
         if (!ok)
-            snprintf(msg + strlen(msg), len - strlen(msg), rc ? ": a call failed"
-                                                              : ": outputs differ from separate calls");
+            snprintf(msg + strlen(msg), len - strlen(msg), "%s",
+                     rc ? ": a call failed" : ": outputs differ from separate calls");
     }
-    for (int i = 0; i < made && i < n; i++) problem_free(&ps[i]);
+    for (int i = 0; i < made; i++) problem_free(&ps[i]);
     for (int i = 0; i < n; i++) {
         free(sep[i]);
         free(sh[i]);
@@ -712,13 +714,16 @@ TLB_TEST(kernels_shared_x_equals_separate) {
         if (!kn->matmul_shared_x || (kn->probe && kn->probe(why, sizeof why) != 0)) continue;
         struct tlb_pool *pool = tlb_pool_create(2);
         void *st = NULL;
-        TLB_CHECK(pool && (!kn->init || kn->init(&st, pool) == 0), "%s: no pool or state", kn->name);
+        TLB_CHECK(pool && (!kn->init || kn->init(&st, pool) == 0), "%s: no pool or state",
+                  kn->name);
         int good = 1;
         for (size_t t = 0; t < TLB_ARRAY_LEN(types) && good; t++)
             for (size_t mi = 0; mi < TLB_ARRAY_LEN(ms) && good; mi++) {
                 const enum tlb_type same[] = {types[t], types[t], types[t]};
-                good = shared_x_case(kn, st, pool, same, rows, 3, 256, ms[mi], msg, sizeof msg) &&
-                       shared_x_case(kn, st, pool, same, rows, 2, 2048 + 64, ms[mi], msg, sizeof msg);
+                good = shared_x_case(kn, st, pool, same, rows, 3, 256, ms[mi], msg,
+                                     sizeof msg) &&
+                       shared_x_case(kn, st, pool, same, rows, 2, 2048 + 64, ms[mi], msg,
+                                     sizeof msg);
             }
         const enum tlb_type mixed[] = {TLB_TYPE_Q8_0, TLB_TYPE_Q8_0, TLB_TYPE_Q4_0};
         if (good) good = shared_x_case(kn, st, pool, mixed, rows, 3, 256, 1, msg, sizeof msg);

@@ -161,10 +161,13 @@ TLB_TEST(pool_rest_stops_polling) {
     tlb_pool_run_chunks(pool, 8, who_chunk, &j);
     const int on0 = atomic_load(&j.ran_on[0]), on1 = atomic_load(&j.ran_on[1]);
     tlb_pool_free(pool);
-    TLB_CHECK(polling > 100, "a polling worker used only %.1f ms of CPU in 300 ms", polling);
-    TLB_CHECK(resting < 30, "a resting pool used %.1f ms of CPU in 300 ms", resting);
     TLB_CHECK(on0 + on1 == 8 && on1 > 0, "after rest: %d chunks on the caller, %d on the worker",
               on0, on1);
+    /* a worker that could not poll (other processes had the CPU) leaves nothing to tell apart */
+    if (polling < 100)
+        TLB_SKIP("the polling worker got only %.1f ms of CPU in 300 ms (a busy machine)", polling);
+    TLB_CHECK(resting < polling / 10, "a resting pool used %.1f ms of CPU in 300 ms, a polling "
+              "one %.1f", resting, polling);
 }
 
 struct part_job {
