@@ -97,6 +97,34 @@ then
     n_lv_col=$(grep -c ', 3 rounds, all at memory levels apart | .* | 15.0 / 30.0 |$' "$tmp/r-all-levels/summary.md" 2>/dev/null)
     if [ "$n_lv" = 1 ] && [ "$n_lv_all" = 1 ] && [ "$n_lv_col" = 1 ]; then ok report_leaves_out_rounds_at_levels_apart
     else fail report_leaves_out_rounds_at_levels_apart "round 1 shared and round 2 apart: $n_lv (want 1); all apart: $n_lv_all (want 1), with levels '15.0 / 30.0': $n_lv_col (want 1): $(grep '| q8' "$tmp/r-all-levels/summary.md" | head -1)"; fi
+    # From 6 kept rounds on, the decode ratio gives its 95 % interval and a verdict: the 3
+    # rounds copied as rounds 4-6, decode rates set: tlbench 10 against llama.cpp 8 in every
+    # round (faster), 12.5 (slower), or 8 and 12.5 in turn (not told apart); 3 rounds: none.
+    python3 - "$tmp/rounds.csv" "$tmp/v" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+h = rows[0]
+e, rd, tg, lv = h.index("engine"), h.index("round"), h.index("tg_ts_median"), h.index("mem_bw_gbps")
+six = [r[:] for r in rows[1:]] + [r[:rd] + [str(int(r[rd]) + 3)] + r[rd + 1:] for r in rows[1:]]
+for name, other in (("faster", lambda n: 8), ("slower", lambda n: 12.5),
+                    ("apart", lambda n: 8 if n % 2 else 12.5)):
+    for r in six:
+        r[lv] = "30"
+        r[tg] = str(other(int(r[rd]))) if r[e] == "llama.cpp" else "10"
+    csv.writer(open(sys.argv[2] + "-" + name + ".csv", "w", newline=""),
+               lineterminator="\n").writerows([h] + six)
+PY
+    verdicts=""
+    for f in faster slower apart; do
+        "$T" report "$tmp/v-$f.csv" -o "$tmp/r-v-$f" >/dev/null 2>&1
+        verdicts="$verdicts $(grep -cF -e '| 1.25 (1.25-1.25), 6 rounds; 95 % 1.25-1.25: tlbench faster |' \
+            -e '| 0.800 (0.800-0.800), 6 rounds; 95 % 0.800-0.800: tlbench slower |' \
+            -e '| 1.02 (0.800-1.25), 6 rounds; 95 % 0.800-1.25: not told apart |' \
+            "$tmp/r-v-$f/summary.md" 2>/dev/null)"
+    done
+    if [ "$verdicts" = " 1 1 1" ] && ! grep -q '95 %' "$tmp/r-same/summary.md"; then
+        ok report_ratio_interval_verdict
+    else fail report_ratio_interval_verdict "faster/slower/apart cells found:$verdicts (want 1 1 1); 3 rounds with an interval: $(grep -c '95 %' "$tmp/r-same/summary.md") (want 0): $(grep '| q8' "$tmp/r-v-apart/summary.md" | head -1)"; fi
     # the fastest-decode column: each engine's fastest repetition over all its rounds
     if grep -q '| 1.25 (20.0 / 16.0) |' "$tmp/r-fastest/summary.md" 2>/dev/null; then
         ok report_fastest_decode_ratio

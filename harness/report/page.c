@@ -592,6 +592,22 @@ static void rate_text(const struct tlb_rep_row *r, const struct eng_round *rd, i
     spread_text(v, n, buf, bn);
 }
 
+/* Appends to buf whether the kept rounds tell the engines apart: "; 95 % 0.98-1.12: not told
+ * apart" (or "tlbench faster" / "tlbench slower" when the interval is above / below 1), from
+ * the signed-rank interval of the rounds' ratios tlbench (x) / other (y). Nothing with fewer
+ * than 6 rounds (no 95 % interval exists: with 6 it is their range). */
+static void verdict_text(const double *x, const double *y, int n, char *buf, size_t bn) {
+    struct tlb_paired pr;
+    if (n < 6 || tlb_stat_paired_ratio(y, x, (size_t)n, 0.95, &pr) != 0 || !isfinite(pr.lo) ||
+        !isfinite(pr.hi))
+        return;
+    char lo[32], hi[32];
+    size_t l = strlen(buf);
+    snprintf(buf + l, bn - l, "; 95 %% %s-%s: %s", tlb_rep_num(pr.lo, lo, sizeof lo),
+             tlb_rep_num(pr.hi, hi, sizeof hi),
+             pr.lo > 1 ? "tlbench faster" : pr.hi < 1 ? "tlbench slower" : "not told apart");
+}
+
 /* tlbench (a) / other (b). In rounds: the ratio within each round both were measured in,
  * median (range over the rounds). Otherwise the ratio of the medians with a 95 % bootstrap
  * interval from the per-repetition samples. */
@@ -603,7 +619,7 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
          * engines (on a VM the host moved both vCPUs onto one core for minutes), and one whose
          * engines met memory levels apart compares the host's moments: left out, unless every
          * round was such */
-        double v[ENG_MAX_ROUNDS], vs[ENG_MAX_ROUNDS];
+        double v[ENG_MAX_ROUNDS], vs[ENG_MAX_ROUNDS], xs[ENG_MAX_ROUNDS], ys[ENG_MAX_ROUNDS];
         int k = 0, ks = 0, kl = 0;
         for (int i = 0; i < na; i++)
             for (int j = 0; j < nb; j++) {
@@ -615,6 +631,8 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
                     vs[ks++] = x / y;
                     kl++;
                 } else {
+                    xs[k] = x;
+                    ys[k] = y;
                     v[k++] = x / y;
                 }
             }
@@ -629,6 +647,7 @@ static void ratio_text(const struct tlb_rep_row *a, const struct eng_round *ra, 
             else if (ks)
                 snprintf(buf + l, bn - l, " (%d %s left out)", ks,
                          kl ? "at memory levels apart" : "with shared cores");
+            verdict_text(xs, ys, k, buf, bn);
         } else if (ks) {
             spread_text(vs, ks, t, sizeof t);
             snprintf(buf, bn, "%s, %d rounds, all %s", t, ks,
@@ -740,7 +759,12 @@ static int engines(struct tlb_doc *doc, const struct tlb_rep_data *d) {
              "more than 25%% apart (mem_bw_gbps, the read bandwidth measured just before each "
              "ran: a shared host's memory moves for minutes at a time) unless all did; otherwise "
              "values are ± one standard deviation and the ratio has a 95%% bootstrap interval "
-             "of the ratio of medians. Peak memory is the peak resident set of each engine's "
+             "of the ratio of medians. From 6 kept rounds on, a ratio also gives its 95%% "
+             "interval (Wilcoxon signed-rank over the rounds' ratios; with 6 rounds their range) "
+             "and whether it tells the engines apart: 'tlbench faster' when the interval lies "
+             "above 1, 'tlbench slower' below 1, else 'not told apart' (a tie at this run's "
+             "resolution, e.g. two engines reading the same bytes at the memory's limit). "
+             "Peak memory is the peak resident set of each engine's "
              "own process. others' CPUs: what other processes and the hypervisor used while "
              "both were measured (busy_cpus, median and range; above 0.25 a row is noisy): a "
              "run on every core loses most when others take CPU time, and engines differ in "
