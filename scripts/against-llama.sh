@@ -6,7 +6,13 @@
 # commands and the report's "Engines side by side" table, ready for the README.
 # This project never builds llama.cpp: point at an installed llama-bench.
 #
-#   scripts/against-llama.sh [more sweep options, e.g. --kernel avx512,openblas -r 7]
+#   scripts/against-llama.sh [more sweep options, e.g. --kernel avx512,openblas --rounds 16]
+#
+# Default: one repetition per row and 10 rounds (-r 1 --rounds 10), each configuration's two
+# engines back to back: a round's ratio then compares rows seconds apart, and 10 rounds give the
+# report's 95 % interval per cell. On a 2-vCPU VM whose memory moved between levels within rows,
+# 10 rounds of 1 took 21 min against 29 for 6 rounds of 3, and every cell had >= 6 rounds kept
+# but one (6 rounds of 3: 2-4 kept for most 2-thread cells).
 #
 #   LLAMA_BENCH  the llama-bench to run (default: $TLBENCH_LLAMA_BENCH, else llama-bench on PATH)
 #   GGUF_DIR     where the GGUF files are written and kept (default: ~/.cache/tlbench/gguf)
@@ -25,7 +31,7 @@ REP=${OUT%.csv}-report
 
 sweep=("$T" sweep --profile none --engine tlbench,llama.cpp --llama-bench "$LB"
        --model synthetic:tinyllama-1.1b --quant f32,f16,bf16,q8_0,q4_0 --kernel auto -t 1,2
-       -p 128 -n 32 -r 3 --rounds 3 --kv-type f16 --no-accuracy)
+       -p 128 -n 32 -r 1 --rounds 10 --kv-type f16 --no-accuracy)
 [ -n "${GGUF_DIR:-}" ] && sweep+=(--gguf-dir "$GGUF_DIR")
 sweep+=("$@" -o "$OUT")
 report=("$T" report "$OUT" -o "$REP")
