@@ -25,20 +25,19 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:15.8628]
+set yrange [0:12.0346]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
 plot 'decode-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'decode-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:27.0954]
+set yrange [0:29.6814]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,20 +50,19 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:32.8618]
+set yrange [0:24.1061]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:48.6146]
+set yrange [0:42.2626]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -77,15 +75,14 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:83.5586]
+set yrange [0:71.7942]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'decode-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 unset multiplot
 unset output
 set terminal svg size 1140,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -113,20 +110,19 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:15.8628]
+set yrange [0:12.0346]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
 plot 'decode-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'decode-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:27.0954]
+set yrange [0:29.6814]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,20 +135,19 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:32.8618]
+set yrange [0:24.1061]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:48.6146]
+set yrange [0:42.2626]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -165,14 +160,13 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:83.5586]
+set yrange [0:71.7942]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'decode-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 unset multiplot
 unset output

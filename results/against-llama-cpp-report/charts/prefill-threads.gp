@@ -25,20 +25,19 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:104.185]
+set yrange [0:110.162]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:106.798]
+set yrange [0:112.182]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -51,20 +50,19 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:196.577]
+set yrange [0:198.386]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:287.919]
+set yrange [0:309.085]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -77,15 +75,14 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:299.913]
+set yrange [0:306.224]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 unset multiplot
 unset output
 set terminal svg size 1140,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -113,20 +110,19 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:104.185]
+set yrange [0:110.162]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 0 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 0 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 1 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 1 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:106.798]
+set yrange [0:112.182]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -139,20 +135,19 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:196.577]
+set yrange [0:198.386]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:287.919]
+set yrange [0:309.085]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -165,14 +160,13 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:299.913]
+set yrange [0:306.224]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 unset multiplot
 unset output
