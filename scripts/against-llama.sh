@@ -11,8 +11,8 @@
 # Default: one repetition per row and 10 rounds (-r 1 --rounds 10), each configuration's two
 # engines back to back: a round's ratio then compares rows seconds apart, and 10 rounds give the
 # report's 95 % interval per cell. On a 2-vCPU VM whose memory moved between levels within rows,
-# 10 rounds of 1 took 21 min against 29 for 6 rounds of 3, and every cell had >= 6 rounds kept
-# but one (6 rounds of 3: 2-4 kept for most 2-thread cells).
+# 10 rounds of 1 took 21 min against 29 for 6 rounds of 3, and in each of three runs every decode
+# cell but at most one kept >= 6 rounds (6 rounds of 3: 2-4 kept in most 2-thread cells).
 #
 #   LLAMA_BENCH  the llama-bench to run (default: $TLBENCH_LLAMA_BENCH, else llama-bench on PATH)
 #   GGUF_DIR     where the GGUF files are written and kept (default: ~/.cache/tlbench/gguf)
