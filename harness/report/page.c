@@ -594,11 +594,11 @@ static void rate_text(const struct tlb_rep_row *r, const struct eng_round *rd, i
 
 /* Appends to buf whether the kept rounds tell the engines apart: "; 95 % 0.98-1.12: not told
  * apart" (or "tlbench faster" / "tlbench slower" when the interval is above / below 1), from
- * the signed-rank interval of the rounds' ratios tlbench (x) / other (y). Nothing with fewer
- * than 6 rounds (no 95 % interval exists: with 6 it is their range). */
+ * the signed-rank interval of the rounds' ratios tlbench (x) / other (y). Nothing when
+ * tlb_stat_paired_ratio gives no interval (fewer than 6 rounds; with 6 it is their range). */
 static void verdict_text(const double *x, const double *y, int n, char *buf, size_t bn) {
     struct tlb_paired pr;
-    if (n < 6 || tlb_stat_paired_ratio(y, x, (size_t)n, 0.95, &pr) != 0 || !isfinite(pr.lo) ||
+    if (tlb_stat_paired_ratio(y, x, (size_t)n, 0.95, &pr) != 0 || !isfinite(pr.lo) ||
         !isfinite(pr.hi))
         return;
     char lo[32], hi[32];
