@@ -1,10 +1,19 @@
-/* threadpool.c — persistent pthread workers that claim chunks of a job from one shared word:
- * the job's generation in the high 32 bits, the next unclaimed chunk in the low 32. A claim is
- * a compare-and-swap on that word, so a worker that wakes up late (its core was busy with
- * another process) can never claim a chunk of a job that has moved on; the caller claims
+/* threadpool.c — persistent pthread workers, work stealing over per-thread ranges. A job's
+ * chunks are cut into one contiguous range per thread, each with its own word on its own cache
+ * line: the job's generation in the high 32 bits, the range's next unclaimed chunk in the low
+ * 32. A thread claims its own range's chunks first, then what is left of the others'. A claim
+ * is a compare-and-swap on the range's word, so a worker that wakes up late (its core was busy
+ * with another process) can never claim a chunk of a job that has moved on; the caller claims
  * chunks like any worker and returns when the count of finished chunks reaches the total,
  * without waiting for threads that found nothing to do.
  *
+ * Why ranges, not one shared counter (stops 1-30 had one): with one counter the two threads of
+ * a 2-vCPU guest took every other chunk, each claim and each finished chunk a cache line passed
+ * between the cores, and each thread's weights came as 16 streams instead of one. Measured on
+ * a 2-vCPU Zen 4 KVM guest, `tlbench kernels -m 1 -t 2` with both pools in one process
+ * (alternating every 4 repetitions, 28 runs): when the host served ~45-60 GB/s to the two
+ * vCPUs, ranges decoded 2-7.5 % faster (median per row; q4_0 2048x2048 8 %), at ~30-35 GB/s
+ * 0-2 %. *
  * Waiting: workers poll for the next job with pause + sched_yield() (decode issues ~150
  * matmuls per token, too many to pay a futex wake-up for each; the yield hands the core to
  * whatever else wants it, e.g. the caller when both ended up on one core), and sleep on a
@@ -25,15 +34,26 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
 #define YIELD_EVERY 64 /* pauses between sched_yield() calls */
 
+/* Thread i's words, on a cache line of their own so that while it works on its own range
+ * they stay in its cache: range i of the current job (generation << 32 | the next unclaimed
+ * chunk) and how many of the job's chunks thread i has finished (written by it alone, after
+ * each chunk: a thread the OS stops between two chunks has counted those it ran). */
+struct thread_words {
+    _Alignas(64) atomic_uint_least64_t next;
+    atomic_long done;
+};
+
 struct tlb_pool {
     int n;
     pthread_t *threads;
     struct worker_arg *args;
+    struct thread_words *tw;      /* n of them, thread i's at tw[i] */
     uint32_t gen;                 /* the caller's copy of the current generation */
     /* the job of generation g in slot g & 1, written before the word below publishes it. Two
      * slots, because a worker that saw generation g may read the job's fields late: while the
@@ -43,10 +63,9 @@ struct tlb_pool {
     _Atomic(tlb_chunk_fn) fn[2];
     _Atomic(void *) arg[2];
     atomic_long n_chunks[2];
-    atomic_uint_least64_t word;   /* generation << 32 | next chunk */
-    atomic_long done;             /* chunks of the current job finished */
-    atomic_int caller_waiting;    /* the caller sleeps on done_cv */
-    atomic_int sleepers;          /* workers sleeping on job_cv */
+    _Alignas(64) atomic_uint_least64_t word; /* generation << 32: a new job (workers poll it) */
+    _Alignas(64) atomic_int caller_waiting; /* the caller sleeps on done_cv */
+    _Alignas(64) atomic_int sleepers; /* workers sleeping on job_cv */
     atomic_int rest;              /* tlb_pool_rest: sleep without polling until the next job */
     atomic_int stop;
     pthread_mutex_t mu;
@@ -69,24 +88,41 @@ static inline void cpu_relax(void) {
 
 static inline uint32_t word_gen(uint64_t w) { return (uint32_t)(w >> 32); }
 
-/* Claim and run chunks of job `gen` until none are left (or the job is no longer current). */
-static void work(struct tlb_pool *pool, uint32_t gen, tlb_chunk_fn fn, void *arg, long n,
-                 int thread) {
-    uint64_t w = atomic_load_explicit(&pool->word, memory_order_acquire);
+/* Claim and run the chunks of range r of job `gen` (n chunks) until none are left there, or
+ * the job is no longer current; *ran counts the chunks this thread has finished. */
+static void work_range(struct tlb_pool *pool, int r, uint32_t gen, tlb_chunk_fn fn, void *arg,
+                       long n, int thread, long *ran) {
+    long lo, hi;
+    tlb_split_range(n, r, pool->n, &lo, &hi);
+    if (lo >= hi) return; /* an empty range: not even a look at its word */
+    atomic_uint_least64_t *next = &pool->tw[r].next;
+    uint64_t w = atomic_load_explicit(next, memory_order_acquire);
     for (;;) {
-        if (word_gen(w) != gen || (long)(uint32_t)w >= n) return;
-        if (!atomic_compare_exchange_weak_explicit(&pool->word, &w, w + 1, memory_order_acq_rel,
+        if (word_gen(w) != gen || (long)(uint32_t)w >= hi) return;
+        if (!atomic_compare_exchange_weak_explicit(next, &w, w + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue; /* w now holds the current word */
         fn(arg, (long)(uint32_t)w, thread);
-        /* seq_cst, as is caller_waiting: either the caller sees this count, or we see it waiting */
-        if (atomic_fetch_add(&pool->done, 1) + 1 == n && atomic_load(&pool->caller_waiting)) {
+        /* seq_cst, as is caller_waiting: either the caller sees this count, or we see it
+         * waiting and wake it (it checks the total itself) */
+        atomic_store(&pool->tw[thread].done, ++*ran);
+        if (atomic_load(&pool->caller_waiting)) {
             pthread_mutex_lock(&pool->mu);
             pthread_cond_signal(&pool->done_cv);
             pthread_mutex_unlock(&pool->mu);
         }
-        w = atomic_load_explicit(&pool->word, memory_order_acquire);
+        w = atomic_load_explicit(next, memory_order_acquire);
     }
+}
+
+/* Thread `thread`'s part of job `gen`: its own range first (one sequential stream of weights,
+ * and claims that stay in its cache), then what is left of the others' ranges, so a thread
+ * that the OS does not run leaves its chunks to the rest. */
+static void work(struct tlb_pool *pool, uint32_t gen, tlb_chunk_fn fn, void *arg, long n,
+                 int thread) {
+    long ran = 0;
+    for (int i = 0; i < pool->n; i++)
+        work_range(pool, (thread + i) % pool->n, gen, fn, arg, n, thread, &ran);
 }
 
 static void *worker_main(void *p) {
@@ -129,16 +165,28 @@ struct tlb_pool *tlb_pool_create(int n_threads) {
         tlb_error("thread count must be at least 1 (got %d)", n_threads);
         return NULL;
     }
-    struct tlb_pool *pool = tlb_calloc(1, sizeof *pool, "thread pool");
-    if (!pool) return NULL;
+    /* aligned for the words on cache lines of their own */
+    struct tlb_pool *pool = aligned_alloc(64, (sizeof *pool + 63) / 64 * 64);
+    struct thread_words *tw = aligned_alloc(64, (size_t)n_threads * sizeof *tw);
+    if (!pool || !tw) {
+        tlb_error("out of memory for a thread pool of %d threads", n_threads);
+        free(pool);
+        free(tw);
+        return NULL;
+    }
+    memset(pool, 0, sizeof *pool);
     pool->n = n_threads;
+    pool->tw = tw;
+    for (int i = 0; i < n_threads; i++) {
+        atomic_init(&tw[i].next, 0);
+        atomic_init(&tw[i].done, 0);
+    }
     for (int i = 0; i < 2; i++) {
         atomic_init(&pool->fn[i], NULL);
         atomic_init(&pool->arg[i], NULL);
         atomic_init(&pool->n_chunks[i], 0);
     }
     atomic_init(&pool->word, 0);
-    atomic_init(&pool->done, 0);
     atomic_init(&pool->caller_waiting, 0);
     atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->rest, 0);
@@ -179,16 +227,24 @@ void tlb_pool_free(struct tlb_pool *pool) {
     pthread_cond_destroy(&pool->done_cv);
     free(pool->threads);
     free(pool->args);
+    free(pool->tw);
     free(pool);
 }
 
 int tlb_pool_size(const struct tlb_pool *pool) { return pool ? pool->n : 1; }
 
+/* Chunks of the current job finished so far, over all threads. */
+static long finished(struct tlb_pool *pool) {
+    long sum = 0;
+    for (int i = 0; i < pool->n; i++) sum += atomic_load(&pool->tw[i].done);
+    return sum;
+}
+
 /* The caller, its own claims exhausted: wait until every chunk has finished. */
 static void wait_done(struct tlb_pool *pool, long n) {
     int64_t start = 0;
     unsigned spins = 0;
-    while (atomic_load_explicit(&pool->done, memory_order_acquire) < n) {
+    while (finished(pool) < n) {
         cpu_relax();
         if (++spins % YIELD_EVERY) continue;
         sched_yield(); /* a worker holding the last chunk may share this core */
@@ -197,7 +253,7 @@ static void wait_done(struct tlb_pool *pool, long n) {
         } else if (tlb_now_ns() - start > TLB_POOL_SPIN_NS) {
             pthread_mutex_lock(&pool->mu);
             atomic_store(&pool->caller_waiting, 1);
-            while (atomic_load(&pool->done) < n) pthread_cond_wait(&pool->done_cv, &pool->mu);
+            while (finished(pool) < n) pthread_cond_wait(&pool->done_cv, &pool->mu);
             atomic_store(&pool->caller_waiting, 0);
             pthread_mutex_unlock(&pool->mu);
             return;
@@ -219,7 +275,13 @@ void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, 
     atomic_store_explicit(&pool->fn[gen & 1], fn, memory_order_release);
     atomic_store_explicit(&pool->arg[gen & 1], arg, memory_order_release);
     atomic_store_explicit(&pool->n_chunks[gen & 1], n_chunks, memory_order_release);
-    atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+    for (int i = 0; i < pool->n; i++) { /* each thread's range: its part of [0, n_chunks) */
+        long lo, hi;
+        tlb_split_range(n_chunks, i, pool->n, &lo, &hi);
+        atomic_store_explicit(&pool->tw[i].done, 0, memory_order_relaxed);
+        atomic_store_explicit(&pool->tw[i].next, (uint64_t)gen << 32 | (uint64_t)lo,
+                              memory_order_relaxed);
+    }
     atomic_store_explicit(&pool->rest, 0, memory_order_relaxed); /* published with the word */
     /* publish (seq_cst), then look for sleepers (seq_cst): a worker either sees the new
      * generation before it sleeps, or is counted here and woken */

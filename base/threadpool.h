@@ -1,11 +1,11 @@
 /* threadpool.h — the engine's persistent worker threads. Workers are created once; a matmul
  * hands them work instead of spawning threads, and the calling thread takes part as thread 0.
  *
- * Work is divided dynamically: a job is a number of chunks, and every thread claims the next
- * unclaimed chunk from a shared counter until none remain, so a thread that the OS does not
- * run (a competing process on its core) simply claims fewer chunks instead of holding up the
- * others with its static share. Waiting threads poll for TLB_POOL_SPIN_NS, yielding the core,
- * then sleep. */
+ * Work is divided dynamically: a job is a number of chunks, cut into one contiguous range per
+ * thread; each thread claims the chunks of its own range one after the other, then those left
+ * in the others' ranges (work stealing), so a thread that the OS does not run (a competing
+ * process on its core) simply runs fewer chunks instead of holding up the others with its
+ * share. Waiting threads poll for TLB_POOL_SPIN_NS, yielding the core, then sleep. */
 #ifndef TLB_THREADPOOL_H
 #define TLB_THREADPOOL_H
 
