@@ -7,7 +7,8 @@
 # only they) carry the pace from cache; two threads pinned to one CPU (as two vCPUs on one
 # host core) are called out; the probe's figure is remembered per CPU, thread count and buffer,
 # and a run whose figure is far from the last one says so; decode repetitions are paired with a
-# plain read of the same bytes. No timing is asserted.
+# plain read of the same bytes in the stream pattern the probe read fastest; rows are not
+# appended to a CSV of other columns. No timing is asserted.
 # $1 = build directory.
 set -u
 B=${1:-build}; T="$B/tlbench"
@@ -110,28 +111,50 @@ else
 fi
 # Each timed decode repetition is paired with a plain read of another weight copy: decode rows
 # with probes carry that read's GB/s and the median, lowest and highest share of it (ordered);
-# prefill rows and runs without probes leave the cells empty. The table's %pair column and the
-# summary's "paired lo-hi %" agree.
+# prefill rows and runs without probes leave the cells empty. The reads' streams per thread
+# (bw_paired_streams) are those stderr names for the row's thread count, the pattern the probe
+# rounds read fastest. The second run appends to the first's CSV (same columns). The table's
+# %pair column and the summary's "paired lo-hi %" agree.
 if "$T" kernels --kernel tiled -m 1,4 -t 1,2 -r 3 --budget-ms 1 --probe-mb 16 --flush-mb 4 \
        --quant q4_0,f16 --shapes 64x256,128x512 --format csv -o "$tmp/p.csv" 2>"$tmp/err" &&
    "$T" kernels --kernel tiled -m 1 -t 1 -r 3 --budget-ms 1 --no-probes --flush-mb 4 \
        --quant q4_0 --shapes 64x256 --format csv -o "$tmp/p.csv" 2>>"$tmp/err"; then
-    bad=$(awk -f scripts/csv.awk -f /dev/stdin "$tmp/p.csv" <<'EOF'
+    s1=$(sed -n 's/^tlbench: probe: 1 thread: decode repetitions are paired with reads of \([0-9]*\) stream.*/\1/p' "$tmp/err")
+    s2=$(sed -n 's/^tlbench: probe: 2 threads: decode repetitions are paired with reads of \([0-9]*\) stream.*/\1/p' "$tmp/err")
+    bad=$(awk -v s1="$s1" -v s2="$s2" -f scripts/csv.awk -f /dev/stdin "$tmp/p.csv" <<'EOF'
 FNR == 1 { nf = csvsplit($0, h); for (i = 1; i <= nf; i++) col[h[i]] = i; next }
 {
     csvsplit($0, f); rows++
     g = f[col["bw_paired_gbps"]]; p = f[col["pct_bw_paired"]]
     lo = f[col["pct_bw_paired_min"]]; hi = f[col["pct_bw_paired_max"]]
+    s = f[col["bw_paired_streams"]]; ws = f[col["n_threads"]] == 1 ? s1 : s2
     want = f[col["m"]] == 1 && f[col["bw_probe_gbps"]] != ""
-    if (want) { paired++; if (!(g + 0 > 0 && lo + 0 > 0 && lo + 0 <= p + 0 && p + 0 <= hi + 0)) bad++ }
-    else if (g p lo hi != "") bad++
+    if (want) {
+        paired++
+        if (!(g + 0 > 0 && lo + 0 > 0 && lo + 0 <= p + 0 && p + 0 <= hi + 0)) bad++
+        if (ws !~ /^(1|2|4|6)$/ || s != ws) bad++
+    } else if (g p lo hi s != "") bad++
 }
-END { print (rows == 17 && paired == 8 && !bad) ? "" : rows " rows, " paired + 0 " paired, " bad + 0 " bad" }
+END { print (rows == 17 && paired == 8 && !bad && ("bw_paired_streams" in col)) ? "" : \
+      rows " rows, " paired + 0 " paired, " bad + 0 " bad" }
 EOF
 )
     if [ -z "$bad" ]; then ok kernels_decode_paired_read; else fail kernels_decode_paired_read "$bad"; fi
 else
     fail kernels_decode_paired_read "exit $?: $(head -c 300 "$tmp/err")"
+fi
+# Appending rows to a CSV whose header is not this version's columns would put values under
+# other names: refused, naming the file, and the file is left as it was.
+printf 'test_time,tlbench_version,cpu,kernel\n2026-01-01T00:00:00Z,0.0.1,x,naive\n' > "$tmp/old.csv"
+cp "$tmp/old.csv" "$tmp/old.bak"
+if "$T" kernels "${small[@]}" --quant f16 --shapes 64x256 --format csv -o "$tmp/old.csv" \
+       2>"$tmp/err"; then
+    fail kernels_csv_append_other_header "exit 0 appending to a CSV of other columns"
+elif grep -q "old.csv.*header is not this version's columns" "$tmp/err" &&
+     cmp -s "$tmp/old.csv" "$tmp/old.bak"; then
+    ok kernels_csv_append_other_header
+else
+    fail kernels_csv_append_other_header "file changed or no clear error: $(head -c 300 "$tmp/err")"
 fi
 if "$T" kernels "${small[@]}" -r 3 --quant q4_0,f16 --shapes 64x256,32x512 -o "$tmp/pt.txt" 2>"$tmp/err"; then
     want=$(awk '$4 == 1 && $10 ~ /%$/ { v = $10 + 0; k = $2; if (!(k in lo) || v < lo[k]) lo[k] = v

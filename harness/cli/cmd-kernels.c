@@ -81,7 +81,8 @@ static void usage(FILE *f) {
         "bound by bandwidth (%%bw), prefill by compute (%%peak; quantized kernels use integer\n"
         "dot products and may exceed the f32 peak). Every row is spot-checked against naive on\n"
         "16 output rows (column 'passed'). Each timed decode repetition follows a plain read\n"
-        "of another weight copy (same bytes, same threads, the probe's loads): column %%pair is\n"
+        "of another weight copy (same bytes, same threads, the probe's loads in the stream\n"
+        "pattern the first probe rounds read fastest with that thread count): column %%pair is\n"
         "the median of the repetitions' GB/s over their own read's, a share of the memory's\n"
         "pace at that moment, which a host whose bandwidth moves between levels cannot\n"
         "skew. 1-thread decode rows are also timed on a slice of\n"
@@ -132,6 +133,7 @@ static void usage(FILE *f) {
         "sample of the probe round just before this row's weight type and shape: on a host\n"
         "whose memory bandwidth moves between levels, the level the row ran at),\n"
         "bw_paired_gbps (decode: the median of the plain reads paired with the repetitions),\n"
+        "bw_paired_streams (the streams per thread those reads took side by side),\n"
         "pct_bw_paired, pct_bw_paired_min, pct_bw_paired_max (the median, lowest and highest\n"
         "of the repetitions' GB/s over their own paired read's, %%).\n"
         "Exit status: 0 ok, 1 a check failed or a run error, 2 usage error.\n");
@@ -489,6 +491,11 @@ struct limits {
     struct samples bw[MAX_LIST];    /* GB/s per entry of opts.threads */
     double bw_last[MAX_LIST];       /* the latest round's bandwidth sample, GB/s */
     struct samples peak[MAX_LIST];  /* GFLOP/s */
+    /* per thread count and stream pattern: the pattern's median piece over the round's
+     * fastest pattern's, summed over the first rounds; the paired reads take the highest, one
+     * pattern for the whole run (pair_turn) */
+    double pattern_score[MAX_LIST][TLB_PROBE_PATTERNS];
+    unsigned pair_turn[MAX_LIST];
     const char *isa;
     char *buf;                      /* read by the bandwidth probe */
     size_t bytes;
@@ -518,16 +525,31 @@ static double sample_spread(const struct samples *s, double *worst) {
 
 /* One round: every thread count's read bandwidth (the best 8 MiB piece of one pass) and FMA
  * peak, one after the other. */
-static int probe_round(const struct opts *o, struct pools *ps, struct limits *lim) {
+static int probe_round(const struct opts *o, struct pools *ps, struct limits *lim, int first) {
     if (o->no_probes) return 0;
     for (int i = 0; i < o->n_threads; i++) {
         struct tlb_pool *pool = pool_for(ps, o->threads[i]);
         if (!pool) return -1;
-        lim->bw_last[i] = tlb_probe_read_bw(pool, lim->buf, lim->bytes, 1);
+        double med[TLB_PROBE_PATTERNS], top = 0;
+        lim->bw_last[i] = tlb_probe_read_bw(pool, lim->buf, lim->bytes, 1, med);
         sample_add(&lim->bw[i], lim->bw_last[i]);
+        for (int k = 0; k < TLB_PROBE_PATTERNS; k++)
+            if (isfinite(med[k]) && med[k] > top) top = med[k];
+        for (int k = 0; first && k < TLB_PROBE_PATTERNS && top > 0; k++)
+            if (isfinite(med[k])) lim->pattern_score[i][k] += med[k] / top;
         sample_add(&lim->peak[i], tlb_probe_fma_peak(pool, &lim->isa));
     }
     return 0;
+}
+
+/* The stream pattern (tlb_probe_read_once's turn) the memory served fastest with thread count
+ * index i over the first probe rounds: judged within each round, side by side, so that a level
+ * that moves between rounds does not pick it. */
+static unsigned fastest_pattern(const struct limits *lim, int i) {
+    unsigned best = 0;
+    for (unsigned k = 1; k < TLB_PROBE_PATTERNS; k++)
+        if (lim->pattern_score[i][k] > lim->pattern_score[i][best]) best = k;
+    return best;
 }
 
 /* The probes read buf (bytes long; written here first, later holding weights). */
@@ -540,7 +562,8 @@ static int probes_start(const struct opts *o, struct pools *ps, struct limits *l
     if (o->no_probes) return 0;
     memset(buf, 1, bytes);
     for (int r = 0; r < PROBE_ROUNDS_FIRST; r++)
-        if (probe_round(o, ps, lim) != 0) return -1;
+        if (probe_round(o, ps, lim, 1) != 0) return -1;
+    for (int i = 0; i < o->n_threads; i++) lim->pair_turn[i] = fastest_pattern(lim, i);
     return 0;
 }
 
@@ -603,6 +626,18 @@ static void probes_report(const struct opts *o, const struct limits *lim, const 
                         "GFLOP/s (%s; best of %d, 3 best within %.1f %%)\n",
                 t, t == 1 ? "" : "s", sample_best(&lim->bw[i]), lim->bw[i].n, bw_spread, bw_worst,
                 lim->bytes >> 20, sample_best(&lim->peak[i]), lim->isa, lim->peak[i].n, pk_spread);
+        char pats[160];
+        int at = 0;
+        for (unsigned k = 0; k < TLB_PROBE_PATTERNS && at >= 0 && (size_t)at < sizeof pats; k++)
+            at += snprintf(pats + at, sizeof pats - (size_t)at, "%s%d: %.2f", k ? ", " : "",
+                           tlb_probe_pattern_streams(k),
+                           lim->pattern_score[i][k] / PROBE_ROUNDS_FIRST);
+        const int ps = tlb_probe_pattern_streams(lim->pair_turn[i]);
+        fprintf(stderr, "tlbench: probe: %d thread%s: decode repetitions are paired with reads "
+                        "of %d stream%s per thread, the pattern read fastest (median piece over "
+                        "the round's fastest pattern, mean of the first %d rounds, by streams: "
+                        "%s)\n", t, t == 1 ? "" : "s", ps, ps == 1 ? "" : "s", PROBE_ROUNDS_FIRST,
+                pats);
         if (bw_spread > PROBE_STABLE_PCT || pk_spread > PROBE_STABLE_PCT)
             tlb_warn("probe: %d thread%s: the 3 best samples differ by %.1f %% (bandwidth) and "
                      "%.1f %% (FMA): the machine was busy, so another run may not agree within "
@@ -664,6 +699,7 @@ struct result {
      * median, lowest and highest of the repetitions' weight GB/s over their own read's, %.
      * 0 when not measured. */
     double paired_bw, paired_pct, paired_lo, paired_hi;
+    unsigned pair_turn;   /* the paired reads' stream pattern (tlb_probe_read_once's turn) */
     char status[300];     /* empty: ok */
 };
 
@@ -704,7 +740,7 @@ static int emit(struct out *ou, const struct result *r) {
         }
         return fflush(ou->f) == 0 ? 0 : -1;
     }
-    char b[26][40];
+    char b[27][40];
     const char *cells[] = {
         ou->time, TLB_VERSION, ou->cpu, r->kn->name, r->version,
         tlb_type_traits(r->t)->name,
@@ -725,11 +761,45 @@ static int emit(struct out *ou, const struct result *r) {
         num(b[23], 40, r->paired_pct, ran && r->paired_pct > 0),
         num(b[24], 40, r->paired_lo, ran && r->paired_pct > 0),
         num(b[25], 40, r->paired_hi, ran && r->paired_pct > 0),
+        num(b[26], 40, tlb_probe_pattern_streams(r->pair_turn), ran && r->paired_pct > 0),
     };
     for (size_t i = 0; i < TLB_ARRAY_LEN(cells); i++)
         if (put_field(ou, cells[i], i == 0) != 0) return -1;
     if (fputc('\n', ou->f) == EOF) return -1;
     return fflush(ou->f) == 0 ? 0 : -1;
+}
+
+/* The CSV's columns, in order. */
+static const char *const csv_cols[] = {
+    "test_time", "tlbench_version", "cpu", "kernel", "kernel_version", "weight_type", "n",
+    "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
+    "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
+    "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg",
+    "bw_probe_spread_pct", "gbps_cached", "bw_probe_shape_gbps", "bw_paired_gbps",
+    "pct_bw_paired", "pct_bw_paired_min", "pct_bw_paired_max", "bw_paired_streams"};
+
+/* Does the first line of the CSV at path name exactly csv_cols? 1 yes, 0 no (another version's
+ * columns: rows appended there would land under other names), -1 unreadable. */
+static int csv_header_matches(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[2048];
+    const int got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!got) return -1;
+    line[strcspn(line, "\r\n")] = '\0';
+    size_t at = 0;
+    for (size_t i = 0; i < TLB_ARRAY_LEN(csv_cols); i++) { /* each name quoted or not */
+        const size_t n = strlen(csv_cols[i]);
+        const int q = line[at] == '"';
+        at += (size_t)q;
+        if (strncmp(line + at, csv_cols[i], n) != 0) return 0;
+        at += n;
+        if (q && line[at++] != '"') return 0;
+        if (line[at] != (i + 1 < TLB_ARRAY_LEN(csv_cols) ? ',' : '\0')) return 0;
+        at++;
+    }
+    return 1;
 }
 
 static int emit_header(struct out *ou) {
@@ -739,16 +809,9 @@ static int emit_header(struct out *ou) {
                 "%peak", "cached", "check");
         return 0;
     }
-    static const char *const cols[] = {
-        "test_time", "tlbench_version", "cpu", "kernel", "kernel_version", "weight_type", "n",
-        "k", "m", "n_threads", "reps", "time_us_median", "time_us_min", "time_us_max", "gflops",
-        "gbps", "bw_probe_gbps", "peak_probe_gflops", "pct_bw", "pct_peak", "weight_bytes",
-        "flush_copies", "scratch_bytes", "nmse", "passed", "status", "load_avg",
-        "bw_probe_spread_pct", "gbps_cached", "bw_probe_shape_gbps", "bw_paired_gbps",
-        "pct_bw_paired", "pct_bw_paired_min", "pct_bw_paired_max"};
     if (ou->no_header) return 0;
-    for (size_t i = 0; i < TLB_ARRAY_LEN(cols); i++)
-        if (put_field(ou, cols[i], i == 0) != 0) return -1;
+    for (size_t i = 0; i < TLB_ARRAY_LEN(csv_cols); i++)
+        if (put_field(ou, csv_cols[i], i == 0) != 0) return -1;
     return fputc('\n', ou->f) == EOF ? -1 : 0;
 }
 
@@ -867,7 +930,7 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
                                 * (the same copy only when one exceeds the rotation's size) */
             read_gbps = tlb_probe_read_once(pool, a->data + (a->next++ % (size_t)a->copies) *
                                                                a->stride,
-                                            r->wbytes, (unsigned)it);
+                                            r->wbytes, r->pair_turn);
         w.data = used_copy = a->data + (a->next++ % (size_t)a->copies) * a->stride;
         const int64_t t0 = tlb_now_ns();
         if (kn->matmul(st, pool, y, x, &w, r->m) != 0) {
@@ -995,7 +1058,8 @@ static int emit_decode_summary(const struct results *rs, struct out *ou) {
                                       "lowest-highest over the shapes;\nthe same share of "
                                       "the probe round just before each shape (the memory's "
                                       "level then);\nthe median share of a plain read of the "
-                                      "same bytes just before each repetition (column %%pair);\n"
+                                      "same bytes just before each repetition, in the stream "
+                                      "pattern read fastest (column %%pair);\n"
                                       "the pace from cache (column 'cached', GB/s) as a "
                                       "multiple of the probe:\n") < 0)
             return -1;
@@ -1096,7 +1160,7 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
         for (int si = 0; si < o->n_shapes; si++) {
             const struct shape sh = o->shapes[si];
             const int fits = tlb_type_fits(t, sh.k);
-            if (probe_round(o, ps, &lim) != 0 ||
+            if (probe_round(o, ps, &lim, 0) != 0 ||
                 (fits && arena_fill(&a, t, sh.n, sh.k, flush) != 0)) {
                 rc = -1;
                 goto done;
@@ -1116,6 +1180,7 @@ static int run_bench(const struct opts *o, struct pools *ps, struct out *ou) {
                         r->t = t, r->sh = sh, r->m = m, r->threads = o->threads[th];
                         r->probe = th;
                         r->bw_shape = lim.bw_last[th];
+                        r->pair_turn = lim.pair_turn[th];
                         r->wbytes = tlb_type_row_bytes(t, sh.k) * (size_t)sh.n;
                         r->load = load_avg();
                         if (!fits) {
@@ -1195,7 +1260,17 @@ int tlb_cmd_kernels(int argc, char **argv) {
         if (!f) return TLB_EXIT_FAIL;
         ou.f = f;
     }
-    if (o.csv && f && fseek(f, 0, SEEK_END) == 0 && ftell(f) > 0) ou.no_header = 1;
+    if (o.csv && f && fseek(f, 0, SEEK_END) == 0 && ftell(f) > 0) {
+        ou.no_header = 1;
+        if (csv_header_matches(o.out) != 1) {
+            tlb_error("kernels: '%s' already holds rows whose header is not this version's "
+                      "columns (%zu, from test_time to %s): appending would put values under "
+                      "other names; write to a new file", o.out, TLB_ARRAY_LEN(csv_cols),
+                      csv_cols[TLB_ARRAY_LEN(csv_cols) - 1]);
+            fclose(f);
+            return TLB_EXIT_FAIL;
+        }
+    }
     char feats[256];
     tlb_cpu_features_string(feats, sizeof feats);
     const char *mask = tlb_cpu_mask_string();

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,7 +52,9 @@ static uint64_t read_c(const uint64_t *p, size_t words) {
  * decode kernels' widest: a row of f16 at 2048x2048 reached 101 % of a probe without it) and
  * 2 streams (avx512's R16 decode reads 2 groups of 16 rows side by side: a q4_0 2048x2048 row
  * reached 102 % of a probe without it), and the best of all counts. */
-static const int stream_patterns[] = {4, 1, 6, 2};
+static const int stream_patterns[TLB_PROBE_PATTERNS] = {4, 1, 6, 2};
+
+int tlb_probe_pattern_streams(unsigned turn) { return stream_patterns[turn % TLB_PROBE_PATTERNS]; }
 #if defined(__x86_64__)
 /* The reads of `streams` equal parts of [p, p + words) side by side, each part sequential
  * (streams = 1: one sequential stream), 2 vectors per part and step. */
@@ -146,7 +149,8 @@ static double read_span(struct tlb_pool *pool, struct bw_job *j, const char *p, 
     return sec > 0 ? (double)(j->words / 32 * 32 * 8) / sec * 1e-9 : 0;
 }
 
-double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes) {
+double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes,
+                         double pattern_median[TLB_PROBE_PATTERNS]) {
     struct bw_job j;
     memset(&j, 0, sizeof j);
     j.kind = read_kind();
@@ -154,15 +158,27 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
     const size_t lead = bytes >= lead_bytes() + 4 * PIECE_BYTES ? lead_bytes() : 0;
     const size_t npiece = (bytes - lead) / PIECE_BYTES > 0 ? (bytes - lead) / PIECE_BYTES : 1;
     const size_t piece = (bytes - lead) / npiece / 256 * 256;
+    enum { MAX_PER_PATTERN = 256 };
+    double by_pattern[TLB_PROBE_PATTERNS][MAX_PER_PATTERN];
+    int n_pattern[TLB_PROBE_PATTERNS] = {0};
     double best = 0;
     size_t turn = 0; /* which stream pattern: one after the other over the timed pieces */
     for (int p = 0; p < (passes > 0 ? passes : 1); p++) {
         if (lead) read_span(pool, &j, buf, lead, 1); /* untimed, one sequential stream */
-        for (size_t s = 0; s < npiece; s++) {
+        for (size_t s = 0; s < npiece; s++, turn++) {
+            const size_t k = turn % TLB_PROBE_PATTERNS;
             const double gbps = read_span(pool, &j, (const char *)buf + lead + s * piece, piece,
-                                          stream_patterns[turn++ % TLB_ARRAY_LEN(stream_patterns)]);
+                                          stream_patterns[k]);
             if (gbps > best) best = gbps;
+            if (n_pattern[k] < MAX_PER_PATTERN) by_pattern[k][n_pattern[k]++] = gbps;
         }
+    }
+    for (int k = 0; pattern_median && k < TLB_PROBE_PATTERNS; k++) { /* stats.h is a layer up */
+        const int n = n_pattern[k];
+        qsort(by_pattern[k], (size_t)n, sizeof by_pattern[k][0], tlb_cmp_double);
+        pattern_median[k] = n == 0 ? 0
+                            : n % 2 ? by_pattern[k][n / 2]
+                                    : 0.5 * (by_pattern[k][n / 2 - 1] + by_pattern[k][n / 2]);
     }
     return best;
 }
@@ -172,8 +188,7 @@ double tlb_probe_read_once(struct tlb_pool *pool, const void *buf, size_t bytes,
     memset(&j, 0, sizeof j);
     j.kind = read_kind();
     if (bytes < 256) return 0;
-    return read_span(pool, &j, buf, bytes / 256 * 256,
-                     stream_patterns[turn % TLB_ARRAY_LEN(stream_patterns)]);
+    return read_span(pool, &j, buf, bytes / 256 * 256, stream_patterns[turn % TLB_PROBE_PATTERNS]);
 }
 
 /* One walk, nothing read twice: an untimed lead of 4 x the last-level cache, then 16 timed

@@ -15,14 +15,21 @@ struct tlb_pool;
  * 8 MiB piece of the rest of buf (bytes long, 64-byte aligned, already written once) with the
  * widest loads usable here, piece by piece as 4 streams side by side, one sequential stream,
  * 6 streams or 2 (the decode kernels read 2-6 W rows, or 2 groups of 16 R16 rows, side by
- * side); the best piece of all passes. */
-double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes);
+ * side); the best piece of all passes. pattern_median (NULL: not wanted) receives each stream
+ * pattern's median piece, in GB/s, in the order tlb_probe_read_once's turn names them: which
+ * pattern the memory serves fastest, measured side by side in one pass. */
+#define TLB_PROBE_PATTERNS 4
+double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, int passes,
+                         double pattern_median[TLB_PROBE_PATTERNS]);
+
+/* Streams per thread that stream pattern `turn` reads side by side. */
+int tlb_probe_pattern_streams(unsigned turn);
 
 /* One read of [buf, buf + bytes) (64-byte aligned; whole 256-byte pieces count) by every
  * thread of pool, timed whole, in GB/s: the yardstick `tlbench kernels` pairs with each decode
  * repetition, over a weight copy of the same size (the plain read of the bytes the kernel
  * reads, at the memory's level of that moment). turn picks the stream pattern of
- * tlb_probe_read_bw (0, 1, 2... take turns). */
+ * tlb_probe_read_bw (turn % TLB_PROBE_PATTERNS). */
 double tlb_probe_read_once(struct tlb_pool *pool, const void *buf, size_t bytes, unsigned turn);
 
 /* A stretch of memory the process holds, resident (a weight matrix). */
