@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:110.162]
+set yrange [0:106.488]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -37,20 +37,19 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:112.182]
+set yrange [0:106.385]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:198.386]
+set yrange [0:192.574]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -62,27 +61,27 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:309.085]
+set yrange [0:296.828]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:306.224]
+set yrange [0:304.677]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output
 set terminal svg size 1140,770 font 'DejaVu Sans,10' noenhanced background rgb 'white'
@@ -110,7 +109,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:110.162]
+set yrange [0:106.488]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -122,20 +121,19 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:112.182]
+set yrange [0:106.385]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:198.386]
+set yrange [0:192.574]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -147,26 +145,26 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:309.085]
+set yrange [0:296.828]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
-     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
+     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:306.224]
+set yrange [0:304.677]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'prefill-threads.tsv' index 8 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 8 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 9 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'prefill-threads.tsv' index 9 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 unset multiplot
 unset output
