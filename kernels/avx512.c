@@ -1084,22 +1084,23 @@ static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pac
 }
 
 /* Packed paths: prefill (m >= PACK_MIN_M), and every m for R16 weights (decode: r16_dec) */
-static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack, int tail) {
     const struct tlb_tensor *w = j->w;
     const int64_t nbk = w->cols / 32;
     const int m = j->m;
     const int r16 = w->layout == TLB_LAYOUT_R16;
-    if (m == 1) { /* R16 decode: nf groups far apart side by side, the rest one by one */
-        /* 2 groups side by side: 1 measured 41-72 % of the probe on one core (q8_0, the
-         * model's shapes), 2 77-96 %, 4 no better than 2 */
-        const int q4 = w->type == TLB_TYPE_Q4_0, nf = 2;
+    if (m == 1) { /* R16 decode: rows [lo, hi) of the first half of the groups beside the same
+                   * rows of the second half (matmul_chunk), and with tail the odd last group.
+                   * 2 groups side by side: 1 measured 41-72 % of the probe on one core (q8_0,
+                   * the model's shapes), 2 77-96 %, 4 no better than 2 */
+        const int q4 = w->type == TLB_TYPE_Q4_0;
         const size_t gs = (size_t)nbk * R16_GROUP(q4);
-        const int64_t g0 = lo / TLB_R16_ROWS, ng = (hi - lo) / TLB_R16_ROWS, h = ng / nf;
+        const int64_t half = w->rows / TLB_R16_ROWS / 2; /* groups between the two streams */
         const uint8_t *w0 = w->data;
-        for (int64_t g = g0; g < g0 + h; g++)
-            r16decs[q4][nf - 1](w0 + (size_t)g * gs, (size_t)h * gs, nbk, j->xq, j->xd, j->xc,
-                                j->y + g * TLB_R16_ROWS, (size_t)h * TLB_R16_ROWS);
-        for (int64_t g = g0 + nf * h; g < g0 + ng; g++)
+        for (int64_t g = lo / TLB_R16_ROWS; g < hi / TLB_R16_ROWS; g++)
+            r16decs[q4][1](w0 + (size_t)g * gs, (size_t)half * gs, nbk, j->xq, j->xd, j->xc,
+                           j->y + g * TLB_R16_ROWS, (size_t)half * TLB_R16_ROWS);
+        for (int64_t g = 2 * half; tail && g < w->rows / TLB_R16_ROWS; g++)
             r16decs[q4][0](w0 + (size_t)g * gs, 0, nbk, j->xq, j->xd, j->xc,
                            j->y + g * TLB_R16_ROWS, 0);
         return;

@@ -148,7 +148,9 @@ static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t
 }
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile);
-static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack);
+/* Rows [lo, hi) through the packed path; for R16 decode (m = 1) rows [lo, hi) of the first half
+ * of the groups and the same of the second, and with tail the odd last group too. */
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack, int tail);
 #ifdef BF16_DOT
 static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pack);
 #endif
@@ -274,6 +276,18 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
 static void matmul_chunk(void *arg, long chunk, int thread) {
     const struct job *j = arg;
     long l, h;
+    if (j->packed && j->m == 1) { /* packed with m = 1: R16 (prepare_job) */
+        /* decode of R16 weights: quant_packed reads groups g and g + groups / 2 side by side,
+         * so a chunk is a range of the first half's groups and the same range of the second
+         * half's; the last chunk also takes the odd group at the end. A thread's chunks (the
+         * pool's range) then continue the same two streams from one chunk to the next. */
+        const long groups = (long)(j->w->rows / TLB_R16_ROWS);
+        tlb_split_range(groups / 2, (int)chunk, (int)j->n_chunks, &l, &h);
+        const int tail = chunk == j->n_chunks - 1 && groups % 2;
+        if (l >= h && !tail) return;
+        quant_packed(j, (int64_t)l * TLB_R16_ROWS, (int64_t)h * TLB_R16_ROWS, NULL, tail);
+        return;
+    }
     tlb_split_range(j->units, (int)chunk, (int)j->n_chunks, &l, &h);
     const int64_t lo = (int64_t)l * j->unit;
     const int64_t hi = (int64_t)h * j->unit < j->w->rows ? (int64_t)h * j->unit : j->w->rows;
@@ -281,7 +295,7 @@ static void matmul_chunk(void *arg, long chunk, int thread) {
     const int quant = tlb_type_traits(j->w->type)->is_quantized;
     char *tile = (char *)j->tiles + (size_t)thread * TILE_BYTES;
     if (j->packed)
-        quant_packed(j, lo, hi, (uint8_t *)tile);
+        quant_packed(j, lo, hi, (uint8_t *)tile, 0);
     else if (quant)
         quant_rows(j, lo, hi, tile);
     else
