@@ -7,13 +7,15 @@
  * chunks like any worker and returns when the count of finished chunks reaches the total,
  * without waiting for threads that found nothing to do.
  *
- * Why ranges, not one shared counter (stops 1-30 had one): with one counter the two threads of
- * a 2-vCPU guest took every other chunk, each claim and each finished chunk a cache line passed
- * between the cores, and each thread's weights came as 16 streams instead of one. Measured on
- * a 2-vCPU Zen 4 KVM guest, `tlbench kernels -m 1 -t 2` with both pools in one process
- * (alternating every 4 repetitions, 28 runs): when the host served ~45-60 GB/s to the two
- * vCPUs, ranges decoded 2-7.5 % faster (median per row; q4_0 2048x2048 8 %), at ~30-35 GB/s
- * 0-2 %. *
+ * Why ranges, not one shared counter (the pool had one until 2026-12-07): with one counter the
+ * two threads of a 2-vCPU guest took every other chunk, each claim and each finished chunk a
+ * cache line passed between the cores, and each thread's weights came in every other chunk
+ * instead of one run. Measured on a 2-vCPU Zen 4 KVM guest, `tlbench kernels -m 1 -t 2` with
+ * both ways in one process (this pool, and all chunks in one range, alternating every 4
+ * repetitions, 20 runs): when the host served ~45-65 GB/s to the two vCPUs, ranges decoded
+ * 0.4-11 % faster (median per row; q4_0 2048x2048 11 %, q8_0 8 %, f32/f16/bf16 1-5 %), at
+ * ~30-38 GB/s 0-3 %.
+ *
  * Waiting: workers poll for the next job with pause + sched_yield() (decode issues ~150
  * matmuls per token, too many to pay a futex wake-up for each; the yield hands the core to
  * whatever else wants it, e.g. the caller when both ended up on one core), and sleep on a
