@@ -365,6 +365,10 @@ int tlb_cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+double tlb_median_sorted(const double *v, size_t n) {
+    return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int tlb_cmp_strp(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }

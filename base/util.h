@@ -98,6 +98,9 @@ int tlb_ends_with(const char *s, const char *suffix);
 /* qsort comparators: ascending doubles (NaN-free input); C strings through char pointers. */
 int tlb_cmp_double(const void *a, const void *b);
 int tlb_cmp_strp(const void *a, const void *b);
+/* Median of v[0..n) sorted ascending, 0 when n == 0 (stats.h's tlb_stat_median sorts a copy;
+ * this is for layers below it and for arrays already sorted). */
+double tlb_median_sorted(const double *v, size_t n);
 
 /* Deterministic pseudo-random numbers for test and benchmark data (Marsaglia's xorshift32):
  * reproducible from the seed, not for anything that must be unpredictable. *state != 0. */

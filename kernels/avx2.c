@@ -581,8 +581,7 @@ static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile) 
     }
 }
 
-static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack, int tail) {
-    (void)tail; /* no R16 decode here */
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
     const struct tlb_tensor *w = j->w;
     const int64_t nbk = w->cols / 32;
     const int m = j->m;

@@ -983,7 +983,7 @@ static const btile_fn btiles[GMR] = {btile_1, btile_2, btile_3, btile_4,
 #define BKC 512 /* k per bf16 chunk: the 64-row pack is 64 KiB, as the f32 one's 256 */
 _Static_assert((size_t)GNB * BKC * 2 <= TILE_BYTES, "the bf16 pack lives in the tile buffer");
 #define BF16_DOT 1 /* simd-jobs.h: bf16 prefill through x_to_bf16 and bf16_rows */
-#define R16_LAYOUT 1 /* simd-jobs.h: q8_0/q4_0 in the R16 layout through quant_packed */
+#define R16_LAYOUT 1 /* simd-jobs.h: q8_0/q4_0 in the R16 layout: r16_decode, quant_packed */
 
 /* ---- jobs ---- */
 
@@ -1083,28 +1083,28 @@ static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pac
     }
 }
 
-/* Packed paths: prefill (m >= PACK_MIN_M), and every m for R16 weights (decode: r16_dec) */
-static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack, int tail) {
+/* R16 decode (simd-jobs.h); 2 groups side by side: 1 measured 41-72 % of the probe on one core
+ * (q8_0, the model's shapes), 2 77-96 %, 4 no better than 2 */
+static void r16_decode(const struct job *j, int64_t g_lo, int64_t g_hi, int tail) {
+    const struct tlb_tensor *w = j->w;
+    const int64_t nbk = w->cols / 32, groups = w->rows / TLB_R16_ROWS, half = groups / 2;
+    const int q4 = w->type == TLB_TYPE_Q4_0;
+    const size_t gs = (size_t)nbk * R16_GROUP(q4);
+    const uint8_t *w0 = w->data;
+    for (int64_t g = g_lo; g < g_hi; g++)
+        r16decs[q4][1](w0 + (size_t)g * gs, (size_t)half * gs, nbk, j->xq, j->xd, j->xc,
+                       j->y + g * TLB_R16_ROWS, (size_t)half * TLB_R16_ROWS);
+    for (int64_t g = 2 * half; tail && g < groups; g++)
+        r16decs[q4][0](w0 + (size_t)g * gs, 0, nbk, j->xq, j->xd, j->xc, j->y + g * TLB_R16_ROWS,
+                       0);
+}
+
+/* Packed paths: prefill (m >= PACK_MIN_M), for R16 weights too */
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack) {
     const struct tlb_tensor *w = j->w;
     const int64_t nbk = w->cols / 32;
     const int m = j->m;
     const int r16 = w->layout == TLB_LAYOUT_R16;
-    if (m == 1) { /* R16 decode: rows [lo, hi) of the first half of the groups beside the same
-                   * rows of the second half (matmul_chunk), and with tail the odd last group.
-                   * 2 groups side by side: 1 measured 41-72 % of the probe on one core (q8_0,
-                   * the model's shapes), 2 77-96 %, 4 no better than 2 */
-        const int q4 = w->type == TLB_TYPE_Q4_0;
-        const size_t gs = (size_t)nbk * R16_GROUP(q4);
-        const int64_t half = w->rows / TLB_R16_ROWS / 2; /* groups between the two streams */
-        const uint8_t *w0 = w->data;
-        for (int64_t g = lo / TLB_R16_ROWS; g < hi / TLB_R16_ROWS; g++)
-            r16decs[q4][1](w0 + (size_t)g * gs, (size_t)half * gs, nbk, j->xq, j->xd, j->xc,
-                           j->y + g * TLB_R16_ROWS, (size_t)half * TLB_R16_ROWS);
-        for (int64_t g = 2 * half; tail && g < w->rows / TLB_R16_ROWS; g++)
-            r16decs[q4][0](w0 + (size_t)g * gs, 0, nbk, j->xq, j->xd, j->xc,
-                           j->y + g * TLB_R16_ROWS, 0);
-        return;
-    }
     for (int64_t b0 = 0; b0 < nbk; b0 += PKB) {
         const int64_t nblk = nbk - b0 < PKB ? nbk - b0 : PKB;
         for (int64_t jb = lo; jb < hi; jb += PNB) {

@@ -148,9 +148,12 @@ static struct prefetch next_pack(const struct tlb_tensor *w, int64_t c0, int64_t
 }
 
 static void quant_rows(const struct job *j, int64_t lo, int64_t hi, char *tile);
-/* Rows [lo, hi) through the packed path; for R16 decode (m = 1) rows [lo, hi) of the first half
- * of the groups and the same of the second, and with tail the odd last group too. */
-static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack, int tail);
+static void quant_packed(const struct job *j, int64_t lo, int64_t hi, uint8_t *pack);
+#ifdef R16_LAYOUT
+/* R16 decode: groups [g_lo, g_hi) of the first half of w's groups beside the same groups of the
+ * second half, and with tail the odd last group too. */
+static void r16_decode(const struct job *j, int64_t g_lo, int64_t g_hi, int tail);
+#endif
 #ifdef BF16_DOT
 static void bf16_rows(const struct job *j, int64_t lo, int64_t hi, uint32_t *pack);
 #endif
@@ -276,18 +279,19 @@ static void float_rows(const struct job *j, int64_t lo, int64_t hi, float *tile)
 static void matmul_chunk(void *arg, long chunk, int thread) {
     const struct job *j = arg;
     long l, h;
+#ifdef R16_LAYOUT
     if (j->packed && j->m == 1) { /* packed with m = 1: R16 (prepare_job) */
-        /* decode of R16 weights: quant_packed reads groups g and g + groups / 2 side by side,
-         * so a chunk is a range of the first half's groups and the same range of the second
-         * half's; the last chunk also takes the odd group at the end. A thread's chunks (the
-         * pool's range) then continue the same two streams from one chunk to the next. */
+        /* r16_decode reads groups g and g + groups / 2 side by side, so a chunk is a range of
+         * the first half's groups and the same range of the second half's; the last chunk also
+         * takes the odd group at the end. A thread's chunks (the pool's range) then continue
+         * the same two streams from one chunk to the next. */
         const long groups = (long)(j->w->rows / TLB_R16_ROWS);
         tlb_split_range(groups / 2, (int)chunk, (int)j->n_chunks, &l, &h);
         const int tail = chunk == j->n_chunks - 1 && groups % 2;
-        if (l >= h && !tail) return;
-        quant_packed(j, (int64_t)l * TLB_R16_ROWS, (int64_t)h * TLB_R16_ROWS, NULL, tail);
+        if (l < h || tail) r16_decode(j, l, h, tail);
         return;
     }
+#endif
     tlb_split_range(j->units, (int)chunk, (int)j->n_chunks, &l, &h);
     const int64_t lo = (int64_t)l * j->unit;
     const int64_t hi = (int64_t)h * j->unit < j->w->rows ? (int64_t)h * j->unit : j->w->rows;
@@ -295,7 +299,7 @@ static void matmul_chunk(void *arg, long chunk, int thread) {
     const int quant = tlb_type_traits(j->w->type)->is_quantized;
     char *tile = (char *)j->tiles + (size_t)thread * TILE_BYTES;
     if (j->packed)
-        quant_packed(j, lo, hi, (uint8_t *)tile, 0);
+        quant_packed(j, lo, hi, (uint8_t *)tile);
     else if (quant)
         quant_rows(j, lo, hi, tile);
     else

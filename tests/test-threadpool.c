@@ -2,7 +2,7 @@
  * once, on a thread index inside the pool, and the job is complete when run returns, over many
  * jobs in a row (a late worker must never run a chunk of a job that has moved on), with more
  * threads than CPUs, with one chunk, with none, and with a NULL pool; a worker starts on its
- * own range and the caller takes over the range of a worker that sleeps; tlb_pool_run gives
+ * own range, and the caller takes over the range of a worker asleep in a chunk; tlb_pool_run gives
  * each part exactly once; tlb_pool_chunk_count stays within its bounds. */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -90,22 +90,26 @@ TLB_TEST(pool_after_idle) {
 }
 
 /* A worker's chunk that outlasts the caller's polling: the caller, done with the other
- * chunks, goes to sleep and must be woken when that chunk ends, not return before it. */
+ * chunks, goes to sleep and must be woken when that chunk ends, not return before it. Meanwhile
+ * the caller takes over the rest of the sleeping worker's range: every other chunk runs on
+ * thread 0 (the worker's first claim is the slow one; the caller's 15 chunks take ~1.5 ms). */
 struct slow_job {
     atomic_int hits[16];
-    atomic_int slow_taken; /* 1 once a worker took the slow chunk */
+    atomic_int on[16];     /* the thread each chunk ran on */
+    atomic_int slow_taken; /* the slow chunk + 1 once a worker took it */
 };
 
 static void slow_chunk(void *arg, long chunk, int thread) {
     struct slow_job *j = arg;
     int no = 0;
-    if (thread != 0 && atomic_compare_exchange_strong(&j->slow_taken, &no, 1)) {
+    if (thread != 0 && atomic_compare_exchange_strong(&j->slow_taken, &no, (int)chunk + 1)) {
         sleep_ns(TLB_POOL_SPIN_NS + 200 * 1000 * 1000);
     } else { /* 100 us of work, so that the worker claims a chunk before the caller is done */
         const int64_t t0 = tlb_now_ns();
         while (tlb_now_ns() - t0 < 100 * 1000) {
         }
     }
+    atomic_store(&j->on[chunk], thread);
     atomic_fetch_add(&j->hits[chunk], 1);
 }
 
@@ -126,6 +130,10 @@ TLB_TEST(pool_caller_waits_for_slow_chunk) {
     tlb_pool_free(pool);
     TLB_CHECK(atomic_load(&j.slow_taken), "no worker claimed a chunk in %d jobs", tries);
     TLB_CHECK(missing == 0, "%d chunks not done once when the job returned", missing);
+    const int slow = atomic_load(&j.slow_taken) - 1;
+    for (int c = 0; c < 16; c++)
+        TLB_CHECK(c == slow || atomic_load(&j.on[c]) == 0, "chunk %d ran on thread %d while the "
+                  "worker slept in chunk %d", c, atomic_load(&j.on[c]), slow);
 }
 
 struct first_job {
@@ -162,43 +170,6 @@ TLB_TEST(pool_worker_starts_on_its_own_range) {
               first);
     for (int c = 0; c < 16; c++)
         TLB_CHECK(atomic_load(&j.on[c]) != 0, "chunk %d did not run", c);
-}
-
-/* A worker asleep in a chunk of its range leaves the rest of that range to the caller: every
- * other chunk ran on thread 0 before the worker woke (it sleeps 1.2 s, the caller's 15 chunks
- * take ~1.5 ms). */
-struct steal_job {
-    atomic_int on[16];
-    atomic_int slow; /* the chunk the worker slept in, + 1 */
-};
-
-static void steal_chunk(void *arg, long chunk, int thread) {
-    struct steal_job *j = arg;
-    int no = 0;
-    if (thread != 0 && atomic_compare_exchange_strong(&j->slow, &no, (int)chunk + 1))
-        sleep_ns(1200LL * 1000 * 1000);
-    else
-        sleep_ns(100 * 1000);
-    atomic_store(&j->on[chunk], thread + 1);
-}
-
-TLB_TEST(pool_caller_steals_a_sleeping_workers_range) {
-    struct tlb_pool *pool = tlb_pool_create(2);
-    TLB_CHECK(pool != NULL, "no pool");
-    static struct steal_job j;
-    int tries = 0;
-    do { /* retry a job in which the worker ran nothing (the caller took all 16 chunks) */
-        for (int c = 0; c < 16; c++) atomic_store(&j.on[c], 0);
-        atomic_store(&j.slow, 0);
-        tlb_pool_run_chunks(pool, 16, steal_chunk, &j);
-    } while (!atomic_load(&j.slow) && ++tries < 50);
-    tlb_pool_free(pool);
-    const int slow = atomic_load(&j.slow) - 1;
-    if (slow < 0) TLB_SKIP("no worker claimed a chunk in %d jobs (a busy machine)", tries);
-    for (int c = 0; c < 16; c++)
-        if (c != slow)
-            TLB_CHECK(atomic_load(&j.on[c]) == 1, "chunk %d ran on thread %d while the worker "
-                      "slept in chunk %d", c, atomic_load(&j.on[c]) - 1, slow);
 }
 
 /* CPU time this process used over the next ms milliseconds of the caller sleeping. */

@@ -534,9 +534,9 @@ static int probe_round(const struct opts *o, struct pools *ps, struct limits *li
         lim->bw_last[i] = tlb_probe_read_bw(pool, lim->buf, lim->bytes, 1, med);
         sample_add(&lim->bw[i], lim->bw_last[i]);
         for (int k = 0; k < TLB_PROBE_PATTERNS; k++)
-            if (isfinite(med[k]) && med[k] > top) top = med[k];
+            if (med[k] > top) top = med[k];
         for (int k = 0; first && k < TLB_PROBE_PATTERNS && top > 0; k++)
-            if (isfinite(med[k])) lim->pattern_score[i][k] += med[k] / top;
+            lim->pattern_score[i][k] += med[k] / top;
         sample_add(&lim->peak[i], tlb_probe_fma_peak(pool, &lim->isa));
     }
     return 0;
@@ -778,30 +778,6 @@ static const char *const csv_cols[] = {
     "bw_probe_spread_pct", "gbps_cached", "bw_probe_shape_gbps", "bw_paired_gbps",
     "pct_bw_paired", "pct_bw_paired_min", "pct_bw_paired_max", "bw_paired_streams"};
 
-/* Does the first line of the CSV at path name exactly csv_cols? 1 yes, 0 no (another version's
- * columns: rows appended there would land under other names), -1 unreadable. */
-static int csv_header_matches(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    char line[2048];
-    const int got = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    if (!got) return -1;
-    line[strcspn(line, "\r\n")] = '\0';
-    size_t at = 0;
-    for (size_t i = 0; i < TLB_ARRAY_LEN(csv_cols); i++) { /* each name quoted or not */
-        const size_t n = strlen(csv_cols[i]);
-        const int q = line[at] == '"';
-        at += (size_t)q;
-        if (strncmp(line + at, csv_cols[i], n) != 0) return 0;
-        at += n;
-        if (q && line[at++] != '"') return 0;
-        if (line[at] != (i + 1 < TLB_ARRAY_LEN(csv_cols) ? ',' : '\0')) return 0;
-        at++;
-    }
-    return 1;
-}
-
 static int emit_header(struct out *ou) {
     if (!ou->csv) {
         fprintf(ou->f, "%-9s %-5s %-11s %4s %3s %11s %9s %8s %5s %5s %6s %8s  %s\n", "kernel",
@@ -905,11 +881,6 @@ static int time_cached(const struct tlb_kernel *kn, void *st, struct tlb_pool *p
     return 0;
 }
 
-/* The median of n >= 1 sorted values */
-static double median_sorted(const double *v, int n) {
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *a,
                      const float *x, float *y, struct result *r) {
     const struct tlb_kernel *kn = r->kn;
@@ -954,12 +925,12 @@ static int bench_one(const struct opts *o, struct tlb_pool *pool, struct arena *
         r->reps = done;
         r->min = times[0];
         r->max = times[done - 1];
-        r->med = median_sorted(times, done);
+        r->med = tlb_median_sorted(times, (size_t)done);
         if (paired && done > 0 && pair_bw[0] > 0) {
             qsort(pair_bw, (size_t)done, sizeof pair_bw[0], tlb_cmp_double);
             qsort(pair_pct, (size_t)done, sizeof pair_pct[0], tlb_cmp_double);
-            r->paired_bw = median_sorted(pair_bw, done);
-            r->paired_pct = median_sorted(pair_pct, done);
+            r->paired_bw = tlb_median_sorted(pair_bw, (size_t)done);
+            r->paired_pct = tlb_median_sorted(pair_pct, (size_t)done);
             r->paired_lo = pair_pct[0];
             r->paired_hi = pair_pct[done - 1];
         }
@@ -1262,7 +1233,7 @@ int tlb_cmd_kernels(int argc, char **argv) {
     }
     if (o.csv && f && fseek(f, 0, SEEK_END) == 0 && ftell(f) > 0) {
         ou.no_header = 1;
-        if (csv_header_matches(o.out) != 1) {
+        if (tlb_rep_kcsv_columns_are(o.out, csv_cols, TLB_ARRAY_LEN(csv_cols)) != 1) {
             tlb_error("kernels: '%s' already holds rows whose header is not this version's "
                       "columns (%zu, from test_time to %s): appending would put values under "
                       "other names; write to a new file", o.out, TLB_ARRAY_LEN(csv_cols),

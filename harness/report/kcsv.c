@@ -126,8 +126,10 @@ static int kcol(const struct kscan *s, const char *name) {
     return -1;
 }
 
-int tlb_rep_kcsv_is(const char *path) {
-    /* Only the first line matters: read at most 64 KiB of it. */
+/* The header of the CSV at path into *s: 1 scanned, 0 no complete first line in its first
+ * 64 KiB (not a kernels CSV), -1 unreadable (error printed). */
+static int kscan_header(const char *path, struct kscan *s) {
+    memset(s, 0, sizeof *s);
     FILE *f = tlb_fopen_regular(path);
     if (!f) return -1;
     char buf[65536];
@@ -140,14 +142,26 @@ int tlb_rep_kcsv_is(const char *path) {
     }
     size_t end = 0;
     while (end < len && buf[end] != '\n') end++;
-    if (end == len) return 0; /* no complete first line here: not a kernels CSV */
+    if (end == len) return 0;
+    return kscan_buf(path, s, buf, end + 1, 1) == 0 ? 1 : 0;
+}
+
+int tlb_rep_kcsv_is(const char *path) {
     struct kscan s;
-    int yes = 0;
-    if (kscan_buf(path, &s, buf, end + 1, 1) == 0)
-        yes = kcol(&s, "gflops") >= 0 && kcol(&s, "gbps") >= 0 && kcol(&s, "kernel") >= 0 &&
-              kcol(&s, "schema_version") < 0;
+    const int got = kscan_header(path, &s);
+    const int yes = got == 1 && kcol(&s, "gflops") >= 0 && kcol(&s, "gbps") >= 0 &&
+                    kcol(&s, "kernel") >= 0 && kcol(&s, "schema_version") < 0;
     kscan_free(&s);
-    return yes;
+    return got < 0 ? -1 : yes;
+}
+
+int tlb_rep_kcsv_columns_are(const char *path, const char *const *cols, size_t n) {
+    struct kscan s;
+    const int got = kscan_header(path, &s);
+    int same = got == 1 && s.n_cols == n;
+    for (size_t c = 0; same && c < n; c++) same = strcmp(s.text.p + s.off[c], cols[c]) == 0;
+    kscan_free(&s);
+    return got < 0 ? -1 : same;
 }
 
 void tlb_rep_kcsv_free(struct tlb_rep_kfile *f) {

@@ -182,6 +182,9 @@ void tlb_rep_kv_free(struct tlb_rep_kv *kv);
 /* Kernels CSV: 1 when the file's header is a `tlbench kernels` header, 0 when not, -1
  * when it cannot be read (error printed). */
 int tlb_rep_kcsv_is(const char *path);
+/* Is the header of the CSV at path exactly the n names cols, in order? 1 yes, 0 no, -1 it
+ * cannot be read (error printed). */
+int tlb_rep_kcsv_columns_are(const char *path, const char *const *cols, size_t n);
 /* Read one (bounded, validated). 0, or -1 with an error naming the file. */
 int tlb_rep_kcsv_read(const char *path, struct tlb_rep_kfile *out);
 void tlb_rep_kcsv_free(struct tlb_rep_kfile *f);

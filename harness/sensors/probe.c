@@ -173,12 +173,9 @@ double tlb_probe_read_bw(struct tlb_pool *pool, const void *buf, size_t bytes, i
             if (n_pattern[k] < MAX_PER_PATTERN) by_pattern[k][n_pattern[k]++] = gbps;
         }
     }
-    for (int k = 0; pattern_median && k < TLB_PROBE_PATTERNS; k++) { /* stats.h is a layer up */
-        const int n = n_pattern[k];
-        qsort(by_pattern[k], (size_t)n, sizeof by_pattern[k][0], tlb_cmp_double);
-        pattern_median[k] = n == 0 ? 0
-                            : n % 2 ? by_pattern[k][n / 2]
-                                    : 0.5 * (by_pattern[k][n / 2 - 1] + by_pattern[k][n / 2]);
+    for (int k = 0; pattern_median && k < TLB_PROBE_PATTERNS; k++) {
+        qsort(by_pattern[k], (size_t)n_pattern[k], sizeof by_pattern[k][0], tlb_cmp_double);
+        pattern_median[k] = tlb_median_sorted(by_pattern[k], (size_t)n_pattern[k]);
     }
     return best;
 }
