@@ -27,20 +27,38 @@
  * interleaved rounds, 1.19x per round, 23 of 33 above 1); 1 ms for both, or 1 s for the
  * worker alone, measured as the short waits did. A guest CPU that sleeps is woken by the
  * other's interrupt, and the host's wake-up seems to pull the two together (not measurable
- * from inside). With a CPU-bound process on one core, 2-thread decode stayed at 0.99x the
- * 1-thread rate either way (scripts/bench-busy-core.sh): the yields hand that core over. */
+ * from inside).
+ *
+ * Sharing the caller's CPU: with a CPU-bound process on one core of two (three runnable threads
+ * on two CPUs) the scheduler often put the worker on the caller's CPU and left it there; there
+ * it took turns with the caller, which runs everything between the matmuls, and the yields did
+ * not stop it (the scheduler is fair to a thread that yields). perf sched on a 2-vCPU Zen 4 KVM
+ * guest, a busy loop on CPU 1: the worker ran 240-2340 ms of a ~3 s run on the caller's CPU in
+ * 28 of 35 runs, and 2-thread decode fell to a median of 0.81x and 0.91x the 1-thread rate (16
+ * and 15 interleaved rounds). So a worker that finds itself on the CPU the caller last
+ * published a job from moves to another CPU its affinity allows (narrowing its mask, then giving
+ * it back), at most every 10 ms, and otherwise sleeps without being woken by jobs, 1 ms and up
+ * to 32 ms, while the caller runs the chunks: 1.04x the 1-thread rate over 15 rounds, 12 above 1,
+ * the worker working beside the busy loop (scripts/bench-busy-core.sh has the benchmark). */
 #include "threadpool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
 #define YIELD_EVERY 64 /* pauses between sched_yield() calls */
+/* A worker on the caller's CPU moves off it at most this often, else sleeps 1 ms, then twice as
+ * long each time it wakes there again (see leave_callers_cpu) */
+#define MOVE_EVERY_NS 10000000LL
+#define SHARED_CPU_SLEEP_MIN_NS 1000000LL
+#define SHARED_CPU_SLEEP_MAX_NS 32000000LL
 
 /* Thread i's words, on a cache line of their own so that while it works on its own range
  * they stay in its cache: range i of the current job (generation << 32 | the next unclaimed
@@ -66,6 +84,7 @@ struct tlb_pool {
     _Atomic(void *) arg[2];
     atomic_long n_chunks[2];
     _Alignas(64) atomic_uint_least64_t word; /* generation << 32: a new job (workers poll it) */
+    atomic_int caller_cpu;        /* the CPU the caller last published a job from, or -1 */
     _Alignas(64) atomic_int caller_waiting; /* the caller sleeps on done_cv */
     _Alignas(64) atomic_int sleepers; /* workers sleeping on job_cv */
     atomic_int rest;              /* tlb_pool_rest: sleep without polling until the next job */
@@ -73,6 +92,7 @@ struct tlb_pool {
     pthread_mutex_t mu;
     pthread_cond_t job_cv;
     pthread_cond_t done_cv;
+    pthread_cond_t stop_cv;       /* wakes workers out of a shared-CPU sleep (CLOCK_MONOTONIC) */
 };
 
 struct worker_arg {
@@ -127,10 +147,71 @@ static void work(struct tlb_pool *pool, uint32_t gen, tlb_chunk_fn fn, void *arg
         work_range(pool, (thread + i) % pool->n, gen, fn, arg, n, thread, &ran);
 }
 
+/* The CPU this thread runs on, or -1 where the OS cannot say. */
+static int current_cpu(void) {
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
+/* Move this thread off `cpu` if its affinity allows another: narrow the mask to the others,
+ * which migrates it at once, then give the whole mask back (a wider mask does not move a
+ * thread back). Returns whether it moved. */
+static int move_off(int cpu) {
+#ifdef __linux__
+    cpu_set_t allowed, others;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+    others = allowed;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) == 0 || sched_setaffinity(0, sizeof others, &others) != 0) return 0;
+    if (sched_setaffinity(0, sizeof allowed, &allowed) != 0)
+        tlb_warn("a pool worker could not restore its CPU affinity");
+    return 1;
+#else
+    (void)cpu;
+    return 0;
+#endif
+}
+
+/* While this worker runs on the CPU the caller last published a job from, get off it: move to
+ * another CPU the affinity allows (at most once per MOVE_EVERY_NS), else sleep without being
+ * woken by jobs (the caller takes its chunks meanwhile), 1 ms and twice as long each time it
+ * wakes there again, up to 32 ms; tlb_pool_free wakes it. *last_move is the time of its last
+ * move. Returns whether it slept. Why: see "Sharing the caller's CPU" at the top of the file. */
+static int leave_callers_cpu(struct tlb_pool *pool, int64_t *last_move) {
+    int64_t sleep_ns = 0;
+    for (;;) {
+        const int cpu = current_cpu();
+        if (cpu < 0 || cpu != atomic_load_explicit(&pool->caller_cpu, memory_order_relaxed) ||
+            atomic_load(&pool->stop))
+            return sleep_ns > 0;
+        const int64_t now = tlb_now_ns();
+        if (now - *last_move >= MOVE_EVERY_NS && move_off(cpu)) {
+            *last_move = now;
+            continue;
+        }
+        sleep_ns = sleep_ns ? sleep_ns * 2 : SHARED_CPU_SLEEP_MIN_NS;
+        if (sleep_ns > SHARED_CPU_SLEEP_MAX_NS) sleep_ns = SHARED_CPU_SLEEP_MAX_NS;
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += sleep_ns;
+        until.tv_sec += until.tv_nsec / 1000000000;
+        until.tv_nsec %= 1000000000;
+        pthread_mutex_lock(&pool->mu);
+        while (!atomic_load(&pool->stop) &&
+               pthread_cond_timedwait(&pool->stop_cv, &pool->mu, &until) != ETIMEDOUT) {
+        }
+        pthread_mutex_unlock(&pool->mu);
+    }
+}
+
 static void *worker_main(void *p) {
     struct worker_arg *wa = p;
     struct tlb_pool *pool = wa->pool;
     uint32_t seen = 0;
+    int64_t last_move = -MOVE_EVERY_NS;
     for (;;) {
         int64_t start = tlb_now_ns();
         unsigned spins = 0;
@@ -140,6 +221,7 @@ static void *worker_main(void *p) {
             cpu_relax();
             if (++spins % YIELD_EVERY) continue;
             sched_yield();
+            if (leave_callers_cpu(pool, &last_move)) start = tlb_now_ns(); /* slept: poll afresh */
             if (!atomic_load_explicit(&pool->rest, memory_order_relaxed) &&
                 tlb_now_ns() - start < TLB_POOL_SPIN_NS)
                 continue;
@@ -153,6 +235,7 @@ static void *worker_main(void *p) {
         }
         if (atomic_load(&pool->stop)) return NULL;
         seen = word_gen(w);
+        if (leave_callers_cpu(pool, &last_move)) continue; /* slept through this job: the caller ran it */
         /* slot seen & 1 holds job `seen`, or job seen + 2 once the word has moved past seen
          * (then every claim fails the generation check) */
         const int slot = seen & 1;
@@ -189,6 +272,7 @@ struct tlb_pool *tlb_pool_create(int n_threads) {
         atomic_init(&pool->n_chunks[i], 0);
     }
     atomic_init(&pool->word, 0);
+    atomic_init(&pool->caller_cpu, -1);
     atomic_init(&pool->caller_waiting, 0);
     atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->rest, 0);
@@ -196,6 +280,11 @@ struct tlb_pool *tlb_pool_create(int n_threads) {
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->job_cv, NULL);
     pthread_cond_init(&pool->done_cv, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->stop_cv, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     if (n_threads > 1) {
         pool->threads = tlb_calloc((size_t)n_threads, sizeof *pool->threads, "threads");
         pool->args = tlb_calloc((size_t)n_threads, sizeof *pool->args, "thread args");
@@ -222,11 +311,13 @@ void tlb_pool_free(struct tlb_pool *pool) {
     pthread_mutex_lock(&pool->mu);
     atomic_store(&pool->stop, 1);
     pthread_cond_broadcast(&pool->job_cv);
+    pthread_cond_broadcast(&pool->stop_cv);
     pthread_mutex_unlock(&pool->mu);
     for (int i = 1; pool->threads && i < pool->n; i++) pthread_join(pool->threads[i], NULL);
     pthread_mutex_destroy(&pool->mu);
     pthread_cond_destroy(&pool->job_cv);
     pthread_cond_destroy(&pool->done_cv);
+    pthread_cond_destroy(&pool->stop_cv);
     free(pool->threads);
     free(pool->args);
     free(pool->tw);
@@ -285,6 +376,7 @@ void tlb_pool_run_chunks(struct tlb_pool *pool, long n_chunks, tlb_chunk_fn fn, 
                               memory_order_relaxed);
     }
     atomic_store_explicit(&pool->rest, 0, memory_order_relaxed); /* published with the word */
+    atomic_store_explicit(&pool->caller_cpu, current_cpu(), memory_order_relaxed);
     /* publish (seq_cst), then look for sleepers (seq_cst): a worker either sees the new
      * generation before it sleeps, or is counted here and woken */
     atomic_store(&pool->word, (uint64_t)gen << 32);

@@ -5,7 +5,9 @@
  * thread; each thread claims the chunks of its own range one after the other, then those left
  * in the others' ranges (work stealing), so a thread that the OS does not run (a competing
  * process on its core) simply runs fewer chunks instead of holding up the others with its
- * share. Waiting threads poll for TLB_POOL_SPIN_NS, yielding the core, then sleep. */
+ * share. Waiting threads poll for TLB_POOL_SPIN_NS, yielding the core, then sleep. A worker
+ * that finds itself on the caller's CPU moves to another CPU its affinity allows, or sleeps
+ * while the caller runs the chunks (threadpool.c says why). */
 #ifndef TLB_THREADPOOL_H
 #define TLB_THREADPOOL_H
 

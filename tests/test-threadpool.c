@@ -2,8 +2,10 @@
  * once, on a thread index inside the pool, and the job is complete when run returns, over many
  * jobs in a row (a late worker must never run a chunk of a job that has moved on), with more
  * threads than CPUs, with one chunk, with none, and with a NULL pool; a worker starts on its
- * own range, and the caller takes over the range of a worker asleep in a chunk; tlb_pool_run gives
+ * own range, and the caller takes over the range of a worker asleep in a chunk; a worker on the
+ * caller's CPU leaves the chunks to it; tlb_pool_run gives
  * each part exactly once; tlb_pool_chunk_count stays within its bounds. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -215,6 +217,45 @@ TLB_TEST(pool_rest_stops_polling) {
         TLB_SKIP("the polling worker got only %.1f ms of CPU in 300 ms (a busy machine)", polling);
     TLB_CHECK(resting < polling / 10, "a resting pool used %.1f ms of CPU in 300 ms, a polling "
               "one %.1f", resting, polling);
+}
+
+struct on_job {
+    atomic_int ran_on[2];
+};
+
+static void busy_chunk(void *arg, long chunk, int thread) {
+    struct on_job *j = arg;
+    (void)chunk;
+    const int64_t t0 = tlb_now_ns();
+    while (tlb_now_ns() - t0 < 50000) { /* 50 us of CPU: the caller never gives its CPU away */
+    }
+    atomic_fetch_add(&j->ran_on[thread], 1);
+}
+
+/* With the caller and the worker on one CPU (both pinned there), the worker sleeps instead of
+ * taking turns with the caller: every chunk runs on the caller. A polling worker there would
+ * get its share of the CPU and run chunks in it (the scheduler is fair to it). */
+TLB_TEST(pool_worker_leaves_callers_cpu) {
+#ifdef __linux__
+    cpu_set_t all, one;
+    const int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof all, &all) != 0)
+        TLB_SKIP("cannot read this thread's CPU or affinity");
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) TLB_SKIP("cannot pin this thread to CPU %d", cpu);
+    struct tlb_pool *pool = tlb_pool_create(2); /* the worker inherits the pinning */
+    static struct on_job j;
+    for (int r = 0; pool && r < 200; r++) tlb_pool_run_chunks(pool, 16, busy_chunk, &j);
+    tlb_pool_free(pool);
+    TLB_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "cannot restore the affinity");
+    TLB_CHECK(pool != NULL, "no pool");
+    TLB_CHECK(atomic_load(&j.ran_on[0]) == 200 * 16 && atomic_load(&j.ran_on[1]) == 0,
+              "on one CPU the worker ran %d of %d chunks", atomic_load(&j.ran_on[1]),
+              atomic_load(&j.ran_on[0]) + atomic_load(&j.ran_on[1]));
+#else
+    TLB_SKIP("no sched_getcpu on this OS: a worker cannot tell it shares the caller's CPU");
+#endif
 }
 
 struct part_job {
