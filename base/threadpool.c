@@ -33,8 +33,8 @@
  * on two CPUs) the scheduler often put the worker on the caller's CPU and left it there; there
  * it took turns with the caller, which runs everything between the matmuls, and the yields did
  * not stop it (the scheduler is fair to a thread that yields). perf sched on a 2-vCPU Zen 4 KVM
- * guest, a busy loop on CPU 1: the worker ran 240-2340 ms of a ~3 s run on the caller's CPU in
- * 28 of 35 runs, and 2-thread decode fell to a median of 0.81x and 0.91x the 1-thread rate (16
+ * guest, a busy loop on CPU 1: the worker ran 107-2338 ms of a ~3 s run on the caller's CPU in
+ * 43 of 52 runs, and 2-thread decode fell to a median of 0.81x and 0.91x the 1-thread rate (16
  * and 15 interleaved rounds). So a worker that finds itself on the CPU the caller last
  * published a job from moves to another CPU its affinity allows (narrowing its mask, then giving
  * it back), at most every 10 ms, and otherwise sleeps without being woken by jobs, 1 ms and up
