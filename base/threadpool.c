@@ -42,7 +42,6 @@
  * the worker working beside the busy loop (scripts/bench-busy-core.sh has the benchmark). */
 #include "threadpool.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -201,8 +200,8 @@ static int leave_callers_cpu(struct tlb_pool *pool, int64_t *last_move) {
         until.tv_nsec %= 1000000000;
         pthread_mutex_lock(&pool->mu);
         while (!atomic_load(&pool->stop) &&
-               pthread_cond_timedwait(&pool->stop_cv, &pool->mu, &until) != ETIMEDOUT) {
-        }
+               pthread_cond_timedwait(&pool->stop_cv, &pool->mu, &until) == 0) {
+        } /* 0: woken early (spuriously, or by tlb_pool_free); else timed out */
         pthread_mutex_unlock(&pool->mu);
     }
 }
@@ -235,7 +234,7 @@ static void *worker_main(void *p) {
         }
         if (atomic_load(&pool->stop)) return NULL;
         seen = word_gen(w);
-        if (leave_callers_cpu(pool, &last_move)) continue; /* slept through this job: the caller ran it */
+        if (leave_callers_cpu(pool, &last_move)) continue; /* slept through it: the caller ran it */
         /* slot seen & 1 holds job `seen`, or job seen + 2 once the word has moved past seen
          * (then every claim fails the generation check) */
         const int slot = seen & 1;

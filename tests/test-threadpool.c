@@ -243,7 +243,8 @@ TLB_TEST(pool_worker_leaves_callers_cpu) {
         TLB_SKIP("cannot read this thread's CPU or affinity");
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    if (sched_setaffinity(0, sizeof one, &one) != 0) TLB_SKIP("cannot pin this thread to CPU %d", cpu);
+    if (sched_setaffinity(0, sizeof one, &one) != 0)
+        TLB_SKIP("cannot pin this thread to CPU %d", cpu);
     struct tlb_pool *pool = tlb_pool_create(2); /* the worker inherits the pinning */
     static struct on_job j;
     for (int r = 0; pool && r < 200; r++) tlb_pool_run_chunks(pool, 16, busy_chunk, &j);
