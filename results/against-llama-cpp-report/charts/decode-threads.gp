@@ -25,7 +25,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:11.1471]
+set yrange [0:12.3973]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -37,31 +37,33 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:22.4751]
+set yrange [0:23.9338]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'decode-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:20.0178]
+set yrange [0:21.5139]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:37.0171]
+set yrange [0:40.3266]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -73,7 +75,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:68.1365]
+set yrange [0:84.6501]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -109,7 +111,7 @@ set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:11.1471]
+set yrange [0:12.3973]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -121,31 +123,33 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:22.4751]
+set yrange [0:23.9338]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 2 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 2 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 3 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'decode-threads.tsv' index 3 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:20.0178]
+set yrange [0:21.5139]
 set xlabel 'threads'
 set ylabel ''
 set key top left
 plot 'decode-threads.tsv' index 4 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'decode-threads.tsv' index 4 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'decode-threads.tsv' index 5 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'decode-threads.tsv' index 5 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:37.0171]
+set yrange [0:40.3266]
 set xlabel 'threads'
 set ylabel 'decode tokens/s'
 set key top left
@@ -157,7 +161,7 @@ set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:68.1365]
+set yrange [0:84.6501]
 set xlabel 'threads'
 set ylabel ''
 set key top left

@@ -28,13 +28,13 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:77.0238]
+set yrange [0:95.6914]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'llama.cpp'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:344.417]
+set yrange [0:326.286]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'llama.cpp'
@@ -68,13 +68,13 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:77.0238]
+set yrange [0:95.6914]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'llama.cpp'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:344.417]
+set yrange [0:326.286]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'llama.cpp'
