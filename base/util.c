@@ -54,6 +54,20 @@ int64_t tlb_now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+void tlb_cond_init_monotonic(pthread_cond_t *cv) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+int tlb_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns) {
+    const struct timespec ts = {(time_t)(deadline_ns / 1000000000LL),
+                                (long)(deadline_ns % 1000000000LL)};
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
 void *tlb_malloc(size_t n, const char *what) {
     void *p = malloc(n ? n : 1);
     if (!p) tlb_error("out of memory allocating %zu bytes for %s", n, what);

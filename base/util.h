@@ -8,6 +8,7 @@
 #ifndef TLB_UTIL_H
 #define TLB_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,11 @@ void tlb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 int64_t tlb_now_ns(void);
+/* A condition variable whose timed waits count tlb_now_ns's clock, and a wait on it until
+ * tlb_now_ns() reaches deadline_ns: 0 when woken (or spuriously), ETIMEDOUT, or another errno
+ * (pthread_cond_timedwait's). */
+void tlb_cond_init_monotonic(pthread_cond_t *cv);
+int tlb_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns);
 
 /* Checked allocation: returns NULL (after printing what failed and how much) when out of
  * memory. Callers must still check the result. */

@@ -236,7 +236,6 @@ static void busy_chunk(void *arg, long chunk, int thread) {
  * taking turns with the caller: every chunk runs on the caller. A polling worker there would
  * get its share of the CPU and run chunks in it (the scheduler is fair to it). */
 TLB_TEST(pool_worker_leaves_callers_cpu) {
-#ifdef __linux__
     cpu_set_t all, one;
     const int cpu = sched_getcpu();
     if (cpu < 0 || sched_getaffinity(0, sizeof all, &all) != 0)
@@ -254,9 +253,6 @@ TLB_TEST(pool_worker_leaves_callers_cpu) {
     TLB_CHECK(atomic_load(&j.ran_on[0]) == 200 * 16 && atomic_load(&j.ran_on[1]) == 0,
               "on one CPU the worker ran %d of %d chunks", atomic_load(&j.ran_on[1]),
               atomic_load(&j.ran_on[0]) + atomic_load(&j.ran_on[1]));
-#else
-    TLB_SKIP("no sched_getcpu on this OS: a worker cannot tell it shares the caller's CPU");
-#endif
 }
 
 struct part_job {

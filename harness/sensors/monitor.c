@@ -162,8 +162,7 @@ static void *sampler_main(void *arg) {
     int64_t next = tlb_now_ns() + m->period_ns;
     pthread_mutex_lock(&m->lock);
     while (!m->stopping) {
-        struct timespec ts = {(time_t)(next / 1000000000LL), (long)(next % 1000000000LL)};
-        int r = pthread_cond_timedwait(&m->wake, &m->lock, &ts);
+        int r = tlb_cond_wait_until(&m->wake, &m->lock, next);
         if (m->stopping) break;
         if (r != ETIMEDOUT && tlb_now_ns() < next) continue; /* spurious wake-up */
         pthread_mutex_unlock(&m->lock);
@@ -347,11 +346,7 @@ struct tlb_monitor *tlb_monitor_start(const struct tlb_monitor_opts *o, char *wh
 
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->src_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&m->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    tlb_cond_init_monotonic(&m->wake);
 
     m->t_start = tlb_now_ns();
     if (is_energy(m)) {
