@@ -143,6 +143,22 @@ EOF
 else
     fail kernels_decode_paired_read "exit $?: $(head -c 300 "$tmp/err")"
 fi
+# Next to the best probe piece stderr gives the best round's median piece: never above the
+# best piece, and its share of it as printed. 128 MiB: a 64 MiB lead and 8 timed pieces.
+if "$T" kernels --kernel tiled -m 1 -t 1,2 -r 1 --budget-ms 1 --probe-mb 128 --flush-mb 4 \
+       --quant q8_0 --shapes 64x256 -o "$tmp/m.txt" 2>"$tmp/err"; then
+    bad=""
+    for t in "1 thread" "2 threads"; do
+        best=$(sed -n "s/^tlbench: probe: $t: read bandwidth \([0-9.]*\) GB.*/\1/p" "$tmp/err")
+        line=$(sed -n "s/^tlbench: probe: $t: the median piece read \([0-9.]*\) GB\/s (\([0-9]*\) % of the best piece.*/\1 \2/p" "$tmp/err")
+        awk -v b="$best" -v l="$line" 'BEGIN { split(l, a, " ")
+            exit !(b > 0 && a[1] > 0 && a[1] <= b + 0.05 && (a[2] - 100 * a[1] / b) ^ 2 < 4) }' ||
+            bad="$bad $t: best '$best', median line '$line';"
+    done
+    if [ -z "$bad" ]; then ok kernels_probe_median_piece; else fail kernels_probe_median_piece "$bad"; fi
+else
+    fail kernels_probe_median_piece "exit $?: $(head -c 300 "$tmp/err")"
+fi
 # Appending rows to a CSV whose header is not this version's columns would put values under
 # other names: refused, naming the file, and the file is left as it was.
 printf 'test_time,tlbench_version,cpu,kernel\n2026-01-01T00:00:00Z,0.0.1,x,naive\n' > "$tmp/old.csv"
