@@ -20,7 +20,7 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 1,1 title 'Peak memory by weight type, with RAM budgets'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | largest peak RSS measured per weight type | KV f16 | 2026-12-07 | tlbench 0.1.0' font ',12'
+set multiplot layout 1,1 title 'Peak memory by weight type, with RAM budgets'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | largest peak RSS measured per weight type | KV f16 | 2026-12-08 | tlbench 0.1.0' font ',12'
 set style data histograms
 set style histogram clustered gap 1
 set boxwidth 0.92
@@ -62,7 +62,7 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 1,1 title 'Peak memory by weight type, with RAM budgets'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | largest peak RSS measured per weight type | KV f16 | 2026-12-07 | tlbench 0.1.0' font ',12'
+set multiplot layout 1,1 title 'Peak memory by weight type, with RAM budgets'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | largest peak RSS measured per weight type | KV f16 | 2026-12-08 | tlbench 0.1.0' font ',12'
 set style data histograms
 set style histogram clustered gap 1
 set boxwidth 0.92

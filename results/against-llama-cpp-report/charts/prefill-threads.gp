@@ -20,12 +20,12 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 2,3 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-07 | tlbench 0.1.0' font ',12'
+set multiplot layout 2,3 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-08 | tlbench 0.1.0' font ',12'
 set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:106.121]
+set yrange [0:104.984]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -37,7 +37,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:113.491]
+set yrange [0:110.6]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -50,7 +50,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:201.703]
+set yrange [0:203.535]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -63,19 +63,20 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:288.638]
+set yrange [0:316.606]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:281.756]
+set yrange [0:302.855]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -106,12 +107,12 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 2,3 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-07 | tlbench 0.1.0' font ',12'
+set multiplot layout 2,3 title 'Prefill tokens/s vs threads'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | 128-token prompt, 32 generated | KV f16 | shortest context | 2026-12-08 | tlbench 0.1.0' font ',12'
 set title 'f32 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:106.121]
+set yrange [0:104.984]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
@@ -123,7 +124,7 @@ set title 'f16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:113.491]
+set yrange [0:110.6]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -136,7 +137,7 @@ set title 'bf16 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:201.703]
+set yrange [0:203.535]
 set xlabel 'threads'
 set ylabel ''
 set key top left
@@ -149,19 +150,20 @@ set title 'q8_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:288.638]
+set yrange [0:316.606]
 set xlabel 'threads'
 set ylabel 'prefill tokens/s'
 set key top left
 plot 'prefill-threads.tsv' index 6 using 1:2:3 with yerrorlines ls 1 title 'avx512', \
      'prefill-threads.tsv' index 6 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
      'prefill-threads.tsv' index 7 using 1:2:3 with yerrorlines ls 2 title 'llama.cpp', \
-     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle
+     'prefill-threads.tsv' index 7 using 1:($4 > 0 ? $2 : 1/0) with points pt 6 ps 2.6 lc rgb '#333333' notitle, \
+     1/0 with points pt 6 ps 2.6 lc rgb '#333333' title 'circled: noisy, invalid or shared cores'
 set title 'q4_0 weights' font ',10'
 set xtics (1, 2)
 unset logscale x
 set xrange [0.5:2.5]
-set yrange [0:281.756]
+set yrange [0:302.855]
 set xlabel 'threads'
 set ylabel ''
 set key top left

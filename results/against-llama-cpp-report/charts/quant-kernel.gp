@@ -20,7 +20,7 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 1,2 title 'Tokens/s by weight type and kernel'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | most threads measured | KV f16 | shortest context | 2026-12-07 | tlbench 0.1.0' font ',12'
+set multiplot layout 1,2 title 'Tokens/s by weight type and kernel'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | most threads measured | KV f16 | shortest context | 2026-12-08 | tlbench 0.1.0' font ',12'
 set style data histograms
 set style histogram errorbars gap 1.5 lw 1
 set boxwidth 0.92
@@ -28,13 +28,13 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:95.6914]
+set yrange [0:84.5933]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'llama.cpp'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:326.286]
+set yrange [0:357.902]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'llama.cpp'
@@ -60,7 +60,7 @@ set style line 7 lc rgb '#EDC948' lw 2 pt 6 ps 1.1
 set style line 8 lc rgb '#FF9DA7' lw 2 pt 4 ps 1.1
 set style line 9 lc rgb '#9C755F' lw 2 pt 7 ps 1.1
 set style line 10 lc rgb '#BAB0AC' lw 2 pt 5 ps 1.1
-set multiplot layout 1,2 title 'Tokens/s by weight type and kernel'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | most threads measured | KV f16 | shortest context | 2026-12-07 | tlbench 0.1.0' font ',12'
+set multiplot layout 1,2 title 'Tokens/s by weight type and kernel'."\n".'unknown (AMD EPYC)'."\n".'model tinyllama-1.1b (synthetic weights) | most threads measured | KV f16 | shortest context | 2026-12-08 | tlbench 0.1.0' font ',12'
 set style data histograms
 set style histogram errorbars gap 1.5 lw 1
 set boxwidth 0.92
@@ -68,13 +68,13 @@ set xtics nomirror scale 0
 set key inside top left
 set title 'decode, 2 threads' font ',10'
 set ylabel 'decode tokens/s'
-set yrange [0:95.6914]
+set yrange [0:84.5933]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 0 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 0 using 4:5 ls 2 title 'llama.cpp'
 set title 'prefill, 2 threads' font ',10'
 set ylabel 'prefill tokens/s'
-set yrange [0:326.286]
+set yrange [0:357.902]
 set xrange [-0.6:4.6]
 plot 'quant-kernel.tsv' index 1 using 2:3:xtic(1) ls 1 title 'avx512', \
      'quant-kernel.tsv' index 1 using 4:5 ls 2 title 'llama.cpp'
