@@ -39,7 +39,10 @@
  * published a job from moves to another CPU its affinity allows (narrowing its mask, then giving
  * it back), at most every 10 ms, and otherwise sleeps without being woken by jobs, 1 ms and up
  * to 32 ms, while the caller runs the chunks: 1.04x the 1-thread rate over 15 rounds, 12 above 1,
- * the worker working beside the busy loop (scripts/bench-busy-core.sh has the benchmark). */
+ * the worker working beside the busy loop (scripts/bench-busy-core.sh has the benchmark; its
+ * medians over seven sets on 2026-12-07/08 were 0.99-1.044, single rounds 0.71-1.33: the
+ * worker beside the busy loop ran 3-4 % of the chunks, so it keeps the 1-thread rate and adds
+ * little). */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -179,7 +182,7 @@ static int leave_callers_cpu(struct tlb_pool *pool, int64_t *last_move) {
         }
         sleep_ns = sleep_ns ? sleep_ns * 2 : SHARED_CPU_SLEEP_MIN_NS;
         if (sleep_ns > SHARED_CPU_SLEEP_MAX_NS) sleep_ns = SHARED_CPU_SLEEP_MAX_NS;
-        const int64_t until = tlb_now_ns() + sleep_ns;
+        const int64_t until = now + sleep_ns;
         pthread_mutex_lock(&pool->mu);
         while (!atomic_load(&pool->stop) &&
                tlb_cond_wait_until(&pool->stop_cv, &pool->mu, until) == 0) {

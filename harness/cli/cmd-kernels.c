@@ -491,9 +491,10 @@ struct samples {
 struct limits {
     struct samples bw[MAX_LIST];    /* GB/s per entry of opts.threads */
     double bw_last[MAX_LIST];       /* the latest round's bandwidth sample, GB/s */
-    /* per round, the fastest pattern's median piece: the pace a plain read of weight-sized
-     * bytes gets most of the time, where the best piece is the fastest of ~100 per round */
-    struct samples bw_typical[MAX_LIST];
+    /* the highest over the rounds of the fastest pattern's median piece: the pace a plain
+     * read of weight-sized bytes gets most of the time (the best piece is the fastest of ~100
+     * per round) */
+    double bw_typical[MAX_LIST];
     struct samples peak[MAX_LIST];  /* GFLOP/s */
     /* per thread count and stream pattern: the pattern's median piece over the round's
      * fastest pattern's, summed over the first rounds; the paired reads take the highest, one
@@ -539,7 +540,7 @@ static int probe_round(const struct opts *o, struct pools *ps, struct limits *li
         sample_add(&lim->bw[i], lim->bw_last[i]);
         for (int k = 0; k < TLB_PROBE_PATTERNS; k++)
             if (med[k] > top) top = med[k];
-        sample_add(&lim->bw_typical[i], top);
+        if (top > lim->bw_typical[i]) lim->bw_typical[i] = top;
         for (int k = 0; first && k < TLB_PROBE_PATTERNS && top > 0; k++)
             lim->pattern_score[i][k] += med[k] / top;
         sample_add(&lim->peak[i], tlb_probe_fma_peak(pool, &lim->isa));
@@ -639,14 +640,14 @@ static void probes_report(const struct opts *o, const struct limits *lim, const 
                            lim->pattern_score[i][k] / PROBE_ROUNDS_FIRST);
         fprintf(stderr, "tlbench: probe: %d thread%s: the median piece read %.1f GB/s (%.0f %% "
                         "of the best piece; the fastest pattern's median piece, best of %d "
-                        "rounds): a decode row near "
-                        "it streams as fast as a plain read does most of the time; the gap to "
-                        "the best piece is how far this machine's bandwidth wanders\n",
-                t, t == 1 ? "" : "s", sample_best(&lim->bw_typical[i]),
+                        "rounds): a decode row near it streams as fast as a plain read does "
+                        "most of the time; the gap to the best piece is how far this "
+                        "machine's bandwidth wanders\n",
+                t, t == 1 ? "" : "s", lim->bw_typical[i],
                 sample_best(&lim->bw[i]) > 0
-                    ? 100.0 * sample_best(&lim->bw_typical[i]) / sample_best(&lim->bw[i])
+                    ? 100.0 * lim->bw_typical[i] / sample_best(&lim->bw[i])
                     : 0,
-                lim->bw_typical[i].n);
+                lim->bw[i].n);
         const int ps = tlb_probe_pattern_streams(lim->pair_turn[i]);
         fprintf(stderr, "tlbench: probe: %d thread%s: decode repetitions are paired with reads "
                         "of %d stream%s per thread, the pattern read fastest (median piece over "
